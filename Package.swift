@@ -1,0 +1,54 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Numeric targets are compiled optimized even in debug builds: an unoptimized forward pass is
+/// 50-100x slower, which would make the correctness tests on real models take hours.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
+
+let package = Package(
+    name: "rdic",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "rdic", targets: ["RDICCommand"]),
+        .library(name: "RDIC", targets: ["Engine", "Providers", "ModelStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+    ],
+    targets: [
+        // Block layouts of ggml tensor types: dequantize, quantize, dot products.
+        .target(name: "TensorFormats", swiftSettings: optimized),
+        // GGUF container: metadata, tensor directory, memory-mapped data; reading and writing.
+        .target(name: "GGUF", dependencies: ["TensorFormats"], swiftSettings: optimized),
+        // SentencePiece and GPT-2 BPE tokenizers and chat templates, built from GGUF metadata.
+        .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimized),
+        // Per-sequence KV storage in fixed-size blocks.
+        .target(name: "KVCache", dependencies: ["TensorFormats"], swiftSettings: optimized),
+        // Forward passes, one file per architecture; hyper-parameters from GGUF metadata.
+        .target(name: "Models", dependencies: ["GGUF", "TensorFormats", "KVCache"], swiftSettings: optimized),
+        // Generation: prefill, decode, sampling, streaming.
+        .target(name: "Engine", dependencies: ["Models", "Tokenizers", "KVCache", "GGUF"], swiftSettings: optimized),
+        // Installing, finding and describing model files.
+        .target(name: "ModelStore", dependencies: [
+            "GGUF", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
+        // One chat API over hosted and local backends.
+        .target(name: "Providers", dependencies: [
+            "Engine", "Tokenizers", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
+        .executableTarget(name: "RDICCommand", dependencies: [
+            "Engine", "ModelStore", "Providers", "Tokenizers", "GGUF",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "TestSupport", dependencies: ["ModelStore", "GGUF"], path: "Tests/TestSupport",
+                resources: [.copy("Fixtures")]),
+        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "TestSupport"], swiftSettings: optimized),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
+        .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
+        .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], swiftSettings: optimized),
+        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ]
+)

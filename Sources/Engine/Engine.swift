@@ -1,0 +1,1 @@
+// The Engine module; see Package.swift for its role.

@@ -1,0 +1,1 @@
+// The GGUF module; see Package.swift for its role.

@@ -1,0 +1,1 @@
+// The KVCache module; see Package.swift for its role.

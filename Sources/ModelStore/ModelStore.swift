@@ -1,0 +1,1 @@
+// The ModelStore module; see Package.swift for its role.

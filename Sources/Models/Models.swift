@@ -1,0 +1,1 @@
+// The Models module; see Package.swift for its role.

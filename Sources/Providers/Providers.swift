@@ -1,0 +1,1 @@
+// The Providers module; see Package.swift for its role.

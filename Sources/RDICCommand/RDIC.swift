@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct RDIC: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rdic",
+        abstract: "A Swift-native LLM runtime for KV-cache research and multi-agent inference.",
+        subcommands: [
+        ]
+    )
+}

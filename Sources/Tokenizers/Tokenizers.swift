@@ -1,0 +1,1 @@
+// The Tokenizers module; see Package.swift for its role.
