@@ -64,14 +64,15 @@ public func matmul(
     }
 }
 
-/// F32 weights: 8 lanes x 2 accumulators of fused multiply-adds.
+/// F32 weights: 8 lanes x 2 accumulators. Multiply then add (not `addProduct`): without FMA in
+/// the target CPU, a fused multiply-add is a library call per lane.
 @inline(__always) func dotF32(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
     var acc0 = F32x8(), acc1 = F32x8()
     let xr = UnsafeRawPointer(x)
     var i = 0
     while i + 16 <= count {
-        acc0.addProduct(w.loadUnaligned(fromByteOffset: 4 * i, as: F32x8.self), xr.loadUnaligned(fromByteOffset: 4 * i, as: F32x8.self))
-        acc1.addProduct(w.loadUnaligned(fromByteOffset: 4 * i + 32, as: F32x8.self), xr.loadUnaligned(fromByteOffset: 4 * i + 32, as: F32x8.self))
+        acc0 += w.loadUnaligned(fromByteOffset: 4 * i, as: F32x8.self) * xr.loadUnaligned(fromByteOffset: 4 * i, as: F32x8.self)
+        acc1 += w.loadUnaligned(fromByteOffset: 4 * i + 32, as: F32x8.self) * xr.loadUnaligned(fromByteOffset: 4 * i + 32, as: F32x8.self)
         i += 16
     }
     var tail: Float = 0
@@ -89,7 +90,7 @@ public func matmul(
     while i + 8 <= count {
         var v = F32x8()
         for l in 0..<8 { v[l] = w.half(2 * (i + l)) }
-        acc.addProduct(v, UnsafeRawPointer(x + i).loadUnaligned(as: F32x8.self))
+        acc += v * UnsafeRawPointer(x + i).loadUnaligned(as: F32x8.self)
         i += 8
     }
     var tail: Float = 0

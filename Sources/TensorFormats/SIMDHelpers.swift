@@ -31,11 +31,11 @@ extension UnsafeRawPointer {
 
 @inline(__always) func asSigned(_ u: U16x16) -> I16x16 { unsafeBitCast(u, to: I16x16.self) }
 
-/// The dot product of 32 int8 activations (loaded as 16 byte pairs) with 32 weights given as
-/// even/odd 16-bit lanes, pair-summed into 8 x Int32. Each 16-bit partial sum must fit: weights
-/// up to 63 in magnitude (or 127 with one pair only) times activations up to 127.
-@inline(__always) func dot32(even w0: I16x16, odd w1: I16x16, activations a: I16x16) -> I32x8 {
-    pairSum(w0 &* evenBytes(a) &+ w1 &* oddBytes(a))
+/// The dot product of 32 weights given as even/odd 16-bit lanes with the 32 activations at
+/// `a` (split layout: 16 even, then 16 odd Int16), pair-summed into 8 x Int32. Each 16-bit sum
+/// of two products must fit: |w| <= 128 with activations in -127...127 does.
+@inline(__always) func dot32(even w0: I16x16, odd w1: I16x16, activations a: UnsafeRawPointer) -> I32x8 {
+    pairSum(w0 &* a.i16x16(0) &+ w1 &* a.i16x16(32))
 }
 
 /// Two 16-lane halves from one 8-lane vector of nibble pairs: lanes 0-7 hold the low nibbles of
@@ -48,13 +48,61 @@ extension UnsafeRawPointer {
 
 /// Activation row view for the kernels: quants, scales, sums of one row.
 @usableFromInline struct ActivationRow {
+    /// Int16 quants, even/odd split per 32 (64 bytes per 32 elements).
     let qs: UnsafeRawPointer
     let scales: UnsafePointer<Float>
     let sums: UnsafePointer<Int32>
+    /// See `q5HighBits`.
+    let q5Multipliers: UnsafePointer<U16x16>
 }
 
 extension QuantizedActivations {
     @inline(__always) func row(_ r: Int) -> ActivationRow {
-        ActivationRow(qs: UnsafeRawPointer(qs + r * count), scales: scales + r * scalesPerRow, sums: sums + r * sumsPerRow)
+        ActivationRow(qs: UnsafeRawPointer(qs + r * count), scales: scales + r * scalesPerRow, sums: sums + r * sumsPerRow,
+                      q5Multipliers: q5Multipliers)
     }
+}
+
+/// `halfToFloat` on 8 lanes (each lane's low 16 bits hold a half).
+@inline(__always) func halfToFloat8(_ h: SIMD8<UInt32>) -> F32x8 {
+    let w = h &<< 16
+    let sign = w & 0x8000_0000
+    let twoW = w &+ w
+    let normalized = unsafeBitCast((twoW &>> 4) &+ (0xE0 << 23), to: F32x8.self) * Float(bitPattern: 0x0780_0000)
+    let denormalized = unsafeBitCast((twoW &>> 17) | (126 << 23), to: F32x8.self) - 0.5
+    // Select without SIMDMask (whose operations are generic library loops): all-ones where
+    // twoW < 2^27, i.e. where twoW >> 27 == 0.
+    let small = SIMD8<UInt32>() &- (((twoW &>> 27) &- 1) &>> 31)
+    let bits = (unsafeBitCast(denormalized, to: SIMD8<UInt32>.self) & small)
+        | (unsafeBitCast(normalized, to: SIMD8<UInt32>.self) & ~small)
+    return unsafeBitCast(sign | bits, to: F32x8.self)
+}
+
+/// The f16 field at `offset` of `n` (<= 8) consecutive blocks of `stride` bytes, as floats;
+/// lanes past `n` are 0. Converting 8 block scales at once keeps the per-block scalar work off
+/// the critical path of the 32-element kernels.
+@inline(__always) func blockHalves(_ p: UnsafeRawPointer, stride: Int, offset: Int, _ n: Int) -> F32x8 {
+    var h = SIMD8<UInt32>()
+    if n == 8 {
+        for i in 0..<8 { h[i] = UInt32(p.u16(i * stride + offset)) }
+    } else {
+        for i in 0..<n { h[i] = UInt32(p.u16(i * stride + offset)) }
+    }
+    return halfToFloat8(h)
+}
+
+/// `n` (<= 8) floats, zero-filled.
+@inline(__always) func loadFloats(_ p: UnsafePointer<Float>, _ n: Int) -> F32x8 {
+    if n == 8 { return UnsafeRawPointer(p).loadUnaligned(as: F32x8.self) }
+    var v = F32x8()
+    for i in 0..<n { v[i] = p[i] }
+    return v
+}
+
+/// `n` (<= 8) Int32 values as floats, zero-filled.
+@inline(__always) func loadInt32sAsFloats(_ p: UnsafePointer<Int32>, _ n: Int) -> F32x8 {
+    if n == 8 { return toFloat(UnsafeRawPointer(p).loadUnaligned(as: I32x8.self)) }
+    var v = I32x8()
+    for i in 0..<n { v[i] = p[i] }
+    return toFloat(v)
 }
