@@ -113,32 +113,32 @@ public final class QuantizedActivations: @unchecked Sendable {
         let q = qs + row * count
         let s = scales + row * scalesPerRow
         let sum = sums + row * sumsPerRow
-        /// Widens 32 quants into the even/odd split layout.
-        @inline(__always) func split(_ src: UnsafePointer<Int8>, _ dst: UnsafeMutablePointer<Int16>) {
-            for k in 0..<16 {
-                dst[k] = Int16(src[2 * k])
-                dst[16 + k] = Int16(src[2 * k + 1])
+        switch format {
+        case .f32:
+            s.update(from: x, count: count)
+        case .q8_0:
+            for b in 0..<count / 32 {
+                let (d, lanes) = quantizeQ8_0Lanes(x + 32 * b)
+                s[b] = halfToFloat(d)
+                sum[b] = (lanes.0 &+ lanes.1 &+ lanes.2 &+ lanes.3).wrappedSum()
+                storeSplit(lanes, q + 32 * b)
             }
-        }
-        withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256) { tmp in
-            let t = tmp.baseAddress!
-            switch format {
-            case .f32:
-                s.update(from: x, count: count)
-            case .q8_0:
-                for b in 0..<count / 32 {
-                    s[b] = halfToFloat(quantizeQ8_0Block(x + 32 * b, into: t))
-                    var total: Int32 = 0
-                    for j in 0..<32 { total &+= Int32(t[j]) }
-                    sum[b] = total
-                    split(t, q + 32 * b)
-                }
-            case .q8_K:
+        case .q8_K:
+            withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256) { tmp in
+                let t = tmp.baseAddress!
                 for b in 0..<count / 256 {
                     s[b] = quantizeQ8_KBlock(x + 256 * b, into: t) { g, total in sum[16 * b + g] = total }
-                    for c in 0..<8 { split(t + 32 * c, q + 256 * b + 32 * c) }
+                    for c in 0..<8 { splitInt8(t + 32 * c, q + 256 * b + 32 * c) }
                 }
             }
+        }
+    }
+
+    /// Widens 32 quants into the even/odd split layout.
+    @inline(__always) private func splitInt8(_ src: UnsafePointer<Int8>, _ dst: UnsafeMutablePointer<Int16>) {
+        for k in 0..<16 {
+            dst[k] = Int16(src[2 * k])
+            dst[16 + k] = Int16(src[2 * k + 1])
         }
     }
 
