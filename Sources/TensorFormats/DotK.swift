@@ -39,7 +39,7 @@
         acc += toFloat(isum) * (blk.half(0) * da)
         minAcc += blk.half(2) * da * Float(msum)
     }
-    return acc.sum() - minAcc
+    return laneSum(acc) - minAcc
 }
 
 /// Q5_K: d, dmin, scales[12], qh[32], qs[128].
@@ -72,7 +72,7 @@
         acc += toFloat(isum) * (blk.half(0) * da)
         minAcc += blk.half(2) * da * Float(msum)
     }
-    return acc.sum() - minAcc
+    return laneSum(acc) - minAcc
 }
 
 /// Q6_K: ql[128], qh[64], scales[16] int8, d; value d * scale * (q6 - 32).
@@ -107,7 +107,7 @@
         for g in 0..<16 { offset &+= s(g) &* sums[g] }
         acc += toFloat(isum &- I32x8(32 &* offset, 0, 0, 0, 0, 0, 0, 0)) * (blk.half(208) * a.scales[sb])
     }
-    return acc.sum()
+    return laneSum(acc)
 }
 
 /// Q3_K: hmask[32], qs[64], scales[12], d; value d * (scale - 32) * (q2 - (bit ? 0 : 4)).
@@ -135,7 +135,7 @@
         }
         acc += toFloat(isum &- I32x8(4 &* offset, 0, 0, 0, 0, 0, 0, 0)) * (blk.half(108) * a.scales[sb])
     }
-    return acc.sum()
+    return laneSum(acc)
 }
 
 /// Q2_K: scales[16] (scale | min << 4), qs[64], d, dmin; value d * scale * q2 - dmin * min.
@@ -162,5 +162,5 @@
         acc += toFloat(isum) * (blk.half(80) * da)
         minAcc += blk.half(82) * da * Float(msum)
     }
-    return acc.sum() - minAcc
+    return laneSum(acc) - minAcc
 }

@@ -6,8 +6,9 @@
 /// and minimums (Q4_1, Q5_1) are applied through the activation block sums instead of per lane.
 
 /// Runs `blockDot(block)` over the blocks and returns Σ scale_b · blockDot(b) (scale_b = weight
-/// d · activation d), Σ scale_b · activation block sum (for constant offsets), and Σ m_b · d_a ·
-/// activation block sum when `mOffset` locates an f16 minimum (Q4_1, Q5_1).
+/// d · activation d), plus `offset` · Σ scale_b · activation block sum (the weights' constant
+/// offset, e.g. -8 for Q4_0), plus Σ m_b · d_a · activation block sum when `mOffset` locates an
+/// f16 minimum (Q4_1, Q5_1).
 ///
 /// The f16 weight scales are converted 8 at a time in a first pass over up to 64 blocks, into a
 /// fixed stack buffer that the second pass reads back: converting per block costs a dozen
@@ -15,8 +16,8 @@
 /// scalarize the conversion again.
 @inline(__always) func forEachBlockGroup(
     _ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int, blockBytes: Int, dOffset: Int, mOffset: Int?,
-    _ blockDot: (_ block: Int) -> I32x8
-) -> (dot: Float, offset: Float, mins: Float) {
+    offset: Float = 0, _ blockDot: (_ block: Int) -> I32x8
+) -> Float {
     var acc = F32x8(), offsetAcc = F32x8(), minAcc = F32x8()
     var buffer = (F32x8(), F32x8(), F32x8(), F32x8(), F32x8(), F32x8(), F32x8(), F32x8())
     var chunk = 0
@@ -55,7 +56,7 @@
         }
         chunk += chunkBlocks
     }
-    return (acc.sum(), offsetAcc.sum(), minAcc.sum())
+    return laneSum(acc + offset * offsetAcc + minAcc)
 }
 
 /// Q8_0: d:f16, qs[32].
@@ -63,25 +64,23 @@
     forEachBlockGroup(w, a, blocks: blocks, blockBytes: 34, dOffset: 0, mOffset: nil) { b in
         let q = w.i16x16(34 &* b &+ 2)
         return dot32(even: evenBytes(q), odd: oddBytes(q), activations: a.qs + 64 &* b)
-    }.dot
+    }
 }
 
 /// Q4_0: d:f16, qs[16]; value d * (nibble - 8).
 @inline(__always) func dotQ4_0(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
-    let r = forEachBlockGroup(w, a, blocks: blocks, blockBytes: 18, dOffset: 0, mOffset: nil) { b in
+    forEachBlockGroup(w, a, blocks: blocks, blockBytes: 18, dOffset: 0, mOffset: nil, offset: -8) { b in
         let n = splitNibbles(w.u16x8(18 &* b &+ 2))
         return dot32(even: asSigned(n & 0xFF), odd: asSigned(n &>> 8), activations: a.qs + 64 &* b)
     }
-    return r.dot - 8 * r.offset
 }
 
 /// Q4_1: d:f16, m:f16, qs[16]; value d * nibble + m.
 @inline(__always) func dotQ4_1(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
-    let r = forEachBlockGroup(w, a, blocks: blocks, blockBytes: 20, dOffset: 0, mOffset: 2) { b in
+    forEachBlockGroup(w, a, blocks: blocks, blockBytes: 20, dOffset: 0, mOffset: 2) { b in
         let n = splitNibbles(w.u16x8(20 &* b &+ 4))
         return dot32(even: asSigned(n & 0xFF), odd: asSigned(n &>> 8), activations: a.qs + 64 &* b)
     }
-    return r.dot + r.mins
 }
 
 /// The fifth bits of a Q5 block at bit 4 of each byte, bytes in element order (which is the
@@ -102,19 +101,17 @@
 /// Q5_0: d:f16, qh:u32, qs[16]; value d * ((nibble | bit << 4) - 16).
 @inline(__always) func dotQ5_0(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
     let toTop = a.q5Multipliers.pointee
-    let r = forEachBlockGroup(w, a, blocks: blocks, blockBytes: 22, dOffset: 0, mOffset: nil) { b in
+    return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 22, dOffset: 0, mOffset: nil, offset: -16) { b in
         let n = splitNibbles(w.u16x8(22 &* b &+ 6)) | q5HighBits(w.u32(22 &* b &+ 2), toTop: toTop)
         return dot32(even: asSigned(n & 0xFF), odd: asSigned(n &>> 8), activations: a.qs + 64 &* b)
     }
-    return r.dot - 16 * r.offset
 }
 
 /// Q5_1: d:f16, m:f16, qh:u32, qs[16]; value d * (nibble | bit << 4) + m.
 @inline(__always) func dotQ5_1(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
     let toTop = a.q5Multipliers.pointee
-    let r = forEachBlockGroup(w, a, blocks: blocks, blockBytes: 24, dOffset: 0, mOffset: 2) { b in
+    return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 24, dOffset: 0, mOffset: 2) { b in
         let n = splitNibbles(w.u16x8(24 &* b &+ 8)) | q5HighBits(w.u32(24 &* b &+ 4), toTop: toTop)
         return dot32(even: asSigned(n & 0xFF), odd: asSigned(n &>> 8), activations: a.qs + 64 &* b)
     }
-    return r.dot + r.mins
 }

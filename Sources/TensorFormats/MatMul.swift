@@ -80,7 +80,7 @@ public func matmul(
         tail += w.f32(4 * i) * x[i]
         i += 1
     }
-    return (acc0 + acc1).sum() + tail
+    return laneSum(acc0 + acc1) + tail
 }
 
 /// F16 weights (scalar conversion; no model in scope has F16 matrices).
@@ -98,7 +98,7 @@ public func matmul(
         tail += w.half(2 * i) * x[i]
         i += 1
     }
-    return acc.sum() + tail
+    return laneSum(acc) + tail
 }
 
 @inline(__always) func dotBF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {

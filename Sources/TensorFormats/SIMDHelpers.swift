@@ -106,3 +106,10 @@ extension QuantizedActivations {
     for i in 0..<n { v[i] = p[i] }
     return toFloat(v)
 }
+
+/// Sum of the lanes as a tree (3 dependent adds; `sum()` adds the 8 lanes one after another).
+@inline(__always) func laneSum(_ v: F32x8) -> Float {
+    let h = v.lowHalf + v.highHalf
+    let q = h.lowHalf + h.highHalf
+    return q[0] + q[1]
+}
