@@ -68,7 +68,8 @@ public final class QuantizedActivations: @unchecked Sendable {
     /// .q8_0: sum of the quants of each 32-block; .q8_K: of each 16.
     let sums: UnsafeMutablePointer<Int32>
 
-    /// The multipliers of `q5HighBits`, kept in memory for the reason given there.
+    /// Kernel constants kept in memory so that the optimizer cannot fold them into worse code:
+    /// [0] the multipliers of `q5HighBits`, [1] the nibble mask of `splitNibbles`.
     let q5Multipliers: UnsafeMutablePointer<SIMD16<UInt16>>
 
     var scalesPerRow: Int { format == .f32 ? count : count / format.blockSize }
@@ -90,14 +91,19 @@ public final class QuantizedActivations: @unchecked Sendable {
         self.capacity = capacity
         let qsCount = max(format == .f32 ? 0 : count * capacity, 32)
         qs = UnsafeMutableRawPointer.allocate(byteCount: 2 * qsCount, alignment: 64).bindMemory(to: Int16.self, capacity: qsCount)
-        let nScales = (format == .f32 ? count : count / format.blockSize) * capacity
+        // 8 entries of padding: the kernels load scales and sums 8 at a time and mask the lanes
+        // past the end of a row.
+        let nScales = (format == .f32 ? count : count / format.blockSize) * capacity + 8
         scales = UnsafeMutableRawPointer.allocate(byteCount: 4 * nScales, alignment: 64).bindMemory(to: Float.self, capacity: nScales)
-        let nSums = max(1, (format == .f32 ? 0 : (format == .q8_0 ? count / 32 : count / 16)) * capacity)
+        scales.initialize(repeating: 0, count: nScales)
+        let nSums = (format == .f32 ? 0 : (format == .q8_0 ? count / 32 : count / 16)) * capacity + 8
         sums = UnsafeMutablePointer<Int32>.allocate(capacity: nSums)
-        q5Multipliers = UnsafeMutablePointer<SIMD16<UInt16>>.allocate(capacity: 1)
+        sums.initialize(repeating: 0, count: nSums)
+        q5Multipliers = UnsafeMutablePointer<SIMD16<UInt16>>.allocate(capacity: 2)
         q5Multipliers.initialize(to: SIMD16<UInt16>(
             1 << 15, 1 << 13, 1 << 11, 1 << 9, 1 << 7, 1 << 5, 1 << 3, 1 << 1,
             1 << 15, 1 << 13, 1 << 11, 1 << 9, 1 << 7, 1 << 5, 1 << 3, 1 << 1))
+        (q5Multipliers + 1).initialize(to: SIMD16<UInt16>(repeating: 0x0F0F))
     }
 
     deinit {

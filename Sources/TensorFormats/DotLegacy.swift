@@ -7,15 +7,15 @@
 
 /// Runs `blockDot(block)` over the blocks and returns Σ scale_b · blockDot(b) (scale_b = weight
 /// d · activation d), plus `offset` · Σ scale_b · activation block sum (the weights' constant
-/// offset, e.g. -8 for Q4_0), plus Σ m_b · d_a · activation block sum when `mOffset` locates an
-/// f16 minimum (Q4_1, Q5_1).
+/// offset, e.g. -8 for Q4_0), plus Σ m_b · d_a · activation block sum `withMins` (Q4_1 and Q5_1,
+/// whose blocks start with f16 d and m).
 ///
 /// The f16 weight scales are converted 8 at a time in a first pass over up to 64 blocks, into a
 /// fixed stack buffer that the second pass reads back: converting per block costs a dozen
 /// scalar instructions, and taking lanes straight out of the converted vector makes the compiler
 /// scalarize the conversion again.
 @inline(__always) func forEachBlockGroup(
-    _ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int, blockBytes: Int, dOffset: Int, mOffset: Int?,
+    _ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int, blockBytes: Int, dOffset: Int, withMins: Bool,
     offset: Float = 0, _ blockDot: (_ block: Int) -> I32x8
 ) -> Float {
     var acc = F32x8(), offsetAcc = F32x8(), minAcc = F32x8()
@@ -30,13 +30,17 @@
                 let b = chunk + g
                 let n = min(8, chunkBlocks - g)
                 let p = w + b * blockBytes
-                let da = loadFloats(a.scales + b, n)
-                let s = blockHalves(p, stride: blockBytes, offset: dOffset, n) * da
-                let sums = loadInt32sAsFloats(a.sums + b, n)
-                if let mOffset {
-                    minAcc += blockHalves(p, stride: blockBytes, offset: mOffset, n) * da * sums
+                // Lanes past the row's last block must not count: zero their activation scale.
+                let da = n == 8 ? load8(a.scales + b) : load8(a.scales + b) * laneMask(n)
+                let s: F32x8
+                if withMins {
+                    // d and m are the first two f16 fields of Q4_1/Q5_1 blocks.
+                    let (d, m) = blockHalfPairs(p, stride: blockBytes, n)
+                    s = d * da
+                    minAcc += m * da * load8AsFloats(a.sums + b)
                 } else {
-                    offsetAcc += s * sums
+                    s = blockHalves(p, stride: blockBytes, offset: dOffset, n) * da
+                    offsetAcc += s * load8AsFloats(a.sums + b)
                 }
                 scales.storeBytes(of: s, toByteOffset: 4 * g, as: F32x8.self)
                 g += 8
@@ -61,7 +65,7 @@
 
 /// Q8_0: d:f16, qs[32].
 @inline(__always) func dotQ8_0(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
-    forEachBlockGroup(w, a, blocks: blocks, blockBytes: 34, dOffset: 0, mOffset: nil) { b in
+    forEachBlockGroup(w, a, blocks: blocks, blockBytes: 34, dOffset: 0, withMins: false) { b in
         let q = w.i16x16(34 &* b &+ 2)
         return dot32(even: evenBytes(q), odd: oddBytes(q), activations: a.qs + 64 &* b)
     }
@@ -69,16 +73,18 @@
 
 /// Q4_0: d:f16, qs[16]; value d * (nibble - 8).
 @inline(__always) func dotQ4_0(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
-    forEachBlockGroup(w, a, blocks: blocks, blockBytes: 18, dOffset: 0, mOffset: nil, offset: -8) { b in
-        let n = splitNibbles(w.u16x8(18 &* b &+ 2))
+    let mask = a.nibbleMask
+    return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 18, dOffset: 0, withMins: false, offset: -8) { b in
+        let n = splitNibbles(w.u16x8(18 &* b &+ 2), mask: mask)
         return dot32(even: asSigned(n & 0xFF), odd: asSigned(n &>> 8), activations: a.qs + 64 &* b)
     }
 }
 
 /// Q4_1: d:f16, m:f16, qs[16]; value d * nibble + m.
 @inline(__always) func dotQ4_1(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
-    forEachBlockGroup(w, a, blocks: blocks, blockBytes: 20, dOffset: 0, mOffset: 2) { b in
-        let n = splitNibbles(w.u16x8(20 &* b &+ 4))
+    let mask = a.nibbleMask
+    return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 20, dOffset: 0, withMins: true) { b in
+        let n = splitNibbles(w.u16x8(20 &* b &+ 4), mask: mask)
         return dot32(even: asSigned(n & 0xFF), odd: asSigned(n &>> 8), activations: a.qs + 64 &* b)
     }
 }
@@ -100,18 +106,18 @@
 
 /// Q5_0: d:f16, qh:u32, qs[16]; value d * ((nibble | bit << 4) - 16).
 @inline(__always) func dotQ5_0(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
-    let toTop = a.q5Multipliers.pointee
-    return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 22, dOffset: 0, mOffset: nil, offset: -16) { b in
-        let n = splitNibbles(w.u16x8(22 &* b &+ 6)) | q5HighBits(w.u32(22 &* b &+ 2), toTop: toTop)
+    let toTop = a.q5Multipliers.pointee, mask = a.nibbleMask
+    return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 22, dOffset: 0, withMins: false, offset: -16) { b in
+        let n = splitNibbles(w.u16x8(22 &* b &+ 6), mask: mask) | q5HighBits(w.u32(22 &* b &+ 2), toTop: toTop)
         return dot32(even: asSigned(n & 0xFF), odd: asSigned(n &>> 8), activations: a.qs + 64 &* b)
     }
 }
 
 /// Q5_1: d:f16, m:f16, qh:u32, qs[16]; value d * (nibble | bit << 4) + m.
 @inline(__always) func dotQ5_1(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
-    let toTop = a.q5Multipliers.pointee
-    return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 24, dOffset: 0, mOffset: 2) { b in
-        let n = splitNibbles(w.u16x8(24 &* b &+ 8)) | q5HighBits(w.u32(24 &* b &+ 4), toTop: toTop)
+    let toTop = a.q5Multipliers.pointee, mask = a.nibbleMask
+    return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 24, dOffset: 0, withMins: true) { b in
+        let n = splitNibbles(w.u16x8(24 &* b &+ 8), mask: mask) | q5HighBits(w.u32(24 &* b &+ 4), toTop: toTop)
         return dot32(even: asSigned(n & 0xFF), odd: asSigned(n &>> 8), activations: a.qs + 64 &* b)
     }
 }

@@ -40,8 +40,10 @@ extension UnsafeRawPointer {
 
 /// Two 16-lane halves from one 8-lane vector of nibble pairs: lanes 0-7 hold the low nibbles of
 /// the 16 bytes, lanes 8-15 the high nibbles, each lane still as (even, odd) bytes.
-@inline(__always) func splitNibbles(_ q: U16x8) -> U16x16 {
-    U16x16(lowHalf: q, highHalf: q &>> 4) & 0x0F0F
+/// `mask` is 0x0F0F in every lane, passed in from memory (`ActivationRow.nibbleMask`): with a
+/// literal the optimizer merges the shifts and masks into per-lane variable shifts and shuffles.
+@inline(__always) func splitNibbles(_ q: U16x8, mask: U16x16) -> U16x16 {
+    U16x16(lowHalf: q, highHalf: q &>> 4) & mask
 }
 
 @inline(__always) func toFloat(_ v: I32x8) -> F32x8 { F32x8(v) }
@@ -54,6 +56,8 @@ extension UnsafeRawPointer {
     let sums: UnsafePointer<Int32>
     /// See `q5HighBits`.
     let q5Multipliers: UnsafePointer<U16x16>
+    /// See `splitNibbles`.
+    var nibbleMask: U16x16 { q5Multipliers[1] }
 }
 
 extension QuantizedActivations {
@@ -78,33 +82,38 @@ extension QuantizedActivations {
     return unsafeBitCast(sign | bits, to: F32x8.self)
 }
 
-/// The f16 field at `offset` of `n` (<= 8) consecutive blocks of `stride` bytes, as floats;
-/// lanes past `n` are 0. Converting 8 block scales at once keeps the per-block scalar work off
-/// the critical path of the 32-element kernels.
+/// The f16 field at `offset` of 8 consecutive blocks of `stride` bytes, as floats. Only the
+/// first `n` (1...8) blocks are read; lanes past them repeat block n - 1 (callers zero them
+/// with `laneMask`). Converting 8 block scales at once keeps the per-block scalar work off the
+/// critical path of the 32-element kernels.
 @inline(__always) func blockHalves(_ p: UnsafeRawPointer, stride: Int, offset: Int, _ n: Int) -> F32x8 {
     var h = SIMD8<UInt32>()
-    if n == 8 {
-        for i in 0..<8 { h[i] = UInt32(p.u16(i * stride + offset)) }
-    } else {
-        for i in 0..<n { h[i] = UInt32(p.u16(i * stride + offset)) }
-    }
+    for i in 0..<8 { h[i] = UInt32(p.u16(min(i, n &- 1) &* stride &+ offset)) }
     return halfToFloat8(h)
 }
 
-/// `n` (<= 8) floats, zero-filled.
-@inline(__always) func loadFloats(_ p: UnsafePointer<Float>, _ n: Int) -> F32x8 {
-    if n == 8 { return UnsafeRawPointer(p).loadUnaligned(as: F32x8.self) }
-    var v = F32x8()
-    for i in 0..<n { v[i] = p[i] }
-    return v
+/// As `blockHalves` for two adjacent f16 fields at the start of each block (Q4_1/Q5_1's d and
+/// m), gathered with one 32-bit load per block.
+@inline(__always) func blockHalfPairs(_ p: UnsafeRawPointer, stride: Int, _ n: Int) -> (F32x8, F32x8) {
+    var h = SIMD8<UInt32>()
+    for i in 0..<8 { h[i] = p.u32(min(i, n &- 1) &* stride) }
+    return (halfToFloat8(h & 0xFFFF), halfToFloat8(h &>> 16))
 }
 
-/// `n` (<= 8) Int32 values as floats, zero-filled.
-@inline(__always) func loadInt32sAsFloats(_ p: UnsafePointer<Int32>, _ n: Int) -> F32x8 {
-    if n == 8 { return toFloat(UnsafeRawPointer(p).loadUnaligned(as: I32x8.self)) }
-    var v = I32x8()
-    for i in 0..<n { v[i] = p[i] }
-    return toFloat(v)
+/// 1.0 in lanes below `n`, 0.0 above.
+@inline(__always) func laneMask(_ n: Int) -> F32x8 {
+    let below = (I32x8(0, 1, 2, 3, 4, 5, 6, 7) &- I32x8(repeating: Int32(truncatingIfNeeded: n))) &>> 31
+    return toFloat(0 &- below)
+}
+
+/// 8 floats (the memory must extend 8 floats; activation buffers are padded for this).
+@inline(__always) func load8(_ p: UnsafePointer<Float>) -> F32x8 {
+    UnsafeRawPointer(p).loadUnaligned(as: F32x8.self)
+}
+
+/// 8 Int32 values as floats (padded memory, as `load8`).
+@inline(__always) func load8AsFloats(_ p: UnsafePointer<Int32>) -> F32x8 {
+    toFloat(UnsafeRawPointer(p).loadUnaligned(as: I32x8.self))
 }
 
 /// Sum of the lanes as a tree (3 dependent adds; `sum()` adds the 8 lanes one after another).
