@@ -52,6 +52,30 @@ import TensorFormats
         }
     }
 
+    /// Rows longer than the kernels' 64-block chunks (and not a multiple of 8 blocks), built by
+    /// repeating the fixture blocks.
+    @Test(arguments: kernelTypes)
+    func longRows(type: GGMLType) throws {
+        let fixture = try FixtureFiles.bytes("dequant/\(type).blocks")
+        let fixtureValues = try FixtureFiles.floats("dequant/\(type).f32")
+        let blocks = 150
+        let fixtureBlocks = fixture.count / type.blockBytes
+        var raw: [UInt8] = []
+        var weights: [Float] = []
+        for b in 0..<blocks {
+            let f = (b * 7) % fixtureBlocks
+            raw += fixture[(f * type.blockBytes)..<((f + 1) * type.blockBytes)]
+            weights += fixtureValues[(f * type.blockSize)..<((f + 1) * type.blockSize)]
+        }
+        let cols = blocks * type.blockSize
+        let acts = try QuantizedActivations(format: try #require(type.activationFormat), count: cols)
+        let x = Self.floats(cols, seed: 11)
+        x.withUnsafeBufferPointer { acts.quantize(row: 0, from: $0.baseAddress!) }
+        let got = try raw.withUnsafeBytes { try vecDot(type, weightRow: $0.baseAddress!, activations: acts) }
+        let exact = Self.dotDouble(weights, acts.values(row: 0))
+        #expect(abs(Double(got) - exact.dot) <= 1e-5 * exact.magnitude, "\(type): \(got) vs \(exact.dot)")
+    }
+
     @Test func vecDotEqualsMatmulRow() throws {
         let blocks = try FixtureFiles.bytes("dequant/Q4_K.blocks")
         let acts = try QuantizedActivations(format: .q8_K, count: 1024)
