@@ -10,6 +10,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
     case unsupportedPreTokenizer(String)
     /// The vocabulary lists the same token text twice; lookups by text would be ambiguous.
     case duplicateToken(text: String, firstID: Int32, secondID: Int32)
+    /// The model's `tokenizer.chat_template` is not one of the families rdic renders.
+    case unsupportedChatTemplate(String)
     /// A token id given to the decoder is not in the vocabulary.
     case tokenOutOfRange(id: Int32, vocabularySize: Int)
 
@@ -25,6 +27,8 @@ public enum TokenizerError: Error, CustomStringConvertible, Equatable, Sendable 
             "unsupported pre-tokenizer '\(name)' (supported: \(PreTokenizer.supportedNames.joined(separator: ", ")))"
         case .duplicateToken(let text, let first, let second):
             "duplicate token in vocabulary: '\(text)' has ids \(first) and \(second)"
+        case .unsupportedChatTemplate(let excerpt):
+            "unsupported chat template (not Gemma, Llama 3 or ChatML): \(excerpt.debugDescription)"
         case .tokenOutOfRange(let id, let size):
             "token id \(id) is out of range (vocabulary has \(size) tokens)"
         }
