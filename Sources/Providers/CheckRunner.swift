@@ -1,0 +1,92 @@
+import Foundation
+
+/// The outcome of checking one alias.
+public enum CheckOutcome: Sendable, Equatable {
+    case pass(milliseconds: Int)
+    case fail(String)
+    case skip(String)
+}
+
+/// What `rdic check` prints and returns.
+public struct CheckReport: Sendable, Equatable {
+    public var results: [(alias: String, outcome: CheckOutcome)]
+    public var lines: [String]
+    /// 0: every configured backend answered. 1: at least one configured backend failed.
+    /// 2: nothing is configured (so a script's `rdic check && ...` does not proceed blindly).
+    public var exitCode: Int32
+
+    public static func == (lhs: CheckReport, rhs: CheckReport) -> Bool {
+        lhs.lines == rhs.lines && lhs.exitCode == rhs.exitCode
+    }
+}
+
+/// `rdic check`: one tiny real request per alias, concurrently, reported in alias order.
+public enum CheckRunner {
+    /// The request sent: a few tokens, so checking costs next to nothing.
+    public static func probe(model: String) -> ChatRequest {
+        ChatRequest(model: model, messages: [.user("Reply with the single word: ok")], maxTokens: 16, temperature: 0)
+    }
+
+    public static func run(factory: ProviderFactory, aliases: [ModelAlias]? = nil) async -> CheckReport {
+        let targets = aliases ?? factory.config.aliases
+        let outcomes = await withTaskGroup(of: (Int, CheckOutcome).self) { group in
+            for (index, alias) in targets.enumerated() {
+                group.addTask { (index, await check(alias, factory: factory)) }
+            }
+            var collected = [CheckOutcome?](repeating: nil, count: targets.count)
+            for await (index, outcome) in group { collected[index] = outcome }
+            return collected.map { $0 ?? .fail("not run") }
+        }
+        return report(Array(zip(targets.map(\.name), outcomes)), redactor: factory.redactor)
+    }
+
+    static func check(_ alias: ModelAlias, factory: ProviderFactory) async -> CheckOutcome {
+        if let reason = factory.unavailableReason(alias.backend) { return .skip(reason) }
+        do {
+            let response = try await factory.provider(for: alias).complete(probe(model: alias.model))
+            return .pass(milliseconds: response.latencyMilliseconds)
+        } catch let error as ProviderError {
+            return .fail(error.shortDescription)
+        } catch {
+            return .fail(String(describing: error))
+        }
+    }
+
+    /// Formats results; every line passes through `redactor` as a last line of defence.
+    public static func report(_ results: [(alias: String, outcome: CheckOutcome)], redactor: Redactor) -> CheckReport {
+        var lines: [String] = []
+        var passed = 0, failed = 0, skipped = 0
+        for (alias, outcome) in results {
+            switch outcome {
+            case .pass(let ms):
+                passed += 1
+                lines.append("✓ PASS  \(alias)  (\(ms) ms)")
+            case .fail(let message):
+                failed += 1
+                lines.append("✗ FAIL  \(alias)  \(oneLine(message))")
+            case .skip(let reason):
+                skipped += 1
+                lines.append("- SKIP  \(alias)  (\(reason))")
+            }
+        }
+        var summary = "\(passed) passed, \(failed) failed, \(skipped) skipped"
+        let exitCode: Int32
+        if failed > 0 {
+            exitCode = 1
+        } else if passed == 0 {
+            exitCode = 2
+            summary += "; nothing is configured: set ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, OPENAI_BASE_URL or OLLAMA_HOST, "
+                + "or write ~/.config/rdic/config.toml"
+        } else {
+            exitCode = 0
+        }
+        lines.append(summary)
+        return CheckReport(results: results, lines: lines.map(redactor.redact), exitCode: exitCode)
+    }
+
+    /// Server messages can be long or multi-line; a report line must stay one line.
+    static func oneLine(_ text: String, limit: Int = 160) -> String {
+        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return flat.count > limit ? String(flat.prefix(limit)) + "…" : flat
+    }
+}
