@@ -83,7 +83,7 @@ public struct RetryPolicy: Sendable, Equatable {
     }
 }
 
-/// One HTTP request as a provider describes it. Headers may carry secrets; they are never
+/// One POST request as a provider describes it. Headers may carry secrets; they are never
 /// logged or put into errors.
 struct HTTPCall: Sendable {
     var url: String
@@ -230,7 +230,7 @@ public final class HTTPTransport: Sendable {
             default: return String(describing: error)
             }
         }
-        if let error = error as? IOError { return error.description }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
         return String(describing: error)
     }
 
