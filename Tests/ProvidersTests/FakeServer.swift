@@ -188,6 +188,7 @@ final class Recorder: Sendable {
 }
 
 /// Runs `body` with a server and a transport, shutting both down afterwards.
+@discardableResult
 func withServer<T>(
     _ server: FakeServer, recorder: Recorder = Recorder(), transport: HTTPTransport? = nil,
     _ body: (FakeServer, HTTPTransport) async throws -> T
