@@ -46,6 +46,12 @@ public struct AnthropicProvider: ChatProvider {
         var top_p: Double?
         var stop_sequences: [String]?
         var stream: Bool?
+        var thinking: Thinking?
+    }
+
+    struct Thinking: Encodable {
+        var type = "enabled"
+        var budget_tokens: Int
     }
 
     struct Usage: Decodable {
@@ -98,7 +104,7 @@ public struct AnthropicProvider: ChatProvider {
             messages: request.messages.filter { $0.role != .system }.map { Body.Message(role: $0.role.rawValue, content: $0.content) },
             temperature: request.temperature, top_p: request.topP,
             stop_sequences: request.stopSequences.isEmpty ? nil : request.stopSequences,
-            stream: stream ? true : nil)
+            stream: stream ? true : nil, thinking: request.thinkingBudget.map { Thinking(budget_tokens: $0) })
         return HTTPCall(url: Wire.join(baseURL, "/v1/messages"), headers: [
             ("x-api-key", apiKey), ("anthropic-version", version), ("content-type", "application/json"),
             ("accept", stream ? "text/event-stream" : "application/json"), ("user-agent", Wire.userAgent),

@@ -10,13 +10,16 @@ public struct AskOptions: Sendable, Equatable {
     public var topP: Double?
     public var stop: [String]
     public var seed: Int?
+    /// Opt-in reasoning budget (see `ChatRequest.thinkingBudget`).
+    public var thinkingBudget: Int?
     /// Print the reasoning trace (streamed before the answer) when the model returns one.
     public var showReasoning: Bool
     /// Print one JSON object instead of streaming text.
     public var json: Bool
 
     public init(model: String, prompt: String, system: String? = nil, maxTokens: Int = 1024, temperature: Double? = nil,
-                topP: Double? = nil, stop: [String] = [], seed: Int? = nil, showReasoning: Bool = false, json: Bool = false) {
+                topP: Double? = nil, stop: [String] = [], seed: Int? = nil, thinkingBudget: Int? = nil, showReasoning: Bool = false, json: Bool = false) {
+        self.thinkingBudget = thinkingBudget
         self.model = model
         self.prompt = prompt
         self.system = system
@@ -50,7 +53,7 @@ public enum AskRunner {
         }
         let request = ChatRequest(model: alias.model, messages: [.user(options.prompt)], system: options.system,
                                   maxTokens: options.maxTokens, temperature: options.temperature, topP: options.topP,
-                                  stopSequences: options.stop, seed: options.seed)
+                                  stopSequences: options.stop, seed: options.seed, thinkingBudget: options.thinkingBudget)
         do {
             if options.json {
                 let response = try await provider.complete(request)

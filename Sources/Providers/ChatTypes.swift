@@ -34,11 +34,18 @@ public struct ChatRequest: Sendable, Equatable {
     public var topP: Double?
     public var stopSequences: [String]
     public var seed: Int?
+    /// Ask for a reasoning trace with this many tokens of budget, on backends where reasoning is
+    /// opt-in: Anthropic extended thinking (`thinking.budget_tokens`, at least 1024 and below
+    /// `maxTokens`; Anthropic then requires `temperature` unset) and Ollama (`think: true`).
+    /// DeepSeek R1 always reasons, so this is not sent to OpenAI-compatible servers.
+    public var thinkingBudget: Int?
 
     public init(
         model: String, messages: [ChatMessage], system: String? = nil, maxTokens: Int = 1024,
-        temperature: Double? = nil, topP: Double? = nil, stopSequences: [String] = [], seed: Int? = nil
+        temperature: Double? = nil, topP: Double? = nil, stopSequences: [String] = [], seed: Int? = nil,
+        thinkingBudget: Int? = nil
     ) {
+        self.thinkingBudget = thinkingBudget
         self.model = model
         self.messages = messages
         self.system = system

@@ -118,6 +118,9 @@ public final class HTTPTransport: Sendable {
         configuration.timeout = .init(connect: .nanoseconds(Self.nanoseconds(timeouts.connect)))
         // A redirect would carry the key to another host; gateways that need one are misconfigured.
         configuration.redirectConfiguration = .disallow
+        // Our retry policy (with its backoff and log lines) handles failed connects; the pool's
+        // own silent re-connecting would otherwise hold a refused request for the whole connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
         self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }
 
@@ -183,6 +186,9 @@ public final class HTTPTransport: Sendable {
                 throw CancellationError()
             } catch {
                 if let timeout = Self.timeoutKind(of: error) { throw ProviderError.timeout(timeout) }
+                if let error = error as? HTTPClientError, [.invalidURL, .emptyHost, .emptyScheme].contains(error) {
+                    throw ProviderError.notConfigured(redactor.redact("invalid base URL '\(call.url)'"))
+                }
                 failure = .network(redactor.redact(Self.describe(error)))
             }
             guard Self.isRetryable(failure), retry < retryPolicy.maxRetries else { throw failure }

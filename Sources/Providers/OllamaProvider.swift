@@ -60,6 +60,7 @@ public struct OllamaProvider: ChatProvider {
         var messages: [Message]
         var stream: Bool
         var options: Options
+        var think: Bool?
     }
 
     struct Reply: Decodable {
@@ -81,7 +82,8 @@ public struct OllamaProvider: ChatProvider {
         if let system = request.combinedSystem { messages.insert(Body.Message(role: "system", content: system), at: 0) }
         let body = Body(model: request.model, messages: messages, stream: stream, options: Body.Options(
             num_predict: request.maxTokens, temperature: request.temperature, top_p: request.topP,
-            stop: request.stopSequences.isEmpty ? nil : request.stopSequences, seed: request.seed))
+            stop: request.stopSequences.isEmpty ? nil : request.stopSequences, seed: request.seed),
+            think: request.thinkingBudget.map { _ in true })
         var headers = [("content-type", "application/json"), ("user-agent", Wire.userAgent)]
         if let apiKey { headers.append(("authorization", "Bearer \(apiKey)")) }
         return HTTPCall(url: Wire.join(baseURL, "/api/chat"), headers: headers, body: try Wire.encode(body))

@@ -37,6 +37,9 @@ struct AskCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Sampling seed, where the backend supports one.")
     var seed: Int?
 
+    @Option(name: .long, help: "Enable opt-in reasoning with this token budget (Anthropic extended thinking, Ollama think).")
+    var thinkingBudget: Int?
+
     @Flag(name: .long, help: "Also print the reasoning trace of reasoning models.")
     var showReasoning = false
 
@@ -64,7 +67,7 @@ struct AskCommand: AsyncParsableCommand {
             if verbose { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
         })
         let options = AskOptions(model: model, prompt: promptText, system: system, maxTokens: maxTokens,
-                                 temperature: temperature, topP: topP, stop: stop, seed: seed,
+                                 temperature: temperature, topP: topP, stop: stop, seed: seed, thinkingBudget: thinkingBudget,
                                  showReasoning: showReasoning, json: json)
         let status = await AskRunner.run(options, factory: factory,
                                          out: { FileHandle.standardOutput.write(Data($0.utf8)) },

@@ -133,3 +133,21 @@ struct AnthropicTests {
         }
     }
 }
+
+@Suite("Opt-in reasoning requests")
+struct ThinkingRequestTests {
+    @Test("thinkingBudget becomes Anthropic's thinking block and Ollama's think flag")
+    func thinkingFields() async throws {
+        let server = try await FakeServer(script: [[.send(HTTPBytes.json(200, BackendWire.anthropic.okBody))],
+                                                   [.send(HTTPBytes.json(200, BackendWire.ollama.okBody))]])
+        try await withServer(server) { server, transport in
+            let request = ChatRequest(model: "claude-sonnet-4-5", messages: [.user("Hi")], maxTokens: 4000, thinkingBudget: 2048)
+            _ = try await AnthropicProvider(transport: transport, apiKey: "sk-ant-0123456789", baseURL: server.baseURL).complete(request)
+            _ = try await OllamaProvider(transport: transport, host: server.baseURL).complete(request)
+            let thinking = try #require(server.requests[0].json["thinking"] as? [String: Any])
+            #expect(thinking["type"] as? String == "enabled")
+            #expect(thinking["budget_tokens"] as? Int == 2048)
+            #expect(server.requests[1].json["think"] as? Bool == true)
+        }
+    }
+}

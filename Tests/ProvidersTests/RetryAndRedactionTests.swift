@@ -46,3 +46,37 @@ struct RetryAndRedactionTests {
         #expect(redactor.redact(ProviderError.badRequest(status: 400, message: "bad sk-abc")) == .badRequest(status: 400, message: "bad [REDACTED]"))
     }
 }
+
+@Suite("Transport failures without a server")
+struct TransportFailureTests {
+    @Test("connection refused is a network error, retried with backoff, then reported")
+    func connectionRefused() async throws {
+        // Learn a free port, then close the listener.
+        let server = try await FakeServer(script: [])
+        let url = server.baseURL
+        await server.shutdown()
+        let recorder = Recorder()
+        let transport = recorder.transport()
+        let provider = OpenAICompatibleProvider(transport: transport, baseURL: url + "/v1", apiKey: nil)
+        await #expect {
+            try await provider.complete(ChatRequest(model: "m", messages: [.user("Hi")]))
+        } throws: { error in
+            guard case .network(let message)? = error as? ProviderError else { return false }
+            return message.contains("refused")
+        }
+        try await transport.shutdown()
+        #expect(recorder.sleeps.current.count == 2)
+        #expect(recorder.logs.current.allSatisfy { $0.contains("retry") })
+    }
+
+    @Test("an invalid base URL is a configuration error, not retried")
+    func invalidURL() async throws {
+        let recorder = Recorder()
+        let transport = recorder.transport()
+        await #expect(throws: ProviderError.self) {
+            try await OllamaProvider(transport: transport, host: "http://").complete(ChatRequest(model: "m", messages: [.user("Hi")]))
+        }
+        try await transport.shutdown()
+        #expect(recorder.sleeps.current.isEmpty)
+    }
+}
