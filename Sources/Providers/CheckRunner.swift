@@ -12,7 +12,7 @@ public struct CheckReport: Sendable, Equatable {
     public var results: [(alias: String, outcome: CheckOutcome)]
     public var lines: [String]
     /// 0: every configured backend answered. 1: at least one configured backend failed.
-    /// 2: nothing is configured (so a script's `rdic check && ...` does not proceed blindly).
+    /// 2: nothing was checked (nothing is configured) (so a script's `rdic check && ...` does not proceed blindly).
     public var exitCode: Int32
 
     public static func == (lhs: CheckReport, rhs: CheckReport) -> Bool {
@@ -37,7 +37,17 @@ public enum CheckRunner {
             for await (index, outcome) in group { collected[index] = outcome }
             return collected.map { $0 ?? .fail("not run") }
         }
-        return report(Array(zip(targets.map(\.name), outcomes)), redactor: factory.redactor)
+        var results = Array(zip(targets.map(\.name), outcomes))
+        if aliases == nil {
+            // A configured backend that no alias reaches (typically an OpenAI-compatible server
+            // without OPENAI_MODEL) is still listed, so it is not silently left unchecked.
+            for backend in BackendKind.allCases where factory.unavailableReason(backend) == nil
+                && !targets.contains(where: { $0.backend == backend }) {
+                let hint = backend == .openai ? "set OPENAI_MODEL or [openai] model" : "add an alias with backend = \"\(backend.rawValue)\""
+                results.append((backend.rawValue, .skip("configured, but no model to check: \(hint)")))
+            }
+        }
+        return report(results, redactor: factory.redactor)
     }
 
     static func check(_ alias: ModelAlias, factory: ProviderFactory) async -> CheckOutcome {
@@ -75,8 +85,8 @@ public enum CheckRunner {
             exitCode = 1
         } else if passed == 0 {
             exitCode = 2
-            summary += "; nothing is configured: set ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, OPENAI_BASE_URL or OLLAMA_HOST, "
-                + "or write ~/.config/rdic/config.toml"
+            summary += "; nothing was checked: set ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, OPENAI_BASE_URL (with OPENAI_MODEL) "
+                + "or OLLAMA_HOST, or write ~/.config/rdic/config.toml"
         } else {
             exitCode = 0
         }

@@ -34,9 +34,10 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
 /// api_key  = "sk-..."
 /// base_url = "https://api.deepseek.com"
 ///
-/// [openai]                          # env: OPENAI_API_KEY, OPENAI_BASE_URL
+/// [openai]                          # env: OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_MODEL
 /// base_url = "http://127.0.0.1:8000/v1"    # includes /v1 (as in OpenAI's SDKs); vLLM, SGLang, llama.cpp, LM Studio
 /// api_key  = "optional"
+/// model    = "Qwen/Qwen2.5-7B-Instruct"    # adds the alias `openai` for this model
 ///
 /// [ollama]                          # env: OLLAMA_HOST (same syntax as Ollama's), OLLAMA_API_KEY
 /// host = "127.0.0.1:11434"
@@ -112,7 +113,7 @@ public struct ProviderConfig: Sendable, Equatable {
         do { root = try TOML.parse(text) } catch let error as TOMLError {
             throw ConfigError(path: path, message: error.description)
         }
-        var file = FileReader(root: root, path: path)
+        let file = FileReader(root: root, path: path)
         func env(_ name: String) -> String? {
             guard let value = environment[name]?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return nil }
             return value
@@ -133,6 +134,7 @@ public struct ProviderConfig: Sendable, Equatable {
 
         let openaiKey = try env("OPENAI_API_KEY") ?? file.string("openai", "api_key")
         let openaiBase = try env("OPENAI_BASE_URL") ?? file.string("openai", "base_url")
+        let openaiModel = try env("OPENAI_MODEL") ?? file.string("openai", "model")
         let openai = BackendEndpoint(
             kind: .openai, baseURL: openaiBase ?? OpenAICompatibleProvider.openAIBaseURL, apiKey: openaiKey,
             unconfiguredReason: openaiKey == nil && openaiBase == nil ? "OPENAI_BASE_URL and OPENAI_API_KEY not set" : nil)
@@ -154,6 +156,7 @@ public struct ProviderConfig: Sendable, Equatable {
         if let value = try file.seconds("retry", "max_backoff") { retry.maxBackoff = value }
 
         var userAliases: [ModelAlias] = []
+        if let openaiModel { userAliases.append(ModelAlias(name: "openai", backend: .openai, model: openaiModel)) }
         if let table = root["aliases"] {
             guard let aliases = table.tableValue else { throw ConfigError(path: path, message: "'aliases' must be a table") }
             for name in aliases.keys.sorted() {
@@ -185,7 +188,7 @@ public struct ProviderConfig: Sendable, Equatable {
 private struct FileReader {
     static let known: [String: Set<String>] = [
         "anthropic": ["api_key", "base_url", "version"], "deepseek": ["api_key", "base_url"],
-        "openai": ["api_key", "base_url"], "ollama": ["host", "api_key"],
+        "openai": ["api_key", "base_url", "model"], "ollama": ["host", "api_key"],
         "timeouts": ["connect", "first_byte", "total"], "retry": ["max_retries", "initial_backoff", "max_backoff"],
     ]
     let root: [String: TOMLValue]
@@ -197,7 +200,7 @@ private struct FileReader {
         return entries[key]
     }
 
-    mutating func string(_ table: String, _ key: String) throws -> String? {
+    func string(_ table: String, _ key: String) throws -> String? {
         guard let value = try value(table, key) else { return nil }
         guard let string = value.stringValue else {
             throw ConfigError(path: path, message: "\(table).\(key) must be a string, not a \(value.typeName)")
@@ -205,13 +208,13 @@ private struct FileReader {
         return string.isEmpty ? nil : string
     }
 
-    mutating func int(_ table: String, _ key: String) throws -> Int? {
+    func int(_ table: String, _ key: String) throws -> Int? {
         guard let value = try value(table, key) else { return nil }
         guard let int = value.intValue else { throw ConfigError(path: path, message: "\(table).\(key) must be an integer") }
         return int
     }
 
-    mutating func seconds(_ table: String, _ key: String) throws -> Duration? {
+    func seconds(_ table: String, _ key: String) throws -> Duration? {
         guard let value = try value(table, key) else { return nil }
         guard let seconds = value.doubleValue, seconds >= 0, seconds.isFinite else {
             throw ConfigError(path: path, message: "\(table).\(key) must be a non-negative number of seconds")

@@ -116,8 +116,28 @@ struct CheckAndAskTests {
             "- SKIP  gemma-3-12b  (OLLAMA_HOST not set)",
             "- SKIP  gemma3-270m  (local engine not available in this build)",
         ])
-        #expect(report.lines.last?.hasPrefix("0 passed, 0 failed, 6 skipped; nothing is configured") == true)
+        #expect(report.lines.last?.hasPrefix("0 passed, 0 failed, 6 skipped; nothing was checked") == true)
         #expect(report.exitCode == 2)
+    }
+
+    @Test("an OpenAI-compatible server: unchecked without a model is listed as SKIP; OPENAI_MODEL makes alias `openai`")
+    func openAIServer() async throws {
+        let server = try await multiBackendServer()
+        try await withServer(server) { server, transport in
+            let withoutModel = ProviderFactory(config: try ProviderConfig.parse(toml: "", environment: ["OPENAI_BASE_URL": server.baseURL + "/v1"]),
+                                               transport: transport)
+            let report = await CheckRunner.run(factory: withoutModel)
+            #expect(report.lines.suffix(2) == ["- SKIP  openai  (configured, but no model to check: set OPENAI_MODEL or [openai] model)",
+                                               "0 passed, 0 failed, 7 skipped; nothing was checked: set ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, OPENAI_BASE_URL (with OPENAI_MODEL) or OLLAMA_HOST, or write ~/.config/rdic/config.toml"])
+            #expect(report.exitCode == 2)
+            let withModel = ProviderFactory(config: try ProviderConfig.parse(toml: "", environment: [
+                "OPENAI_BASE_URL": server.baseURL + "/v1", "OPENAI_MODEL": "llama-3.2-1b"]), transport: transport)
+            let checked = await CheckRunner.run(factory: withModel)
+            #expect(passLine(checked.lines[6], "openai"))
+            #expect(checked.lines.last == "1 passed, 0 failed, 6 skipped")
+            #expect(checked.exitCode == 0)
+            #expect(server.requests.last?.json["model"] as? String == "llama-3.2-1b")
+        }
     }
 
     @Test("ask streams the answer; --show-reasoning prints the trace first under a header")
