@@ -171,47 +171,55 @@ public struct AnthropicProvider: ChatProvider {
                 var parser = SSEParser()
                 var assembler = ResponseAssembler(model: request.model)
                 var finished = false
-                reading: for try await buffer in response.body {
-                    for event in parser.feed(buffer.readableBytesView) {
-                        let data = try Wire.decode(StreamEvent.self, from: event.data, what: "Anthropic \(event.event) event")
-                        switch data.type {
-                        case "message_start":
-                            if let model = data.message?.model { assembler.model = model }
-                            if let usage = data.message?.usage {
-                                assembler.usage = TokenUsage(inputTokens: usage.input_tokens ?? 0, outputTokens: usage.output_tokens ?? 0)
-                            }
-                        case "content_block_start":
-                            // A block may start with text already in it.
-                            if let text = data.content_block?.text, let delta = assembler.addText(text) { continuation.yield(delta) }
-                            if let thinking = data.content_block?.thinking, let delta = assembler.addReasoning(thinking) {
-                                continuation.yield(delta)
-                            }
-                        case "content_block_delta":
-                            switch data.delta?.type {
-                            case "text_delta":
-                                if let delta = assembler.addText(data.delta?.text ?? "") { continuation.yield(delta) }
-                            case "thinking_delta":
-                                if let delta = assembler.addReasoning(data.delta?.thinking ?? "") { continuation.yield(delta) }
-                            default: break  // signature_delta, input_json_delta, citations_delta
-                            }
-                        case "message_delta":
-                            if let reason = data.delta?.stop_reason {
-                                assembler.stopReason = Self.stopReason(reason, sequence: data.delta?.stop_sequence)
-                            }
-                            if let output = data.usage?.output_tokens {
-                                var usage = assembler.usage ?? TokenUsage()
-                                usage.outputTokens = output
-                                if let input = data.usage?.input_tokens { usage.inputTokens = input }
-                                assembler.usage = usage
-                            }
-                        case "message_stop":
-                            finished = true
-                            break reading
-                        case "error":
-                            throw Self.streamError(data.error)
-                        default: break  // ping, content_block_stop, and future event types
+                /// Applies one event; true once `message_stop` arrived.
+                func handle(_ event: SSEEvent) throws -> Bool {
+                    let data = try Wire.decode(StreamEvent.self, from: event.data, what: "Anthropic \(event.event) event")
+                    switch data.type {
+                    case "message_start":
+                        if let model = data.message?.model { assembler.model = model }
+                        if let usage = data.message?.usage {
+                            assembler.usage = TokenUsage(inputTokens: usage.input_tokens ?? 0, outputTokens: usage.output_tokens ?? 0)
                         }
+                    case "content_block_start":
+                        // A block may start with text already in it.
+                        if let text = data.content_block?.text, let delta = assembler.addText(text) { continuation.yield(delta) }
+                        if let thinking = data.content_block?.thinking, let delta = assembler.addReasoning(thinking) {
+                            continuation.yield(delta)
+                        }
+                    case "content_block_delta":
+                        switch data.delta?.type {
+                        case "text_delta":
+                            if let delta = assembler.addText(data.delta?.text ?? "") { continuation.yield(delta) }
+                        case "thinking_delta":
+                            if let delta = assembler.addReasoning(data.delta?.thinking ?? "") { continuation.yield(delta) }
+                        default: break  // signature_delta, input_json_delta, citations_delta
+                        }
+                    case "message_delta":
+                        if let reason = data.delta?.stop_reason {
+                            assembler.stopReason = Self.stopReason(reason, sequence: data.delta?.stop_sequence)
+                        }
+                        if let output = data.usage?.output_tokens {
+                            var usage = assembler.usage ?? TokenUsage()
+                            usage.outputTokens = output
+                            if let input = data.usage?.input_tokens { usage.inputTokens = input }
+                            assembler.usage = usage
+                        }
+                    case "message_stop":
+                        return true
+                    case "error":
+                        throw Self.streamError(data.error)
+                    default: break  // ping, content_block_stop, and future event types
                     }
+                    return false
+                }
+                reading: for try await buffer in response.body {
+                    for event in parser.feed(buffer.readableBytesView) where try handle(event) {
+                        finished = true
+                        break reading
+                    }
+                }
+                if !finished, let event = parser.finish() {
+                    finished = (try? handle(event)) ?? false
                 }
                 guard finished else {
                     throw ProviderError.network("connection dropped mid-stream (no message_stop event)")

@@ -148,25 +148,31 @@ public struct OpenAICompatibleProvider: ChatProvider {
                 var parser = SSEParser()
                 var assembler = ResponseAssembler(model: request.model)
                 var sawDone = false
-                reading: for try await buffer in response.body {
-                    for event in parser.feed(buffer.readableBytesView) {
-                        if event.data.trimmingCharacters(in: .whitespaces) == "[DONE]" {
-                            sawDone = true
-                            break reading
-                        }
-                        let chunk = try Wire.decode(Completion.self, from: event.data, what: "chat completion chunk")
-                        if let error = chunk.error {
-                            throw ProviderError.serverError(status: 200, message: error.message ?? "error event in stream")
-                        }
-                        if let model = chunk.model { assembler.model = model }
-                        if let usage = chunk.usage { assembler.usage = usage.tokenUsage }
-                        guard let choice = chunk.choices?.first else { continue }
-                        if let reasoning = choice.delta?.reasoningText, let delta = assembler.addReasoning(reasoning) {
-                            continuation.yield(delta)
-                        }
-                        if let text = choice.delta?.content, let delta = assembler.addText(text) { continuation.yield(delta) }
-                        if let reason = choice.finish_reason { assembler.stopReason = Self.stopReason(reason) }
+                /// Applies one chunk; true at the `[DONE]` sentinel.
+                func handle(_ event: SSEEvent) throws -> Bool {
+                    if event.data.trimmingCharacters(in: .whitespaces) == "[DONE]" { return true }
+                    let chunk = try Wire.decode(Completion.self, from: event.data, what: "chat completion chunk")
+                    if let error = chunk.error {
+                        throw ProviderError.serverError(status: 200, message: error.message ?? "error event in stream")
                     }
+                    if let model = chunk.model { assembler.model = model }
+                    if let usage = chunk.usage { assembler.usage = usage.tokenUsage }
+                    guard let choice = chunk.choices?.first else { return false }
+                    if let reasoning = choice.delta?.reasoningText, let delta = assembler.addReasoning(reasoning) {
+                        continuation.yield(delta)
+                    }
+                    if let text = choice.delta?.content, let delta = assembler.addText(text) { continuation.yield(delta) }
+                    if let reason = choice.finish_reason { assembler.stopReason = Self.stopReason(reason) }
+                    return false
+                }
+                reading: for try await buffer in response.body {
+                    for event in parser.feed(buffer.readableBytesView) where try handle(event) {
+                        sawDone = true
+                        break reading
+                    }
+                }
+                if !sawDone, let event = parser.finish() {
+                    sawDone = (try? handle(event)) ?? false
                 }
                 // A server that closes cleanly after the finish_reason chunk without `[DONE]` is
                 // tolerated; a stream cut before any finish_reason is a dropped connection.

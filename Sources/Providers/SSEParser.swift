@@ -61,6 +61,14 @@ public struct SSEParser: Sendable {
     /// (The spec discards such an event; callers use this to tell truncation from a clean end.)
     public var hasPartialEvent: Bool { !line.isEmpty || hasData || !eventType.isEmpty }
 
+    /// Call at end of stream. Per spec an event without its closing blank line is discarded;
+    /// this is lenient instead and returns it when its last line was complete, because some
+    /// servers close right after `data: [DONE]\n`. A cut-off line is still dropped (nil).
+    public mutating func finish() -> SSEEvent? {
+        guard line.isEmpty, hasData else { return nil }
+        return dispatch()
+    }
+
     private mutating func endLine() -> SSEEvent? {
         var bytes = line
         line.removeAll(keepingCapacity: true)

@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 @testable import Providers
 
 @Suite("SSE parser and NDJSON splitter")
@@ -61,5 +62,31 @@ struct SSEParserTests {
         #expect(lines == ["{\"a\":1}", "{\"b\":2}"])
         #expect(splitter.finish() == "{\"c\":3}")
         #expect(splitter.finish() == nil)
+    }
+}
+
+@Suite("Lenient end of stream")
+struct SSEFinishTests {
+    @Test("finish() returns an event whose last line was complete, never a cut-off line")
+    func finish() {
+        var parser = SSEParser()
+        #expect(parser.feed("data: [DONE]\n").isEmpty)
+        #expect(parser.finish() == SSEEvent(data: "[DONE]"))
+        var cut = SSEParser()
+        _ = cut.feed("data: {\"type\": \"content_blo")
+        #expect(cut.finish() == nil)
+    }
+
+    @Test("a server closing right after `data: [DONE]\\n` (no blank line) still completes the stream")
+    func doneWithoutBlankLine() async throws {
+        var pieces = BackendWire.openai.streamPieces
+        pieces[pieces.count - 1] = "data: [DONE]\n"
+        let server = try await FakeServer(script: [HTTPBytes.stream(pieces)])
+        try await withServer(server) { server, transport in
+            let (events, error) = await drain(OpenAICompatibleProvider(transport: transport, baseURL: server.baseURL + "/v1", apiKey: nil)
+                .stream(ChatRequest(model: "m", messages: [.user("Hi")])))
+            #expect(error == nil)
+            #expect(events.final?.text == "Hello!")
+        }
     }
 }
