@@ -25,7 +25,9 @@ public struct ChatMessage: Sendable, Equatable, Codable {
 /// backend's own defaults apply otherwise; `seed` is dropped by backends that have no such
 /// parameter (Anthropic) rather than rejected, because research code sets it uniformly.
 public struct ChatRequest: Sendable, Equatable {
-    /// The backend's model id (not the friendly alias): e.g. `claude-haiku-4-5`.
+    /// The backend's model id (not the friendly alias): e.g. `claude-haiku-4-5`. May be left
+    /// empty when the request goes through `ProviderFactory.provider(named:)`, which fills in
+    /// the alias's model.
     public var model: String
     public var messages: [ChatMessage]
     public var system: String?
@@ -41,7 +43,7 @@ public struct ChatRequest: Sendable, Equatable {
     public var thinkingBudget: Int?
 
     public init(
-        model: String, messages: [ChatMessage], system: String? = nil, maxTokens: Int = 1024,
+        model: String = "", messages: [ChatMessage], system: String? = nil, maxTokens: Int = 1024,
         temperature: Double? = nil, topP: Double? = nil, stopSequences: [String] = [], seed: Int? = nil,
         thinkingBudget: Int? = nil
     ) {

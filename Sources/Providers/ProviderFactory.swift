@@ -56,8 +56,39 @@ public final class ProviderFactory: Sendable {
         }
     }
 
+    /// The provider for an alias (or `backend:model`), bound to that model: requests whose
+    /// `model` is empty are sent with the alias's model id. The simplest entry point for
+    /// research code:
+    ///
+    /// ```swift
+    /// let factory = ProviderFactory(config: try ProviderConfig.load(path: nil))
+    /// let judge = try factory.provider(named: "claude-sonnet-4.5")
+    /// let answer = try await judge.complete(ChatRequest(messages: [.user("Score this: ...")], maxTokens: 200))
+    /// ```
+    public func provider(named name: String) throws -> any ChatProvider {
+        let alias = try resolve(name)
+        return BoundProvider(base: try provider(for: alias), model: alias.model)
+    }
+
     /// Call once when done (closes the HTTP connection pool).
     public func shutdown() async {
         try? await transport.shutdown()
     }
+}
+
+/// A provider with a default model, so callers can name models by alias only.
+struct BoundProvider: ChatProvider {
+    let base: any ChatProvider
+    let model: String
+
+    var backend: BackendKind { base.backend }
+
+    private func bind(_ request: ChatRequest) -> ChatRequest {
+        var bound = request
+        if bound.model.isEmpty { bound.model = model }
+        return bound
+    }
+
+    func complete(_ request: ChatRequest) async throws -> ChatResponse { try await base.complete(bind(request)) }
+    func stream(_ request: ChatRequest) -> AsyncThrowingStream<ChatStreamEvent, Error> { base.stream(bind(request)) }
 }

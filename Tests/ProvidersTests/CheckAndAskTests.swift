@@ -140,6 +140,23 @@ struct CheckAndAskTests {
         }
     }
 
+    @Test("provider(named:) binds the alias's model id when the request leaves it empty")
+    func boundProvider() async throws {
+        let server = try await multiBackendServer()
+        try await withServer(server) { server, transport in
+            let factory = ProviderFactory(config: try ProviderConfig.parse(toml: "", environment: environment(for: server)), transport: transport)
+            let judge = try factory.provider(named: "claude-sonnet-4.5")
+            #expect(judge.backend == .anthropic)
+            let answer = try await judge.complete(ChatRequest(messages: [.user("Score this")], maxTokens: 20))
+            #expect(answer.text == BackendWire.anthropic.okText)
+            _ = try await judge.complete(ChatRequest(model: "claude-opus-4-1", messages: [.user("Score this")]))
+            #expect(server.requests.map { $0.json["model"] as? String } == ["claude-sonnet-4-5", "claude-opus-4-1"])
+            #expect(throws: ProviderError.notConfigured("local engine not available in this build")) {
+                try factory.provider(named: "gemma3-270m")
+            }
+        }
+    }
+
     @Test("ask streams the answer; --show-reasoning prints the trace first under a header")
     func askStreams() async throws {
         let server = try await multiBackendServer()
