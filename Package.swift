@@ -15,7 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
-        .package(url: "https://github.com/apple/swift-nio", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
     ],
     targets: [
         // Block layouts of ggml tensor types: dequantize, quantize, dot products.
@@ -33,7 +33,8 @@ let package = Package(
         // Installing, finding and describing model files.
         .target(name: "ModelStore", dependencies: [
             "GGUF", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-        ]),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: optimized),
         // One chat API over hosted and local backends.
         .target(name: "Providers", dependencies: [
             "Engine", "Tokenizers", .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -45,15 +46,17 @@ let package = Package(
         ]),
         .target(name: "TestSupport", dependencies: ["ModelStore", "GGUF"], path: "Tests/TestSupport",
                 resources: [.copy("Fixtures")]),
-        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "TestSupport"], swiftSettings: optimized),
+        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "TestSupport"],
+                    resources: [.copy("Fixtures")], swiftSettings: optimized),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "TestSupport"]),
+        .testTarget(name: "KVCacheTests", dependencies: ["KVCache", "TestSupport"], swiftSettings: optimized),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], swiftSettings: optimized),
         .testTarget(name: "ProvidersTests", dependencies: [
             "Providers", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF"]),
     ]
 )

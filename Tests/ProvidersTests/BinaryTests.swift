@@ -1,16 +1,12 @@
 import Foundation
 import Testing
 @testable import Providers
+import TestSupport
 
-/// The built `rdic` executable next to the test bundle (`swift test` builds it), or `RDIC_BINARY`.
+/// The built `rdic` executable (found by TestSupport's `RDICBinary`), or `RDIC_BINARY`.
 let rdicBinary: String? = {
     if let path = ProcessInfo.processInfo.environment["RDIC_BINARY"], FileManager.default.isExecutableFile(atPath: path) { return path }
-    let directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-    for candidate in [directory, directory.deletingLastPathComponent()] {
-        let path = candidate.appendingPathComponent("rdic").path
-        if FileManager.default.isExecutableFile(atPath: path) { return path }
-    }
-    return nil
+    return try? RDICBinary.url.path
 }()
 
 /// Runs the binary with exactly `environment` (nothing inherited, so a developer's real keys
