@@ -187,7 +187,7 @@ public final class HTTPTransport: Sendable {
             } catch {
                 if let timeout = Self.timeoutKind(of: error) { throw ProviderError.timeout(timeout) }
                 if let error = error as? HTTPClientError, [.invalidURL, .emptyHost, .emptyScheme].contains(error) {
-                    throw ProviderError.notConfigured(redactor.redact("invalid base URL '\(call.url)'"))
+                    throw ProviderError.notConfigured(redactor.redact("invalid base URL for \(Self.endpoint(call.url))"))
                 }
                 failure = .network(redactor.redact(Self.describe(error)))
             }

@@ -44,6 +44,8 @@ public struct TOMLError: Error, Sendable, Equatable, CustomStringConvertible {
 /// integers, floats, booleans, and `#` comments. Arrays, inline tables, multi-line strings and
 /// dates are rejected with an error naming the line, rather than misread.
 ///
+/// Error messages name the line and never repeat its values, since config lines hold API keys.
+///
 /// Why not a TOML package: the project's dependency set is fixed, and this subset is small.
 public enum TOML {
     public static func parse(_ text: String) throws -> [String: TOMLValue] {
@@ -130,7 +132,8 @@ public enum TOML {
 
         mutating func expectLineEnd() throws {
             skipSpaces()
-            guard atEndOrComment else { throw error("unexpected text after the value: '\(String(String.UnicodeScalarView(chars[position...])))'") }
+            // Values are never quoted back in messages: this line may hold an API key.
+            guard atEndOrComment else { throw error("unexpected text after the value") }
         }
 
         static func isBare(_ c: Unicode.Scalar) -> Bool {
@@ -191,7 +194,7 @@ public enum TOML {
                !digits.hasPrefix("."), !digits.hasSuffix(".") {
                 return .float(value)
             }
-            throw error("invalid value '\(token)' (expected a string, number or boolean)")
+            throw error("invalid value (expected a quoted string, a number or a boolean)")
         }
 
         mutating func parseLiteralString() throws -> String {

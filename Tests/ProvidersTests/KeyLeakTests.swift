@@ -55,6 +55,17 @@ struct KeyLeakTests {
         }
     }
 
+    @Test("config syntax errors do not echo the offending value", arguments: [
+        "[anthropic]\napi_key = sk-ant-unquoted-secret-value", "[anthropic]\napi_key = \"ok\" sk-ant-unquoted-secret-value",
+    ])
+    func configErrorsDoNotEcho(text: String) {
+        #expect {
+            try ProviderConfig.parse(toml: text, environment: [:])
+        } throws: { error in
+            "\(error)".contains("line 2") && !"\(error)".contains("sk-ant-unquoted-secret-value")
+        }
+    }
+
     @Test("the CLI-facing log sink of ProviderFactory is redacted too")
     func factoryLogRedacted() async throws {
         let server = try await FakeServer(script: [[.send(HTTPBytes.json(500, #"{"error":{"message":"bad key \#(Self.key)"}}"#))],
