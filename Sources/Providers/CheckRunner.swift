@@ -27,11 +27,14 @@ public enum CheckRunner {
         ChatRequest(model: model, messages: [.user("Reply with the single word: ok")], maxTokens: 16, temperature: 0)
     }
 
-    public static func run(factory: ProviderFactory, aliases: [ModelAlias]? = nil) async -> CheckReport {
+    /// - Parameter limit: the most one alias may take, retries included; a check should
+    ///   answer in seconds even when the configured total timeout is minutes long.
+    public static func run(factory: ProviderFactory, aliases: [ModelAlias]? = nil,
+                           limit: Duration = .seconds(60)) async -> CheckReport {
         let targets = aliases ?? factory.config.aliases
         let outcomes = await withTaskGroup(of: (Int, CheckOutcome).self) { group in
             for (index, alias) in targets.enumerated() {
-                group.addTask { (index, await check(alias, factory: factory)) }
+                group.addTask { (index, await check(alias, factory: factory, limit: limit)) }
             }
             var collected = [CheckOutcome?](repeating: nil, count: targets.count)
             for await (index, outcome) in group { collected[index] = outcome }
@@ -50,10 +53,11 @@ public enum CheckRunner {
         return report(results, redactor: factory.redactor)
     }
 
-    static func check(_ alias: ModelAlias, factory: ProviderFactory) async -> CheckOutcome {
+    static func check(_ alias: ModelAlias, factory: ProviderFactory, limit: Duration) async -> CheckOutcome {
         if let reason = factory.unavailableReason(alias.backend) { return .skip(reason) }
         do {
-            let response = try await factory.provider(for: alias).complete(probe(model: alias.model))
+            let provider = try factory.provider(for: alias)
+            let response = try await withTimeout(limit, kind: .total) { try await provider.complete(probe(model: alias.model)) }
             return .pass(milliseconds: response.latencyMilliseconds)
         } catch let error as ProviderError {
             return .fail(error.shortDescription)

@@ -19,6 +19,9 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Check only this alias (repeatable).")
     var model: [String] = []
 
+    @Option(name: .long, help: "Seconds one backend may take, retries included.")
+    var timeout: Double = 60
+
     @Flag(name: .long, help: "Print retry notices to standard error.")
     var verbose = false
 
@@ -40,7 +43,8 @@ struct CheckCommand: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
-        let report = await CheckRunner.run(factory: factory, aliases: aliases)
+        let report = await CheckRunner.run(factory: factory, aliases: aliases,
+                                           limit: .milliseconds(Int64(max(0.001, timeout) * 1000)))
         await factory.shutdown()
         for line in report.lines { print(line) }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }

@@ -102,6 +102,18 @@ struct CheckAndAskTests {
         }
     }
 
+    @Test("a backend that never answers fails its check at the check's own limit")
+    func checkLimit() async throws {
+        let server = try await FakeServer { _, _ in [.stall] }
+        try await withServer(server) { server, transport in
+            let config = try ProviderConfig.parse(toml: "", environment: ["DEEPSEEK_API_KEY": "sk-0123456789", "DEEPSEEK_BASE_URL": server.baseURL])
+            let report = await CheckRunner.run(factory: ProviderFactory(config: config, transport: transport),
+                                               aliases: [try ModelAliases.resolve("deepseek-r1", in: config.aliases)], limit: .milliseconds(300))
+            #expect(report.lines == ["✗ FAIL  deepseek-r1  timeout (total)", "0 passed, 1 failed, 0 skipped"])
+            #expect(report.exitCode == 1)
+        }
+    }
+
     @Test("nothing configured: every alias skipped with its reason, a hint, exit 2, no request sent")
     func nothingConfigured() async throws {
         let config = try ProviderConfig.parse(toml: "", environment: [:])
