@@ -9,8 +9,9 @@ struct CheckCommand: AsyncParsableCommand {
         abstract: "Send a tiny real request to every configured backend and report PASS/FAIL/SKIP.",
         discussion: """
             Exit status: 0 when every configured backend answered, 1 when one failed, 2 when nothing \
-            is configured. Keys come from ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, OPENAI_API_KEY (with \
-            OPENAI_BASE_URL), OLLAMA_HOST, or the config file.
+            was checked. Backends come from ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, OPENAI_BASE_URL / \
+            OPENAI_API_KEY with OPENAI_MODEL, OLLAMA_HOST, or the config file (see ProviderConfig). \
+            Keys are never printed.
             """)
 
     @Option(name: .long, help: "Config file (default: ~/.config/rdic/config.toml).")
