@@ -6,6 +6,11 @@ struct RDIC: AsyncParsableCommand {
         commandName: "rdic",
         abstract: "A Swift-native LLM runtime for KV-cache research and multi-agent inference.",
         subcommands: [
+            ModelCommand.self,
+            TokenizeCommand.self,
+            DetokenizeCommand.self,
+            CheckCommand.self,
+            AskCommand.self,
         ]
     )
 }

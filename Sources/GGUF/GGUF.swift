@@ -1,1 +1,0 @@
-// The GGUF module; see Package.swift for its role.
