@@ -121,12 +121,11 @@ import TensorFormats
 
 /// Kernels on rows of the real models' weights (the rows listed in Fixtures/real/rows.json,
 /// whose dequantized values come from gguf Python).
-@Suite(.enabled(if: RealModels.available, "real models not found"))
-struct RealModelDotTests {
+@Suite struct RealModelDotTests {
     @Test(arguments: RealModelDequantizeTests.rows.filter { $0.type != "F32" })
     func kernelOnRealRow(row: RealModelDequantizeTests.Row) throws {
         let type = try #require(GGMLType(name: row.type))
-        let raw = try RealModels.read(row.file, offset: row.offset, count: try #require(type.byteCount(elements: row.count)))
+        let raw = try RealModels.read(row.modelName, offset: row.offset, count: try #require(type.byteCount(elements: row.count)))
         let weights = try FixtureFiles.floats("real/\(row.expected)")
         let acts = try QuantizedActivations(format: try #require(type.activationFormat), count: row.count)
         let x = DotTests.floats(row.count, seed: 99)
