@@ -63,30 +63,31 @@
     return laneSum(acc + offset * offsetAcc + minAcc)
 }
 
-/// Q8_0: d:f16, qs[32].
-@inline(__always) func dotQ8_0(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
-    forEachBlockGroup(w, a, blocks: blocks, blockBytes: 34, dOffset: 0, withMins: false) { b in
-        let q = w.i16x16(34 &* b &+ 2)
-        return dot32(even: evenBytes(q), odd: oddBytes(q), activations: a.qs + 64 &* b)
-    }
+// Per-format unpacking of block `b` into even/odd 16-bit weight lanes (see `dot32`).
+
+@inline(__always) func unpackQ8_0(_ w: UnsafeRawPointer, _ b: Int) -> (I16x16, I16x16) {
+    let q = w.i16x16(34 &* b &+ 2)
+    return (evenBytes(q), oddBytes(q))
 }
 
-/// Q4_0: d:f16, qs[16]; value d * (nibble - 8).
-@inline(__always) func dotQ4_0(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
-    let mask = a.nibbleMask
-    return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 18, dOffset: 0, withMins: false, offset: -8) { b in
-        let n = splitNibbles(w.u16x8(18 &* b &+ 2), mask: mask)
-        return dot32(even: asSigned(n & 0xFF), odd: asSigned(n &>> 8), activations: a.qs + 64 &* b)
-    }
+@inline(__always) func unpackQ4_0(_ w: UnsafeRawPointer, _ b: Int, _ mask: U16x16) -> (I16x16, I16x16) {
+    let n = splitNibbles(w.u16x8(18 &* b &+ 2), mask: mask)
+    return (asSigned(n & 0xFF), asSigned(n &>> 8))
 }
 
-/// Q4_1: d:f16, m:f16, qs[16]; value d * nibble + m.
-@inline(__always) func dotQ4_1(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
-    let mask = a.nibbleMask
-    return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 20, dOffset: 0, withMins: true) { b in
-        let n = splitNibbles(w.u16x8(20 &* b &+ 4), mask: mask)
-        return dot32(even: asSigned(n & 0xFF), odd: asSigned(n &>> 8), activations: a.qs + 64 &* b)
-    }
+@inline(__always) func unpackQ4_1(_ w: UnsafeRawPointer, _ b: Int, _ mask: U16x16) -> (I16x16, I16x16) {
+    let n = splitNibbles(w.u16x8(20 &* b &+ 4), mask: mask)
+    return (asSigned(n & 0xFF), asSigned(n &>> 8))
+}
+
+@inline(__always) func unpackQ5_0(_ w: UnsafeRawPointer, _ b: Int, _ mask: U16x16, _ toTop: U16x16) -> (I16x16, I16x16) {
+    let n = splitNibbles(w.u16x8(22 &* b &+ 6), mask: mask) | q5HighBits(w.u32(22 &* b &+ 2), toTop: toTop)
+    return (asSigned(n & 0xFF), asSigned(n &>> 8))
+}
+
+@inline(__always) func unpackQ5_1(_ w: UnsafeRawPointer, _ b: Int, _ mask: U16x16, _ toTop: U16x16) -> (I16x16, I16x16) {
+    let n = splitNibbles(w.u16x8(24 &* b &+ 8), mask: mask) | q5HighBits(w.u32(24 &* b &+ 4), toTop: toTop)
+    return (asSigned(n & 0xFF), asSigned(n &>> 8))
 }
 
 /// The fifth bits of a Q5 block at bit 4 of each byte, bytes in element order (which is the
@@ -104,12 +105,38 @@
     return even | odd
 }
 
+/// Q8_0: d:f16, qs[32].
+@inline(__always) func dotQ8_0(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
+    forEachBlockGroup(w, a, blocks: blocks, blockBytes: 34, dOffset: 0, withMins: false) { b in
+        let (e, o) = unpackQ8_0(w, b)
+        return dot32(even: e, odd: o, activations: a.qs + 64 &* b)
+    }
+}
+
+/// Q4_0: d:f16, qs[16]; value d * (nibble - 8).
+@inline(__always) func dotQ4_0(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
+    let mask = a.nibbleMask
+    return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 18, dOffset: 0, withMins: false, offset: -8) { b in
+        let (e, o) = unpackQ4_0(w, b, mask)
+        return dot32(even: e, odd: o, activations: a.qs + 64 &* b)
+    }
+}
+
+/// Q4_1: d:f16, m:f16, qs[16]; value d * nibble + m.
+@inline(__always) func dotQ4_1(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
+    let mask = a.nibbleMask
+    return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 20, dOffset: 0, withMins: true) { b in
+        let (e, o) = unpackQ4_1(w, b, mask)
+        return dot32(even: e, odd: o, activations: a.qs + 64 &* b)
+    }
+}
+
 /// Q5_0: d:f16, qh:u32, qs[16]; value d * ((nibble | bit << 4) - 16).
 @inline(__always) func dotQ5_0(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
     let toTop = a.q5Multipliers.pointee, mask = a.nibbleMask
     return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 22, dOffset: 0, withMins: false, offset: -16) { b in
-        let n = splitNibbles(w.u16x8(22 &* b &+ 6), mask: mask) | q5HighBits(w.u32(22 &* b &+ 2), toTop: toTop)
-        return dot32(even: asSigned(n & 0xFF), odd: asSigned(n &>> 8), activations: a.qs + 64 &* b)
+        let (e, o) = unpackQ5_0(w, b, mask, toTop)
+        return dot32(even: e, odd: o, activations: a.qs + 64 &* b)
     }
 }
 
@@ -117,7 +144,7 @@
 @inline(__always) func dotQ5_1(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
     let toTop = a.q5Multipliers.pointee, mask = a.nibbleMask
     return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 24, dOffset: 0, withMins: true) { b in
-        let n = splitNibbles(w.u16x8(24 &* b &+ 8), mask: mask) | q5HighBits(w.u32(24 &* b &+ 4), toTop: toTop)
-        return dot32(even: asSigned(n & 0xFF), odd: asSigned(n &>> 8), activations: a.qs + 64 &* b)
+        let (e, o) = unpackQ5_1(w, b, mask, toTop)
+        return dot32(even: e, odd: o, activations: a.qs + 64 &* b)
     }
 }

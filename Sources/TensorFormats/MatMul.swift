@@ -46,12 +46,31 @@ public func matmul(
             }
         }
     }
+    /// As `run`, taking activation rows four at a time where a 4-row kernel exists.
+    @inline(__always) func run4(
+        _ kernel: (UnsafeRawPointer, ActivationRow, Int) -> Float,
+        _ kernel4: (UnsafeRawPointer, ActivationRows4, Int) -> SIMD4<Float>
+    ) {
+        for r in rows {
+            let w = weights + r * rowBytes
+            var b = batch.lowerBound
+            while b + 4 <= batch.upperBound {
+                let v = kernel4(w, (input.row(b), input.row(b + 1), input.row(b + 2), input.row(b + 3)), blocks)
+                for i in 0..<4 { output[(b + i - batch.lowerBound) * outputStride + r] = v[i] }
+                b += 4
+            }
+            while b < batch.upperBound {
+                output[(b - batch.lowerBound) * outputStride + r] = kernel(w, input.row(b), blocks)
+                b += 1
+            }
+        }
+    }
     switch type {
-    case .q8_0: run { dotQ8_0($0, $1, blocks: $2) }
-    case .q4_0: run { dotQ4_0($0, $1, blocks: $2) }
-    case .q4_1: run { dotQ4_1($0, $1, blocks: $2) }
-    case .q5_0: run { dotQ5_0($0, $1, blocks: $2) }
-    case .q5_1: run { dotQ5_1($0, $1, blocks: $2) }
+    case .q8_0: run4({ dotQ8_0($0, $1, blocks: $2) }, { dotQ8_0x4($0, $1, blocks: $2) })
+    case .q4_0: run4({ dotQ4_0($0, $1, blocks: $2) }, { dotQ4_0x4($0, $1, blocks: $2) })
+    case .q4_1: run4({ dotQ4_1($0, $1, blocks: $2) }, { dotQ4_1x4($0, $1, blocks: $2) })
+    case .q5_0: run4({ dotQ5_0($0, $1, blocks: $2) }, { dotQ5_0x4($0, $1, blocks: $2) })
+    case .q5_1: run4({ dotQ5_1($0, $1, blocks: $2) }, { dotQ5_1x4($0, $1, blocks: $2) })
     case .q2_K: run { dotQ2_K($0, $1, blocks: $2) }
     case .q3_K: run { dotQ3_K($0, $1, blocks: $2) }
     case .q4_K: run { dotQ4_K($0, $1, blocks: $2) }

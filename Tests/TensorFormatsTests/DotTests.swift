@@ -19,7 +19,8 @@ import TensorFormats
         zip(a, b).reduce((0.0, 0.0)) { ($0.0 + Double($1.0) * Double($1.1), $0.1 + abs(Double($1.0) * Double($1.1))) }
     }
 
-    /// Weight rows are the random fixture blocks (every bit pattern of the quants occurs).
+    /// Weight rows are the random fixture blocks (every bit pattern of the quants occurs); six
+    /// activation rows exercise both the 4-row and the single-row kernels.
     @Test(arguments: kernelTypes)
     func kernelMatchesDequantizedDot(type: GGMLType) throws {
         let blocks = try FixtureFiles.bytes("dequant/\(type).blocks")
@@ -27,17 +28,17 @@ import TensorFormats
         // Use the fixture as 2 rows when it splits evenly, to exercise row strides.
         let rows = (weights.count / 2) % type.blockSize == 0 ? 2 : 1
         let cols = weights.count / rows
-        let x = Self.floats(cols * 3, seed: UInt64(type.rawValue))
+        let x = Self.floats(cols * 6, seed: UInt64(type.rawValue))
         let format = try #require(type.activationFormat)
-        let acts = try QuantizedActivations(format: format, count: cols, capacity: 3)
-        for b in 0..<3 { x.withUnsafeBufferPointer { acts.quantize(row: b, from: $0.baseAddress! + b * cols) } }
-        var out = [Float](repeating: .nan, count: 3 * rows)
+        let acts = try QuantizedActivations(format: format, count: cols, capacity: 6)
+        for b in 0..<6 { x.withUnsafeBufferPointer { acts.quantize(row: b, from: $0.baseAddress! + b * cols) } }
+        var out = [Float](repeating: .nan, count: 6 * rows)
         try blocks.withUnsafeBytes { w in
             try out.withUnsafeMutableBufferPointer { o in
                 try matmul(weights: w.baseAddress!, type: type, rows: 0..<rows, input: acts, output: o.baseAddress!, outputStride: rows)
             }
         }
-        for b in 0..<3 {
+        for b in 0..<6 {
             let qa = acts.values(row: b)
             for r in 0..<rows {
                 let wr = Array(weights[(r * cols)..<((r + 1) * cols)])
