@@ -73,9 +73,9 @@ public func matmul(
     case .q5_1: run4({ dotQ5_1($0, $1, blocks: $2) }, { dotQ5_1x4($0, $1, blocks: $2) })
     case .q2_K: run { dotQ2_K($0, $1, blocks: $2) }
     case .q3_K: run { dotQ3_K($0, $1, blocks: $2) }
-    case .q4_K: run { dotQ4_K($0, $1, blocks: $2) }
+    case .q4_K: run4({ dotQ4_K($0, $1, blocks: $2) }, { dotQ4_Kx4($0, $1, blocks: $2) })
     case .q5_K: run { dotQ5_K($0, $1, blocks: $2) }
-    case .q6_K: run { dotQ6_K($0, $1, blocks: $2) }
+    case .q6_K: run4({ dotQ6_K($0, $1, blocks: $2) }, { dotQ6_Kx4($0, $1, blocks: $2) })
     case .f32: run { dotF32($0, $1.scales, count: $2) }
     case .f16: run { dotF16($0, $1.scales, count: $2) }
     case .bf16: run { dotBF16($0, $1.scales, count: $2) }
