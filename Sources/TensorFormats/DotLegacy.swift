@@ -18,49 +18,47 @@
     _ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int, blockBytes: Int, dOffset: Int, withMins: Bool,
     offset: Float = 0, _ blockDot: (_ block: Int) -> I32x8
 ) -> Float {
-    var acc = F32x8(), offsetAcc = F32x8(), minAcc = F32x8()
+    // `forEachBlockGroup4` computes the same terms, grouped differently (each arrangement is the
+    // one that compiles to the faster loop), so batched results agree to float rounding.
+    var result: Float = 0
     var buffer = (F32x8(), F32x8(), F32x8(), F32x8(), F32x8(), F32x8(), F32x8(), F32x8())
     var chunk = 0
     while chunk < blocks {
         let chunkBlocks = min(64, blocks - chunk)
         withUnsafeMutableBytes(of: &buffer) { raw in
             let scales = raw.baseAddress!
+            var extra = F32x8()  // offset or minimum terms of this chunk
             var g = 0
             while g < chunkBlocks {
                 let b = chunk + g
                 let n = min(8, chunkBlocks - g)
                 let p = w + b * blockBytes
                 // Lanes past the row's last block must not count: zero their activation scale.
-                let da = n == 8 ? load8(a.scales + b) : load8(a.scales + b) * laneMask(n)
+                let mask = n == 8 ? F32x8(repeating: 1) : laneMask(n)
+                let da = load8(a.scales + b) * mask
                 let s: F32x8
                 if withMins {
                     // d and m are the first two f16 fields of Q4_1/Q5_1 blocks.
                     let (d, m) = blockHalfPairs(p, stride: blockBytes, n)
                     s = d * da
-                    minAcc += m * da * load8AsFloats(a.sums + b)
+                    extra += m * da * load8AsFloats(a.sums + b)
                 } else {
                     s = blockHalves(p, stride: blockBytes, offset: dOffset, n) * da
-                    offsetAcc += s * load8AsFloats(a.sums + b)
+                    extra += offset * (s * load8AsFloats(a.sums + b))
                 }
                 scales.storeBytes(of: s, toByteOffset: 4 * g, as: F32x8.self)
                 g += 8
             }
-            // Two local accumulators: a short dependency chain that stays in registers.
-            var acc0 = F32x8(), acc1 = F32x8()
-            var i = 0
-            while i + 2 <= chunkBlocks {
-                acc0 += toFloat(blockDot(chunk &+ i)) * scales.load(fromByteOffset: 4 &* i, as: Float.self)
-                acc1 += toFloat(blockDot(chunk &+ i &+ 1)) * scales.load(fromByteOffset: 4 &* i &+ 4, as: Float.self)
-                i &+= 2
+            result += laneSum(extra)
+            var acc = F32x8()
+            for i in 0..<chunkBlocks {
+                acc += toFloat(blockDot(chunk &+ i)) * scales.load(fromByteOffset: 4 &* i, as: Float.self)
             }
-            if i < chunkBlocks {
-                acc0 += toFloat(blockDot(chunk &+ i)) * scales.load(fromByteOffset: 4 &* i, as: Float.self)
-            }
-            acc += acc0 + acc1
+            result += laneSum(acc)
         }
         chunk += chunkBlocks
     }
-    return laneSum(acc + offset * offsetAcc + minAcc)
+    return result
 }
 
 // Per-format unpacking of block `b` into even/odd 16-bit weight lanes (see `dot32`).

@@ -77,6 +77,31 @@ import TensorFormats
         #expect(abs(Double(got) - exact.dot) <= 1e-5 * exact.magnitude, "\(type): \(got) vs \(exact.dot)")
     }
 
+    /// A sub-range of rows and of activation rows lands at the documented output positions.
+    @Test func rowAndBatchRangesIndexTheOutput() throws {
+        let blocks = try FixtureFiles.bytes("dequant/Q5_0.blocks")  // 24 blocks: 3 rows of 256
+        let cols = 256
+        let acts = try QuantizedActivations(format: .q8_0, count: cols, capacity: 7)
+        let x = Self.floats(cols * 7, seed: 5)
+        for b in 0..<7 { x.withUnsafeBufferPointer { acts.quantize(row: b, from: $0.baseAddress! + b * cols) } }
+        var full = [Float](repeating: 0, count: 3 * 7)
+        var part = [Float](repeating: .nan, count: 3 * 5)
+        try blocks.withUnsafeBytes { w in
+            try full.withUnsafeMutableBufferPointer {
+                try matmul(weights: w.baseAddress!, type: .q5_0, rows: 0..<3, input: acts, output: $0.baseAddress!, outputStride: 3)
+            }
+            try part.withUnsafeMutableBufferPointer {
+                try matmul(weights: w.baseAddress!, type: .q5_0, rows: 1..<3, input: acts, batch: 2..<7,
+                           output: $0.baseAddress!, outputStride: 3)
+            }
+        }
+        for b in 2..<7 {
+            #expect(part[(b - 2) * 3].isNaN)  // row 0 not computed
+            // Same dot products; the 4-row and 1-row kernels may round differently.
+            for r in 1..<3 { #expect(abs(part[(b - 2) * 3 + r] - full[b * 3 + r]) <= 1e-5 * max(1, abs(full[b * 3 + r]))) }
+        }
+    }
+
     @Test func vecDotEqualsMatmulRow() throws {
         let blocks = try FixtureFiles.bytes("dequant/Q4_K.blocks")
         let acts = try QuantizedActivations(format: .q8_K, count: 1024)
