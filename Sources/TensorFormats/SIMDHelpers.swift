@@ -82,6 +82,14 @@ extension QuantizedActivations {
     return unsafeBitCast(sign | bits, to: F32x8.self)
 }
 
+/// 8 consecutive halves at `p` as floats (exact). The widening is written lane by lane, which
+/// the compiler turns into one zero-extending move, unlike the generic SIMD conversion.
+@inline(__always) func load8Halves(_ p: UnsafeRawPointer) -> F32x8 {
+    let h = p.loadUnaligned(as: SIMD8<UInt16>.self)
+    return halfToFloat8(SIMD8<UInt32>(UInt32(h[0]), UInt32(h[1]), UInt32(h[2]), UInt32(h[3]),
+                                      UInt32(h[4]), UInt32(h[5]), UInt32(h[6]), UInt32(h[7])))
+}
+
 /// The f16 field at `offset` of 8 consecutive blocks of `stride` bytes, as floats. Only the
 /// first `n` (1...8) blocks are read; lanes past them repeat block n - 1 (callers zero them
 /// with `laneMask`). Converting 8 block scales at once keeps the per-block scalar work off the
