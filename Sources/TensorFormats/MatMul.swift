@@ -3,6 +3,18 @@
 /// Weights are row-major as in GGUF: row r (one output feature) is `type.byteCount(elements:
 /// cols)` bytes at `weights + r * rowBytes`. Calls take a range of output rows so a caller can
 /// split a matrix across threads; they allocate nothing and only read shared state.
+///
+/// Typical use by an engine, for y = W x with W of type `t`, `rows` x `cols`:
+///
+///     let acts = try QuantizedActivations(format: t.activationFormat!, count: cols, capacity: tokens)
+///     for i in 0..<tokens { acts.quantize(row: i, from: x + i * cols) }   // once per input
+///     // on each thread, for its share of the rows:
+///     try matmul(weights: w, type: t, rows: share, input: acts, output: y, outputStride: rows)
+///
+/// Activations in one format serve every weight type that takes that format (Q8_0 for Q4_0,
+/// Q4_1, Q5_0, Q5_1, Q8_0; Q8_K for the K-quants; F32 for F32/F16/BF16). Four or more activation
+/// rows use kernels that unpack each weight block once for four rows (32-element formats, Q4_K,
+/// Q6_K).
 
 extension GGMLType {
     /// Whether `matmul`/`vecDot` have a kernel for this weight type.
