@@ -82,11 +82,11 @@ typealias ActivationRows4 = (ActivationRow, ActivationRow, ActivationRow, Activa
 }
 
 @inline(__always) func dotQ5_0x4(_ w: UnsafeRawPointer, _ a: ActivationRows4, blocks: Int) -> SIMD4<Float> {
-    let toTop = a.0.q5Multipliers.pointee, mask = a.0.nibbleMask
-    return forEachBlockGroup4(w, a, blocks: blocks, blockBytes: 22, dOffset: 0, withMins: false, offset: -16) { unpackQ5_0(w, $0, mask, toTop) }
+    let k5 = a.0.q5Constants, mask = a.0.nibbleMask
+    return forEachBlockGroup4(w, a, blocks: blocks, blockBytes: 22, dOffset: 0, withMins: false, offset: -16) { unpackQ5_0(w, $0, mask, k5) }
 }
 
 @inline(__always) func dotQ5_1x4(_ w: UnsafeRawPointer, _ a: ActivationRows4, blocks: Int) -> SIMD4<Float> {
-    let toTop = a.0.q5Multipliers.pointee, mask = a.0.nibbleMask
-    return forEachBlockGroup4(w, a, blocks: blocks, blockBytes: 24, dOffset: 0, withMins: true) { unpackQ5_1(w, $0, mask, toTop) }
+    let k5 = a.0.q5Constants, mask = a.0.nibbleMask
+    return forEachBlockGroup4(w, a, blocks: blocks, blockBytes: 24, dOffset: 0, withMins: true) { unpackQ5_1(w, $0, mask, k5) }
 }

@@ -54,16 +54,18 @@ extension UnsafeRawPointer {
     let qs: UnsafeRawPointer
     let scales: UnsafePointer<Float>
     let sums: UnsafePointer<Int32>
-    /// See `q5HighBits`.
-    let q5Multipliers: UnsafePointer<U16x16>
+    /// `QuantizedActivations.kernelConstants`.
+    let constants: UnsafePointer<U16x16>
     /// See `splitNibbles`.
-    var nibbleMask: U16x16 { q5Multipliers[1] }
+    var nibbleMask: U16x16 { constants[1] }
+    /// See `q5HighBits`.
+    var q5Constants: (U32x8, U32x8) { UnsafeRawPointer(constants + 2).load(as: (U32x8, U32x8).self) }
 }
 
 extension QuantizedActivations {
     @inline(__always) func row(_ r: Int) -> ActivationRow {
         ActivationRow(qs: UnsafeRawPointer(qs + r * count), scales: scales + r * scalesPerRow, sums: sums + r * sumsPerRow,
-                      q5Multipliers: q5Multipliers)
+                      constants: kernelConstants)
     }
 }
 
