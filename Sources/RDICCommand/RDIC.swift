@@ -9,6 +9,8 @@ struct RDIC: AsyncParsableCommand {
             ModelCommand.self,
             TokenizeCommand.self,
             DetokenizeCommand.self,
+            CheckCommand.self,
+            AskCommand.self,
         ]
     )
 }

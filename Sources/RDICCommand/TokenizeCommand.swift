@@ -34,12 +34,6 @@ struct TokenizeCommand: ParsableCommand {
     }
 }
 
-/// The GGUF file a `--model` argument names: a path, an installed name, or a name found in another
-/// tool's cache (ModelStore's resolution). Kept in one place so every subcommand resolves alike.
-func resolveModelPath(_ spec: String) throws -> String {
-    try ModelStore.fromEnvironment().resolve(spec).path
-}
-
 /// The tokenizer of the model `spec` names.
 func loadTokenizer(_ spec: String) throws -> Tokenizer {
     try Tokenizer(gguf: GGUFFile(path: resolveModelPath(spec)))
