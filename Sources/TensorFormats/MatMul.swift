@@ -63,18 +63,27 @@ public func matmul(
         _ kernel: (UnsafeRawPointer, ActivationRow, Int) -> Float,
         _ kernel4: (UnsafeRawPointer, ActivationRows4, Int) -> SIMD4<Float>
     ) {
-        for r in rows {
-            let w = weights + r * rowBytes
-            var b = batch.lowerBound
-            while b + 4 <= batch.upperBound {
-                let v = kernel4(w, (input.row(b), input.row(b + 1), input.row(b + 2), input.row(b + 3)), blocks)
-                for i in 0..<4 { output[(b + i - batch.lowerBound) * outputStride + r] = v[i] }
-                b += 4
+        // Activation rows are taken in tiles of about 64 KB (a multiple of 4 rows), each tile
+        // against every weight row: a tile stays in L1/L2 while the weight rows stream past,
+        // instead of every weight row streaming the whole batch from L3.
+        let tileRows = max(4, (65_536 / (2 * cols)) & ~3)
+        var tileStart = batch.lowerBound
+        while tileStart < batch.upperBound {
+            let tileEnd = min(batch.upperBound, tileStart + tileRows)
+            for r in rows {
+                let w = weights + r * rowBytes
+                var b = tileStart
+                while b + 4 <= tileEnd {
+                    let v = kernel4(w, (input.row(b), input.row(b + 1), input.row(b + 2), input.row(b + 3)), blocks)
+                    for i in 0..<4 { output[(b + i - batch.lowerBound) * outputStride + r] = v[i] }
+                    b += 4
+                }
+                while b < tileEnd {
+                    output[(b - batch.lowerBound) * outputStride + r] = kernel(w, input.row(b), blocks)
+                    b += 1
+                }
             }
-            while b < batch.upperBound {
-                output[(b - batch.lowerBound) * outputStride + r] = kernel(w, input.row(b), blocks)
-                b += 1
-            }
+            tileStart = tileEnd
         }
     }
     switch type {
