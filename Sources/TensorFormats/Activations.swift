@@ -69,8 +69,7 @@ public final class QuantizedActivations: @unchecked Sendable {
     let sums: UnsafeMutablePointer<Int32>
 
     /// Kernel constants kept in memory so that the optimizer cannot fold them into worse code:
-    /// [1] the nibble mask of `splitNibbles`, [2...3] the shifts and multiplier of `q5HighBits`
-    /// ([0] is unused).
+    /// [0] the nibble mask of `splitNibbles`, [1...2] the shifts and multiplier of `q5HighBits`.
     let kernelConstants: UnsafeMutablePointer<SIMD16<UInt16>>
 
     var scalesPerRow: Int { format == .f32 ? count : count / format.blockSize }
@@ -100,11 +99,10 @@ public final class QuantizedActivations: @unchecked Sendable {
         let nSums = (format == .f32 ? 0 : (format == .q8_0 ? count / 32 : count / 16)) * capacity + 8
         sums = UnsafeMutablePointer<Int32>.allocate(capacity: nSums)
         sums.initialize(repeating: 0, count: nSums)
-        kernelConstants = UnsafeMutablePointer<SIMD16<UInt16>>.allocate(capacity: 4)
-        kernelConstants.initialize(to: SIMD16<UInt16>())
-        (kernelConstants + 1).initialize(to: SIMD16<UInt16>(repeating: 0x0F0F))
-        (kernelConstants + 2).initialize(to: unsafeBitCast(SIMD8<UInt32>(0, 4, 8, 12, 16, 20, 24, 28), to: SIMD16<UInt16>.self))
-        (kernelConstants + 3).initialize(to: unsafeBitCast(SIMD8<UInt32>(repeating: 0x0020_4081), to: SIMD16<UInt16>.self))
+        kernelConstants = UnsafeMutablePointer<SIMD16<UInt16>>.allocate(capacity: 3)
+        kernelConstants.initialize(to: SIMD16<UInt16>(repeating: 0x0F0F))
+        (kernelConstants + 1).initialize(to: unsafeBitCast(SIMD8<UInt32>(0, 4, 8, 12, 16, 20, 24, 28), to: SIMD16<UInt16>.self))
+        (kernelConstants + 2).initialize(to: unsafeBitCast(SIMD8<UInt32>(repeating: 0x0020_4081), to: SIMD16<UInt16>.self))
     }
 
     deinit {

@@ -57,9 +57,9 @@ extension UnsafeRawPointer {
     /// `QuantizedActivations.kernelConstants`.
     let constants: UnsafePointer<U16x16>
     /// See `splitNibbles`.
-    var nibbleMask: U16x16 { constants[1] }
+    var nibbleMask: U16x16 { constants[0] }
     /// See `q5HighBits`.
-    var q5Constants: (U32x8, U32x8) { UnsafeRawPointer(constants + 2).load(as: (U32x8, U32x8).self) }
+    var q5Constants: (U32x8, U32x8) { UnsafeRawPointer(constants + 1).loadUnaligned(as: (U32x8, U32x8).self) }
 }
 
 extension QuantizedActivations {
