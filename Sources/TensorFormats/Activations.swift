@@ -1,0 +1,135 @@
+/// Activations prepared for the dot-product kernels.
+///
+/// ggml multiplies a quantized weight row with activations quantized on the fly to 8 bits
+/// (Q8_0 for the 32-element formats, Q8_K for the K-quants), so that the inner loop is an
+/// integer multiply-add. `QuantizedActivations` holds such rows in a kernel-friendly layout:
+/// quants contiguous (no interleaved scales, so vector loads stay aligned with blocks), scales
+/// as `Float`, and the per-group sums the kernels need for offsets and minimums.
+
+/// How activations must be prepared for a weight type.
+public enum ActivationFormat: Sendable, Equatable, CustomStringConvertible {
+    /// Plain floats (for F32, F16 and BF16 weights).
+    case f32
+    /// 32-element blocks, scale = amax / 127 rounded to f16 as in ggml's block_q8_0, plus the
+    /// sum of each block's quants.
+    case q8_0
+    /// 256-element blocks as ggml's block_q8_K, plus the sum of each 16 quants.
+    case q8_K
+
+    /// Elements per block (the row length must be a multiple).
+    public var blockSize: Int {
+        switch self {
+        case .f32: 1
+        case .q8_0: 32
+        case .q8_K: 256
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .f32: "F32"
+        case .q8_0: "Q8_0"
+        case .q8_K: "Q8_K"
+        }
+    }
+}
+
+extension GGMLType {
+    /// The activation format the dot kernels for this weight type take, or nil when there is no
+    /// kernel for it.
+    public var activationFormat: ActivationFormat? {
+        switch self {
+        case .f32, .f16, .bf16: .f32
+        case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0: .q8_0
+        case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K: .q8_K
+        default: nil
+        }
+    }
+}
+
+/// A batch of activation rows in one `ActivationFormat`, owning its memory.
+///
+/// Allocate once per shape and refill with `quantize(row:from:)`; kernels only read it, so
+/// many threads may share one instance while no thread writes to it (hence `@unchecked
+/// Sendable`: the engine orders writes before the parallel reads).
+public final class QuantizedActivations: @unchecked Sendable {
+    public let format: ActivationFormat
+    /// Elements per row.
+    public let count: Int
+    /// Rows allocated.
+    public let capacity: Int
+
+    /// .q8_0/.q8_K: `count` quants per row. Aligned to 64 bytes.
+    let qs: UnsafeMutablePointer<Int8>
+    /// .q8_0: one scale per 32; .q8_K: one per 256; .f32: the values themselves.
+    let scales: UnsafeMutablePointer<Float>
+    /// .q8_0: sum of the quants of each 32-block; .q8_K: of each 16.
+    let sums: UnsafeMutablePointer<Int32>
+
+    var scalesPerRow: Int { format == .f32 ? count : count / format.blockSize }
+    var sumsPerRow: Int {
+        switch format {
+        case .f32: 0
+        case .q8_0: count / 32
+        case .q8_K: count / 16
+        }
+    }
+
+    /// Room for `capacity` rows of `count` elements (a multiple of the format's block size).
+    public init(format: ActivationFormat, count: Int, capacity: Int = 1) throws(TensorFormatError) {
+        guard count > 0, count % format.blockSize == 0, capacity > 0 else {
+            throw .notWholeBlocks(type: format == .q8_K ? .q8_K : .q8_0, count: count)
+        }
+        self.format = format
+        self.count = count
+        self.capacity = capacity
+        let qsBytes = format == .f32 ? 0 : count * capacity
+        qs = UnsafeMutableRawPointer.allocate(byteCount: max(qsBytes, 64), alignment: 64).bindMemory(to: Int8.self, capacity: max(qsBytes, 64))
+        let nScales = (format == .f32 ? count : count / format.blockSize) * capacity
+        scales = UnsafeMutableRawPointer.allocate(byteCount: 4 * nScales, alignment: 64).bindMemory(to: Float.self, capacity: nScales)
+        let nSums = max(1, (format == .f32 ? 0 : (format == .q8_0 ? count / 32 : count / 16)) * capacity)
+        sums = UnsafeMutablePointer<Int32>.allocate(capacity: nSums)
+    }
+
+    deinit {
+        qs.deallocate()
+        scales.deallocate()
+        sums.deallocate()
+    }
+
+    /// Quantizes `count` floats from `x` into row `row` (`0..<capacity`).
+    public func quantize(row: Int, from x: UnsafePointer<Float>) {
+        precondition(row >= 0 && row < capacity, "activation row \(row) out of 0..<\(capacity)")
+        let q = qs + row * count
+        let s = scales + row * scalesPerRow
+        let sum = sums + row * sumsPerRow
+        switch format {
+        case .f32:
+            s.update(from: x, count: count)
+        case .q8_0:
+            for b in 0..<count / 32 {
+                let d16 = quantizeQ8_0Block(x + 32 * b, into: q + 32 * b)
+                s[b] = halfToFloat(d16)
+                var total: Int32 = 0
+                for j in 0..<32 { total &+= Int32(q[32 * b + j]) }
+                sum[b] = total
+            }
+        case .q8_K:
+            for b in 0..<count / 256 {
+                s[b] = quantizeQ8_KBlock(x + 256 * b, into: q + 256 * b) { g, total in sum[16 * b + g] = total }
+            }
+        }
+    }
+
+    /// Row `row` dequantized (what the kernels actually multiply with), for tests and debugging.
+    public func values(row: Int) -> [Float] {
+        precondition(row >= 0 && row < capacity)
+        let s = scales + row * scalesPerRow
+        switch format {
+        case .f32: return Array(UnsafeBufferPointer(start: s, count: count))
+        case .q8_0, .q8_K:
+            let q = qs + row * count
+            return (0..<count).map { Float(q[$0]) * s[$0 / format.blockSize] }
+        }
+    }
+}

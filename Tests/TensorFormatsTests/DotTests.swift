@@ -1,0 +1,96 @@
+import Foundation
+import Testing
+import TensorFormats
+
+/// Dot kernels against dequantize-then-dot in Double.
+@Suite struct DotTests {
+    static let kernelTypes: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q2_K, .q3_K, .q4_K, .q5_K, .q6_K]
+
+    /// Deterministic pseudo-random floats in -1...1 (no global RNG state in tests).
+    static func floats(_ n: Int, seed: UInt64) -> [Float] {
+        var s = seed
+        return (0..<n).map { _ in
+            s = s &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: s) >> 40) / Float(1 << 23)
+        }
+    }
+
+    static func dotDouble(_ a: [Float], _ b: [Float]) -> (dot: Double, magnitude: Double) {
+        zip(a, b).reduce((0.0, 0.0)) { ($0.0 + Double($1.0) * Double($1.1), $0.1 + abs(Double($1.0) * Double($1.1))) }
+    }
+
+    /// Weight rows are the random fixture blocks (every bit pattern of the quants occurs).
+    @Test(arguments: kernelTypes)
+    func kernelMatchesDequantizedDot(type: GGMLType) throws {
+        let blocks = try FixtureFiles.bytes("dequant/\(type).blocks")
+        let weights = try FixtureFiles.floats("dequant/\(type).f32")
+        // Use the fixture as 2 rows when it splits evenly, to exercise row strides.
+        let rows = (weights.count / 2) % type.blockSize == 0 ? 2 : 1
+        let cols = weights.count / rows
+        let x = Self.floats(cols * 3, seed: UInt64(type.rawValue))
+        let format = try #require(type.activationFormat)
+        let acts = try QuantizedActivations(format: format, count: cols, capacity: 3)
+        for b in 0..<3 { x.withUnsafeBufferPointer { acts.quantize(row: b, from: $0.baseAddress! + b * cols) } }
+        var out = [Float](repeating: .nan, count: 3 * rows)
+        try blocks.withUnsafeBytes { w in
+            try out.withUnsafeMutableBufferPointer { o in
+                try matmul(weights: w.baseAddress!, type: type, rows: 0..<rows, input: acts, output: o.baseAddress!, outputStride: rows)
+            }
+        }
+        for b in 0..<3 {
+            let qa = acts.values(row: b)
+            for r in 0..<rows {
+                let wr = Array(weights[(r * cols)..<((r + 1) * cols)])
+                // Same quantized activations: only float rounding differs.
+                let exact = Self.dotDouble(wr, qa)
+                let got = Double(out[b * rows + r])
+                #expect(abs(got - exact.dot) <= 1e-5 * exact.magnitude + 1e-30, "\(type) row \(r) batch \(b): \(got) vs \(exact.dot)")
+                // Against the float activations: the error of 8-bit activations.
+                let real = Self.dotDouble(wr, Array(x[(b * cols)..<((b + 1) * cols)]))
+                #expect(abs(got - real.dot) <= 0.01 * real.magnitude, "\(type) vs float activations: \(got) vs \(real.dot)")
+            }
+        }
+    }
+
+    @Test func vecDotEqualsMatmulRow() throws {
+        let blocks = try FixtureFiles.bytes("dequant/Q4_K.blocks")
+        let acts = try QuantizedActivations(format: .q8_K, count: 1024)
+        let x = Self.floats(1024, seed: 7)
+        x.withUnsafeBufferPointer { acts.quantize(row: 0, from: $0.baseAddress!) }
+        let single = try blocks.withUnsafeBytes { try vecDot(.q4_K, weightRow: $0.baseAddress!, activations: acts) }
+        let weights = try FixtureFiles.floats("dequant/Q4_K.f32")
+        let exact = Self.dotDouble(weights, acts.values(row: 0))
+        #expect(abs(Double(single) - exact.dot) <= 1e-5 * exact.magnitude)
+    }
+
+    @Test(arguments: [GGMLType.f32, .f16, .bf16])
+    func floatWeights(type: GGMLType) throws {
+        let cols = 100  // not a multiple of the vector width: exercises the tail
+        let w = Self.floats(2 * cols, seed: 3)
+        var raw = [UInt8](repeating: 0, count: type.byteCount(elements: 2 * cols)!)
+        try w.withUnsafeBufferPointer { src in
+            try raw.withUnsafeMutableBytes { try quantize(type, from: src.baseAddress!, count: 2 * cols, into: $0.baseAddress!) }
+        }
+        let stored = try dequantized(type, raw, count: 2 * cols)
+        let x = Self.floats(cols, seed: 4)
+        let acts = try QuantizedActivations(format: .f32, count: cols)
+        x.withUnsafeBufferPointer { acts.quantize(row: 0, from: $0.baseAddress!) }
+        var out: [Float] = [0, 0]
+        try raw.withUnsafeBytes { wp in
+            try out.withUnsafeMutableBufferPointer { try matmul(weights: wp.baseAddress!, type: type, rows: 0..<2, input: acts, output: $0.baseAddress!, outputStride: 0) }
+        }
+        for r in 0..<2 {
+            let exact = Self.dotDouble(Array(stored[(r * cols)..<((r + 1) * cols)]), x)
+            #expect(abs(Double(out[r]) - exact.dot) <= 1e-5 * exact.magnitude)
+        }
+    }
+
+    @Test func mismatchedTypeIsRejected() throws {
+        let acts = try QuantizedActivations(format: .q8_0, count: 256)
+        var out: Float = 0
+        let w = [UInt8](repeating: 0, count: 1024)
+        #expect(throws: TensorFormatError.unsupported(type: .iq4_nl, tensor: nil)) {
+            try w.withUnsafeBytes { try matmul(weights: $0.baseAddress!, type: .iq4_nl, rows: 0..<1, input: acts, output: &out, outputStride: 0) }
+        }
+    }
+}
