@@ -35,7 +35,7 @@ public final class Transformer: @unchecked Sendable {
     let attention: AttentionKernel
     private let lock = NSLock()
     private var workspace = Workspace()
-    private var scratch: Scratch
+    private let activationBuffers = ActivationBuffers()
     private var attentionScratch: Scratch
 
     /// Loads the model at `path`. `threads` sizes the thread pool (default: one per core).
@@ -75,8 +75,6 @@ public final class Transformer: @unchecked Sendable {
                                     valueLength: h.valueLength, scoreScale: h.scoreScale)
         hyperparameters = hp
         pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-        let widest = max(d, h.feedForwardLength, h.headCount * h.valueLength)
-        scratch = Scratch(threads: pool.threadCount, floatsPerThread: WeightMatrix.tileRows * widest)
         attentionScratch = Scratch(threads: pool.threadCount, floatsPerThread: attention.scratchFloats(stored: 1024))
     }
 
@@ -178,9 +176,10 @@ public final class Transformer: @unchecked Sendable {
         let eps = h.rmsEpsilon
 
         normRows(w.x, L.attentionNorm, w.xb, n: n, width: d)
-        L.wq.multiply(w.xb, xStride: d, n: n, into: w.q, yStride: qw, pool: pool, scratch: scratch)
-        L.wk.multiply(w.xb, xStride: d, n: n, into: w.k, yStride: kw, pool: pool, scratch: scratch)
-        L.wv.multiply(w.xb, xStride: d, n: n, into: w.v, yStride: vw, pool: pool, scratch: scratch)
+        let attnIn = input(w.xb, n: n, cols: d)
+        L.wq.multiply(attnIn, into: w.q, yStride: qw, pool: pool)
+        L.wk.multiply(attnIn, into: w.k, yStride: kw, pool: pool)
+        L.wv.multiply(attnIn, into: w.v, yStride: vw, pool: pool)
 
         let sliding = h.isSliding(l)
         let cosT = sliding ? w.cosS : w.cosG, sinT = sliding ? w.sinS : w.sinG
@@ -205,13 +204,14 @@ public final class Transformer: @unchecked Sendable {
         }
         attention.run(cache: cache, layer: l, window: sliding ? h.slidingWindow : nil, n: n,
                       q: w.q, out: w.att, pool: pool, scratch: attentionScratch)
-        L.wo.multiply(w.att, xStride: ow, n: n, into: w.xb, yStride: d, pool: pool, scratch: scratch)
+        L.wo.multiply(input(w.att, n: n, cols: ow), into: w.xb, yStride: d, pool: pool)
         if let pn = L.postAttentionNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
         add(w.xb, into: w.x, count: n * d)
 
         normRows(w.x, L.ffnNorm, w.xb, n: n, width: d)
-        L.gate.multiply(w.xb, xStride: d, n: n, into: w.gate, yStride: ff, pool: pool, scratch: scratch)
-        L.up.multiply(w.xb, xStride: d, n: n, into: w.up, yStride: ff, pool: pool, scratch: scratch)
+        let ffnIn = input(w.xb, n: n, cols: d)
+        L.gate.multiply(ffnIn, into: w.gate, yStride: ff, pool: pool)
+        L.up.multiply(ffnIn, into: w.up, yStride: ff, pool: pool)
         let act = h.activation
         pool.parallelFor(n * ff, minChunk: 1024) { range, _ in
             switch act {
@@ -219,9 +219,13 @@ public final class Transformer: @unchecked Sendable {
             case .silu: for j in range { w.gate[j] = silu(w.gate[j]) * w.up[j] }
             }
         }
-        L.down.multiply(w.gate, xStride: ff, n: n, into: w.xb, yStride: d, pool: pool, scratch: scratch)
+        L.down.multiply(input(w.gate, n: n, cols: ff), into: w.xb, yStride: d, pool: pool)
         if let pn = L.postFFNNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
         add(w.xb, into: w.x, count: n * d)
+    }
+
+    private func input(_ x: UnsafePointer<Float>, n: Int, cols: Int) -> MatmulInput {
+        MatmulInput(x, n: n, cols: cols, buffers: activationBuffers, pool: pool)
     }
 
     private func normRows(_ x: UnsafeMutablePointer<Float>, _ weight: [Float], _ out: UnsafeMutablePointer<Float>,
@@ -242,8 +246,8 @@ public final class Transformer: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let h = hyperparameters
-        output.multiply(hidden, xStride: h.embeddingLength, n: rows, into: out, yStride: h.vocabularySize,
-                        pool: pool, scratch: scratch)
+        output.multiply(input(hidden, n: rows, cols: h.embeddingLength), into: out, yStride: h.vocabularySize,
+                        pool: pool)
         if let cap = h.finalLogitSoftcap {
             for j in 0..<(rows * h.vocabularySize) { out[j] = tanhf(out[j] / cap) * cap }
         }

@@ -12,7 +12,7 @@ public struct WeightMatrix: @unchecked Sendable {
     let base: UnsafeRawPointer
 
     init(file: GGUFFile, info: GGUFTensorInfo) throws(ModelError) {
-        guard info.type.canDequantize else {
+        guard info.type.canDequantize, info.type.hasDotKernel else {
             throw .unsupportedTensorType(tensor: info.name, type: info.type.description)
         }
         name = info.name
@@ -54,7 +54,7 @@ struct TensorLoader {
         guard info.elementCount == count else {
             throw .badShape(tensor: name, shape: info.shape, expected: [count])
         }
-        guard info.type.canDequantize else {
+        guard info.type.canDequantize, info.type.hasDotKernel else {
             throw .unsupportedTensorType(tensor: name, type: info.type.description)
         }
         var out = [Float](repeating: 0, count: count)
