@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
     ],
     targets: [
         // Block layouts of ggml tensor types: dequantize, quantize, dot products.
@@ -32,7 +33,8 @@ let package = Package(
         // Installing, finding and describing model files.
         .target(name: "ModelStore", dependencies: [
             "GGUF", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-        ]),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: optimized),
         // One chat API over hosted and local backends.
         .target(name: "Providers", dependencies: [
             "Engine", "Tokenizers", .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -48,8 +50,9 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "TestSupport"]),
+        .testTarget(name: "KVCacheTests", dependencies: ["KVCache", "TestSupport"], swiftSettings: optimized),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], swiftSettings: optimized),
         .testTarget(name: "ProvidersTests", dependencies: ["Providers", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF"]),
     ]
 )

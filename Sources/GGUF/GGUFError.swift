@@ -39,7 +39,8 @@ public struct GGUFError: Error, CustomStringConvertible, Equatable, Sendable {
         case .bigEndian: "big-endian GGUF files are not supported"
         case .unsupportedVersion(let v): "unsupported GGUF version \(v) (versions 2 and 3 are supported)"
         case .truncated(let offset, let needed, let what):
-            "truncated: \(what) at byte \(offset) needs \(needed) bytes past the end of the file"
+            offset == 0 && what == "magic" ? "empty or truncated file (\(needed) bytes needed for the magic)"
+                : "truncated: \(what) at byte \(offset) needs \(needed) bytes, but the file ends first"
         case .implausibleCount(let what, let count): "implausible \(what): \(count) does not fit in the file"
         case .invalidUTF8(let offset): "string at byte \(offset) is not valid UTF-8"
         case .unknownValueType(let t, let key): "metadata key \"\(key)\" has unknown value type \(t)"

@@ -13,6 +13,7 @@ public final class MappedFile: @unchecked Sendable {
     /// Maps `path`; the error string says why not (missing file, a directory, permissions).
     public init(path: String) throws(GGUFError) {
         self.path = path
+        ownsHeapCopy = false
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw GGUFError(file: path, .cannotOpen(reason: String(cString: strerror(errno)))) }
         defer { close(fd) }
@@ -31,7 +32,23 @@ public final class MappedFile: @unchecked Sendable {
         bytes = UnsafeRawBufferPointer(start: address, count: size)
     }
 
+    private let ownsHeapCopy: Bool
+
+    /// Holds a heap copy of `contents` under a display name; for parsing in-memory files.
+    public init(copying contents: [UInt8], name: String) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(contents.count, 1), alignment: 64)
+        buffer.copyBytes(from: contents)
+        bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer)[0..<contents.count])
+        path = name
+        ownsHeapCopy = true
+    }
+
     deinit {
-        if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+        guard let base = bytes.baseAddress else { return }
+        if ownsHeapCopy {
+            base.deallocate()
+        } else {
+            munmap(UnsafeMutableRawPointer(mutating: base), bytes.count)
+        }
     }
 }

@@ -6,6 +6,7 @@ struct RDIC: AsyncParsableCommand {
         commandName: "rdic",
         abstract: "A Swift-native LLM runtime for KV-cache research and multi-agent inference.",
         subcommands: [
+            ModelCommand.self,
         ]
     )
 }

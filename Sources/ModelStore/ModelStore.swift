@@ -1,1 +1,0 @@
-// The ModelStore module; see Package.swift for its role.

@@ -1,0 +1,46 @@
+import Foundation
+import GGUF
+import TestSupport
+import Testing
+
+@Suite struct ModelCommandTests {
+    let home = FileManager.default.temporaryDirectory.appendingPathComponent("rdic-cli-\(UUID().uuidString)")
+    var env: [String: String] { ["RDIC_HOME": home.path, "OLLAMA_MODELS": home.path + "/o", "HF_HUB_CACHE": home.path + "/h"] }
+
+    @Test func installListDefaultRemove() throws {
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        var writer = GGUFWriter(metadata: GGUFMetadata(["general.architecture": .string("llama")]))
+        try writer.addTensor(name: "t", shape: [4], floats: [1, 2, 3, 4])
+        let path = home.appendingPathComponent("Tiny.gguf").path
+        try writer.write(to: URL(fileURLWithPath: path))
+
+        let install = try RDICBinary.run(["model", "install", path, "--name", "tiny"], environment: env)
+        #expect(install.status == 0)
+        #expect(install.stdout == "Installed tiny at \(path)\n")
+
+        let list = try RDICBinary.run(["model", "list"], environment: env)
+        #expect(list.status == 0)
+        #expect(list.stdout.contains("  tiny "))
+        #expect(list.stdout.contains("* smollm2-135m"), "the built-in default is offered for install")
+
+        #expect(try RDICBinary.run(["model", "default", "tiny"], environment: env).status == 0)
+        #expect(try RDICBinary.run(["model", "default"], environment: env).stdout == "tiny\n")
+        #expect(try RDICBinary.run(["model", "rm", "tiny"], environment: env).status == 0)
+        #expect(try RDICBinary.run(["model", "default"], environment: env).stdout == "smollm2-135m\n")
+    }
+
+    @Test func badInputFailsWithAMessage() throws {
+        let missing = try RDICBinary.run(["model", "install", "/no/such/model.gguf"], environment: env)
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("unknown model '/no/such/model.gguf'"))
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let text = home.appendingPathComponent("notes.txt")
+        try Data("just some notes".utf8).write(to: text)
+        let notModel = try RDICBinary.run(["model", "install", text.path], environment: env)
+        #expect(notModel.status != 0)
+        #expect(notModel.stderr.contains("not a usable GGUF model: not a GGUF file"))
+        let unknownDefault = try RDICBinary.run(["model", "default", "nope"], environment: env)
+        #expect(unknownDefault.status != 0)
+        #expect(unknownDefault.stderr.contains("not installed"))
+    }
+}
