@@ -7,6 +7,8 @@ struct RDIC: AsyncParsableCommand {
         abstract: "A Swift-native LLM runtime for KV-cache research and multi-agent inference.",
         subcommands: [
             ModelCommand.self,
+            TokenizeCommand.self,
+            DetokenizeCommand.self,
         ]
     )
 }

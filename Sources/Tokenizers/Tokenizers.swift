@@ -1,1 +1,0 @@
-// The Tokenizers module; see Package.swift for its role.
