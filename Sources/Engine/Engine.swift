@@ -107,6 +107,8 @@ public enum FinishReason: String, Sendable, Codable {
 /// Counts and times of one generation.
 public struct GenerationSummary: Sendable {
     public var promptTokens = 0
+    /// Prompt tokens that were already in the session's cache (not prefilled again).
+    public var reusedPromptTokens = 0
     public var promptSeconds = 0.0
     public var decodeTokens = 0
     public var decodeSeconds = 0.0

@@ -54,8 +54,10 @@ public final class Session: @unchecked Sendable {
 
         var summary = GenerationSummary()
         let start = Date()
-        var hidden = try prefill(prompt, batchSize: options.batchSize)
+        let prefilled = try prefill(prompt, batchSize: options.batchSize)
+        var hidden = prefilled.hidden
         summary.promptTokens = prompt.count
+        summary.reusedPromptTokens = prefilled.reused
         summary.promptSeconds = Date().timeIntervalSince(start)
 
         let decodeStart = Date()
@@ -107,7 +109,7 @@ public final class Session: @unchecked Sendable {
 
     /// Brings the cache to hold `prompt`, reusing the cached common prefix (at least the last
     /// prompt token is always run), and returns the hidden state of the final position.
-    private func prefill(_ prompt: [Int32], batchSize: Int) throws -> [Float] {
+    private func prefill(_ prompt: [Int32], batchSize: Int) throws -> (hidden: [Float], reused: Int) {
         var common = 0
         while common < min(tokens.count, prompt.count - 1) && tokens[common] == prompt[common] { common += 1 }
         if common < tokens.count {
@@ -124,7 +126,7 @@ public final class Session: @unchecked Sendable {
             tokens.append(contentsOf: chunk)
             i = end
         }
-        return hidden
+        return (hidden, common)
     }
 
     /// Forgets the cached sequence.
