@@ -49,8 +49,9 @@ struct Rope {
 /// and head, scores of the visible keys go into a per-thread buffer of at most the stored
 /// length, then softmax, then the weighted sum of values. Visibility is by position: a key is
 /// seen when its position is not after the query's and, on a sliding layer, is less than
-/// `window` before it. With an f16 cache the query and the softmax weights are rounded to f16
-/// first, as llama.cpp's matrix products against f16 tensors do.
+/// `window` before it. With an f32 cache this is llama.cpp's exact path (scores, softmax,
+/// weighted sum); with an f16 cache it follows llama.cpp's default flash attention (query
+/// rounded to f16, online softmax, f16 accumulator).
 struct AttentionKernel {
     let heads: Int
     let kvHeads: Int
@@ -81,7 +82,13 @@ struct AttentionKernel {
             let (qb, qs) = cache.slot(layer: layer, token: base + i)
             let qpos = qb.positions[qs]
 
-            // Scores of visible keys; -inf marks a masked slot.
+            if half {
+                onlineHalf(cache: cache, layer: layer, window: window, stored: stored, qpos: qpos, g: g,
+                           q: qv, kv: kv, vv: vv, out: out + i * oStride + h * valueLength)
+                return
+            }
+
+            // f32 cache: scores of visible keys (-inf marks a masked slot), softmax, weighted sum.
             var maxScore = -Float.infinity
             var t = stored.lowerBound
             var j = 0
@@ -92,14 +99,7 @@ struct AttentionKernel {
                     let kp = block.positions[s]
                     var score = -Float.infinity
                     if kp <= qpos && (window == nil || qpos - kp < Int32(window!)) {
-                        let row = block.key(s)
-                        let k: UnsafePointer<Float>
-                        if half {
-                            halfsToFloats(row + 2 * g * keyLength, kv, keyLength)
-                            k = UnsafePointer(kv)
-                        } else {
-                            k = UnsafePointer(row.assumingMemoryBound(to: Float.self) + g * keyLength)
-                        }
+                        let k = UnsafePointer(block.key(s).assumingMemoryBound(to: Float.self) + g * keyLength)
                         score = dot(qv, k, keyLength) * scoreScale
                         if score > maxScore { maxScore = score }
                     }
@@ -124,21 +124,52 @@ struct AttentionKernel {
                 let (block, s0) = cache.slot(layer: layer, token: t)
                 let m = min(bt - s0, stored.upperBound - t)
                 for s in s0..<(s0 + m) {
-                    var p = scores[j] * inv
+                    let p = scores[j] * inv
                     j += 1
                     if p == 0 { continue }
-                    let row = block.value(s)
-                    if half {
-                        p = halfToFloatRounded(p)
-                        halfsToFloats(row + 2 * g * valueLength, vv, valueLength)
-                        axpy(p, vv, o, valueLength)
-                    } else {
-                        axpy(p, row.assumingMemoryBound(to: Float.self) + g * valueLength, o, valueLength)
-                    }
+                    axpy(p, block.value(s).assumingMemoryBound(to: Float.self) + g * valueLength, o, valueLength)
                 }
                 t += m
             }
         }
+    }
+
+    /// Attention of one query head over an f16 cache the way llama.cpp's CPU flash attention
+    /// does it (its default): one pass with an online softmax, the weighted sum of values kept
+    /// in f16 (rounded after every update), divided by the softmax sum at the end.
+    @inline(__always)
+    private func onlineHalf(cache: SequenceKVCache, layer: Int, window: Int?, stored: Range<Int>, qpos: Int32, g: Int,
+                            q: UnsafeMutablePointer<Float>, kv: UnsafeMutablePointer<Float>,
+                            vv: UnsafeMutablePointer<Float>, out o: UnsafeMutablePointer<Float>) {
+        let bt = cache.configuration.blockTokens
+        o.initialize(repeating: 0, count: valueLength)
+        var maxScore = -Float.infinity
+        var sum: Float = 0
+        var t = stored.lowerBound
+        while t < stored.upperBound {
+            let (block, s0) = cache.slot(layer: layer, token: t)
+            let m = min(bt - s0, stored.upperBound - t)
+            for s in s0..<(s0 + m) {
+                let kp = block.positions[s]
+                guard kp <= qpos && (window == nil || qpos - kp < Int32(window!)) else { continue }
+                halfsToFloats(block.key(s) + 2 * g * keyLength, kv, keyLength)
+                let score = dot(q, kv, keyLength) * scoreScale
+                var ms: Float = 1, vs: Float = 1
+                if score > maxScore {
+                    ms = expf(maxScore - score)
+                    maxScore = score
+                    for j in 0..<valueLength { o[j] = halfToFloatRounded(o[j] * ms) }
+                } else {
+                    vs = expf(score - maxScore)
+                }
+                halfsToFloats(block.value(s) + 2 * g * valueLength, vv, valueLength)
+                for j in 0..<valueLength { o[j] = halfToFloatRounded(o[j] + vv[j] * vs) }
+                sum = sum * ms + vs
+            }
+            t += m
+        }
+        let inv: Float = sum == 0 ? 0 : 1 / sum
+        for j in 0..<valueLength { o[j] *= inv }
     }
 }
 
