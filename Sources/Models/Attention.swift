@@ -175,4 +175,5 @@ struct AttentionKernel {
 
 import TensorFormats
 
-@inline(__always) func halfToFloatRounded(_ x: Float) -> Float { halfToFloat(floatToHalf(x)) }
+/// `x` rounded to the nearest f16 (ties to even), as a Float.
+@inline(__always) func halfToFloatRounded(_ x: Float) -> Float { Float(Float16(x)) }
