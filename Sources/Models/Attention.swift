@@ -134,9 +134,11 @@ struct AttentionKernel {
         }
     }
 
-    /// Attention of one query head over an f16 cache the way llama.cpp's CPU flash attention
-    /// does it (its default): one pass with an online softmax, the weighted sum of values kept
-    /// in f16 (rounded after every update), divided by the softmax sum at the end.
+    /// Attention of one query head over an f16 cache in the manner of llama.cpp's default CPU
+    /// flash attention: the query rounded to f16, one pass with an online softmax, divided by
+    /// the softmax sum at the end. (llama.cpp keeps the running sum of values in f16; it is
+    /// kept in f32 here so the update vectorizes: the difference is below the reference's own
+    /// f16/f32 noise.)
     @inline(__always)
     private func onlineHalf(cache: SequenceKVCache, layer: Int, window: Int?, stored: Range<Int>, qpos: Int32, g: Int,
                             q: UnsafeMutablePointer<Float>, kv: UnsafeMutablePointer<Float>,
@@ -158,12 +160,12 @@ struct AttentionKernel {
                 if score > maxScore {
                     ms = expf(maxScore - score)
                     maxScore = score
-                    for j in 0..<valueLength { o[j] = halfToFloatRounded(o[j] * ms) }
+                    scale(o, ms, valueLength)
                 } else {
                     vs = expf(score - maxScore)
                 }
                 halfsToFloats(block.value(s) + 2 * g * valueLength, vv, valueLength)
-                for j in 0..<valueLength { o[j] = halfToFloatRounded(o[j] + vv[j] * vs) }
+                axpy(vs, vv, o, valueLength)
                 sum = sum * ms + vs
             }
             t += m

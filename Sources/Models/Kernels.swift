@@ -51,6 +51,21 @@ func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float
     }
 }
 
+/// `x *= a` over `n` elements.
+@inline(__always)
+func scale(_ x: UnsafeMutablePointer<Float>, _ a: Float, _ n: Int) {
+    let va = SIMD8<Float>(repeating: a)
+    var i = 0
+    while i + 8 <= n {
+        store8(load8(x, i) * va, x, i)
+        i += 8
+    }
+    while i < n {
+        x[i] *= a
+        i += 1
+    }
+}
+
 /// Converts `n` f16 values to f32.
 @inline(__always)
 func halfsToFloats(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
