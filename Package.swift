@@ -48,7 +48,7 @@ let package = Package(
             "Engine", "Tokenizers", .product(name: "AsyncHTTPClient", package: "async-http-client"),
         ]),
         .executableTarget(name: "RDICCommand", dependencies: [
-            "Engine", "ModelStore", "Providers", "Tokenizers", "GGUF",
+            "Engine", "Models", "ModelStore", "Providers", "Tokenizers", "GGUF",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["ModelStore", "GGUF"], path: "Tests/TestSupport",
