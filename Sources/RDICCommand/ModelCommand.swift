@@ -6,7 +6,7 @@ struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "Install, list and describe models.",
-        subcommands: [Install.self, List.self, Default.self, Remove.self]
+        subcommands: [Install.self, List.self, Info.self, Default.self, Remove.self]
     )
 
     struct Install: AsyncParsableCommand {
