@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "KVCacheTests", dependencies: ["KVCache", "TestSupport"], swiftSettings: optimized),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], swiftSettings: optimized),
         .testTarget(name: "ProvidersTests", dependencies: [
-            "Providers", "TestSupport",
+            "Providers", "Engine", "Tokenizers", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF"]),

@@ -55,8 +55,15 @@ public enum CheckRunner {
 
     static func check(_ alias: ModelAlias, factory: ProviderFactory, limit: Duration) async -> CheckOutcome {
         if let reason = factory.unavailableReason(alias.backend) { return .skip(reason) }
+        let provider: any ChatProvider
         do {
-            let provider = try factory.provider(for: alias)
+            provider = try factory.provider(for: alias)
+        } catch ProviderError.notConfigured(let reason) {
+            return .skip(reason) // e.g. a local model that is not installed
+        } catch {
+            return .fail(String(describing: error))
+        }
+        do {
             let response = try await withTimeout(limit, kind: .total) { try await provider.complete(probe(model: alias.model)) }
             return .pass(milliseconds: response.latencyMilliseconds)
         } catch let error as ProviderError {

@@ -26,7 +26,7 @@ public enum ModelAliases {
         ModelAlias(name: "deepseek-r1", backend: .deepseek, model: "deepseek-reasoner"),
         ModelAlias(name: "deepseek-v3", backend: .deepseek, model: "deepseek-chat"),
         ModelAlias(name: "gemma-3-12b", backend: .ollama, model: "gemma3:12b"),
-        ModelAlias(name: "gemma3-270m", backend: .local, model: "gemma-3-270m"),
+        ModelAlias(name: "gemma3-270m", backend: .local, model: "gemma3-270m"),
     ]
 
     /// Built-ins first (in their order), then user aliases; a user alias with a built-in's

@@ -35,7 +35,7 @@ struct CheckCommand: AsyncParsableCommand {
         let verbose = self.verbose
         let factory = ProviderFactory(config: providerConfig, log: { line in
             if verbose { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
-        })
+        }, local: localProviderMaker)
         var aliases: [ModelAlias]? = nil
         if !model.isEmpty {
             do { aliases = try model.map(factory.resolve) } catch {

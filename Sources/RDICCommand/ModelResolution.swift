@@ -1,4 +1,6 @@
+import Engine
 import ModelStore
+import Providers
 
 /// Finds the model a command should use: a path, an installed or discovered name, or a built-in
 /// name installed on first use. No name means the default model.
@@ -13,4 +15,17 @@ enum ModelResolution {
 /// tool's cache (ModelStore's resolution). Kept in one place so every subcommand resolves alike.
 func resolveModelPath(_ spec: String) throws -> String {
     try ModelStore.fromEnvironment().resolve(spec).path
+}
+
+/// The local backend for `rdic check` / `rdic ask`: the engine on an installed model. A model
+/// that is not installed is reported as not configured (check shows SKIP), never downloaded
+/// behind the user's back.
+let localProviderMaker: LocalProviderMaker = { name in
+    let path: String
+    do {
+        path = try resolveModelPath(name)
+    } catch let error as ModelStoreError {
+        throw ProviderError.notConfigured("\(error)")
+    }
+    return LocalEngineProvider(engine: try Engine(path: path, contextLength: 8192), modelName: name)
 }
