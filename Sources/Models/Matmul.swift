@@ -1,0 +1,92 @@
+import TensorFormats
+
+/// A batch of activation rows about to be multiplied with weight matrices.
+///
+/// Quantized weights are multiplied with activations quantized on the fly to 8 bits (Q8_0 or
+/// Q8_K, whichever the weight type's kernel takes), exactly as llama.cpp does, so the rounding
+/// matches the reference. Each format is prepared at most once per input (Q, K and V share the
+/// same normalized input), into buffers that `ActivationBuffers` keeps across calls.
+final class MatmulInput {
+    let x: UnsafePointer<Float>
+    let n: Int
+    let cols: Int
+    private let buffers: ActivationBuffers
+    private let pool: ThreadPool
+    private var prepared: [ActivationFormat: QuantizedActivations] = [:]
+
+    init(_ x: UnsafePointer<Float>, n: Int, cols: Int, buffers: ActivationBuffers, pool: ThreadPool) {
+        self.x = x
+        self.n = n
+        self.cols = cols
+        self.buffers = buffers
+        self.pool = pool
+    }
+
+    func activations(_ format: ActivationFormat) -> QuantizedActivations {
+        if let a = prepared[format] { return a }
+        let a = buffers.buffer(format: format, cols: cols, rows: n)
+        let x = self.x, cols = self.cols
+        pool.parallelFor(n) { range, _ in
+            for i in range { a.quantize(row: i, from: x + i * cols) }
+        }
+        prepared[format] = a
+        return a
+    }
+}
+
+/// Quantized-activation buffers by (format, row length), grown to the largest batch seen.
+final class ActivationBuffers: @unchecked Sendable {
+    private struct Key: Hashable {
+        let format: ActivationFormat
+        let cols: Int
+    }
+    private var buffers: [Key: QuantizedActivations] = [:]
+
+    func buffer(format: ActivationFormat, cols: Int, rows: Int) -> QuantizedActivations {
+        let key = Key(format: format, cols: cols)
+        if let b = buffers[key], b.capacity >= rows { return b }
+        // Row lengths of loaded matrices are whole blocks, so this cannot fail.
+        let b = try! QuantizedActivations(format: format, count: cols, capacity: max(rows, 16))
+        buffers[key] = b
+        return b
+    }
+}
+
+extension WeightMatrix {
+    /// `y[t][r - rowRange.lowerBound] = dot(row r, x[t])` for every token `t` of the input and
+    /// row `r` in `rowRange` (default: all rows); `y` rows are `yStride` apart. Rows are split
+    /// across the pool.
+    func multiply(_ input: MatmulInput, into y: UnsafeMutablePointer<Float>, yStride: Int,
+                  rowRange: Range<Int>? = nil, pool: ThreadPool) {
+        precondition(input.cols == cols)
+        let range = rowRange ?? 0..<rows
+        let base = self.base, type = self.type, n = input.n
+        let out = y - range.lowerBound
+        let acts = input.activations(type.activationFormat!)
+        pool.parallelFor(range.count, minChunk: 16) { chunk, _ in
+            let rows = (range.lowerBound + chunk.lowerBound)..<(range.lowerBound + chunk.upperBound)
+            // Types were checked at load (`hasDotKernel`), so this cannot fail.
+            try! matmul(weights: base, type: type, rows: rows, input: acts, batch: 0..<n,
+                        output: out, outputStride: yStride)
+        }
+    }
+}
+
+/// Per-thread scratch buffers, grown on demand and reused across calls.
+public final class Scratch: @unchecked Sendable {
+    private var buffers: [UnsafeMutablePointer<Float>]
+    public let floatsPerThread: Int
+
+    public init(threads: Int, floatsPerThread: Int) {
+        self.floatsPerThread = floatsPerThread
+        buffers = (0..<threads).map { _ in
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: floatsPerThread)
+            p.initialize(repeating: 0, count: floatsPerThread)
+            return p
+        }
+    }
+
+    deinit { for b in buffers { b.deallocate() } }
+
+    @inline(__always) public func buffer(_ worker: Int) -> UnsafeMutablePointer<Float> { buffers[worker] }
+}
