@@ -51,18 +51,41 @@ func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float
     }
 }
 
-/// Converts `n` f16 values to f32.
+/// Converts `n` f16 values to f32. Eight at a time through `SIMD8<Float16>`, which compiles to
+/// one `vcvtph2ps` with F16C (one `fcvtl` pair on NEON).
 @inline(__always)
 func halfsToFloats(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 8 <= n {
+        let h = src.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self)
+        var f = SIMD8<Float>()
+        for l in 0..<8 { f[l] = Float(h[l]) }
+        store8(f, dst, i)
+        i += 8
+    }
     let h = src.assumingMemoryBound(to: UInt16.self)
-    for i in 0..<n { dst[i] = halfToFloat(h[i]) }
+    while i < n {
+        dst[i] = halfToFloat(h[i])
+        i += 1
+    }
 }
 
 /// Rounds `n` values to the nearest f16 and back, in place: what llama.cpp does to a vector
 /// it multiplies with an f16 tensor (such as an f16 KV cache).
 @inline(__always)
 func roundToHalf(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
-    for i in 0..<n { x[i] = halfToFloat(floatToHalf(x[i])) }
+    var i = 0
+    while i + 8 <= n {
+        let f = load8(x, i)
+        var r = SIMD8<Float>()
+        for l in 0..<8 { r[l] = Float(Float16(f[l])) }
+        store8(r, x, i)
+        i += 8
+    }
+    while i < n {
+        x[i] = halfToFloat(floatToHalf(x[i]))
+        i += 1
+    }
 }
 
 /// RMS normalization of `n` values, times `weight` (ggml's `rms_norm` then `mul`; the sum of

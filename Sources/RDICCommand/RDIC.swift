@@ -11,6 +11,7 @@ struct RDIC: AsyncParsableCommand {
             DetokenizeCommand.self,
             CheckCommand.self,
             AskCommand.self,
+            BenchCommand.self,
         ]
     )
 }
