@@ -19,7 +19,8 @@ import TensorFormats
         zip(a, b).reduce((0.0, 0.0)) { ($0.0 + Double($1.0) * Double($1.1), $0.1 + abs(Double($1.0) * Double($1.1))) }
     }
 
-    /// Weight rows are the random fixture blocks (every bit pattern of the quants occurs).
+    /// Weight rows are the random fixture blocks (every bit pattern of the quants occurs); six
+    /// activation rows exercise both the 4-row and the single-row kernels.
     @Test(arguments: kernelTypes)
     func kernelMatchesDequantizedDot(type: GGMLType) throws {
         let blocks = try FixtureFiles.bytes("dequant/\(type).blocks")
@@ -27,17 +28,17 @@ import TensorFormats
         // Use the fixture as 2 rows when it splits evenly, to exercise row strides.
         let rows = (weights.count / 2) % type.blockSize == 0 ? 2 : 1
         let cols = weights.count / rows
-        let x = Self.floats(cols * 3, seed: UInt64(type.rawValue))
+        let x = Self.floats(cols * 6, seed: UInt64(type.rawValue))
         let format = try #require(type.activationFormat)
-        let acts = try QuantizedActivations(format: format, count: cols, capacity: 3)
-        for b in 0..<3 { x.withUnsafeBufferPointer { acts.quantize(row: b, from: $0.baseAddress! + b * cols) } }
-        var out = [Float](repeating: .nan, count: 3 * rows)
+        let acts = try QuantizedActivations(format: format, count: cols, capacity: 6)
+        for b in 0..<6 { x.withUnsafeBufferPointer { acts.quantize(row: b, from: $0.baseAddress! + b * cols) } }
+        var out = [Float](repeating: .nan, count: 6 * rows)
         try blocks.withUnsafeBytes { w in
             try out.withUnsafeMutableBufferPointer { o in
                 try matmul(weights: w.baseAddress!, type: type, rows: 0..<rows, input: acts, output: o.baseAddress!, outputStride: rows)
             }
         }
-        for b in 0..<3 {
+        for b in 0..<6 {
             let qa = acts.values(row: b)
             for r in 0..<rows {
                 let wr = Array(weights[(r * cols)..<((r + 1) * cols)])
@@ -50,6 +51,30 @@ import TensorFormats
                 #expect(abs(got - real.dot) <= 0.01 * real.magnitude, "\(type) vs float activations: \(got) vs \(real.dot)")
             }
         }
+    }
+
+    /// Rows longer than the kernels' 64-block chunks (and not a multiple of 8 blocks), built by
+    /// repeating the fixture blocks.
+    @Test(arguments: kernelTypes)
+    func longRows(type: GGMLType) throws {
+        let fixture = try FixtureFiles.bytes("dequant/\(type).blocks")
+        let fixtureValues = try FixtureFiles.floats("dequant/\(type).f32")
+        let blocks = 150
+        let fixtureBlocks = fixture.count / type.blockBytes
+        var raw: [UInt8] = []
+        var weights: [Float] = []
+        for b in 0..<blocks {
+            let f = (b * 7) % fixtureBlocks
+            raw += fixture[(f * type.blockBytes)..<((f + 1) * type.blockBytes)]
+            weights += fixtureValues[(f * type.blockSize)..<((f + 1) * type.blockSize)]
+        }
+        let cols = blocks * type.blockSize
+        let acts = try QuantizedActivations(format: try #require(type.activationFormat), count: cols)
+        let x = Self.floats(cols, seed: 11)
+        x.withUnsafeBufferPointer { acts.quantize(row: 0, from: $0.baseAddress!) }
+        let got = try raw.withUnsafeBytes { try vecDot(type, weightRow: $0.baseAddress!, activations: acts) }
+        let exact = Self.dotDouble(weights, acts.values(row: 0))
+        #expect(abs(Double(got) - exact.dot) <= 1e-5 * exact.magnitude, "\(type): \(got) vs \(exact.dot)")
     }
 
     @Test func vecDotEqualsMatmulRow() throws {
@@ -92,5 +117,22 @@ import TensorFormats
         #expect(throws: TensorFormatError.unsupported(type: .iq4_nl, tensor: nil)) {
             try w.withUnsafeBytes { try matmul(weights: $0.baseAddress!, type: .iq4_nl, rows: 0..<1, input: acts, output: &out, outputStride: 0) }
         }
+    }
+}
+
+/// Kernels on rows of the real models' weights (the rows listed in Fixtures/real/rows.json,
+/// whose dequantized values come from gguf Python).
+@Suite struct RealModelDotTests {
+    @Test(arguments: RealModelDequantizeTests.rows.filter { $0.type != "F32" })
+    func kernelOnRealRow(row: RealModelDequantizeTests.Row) throws {
+        let type = try #require(GGMLType(name: row.type))
+        let raw = try RealModels.read(row.modelName, offset: row.offset, count: try #require(type.byteCount(elements: row.count)))
+        let weights = try FixtureFiles.floats("real/\(row.expected)")
+        let acts = try QuantizedActivations(format: try #require(type.activationFormat), count: row.count)
+        let x = DotTests.floats(row.count, seed: 99)
+        x.withUnsafeBufferPointer { acts.quantize(row: 0, from: $0.baseAddress!) }
+        let got = try raw.withUnsafeBytes { try vecDot(type, weightRow: $0.baseAddress!, activations: acts) }
+        let exact = DotTests.dotDouble(weights, acts.values(row: 0))
+        #expect(abs(Double(got) - exact.dot) <= 1e-5 * exact.magnitude, "\(got) vs \(exact.dot)")
     }
 }
