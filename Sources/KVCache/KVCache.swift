@@ -253,8 +253,9 @@ public final class SequenceKVCache: @unchecked Sendable {
         let bt = configuration.blockTokens
         var lostWindow = false
         for l in layers.indices {
-            // The next token needs keys back to n - window; if those are gone, start over.
-            if let w = layers[l].shape.window, layers[l].firstStoredToken(blockTokens: bt) > max(0, n - w) {
+            // The next token (position n) sees keys from n - window + 1 on; if those are gone,
+            // start over.
+            if let w = layers[l].shape.window, layers[l].firstStoredToken(blockTokens: bt) > max(0, n - w + 1) {
                 lostWindow = true
             }
         }

@@ -3,20 +3,27 @@ import Synchronization
 
 /// A persistent pool of worker threads that split loops (matmul rows, attention heads).
 ///
-/// Workers are created once and park on a condition variable between jobs, so an idle engine
-/// uses no CPU. The calling thread takes part in every job. Work is handed out in chunks from
-/// an atomic counter, so a core that is busy with something else slows its share, not the job.
+/// A forward pass hands the pool hundreds of short jobs per token, so waking sleeping threads
+/// for each would cost more than the work. Workers therefore spin briefly (a bounded number
+/// of checks, tens of microseconds) for the next job, then park on a condition variable: an
+/// idle engine uses no CPU. The calling thread takes part in every job. Work is handed out in
+/// chunks from an atomic counter, so a core busy with something else slows its share only.
 public final class ThreadPool: @unchecked Sendable {
     /// Threads taking part in a job, the caller included.
     public let threadCount: Int
 
     private let lock = NSCondition()
-    private var generation = 0
+    private let generation = Atomic<Int>(0)
+    private let running = Atomic<Int>(0)
+    private let nextChunk = Atomic<Int>(0)
     private var job: ((Int, Int) -> Void)?   // (chunk index, worker index)
     private var chunkCount = 0
-    private let nextChunk = Atomic<Int>(0)
-    private var running = 0
+    private var sleepers = 0
+    private var mainWaiting = false
     private var shuttingDown = false
+
+    /// Checks of the job counter before a worker or the caller parks.
+    static let spinLimit = 40_000
 
     /// Starts `threads - 1` workers (the caller is the last one). Default: one per core.
     public init(threads: Int = ProcessInfo.processInfo.activeProcessorCount) {
@@ -33,6 +40,7 @@ public final class ThreadPool: @unchecked Sendable {
     public func shutdown() {
         lock.lock()
         shuttingDown = true
+        generation.wrappingAdd(1, ordering: .releasing)
         lock.broadcast()
         lock.unlock()
     }
@@ -51,15 +59,23 @@ public final class ThreadPool: @unchecked Sendable {
             job = escapable
             chunkCount = chunks
             nextChunk.store(0, ordering: .relaxed)
-            running = threadCount - 1
-            generation &+= 1
-            lock.broadcast()
+            running.store(threadCount - 1, ordering: .relaxed)
+            generation.wrappingAdd(1, ordering: .releasing)
+            if sleepers > 0 { lock.broadcast() }
             lock.unlock()
+
             drain(body: escapable, worker: 0)
-            lock.lock()
-            while running > 0 { lock.wait() }
+
+            var spins = 0
+            while running.load(ordering: .acquiring) > 0 && spins < Self.spinLimit { spins += 1 }
+            if running.load(ordering: .acquiring) > 0 {
+                lock.lock()
+                mainWaiting = true
+                while running.load(ordering: .acquiring) > 0 { lock.wait() }
+                mainWaiting = false
+                lock.unlock()
+            }
             job = nil
-            lock.unlock()
         }
     }
 
@@ -83,19 +99,38 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
+    /// Runs chunks of the current job. A function of its own so that the worker's reference to
+    /// the job's closure is released before it reports completion (the closure does not
+    /// outlive `run`).
+    @inline(never) private func runCurrentJob(worker: Int) {
+        lock.lock()
+        let body = job
+        lock.unlock()
+        if let body { drain(body: body, worker: worker) }
+    }
+
     private func workerLoop(index: Int) {
         var seen = 0
-        lock.lock()
         while true {
-            while generation == seen && !shuttingDown { lock.wait() }
-            if shuttingDown { lock.unlock(); return }
-            seen = generation
-            let body = job!
-            lock.unlock()
-            drain(body: body, worker: index)
-            lock.lock()
-            running -= 1
-            if running == 0 { lock.broadcast() }
+            var spins = 0
+            while generation.load(ordering: .acquiring) == seen && spins < Self.spinLimit { spins += 1 }
+            if generation.load(ordering: .acquiring) == seen {
+                lock.lock()
+                while generation.load(ordering: .acquiring) == seen && !shuttingDown {
+                    sleepers += 1
+                    lock.wait()
+                    sleepers -= 1
+                }
+                lock.unlock()
+            }
+            if shuttingDown { return }
+            seen = generation.load(ordering: .acquiring)
+            runCurrentJob(worker: index)
+            if running.wrappingSubtract(1, ordering: .acquiringAndReleasing).oldValue == 1 {
+                lock.lock()
+                if mainWaiting { lock.broadcast() }
+                lock.unlock()
+            }
         }
     }
 }

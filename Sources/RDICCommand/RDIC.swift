@@ -12,6 +12,10 @@ struct RDIC: AsyncParsableCommand {
             CheckCommand.self,
             AskCommand.self,
             BenchCommand.self,
+            RunCommand.self,
+            ChatCommand.self,
+            GenerateCommand.self,
+            PerplexityCommand.self,
         ]
     )
 }

@@ -68,6 +68,7 @@ struct GreedyComparison: CustomStringConvertible {
     var checkedSteps = 0
     var top1Matches = 0
     var minOverlap = 10
+    var stepsWithOverlap8 = 0
     var worstMeanAbsDelta = 0.0
     var sumMeanAbsDelta = 0.0
     /// Steps where our greedy id equals the reference's (until the first divergence).
@@ -91,7 +92,7 @@ struct GreedyComparison: CustomStringConvertible {
 
 /// Replays a reference prompt: prefill the prompt ids, then generate greedily, comparing each
 /// step's distribution with llama.cpp's until the reference's first near-tie (gap < 0.2 nats).
-/// Generation stops at the first id that differs from the reference's.
+/// Generation follows the reference's ids; it stops at a differing id past the near-tie.
 func compareGreedy(_ model: Transformer, _ ref: ReferencePrompt, kv: KVElementType,
                    batch: Int = 512) throws -> GreedyComparison {
     let cache = model.makeCache(contextLength: 4096, elementType: kv)
@@ -119,15 +120,19 @@ func compareGreedy(_ model: Transformer, _ ref: ReferencePrompt, kv: KVElementTy
             let ourIds = Set(ours.map(\.id))
             let shared = r.top.filter { ourIds.contains($0.id) }
             result.minOverlap = min(result.minOverlap, shared.count)
+            if shared.count >= 8 { result.stepsWithOverlap8 += 1 }
             let mad = shared.map { abs(lp[Int($0.id)] - $0.logprob) }.reduce(0, +) / Double(max(shared.count, 1))
             result.worstMeanAbsDelta = max(result.worstMeanAbsDelta, mad)
             result.sumMeanAbsDelta += mad
         }
         if ours[0].id != r.id {
-            result.divergedAt = step
-            break
+            if result.divergedAt == nil { result.divergedAt = step }
+            // Past the near-tie a split is expected: stop. Before it, keep comparing on the
+            // reference's path (teacher forcing) so the later steps are still checked.
+            if !checking { break }
+        } else if result.divergedAt == nil {
+            result.idsMatched += 1
         }
-        result.idsMatched += 1
         hidden = try model.forward(tokens: [r.id], cache: cache, outputRows: 0..<1)
     }
     return result
