@@ -10,7 +10,7 @@ final class MatmulInput {
     let x: UnsafePointer<Float>
     let n: Int
     let cols: Int
-    private let buffers: ActivationBuffers
+    let buffers: ActivationBuffers
     private let pool: ThreadPool
     private var prepared: [ActivationFormat: QuantizedActivations] = [:]
 
@@ -50,6 +50,17 @@ final class ActivationBuffers: @unchecked Sendable {
         buffers[key] = b
         return b
     }
+
+    private var panels: Scratch?
+
+    /// Per-thread panel scratch for `Gemm` on matrices of up to `cols` columns.
+    func panelScratch(threads: Int, cols: Int) -> Scratch {
+        let need = Gemm.scratchFloats(cols: cols)
+        if let p = panels, p.floatsPerThread >= need { return p }
+        let p = Scratch(threads: threads, floatsPerThread: need)
+        panels = p
+        return p
+    }
 }
 
 extension WeightMatrix {
@@ -60,6 +71,11 @@ extension WeightMatrix {
                   rowRange: Range<Int>? = nil, pool: ThreadPool) {
         precondition(input.cols == cols)
         let range = rowRange ?? 0..<rows
+        if input.n >= Gemm.minTokens {
+            multiplyBatch(input.x, n: input.n, into: y, yStride: yStride, rowRange: range, pool: pool,
+                          scratch: input.buffers.panelScratch(threads: pool.threadCount, cols: cols))
+            return
+        }
         let base = self.base, type = self.type, n = input.n
         let out = y - range.lowerBound
         let acts = input.activations(type.activationFormat!)
