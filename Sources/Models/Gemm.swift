@@ -9,9 +9,10 @@ import TensorFormats
 /// a time, in a register-blocked 6 x 16 kernel of fused multiply-adds (12 accumulators). The
 /// panel (16 x cols x 4 bytes, 40-128 KiB here) stays in L1/L2 while all the tokens use it.
 ///
-/// The activations stay f32 (they are not rounded to 8 bits as in the one-token path); the
-/// result differs from llama.cpp's by less than llama.cpp's own f16/f32 KV or flash-attention
-/// settings do (checked by the greedy and perplexity reference tests, which prefill in batches).
+/// The activations are first rounded exactly as the one-token path rounds them (quantized to
+/// Q8_0 or Q8_K and back, `MatmulInput.roundedRows`), so every product equals llama.cpp's and
+/// only the order of the float sums differs. (Plain f32 activations moved Gemma's log-probs
+/// past the reference tests' tolerance.)
 enum Gemm {
     static let panelRows = 16
     static let tokenTile = 6

@@ -32,6 +32,23 @@ final class MatmulInput {
         prepared[format] = a
         return a
     }
+
+    private var rounded: [ActivationFormat: UnsafeMutablePointer<Float>] = [:]
+
+    /// The rows as `format` rounds them (quantized to 8 bits and back), `[n][cols]` floats:
+    /// the input of `Gemm`, so prefill sees the same activations as the dot kernels.
+    func roundedRows(_ format: ActivationFormat) -> UnsafePointer<Float> {
+        if format == .f32 { return x }
+        if let r = rounded[format] { return UnsafePointer(r) }
+        let a = activations(format)
+        let r = buffers.floats(format: format, cols: cols, rows: n)
+        let cols = self.cols
+        pool.parallelFor(n) { range, _ in
+            for i in range { a.values(row: i, into: r + i * cols) }
+        }
+        rounded[format] = r
+        return UnsafePointer(r)
+    }
 }
 
 /// Quantized-activation buffers by (format, row length), grown to the largest batch seen.
@@ -52,6 +69,20 @@ final class ActivationBuffers: @unchecked Sendable {
     }
 
     private var panels: Scratch?
+    private var floatBuffers: [Key: (UnsafeMutablePointer<Float>, Int)] = [:]
+
+    /// An f32 buffer of `rows x cols` for `format`'s rounded activations, grown on demand.
+    func floats(format: ActivationFormat, cols: Int, rows: Int) -> UnsafeMutablePointer<Float> {
+        let key = Key(format: format, cols: cols)
+        if let (p, cap) = floatBuffers[key], cap >= rows { return p }
+        floatBuffers[key]?.0.deallocate()
+        let cap = max(rows, 16)
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: cap * cols)
+        floatBuffers[key] = (p, cap)
+        return p
+    }
+
+    deinit { for (p, _) in floatBuffers.values { p.deallocate() } }
 
     /// Per-thread panel scratch for `Gemm` on matrices of up to `cols` columns.
     func panelScratch(threads: Int, cols: Int) -> Scratch {
@@ -72,7 +103,7 @@ extension WeightMatrix {
         precondition(input.cols == cols)
         let range = rowRange ?? 0..<rows
         if input.n >= Gemm.minTokens {
-            multiplyBatch(input.x, n: input.n, into: y, yStride: yStride, rowRange: range, pool: pool,
+            multiplyBatch(input.roundedRows(type.activationFormat!), n: input.n, into: y, yStride: yStride, rowRange: range, pool: pool,
                           scratch: input.buffers.panelScratch(threads: pool.threadCount, cols: cols))
             return
         }
