@@ -69,8 +69,8 @@ public final class QuantizedActivations: @unchecked Sendable {
     let sums: UnsafeMutablePointer<Int32>
 
     /// Kernel constants kept in memory so that the optimizer cannot fold them into worse code:
-    /// [0] the multipliers of `q5HighBits`, [1] the nibble mask of `splitNibbles`.
-    let q5Multipliers: UnsafeMutablePointer<SIMD16<UInt16>>
+    /// [0] the nibble mask of `splitNibbles`, [1...2] the shifts and multiplier of `q5HighBits`.
+    let kernelConstants: UnsafeMutablePointer<SIMD16<UInt16>>
 
     var scalesPerRow: Int { format == .f32 ? count : count / format.blockSize }
     var sumsPerRow: Int {
@@ -99,18 +99,17 @@ public final class QuantizedActivations: @unchecked Sendable {
         let nSums = (format == .f32 ? 0 : (format == .q8_0 ? count / 32 : count / 16)) * capacity + 8
         sums = UnsafeMutablePointer<Int32>.allocate(capacity: nSums)
         sums.initialize(repeating: 0, count: nSums)
-        q5Multipliers = UnsafeMutablePointer<SIMD16<UInt16>>.allocate(capacity: 2)
-        q5Multipliers.initialize(to: SIMD16<UInt16>(
-            1 << 15, 1 << 13, 1 << 11, 1 << 9, 1 << 7, 1 << 5, 1 << 3, 1 << 1,
-            1 << 15, 1 << 13, 1 << 11, 1 << 9, 1 << 7, 1 << 5, 1 << 3, 1 << 1))
-        (q5Multipliers + 1).initialize(to: SIMD16<UInt16>(repeating: 0x0F0F))
+        kernelConstants = UnsafeMutablePointer<SIMD16<UInt16>>.allocate(capacity: 3)
+        kernelConstants.initialize(to: SIMD16<UInt16>(repeating: 0x0F0F))
+        (kernelConstants + 1).initialize(to: unsafeBitCast(SIMD8<UInt32>(0, 4, 8, 12, 16, 20, 24, 28), to: SIMD16<UInt16>.self))
+        (kernelConstants + 2).initialize(to: unsafeBitCast(SIMD8<UInt32>(repeating: 0x0020_4081), to: SIMD16<UInt16>.self))
     }
 
     deinit {
         qs.deallocate()
         scales.deallocate()
         sums.deallocate()
-        q5Multipliers.deallocate()
+        kernelConstants.deallocate()
     }
 
     /// Quantizes `count` floats from `x` into row `row` (`0..<capacity`).

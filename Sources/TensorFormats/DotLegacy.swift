@@ -18,49 +18,47 @@
     _ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int, blockBytes: Int, dOffset: Int, withMins: Bool,
     offset: Float = 0, _ blockDot: (_ block: Int) -> I32x8
 ) -> Float {
-    var acc = F32x8(), offsetAcc = F32x8(), minAcc = F32x8()
+    // `forEachBlockGroup4` computes the same terms, grouped differently (each arrangement is the
+    // one that compiles to the faster loop), so batched results agree to float rounding.
+    var result: Float = 0
     var buffer = (F32x8(), F32x8(), F32x8(), F32x8(), F32x8(), F32x8(), F32x8(), F32x8())
     var chunk = 0
     while chunk < blocks {
         let chunkBlocks = min(64, blocks - chunk)
         withUnsafeMutableBytes(of: &buffer) { raw in
             let scales = raw.baseAddress!
+            var extra = F32x8()  // offset or minimum terms of this chunk
             var g = 0
             while g < chunkBlocks {
                 let b = chunk + g
                 let n = min(8, chunkBlocks - g)
                 let p = w + b * blockBytes
                 // Lanes past the row's last block must not count: zero their activation scale.
-                let da = n == 8 ? load8(a.scales + b) : load8(a.scales + b) * laneMask(n)
+                let mask = n == 8 ? F32x8(repeating: 1) : laneMask(n)
+                let da = load8(a.scales + b) * mask
                 let s: F32x8
                 if withMins {
                     // d and m are the first two f16 fields of Q4_1/Q5_1 blocks.
                     let (d, m) = blockHalfPairs(p, stride: blockBytes, n)
                     s = d * da
-                    minAcc += m * da * load8AsFloats(a.sums + b)
+                    extra += m * da * load8AsFloats(a.sums + b)
                 } else {
                     s = blockHalves(p, stride: blockBytes, offset: dOffset, n) * da
-                    offsetAcc += s * load8AsFloats(a.sums + b)
+                    extra += offset * (s * load8AsFloats(a.sums + b))
                 }
                 scales.storeBytes(of: s, toByteOffset: 4 * g, as: F32x8.self)
                 g += 8
             }
-            // Two local accumulators: a short dependency chain that stays in registers.
-            var acc0 = F32x8(), acc1 = F32x8()
-            var i = 0
-            while i + 2 <= chunkBlocks {
-                acc0 += toFloat(blockDot(chunk &+ i)) * scales.load(fromByteOffset: 4 &* i, as: Float.self)
-                acc1 += toFloat(blockDot(chunk &+ i &+ 1)) * scales.load(fromByteOffset: 4 &* i &+ 4, as: Float.self)
-                i &+= 2
+            result += laneSum(extra)
+            var acc = F32x8()
+            for i in 0..<chunkBlocks {
+                acc += toFloat(blockDot(chunk &+ i)) * scales.load(fromByteOffset: 4 &* i, as: Float.self)
             }
-            if i < chunkBlocks {
-                acc0 += toFloat(blockDot(chunk &+ i)) * scales.load(fromByteOffset: 4 &* i, as: Float.self)
-            }
-            acc += acc0 + acc1
+            result += laneSum(acc)
         }
         chunk += chunkBlocks
     }
-    return laneSum(acc + offset * offsetAcc + minAcc)
+    return result
 }
 
 // Per-format unpacking of block `b` into even/odd 16-bit weight lanes (see `dot32`).
@@ -80,29 +78,25 @@
     return (asSigned(n & 0xFF), asSigned(n &>> 8))
 }
 
-@inline(__always) func unpackQ5_0(_ w: UnsafeRawPointer, _ b: Int, _ mask: U16x16, _ toTop: U16x16) -> (I16x16, I16x16) {
-    let n = splitNibbles(w.u16x8(22 &* b &+ 6), mask: mask) | q5HighBits(w.u32(22 &* b &+ 2), toTop: toTop)
+@inline(__always) func unpackQ5_0(_ w: UnsafeRawPointer, _ b: Int, _ mask: U16x16, _ k5: (U32x8, U32x8)) -> (I16x16, I16x16) {
+    let n = splitNibbles(w.u16x8(22 &* b &+ 6), mask: mask) | q5HighBits(w.u32(22 &* b &+ 2), constants: k5)
     return (asSigned(n & 0xFF), asSigned(n &>> 8))
 }
 
-@inline(__always) func unpackQ5_1(_ w: UnsafeRawPointer, _ b: Int, _ mask: U16x16, _ toTop: U16x16) -> (I16x16, I16x16) {
-    let n = splitNibbles(w.u16x8(24 &* b &+ 8), mask: mask) | q5HighBits(w.u32(24 &* b &+ 4), toTop: toTop)
+@inline(__always) func unpackQ5_1(_ w: UnsafeRawPointer, _ b: Int, _ mask: U16x16, _ k5: (U32x8, U32x8)) -> (I16x16, I16x16) {
+    let n = splitNibbles(w.u16x8(24 &* b &+ 8), mask: mask) | q5HighBits(w.u32(24 &* b &+ 4), constants: k5)
     return (asSigned(n & 0xFF), asSigned(n &>> 8))
 }
 
 /// The fifth bits of a Q5 block at bit 4 of each byte, bytes in element order (which is the
-/// `splitNibbles` order): 16-bit lane k < 8 needs bits 2k and 2k + 1 of `qh`, lane 8 + k bits
-/// 16 + 2k and 17 + 2k. AVX2 has no per-lane 16-bit shift, but a multiply by a power of two is
-/// one: it moves the wanted bit to bit 15, from where a uniform shift puts it in place.
-/// `toTop` holds the multipliers 2^(15 - 2k); it comes from memory (`QuantizedActivations.q5Multipliers`) because
-/// with constant multipliers the optimizer rewrites the multiplies into per-lane shifts that
-/// x86 lacks and emits a long shuffle sequence instead.
-@inline(__always) func q5HighBits(_ qh: UInt32, toTop: U16x16) -> U16x16 {
-    let v = U16x16(lowHalf: U16x8(repeating: UInt16(truncatingIfNeeded: qh)),
-                   highHalf: U16x8(repeating: UInt16(truncatingIfNeeded: qh >> 16)))
-    let even = ((v &* toTop) &>> 11) & 0x0010
-    let odd = ((v &* (toTop &>> 1)) &>> 3) & 0x1000
-    return even | odd
+/// `splitNibbles` order). 32-bit lane i covers elements 4i...4i+3, so it takes nibble i of `qh`
+/// (one variable shift by `k.0` = 4i), then multiplying by `k.1` = 0x00204081 copies bit j of
+/// the nibble to bits j, j+7, j+14, j+21 without carries, of which bit 8j is kept and moved to
+/// 8j+4. The constants come from memory (`QuantizedActivations.kernelConstants`): given as
+/// literals, the optimizer turns the shift and multiply into long shuffle sequences.
+@inline(__always) func q5HighBits(_ qh: UInt32, constants k: (U32x8, U32x8)) -> U16x16 {
+    let t = (SIMD8<UInt32>(repeating: qh) &>> k.0) & 0xF
+    return unsafeBitCast(((t &* k.1) & 0x0101_0101) &<< 4, to: U16x16.self)
 }
 
 /// Q8_0: d:f16, qs[32].
@@ -133,18 +127,18 @@
 
 /// Q5_0: d:f16, qh:u32, qs[16]; value d * ((nibble | bit << 4) - 16).
 @inline(__always) func dotQ5_0(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
-    let toTop = a.q5Multipliers.pointee, mask = a.nibbleMask
+    let k5 = a.q5Constants, mask = a.nibbleMask
     return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 22, dOffset: 0, withMins: false, offset: -16) { b in
-        let (e, o) = unpackQ5_0(w, b, mask, toTop)
+        let (e, o) = unpackQ5_0(w, b, mask, k5)
         return dot32(even: e, odd: o, activations: a.qs + 64 &* b)
     }
 }
 
 /// Q5_1: d:f16, m:f16, qh:u32, qs[16]; value d * (nibble | bit << 4) + m.
 @inline(__always) func dotQ5_1(_ w: UnsafeRawPointer, _ a: ActivationRow, blocks: Int) -> Float {
-    let toTop = a.q5Multipliers.pointee, mask = a.nibbleMask
+    let k5 = a.q5Constants, mask = a.nibbleMask
     return forEachBlockGroup(w, a, blocks: blocks, blockBytes: 24, dOffset: 0, withMins: true) { b in
-        let (e, o) = unpackQ5_1(w, b, mask, toTop)
+        let (e, o) = unpackQ5_1(w, b, mask, k5)
         return dot32(even: e, odd: o, activations: a.qs + 64 &* b)
     }
 }

@@ -5,6 +5,9 @@
 
 typealias ActivationRows4 = (ActivationRow, ActivationRow, ActivationRow, ActivationRow)
 
+/// Room for 64 floats on the stack.
+typealias Scales64 = (F32x8, F32x8, F32x8, F32x8, F32x8, F32x8, F32x8, F32x8)
+
 @inline(__always) func member(_ rows: ActivationRows4, _ r: Int) -> ActivationRow {
     switch r {
     case 0: rows.0
@@ -20,8 +23,13 @@ typealias ActivationRows4 = (ActivationRow, ActivationRow, ActivationRow, Activa
     offset: Float = 0, _ unpack: (_ block: Int) -> (I16x16, I16x16)
 ) -> SIMD4<Float> {
     var result = SIMD4<Float>()
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 * 64) { buffer in
-        let scales = UnsafeMutableRawPointer(buffer.baseAddress!)
+    // 4 x 64 scales in a stack tuple (a temporary allocation this size may first call into the
+    // runtime to check the stack).
+    let z = F32x8()
+    let zeros: Scales64 = (z, z, z, z, z, z, z, z)
+    var buffer = (zeros, zeros, zeros, zeros)
+    withUnsafeMutableBytes(of: &buffer) { raw in
+        let scales = raw.baseAddress!
         var chunk = 0
         while chunk < blocks {
             let chunkBlocks = min(64, blocks - chunk)
@@ -82,11 +90,11 @@ typealias ActivationRows4 = (ActivationRow, ActivationRow, ActivationRow, Activa
 }
 
 @inline(__always) func dotQ5_0x4(_ w: UnsafeRawPointer, _ a: ActivationRows4, blocks: Int) -> SIMD4<Float> {
-    let toTop = a.0.q5Multipliers.pointee, mask = a.0.nibbleMask
-    return forEachBlockGroup4(w, a, blocks: blocks, blockBytes: 22, dOffset: 0, withMins: false, offset: -16) { unpackQ5_0(w, $0, mask, toTop) }
+    let k5 = a.0.q5Constants, mask = a.0.nibbleMask
+    return forEachBlockGroup4(w, a, blocks: blocks, blockBytes: 22, dOffset: 0, withMins: false, offset: -16) { unpackQ5_0(w, $0, mask, k5) }
 }
 
 @inline(__always) func dotQ5_1x4(_ w: UnsafeRawPointer, _ a: ActivationRows4, blocks: Int) -> SIMD4<Float> {
-    let toTop = a.0.q5Multipliers.pointee, mask = a.0.nibbleMask
-    return forEachBlockGroup4(w, a, blocks: blocks, blockBytes: 24, dOffset: 0, withMins: true) { unpackQ5_1(w, $0, mask, toTop) }
+    let k5 = a.0.q5Constants, mask = a.0.nibbleMask
+    return forEachBlockGroup4(w, a, blocks: blocks, blockBytes: 24, dOffset: 0, withMins: true) { unpackQ5_1(w, $0, mask, k5) }
 }

@@ -3,6 +3,18 @@
 /// Weights are row-major as in GGUF: row r (one output feature) is `type.byteCount(elements:
 /// cols)` bytes at `weights + r * rowBytes`. Calls take a range of output rows so a caller can
 /// split a matrix across threads; they allocate nothing and only read shared state.
+///
+/// Typical use by an engine, for y = W x with W of type `t`, `rows` x `cols`:
+///
+///     let acts = try QuantizedActivations(format: t.activationFormat!, count: cols, capacity: tokens)
+///     for i in 0..<tokens { acts.quantize(row: i, from: x + i * cols) }   // once per input
+///     // on each thread, for its share of the rows:
+///     try matmul(weights: w, type: t, rows: share, input: acts, output: y, outputStride: rows)
+///
+/// Activations in one format serve every weight type that takes that format (Q8_0 for Q4_0,
+/// Q4_1, Q5_0, Q5_1, Q8_0; Q8_K for the K-quants; F32 for F32/F16/BF16). Four or more activation
+/// rows use kernels that unpack each weight block once for four rows (32-element formats, Q4_K,
+/// Q6_K).
 
 extension GGMLType {
     /// Whether `matmul`/`vecDot` have a kernel for this weight type.
@@ -51,18 +63,27 @@ public func matmul(
         _ kernel: (UnsafeRawPointer, ActivationRow, Int) -> Float,
         _ kernel4: (UnsafeRawPointer, ActivationRows4, Int) -> SIMD4<Float>
     ) {
-        for r in rows {
-            let w = weights + r * rowBytes
-            var b = batch.lowerBound
-            while b + 4 <= batch.upperBound {
-                let v = kernel4(w, (input.row(b), input.row(b + 1), input.row(b + 2), input.row(b + 3)), blocks)
-                for i in 0..<4 { output[(b + i - batch.lowerBound) * outputStride + r] = v[i] }
-                b += 4
+        // Activation rows are taken in tiles of about 64 KB (a multiple of 4 rows), each tile
+        // against every weight row: a tile stays in L1/L2 while the weight rows stream past,
+        // instead of every weight row streaming the whole batch from L3.
+        let tileRows = max(4, (65_536 / (2 * cols)) & ~3)
+        var tileStart = batch.lowerBound
+        while tileStart < batch.upperBound {
+            let tileEnd = min(batch.upperBound, tileStart + tileRows)
+            for r in rows {
+                let w = weights + r * rowBytes
+                var b = tileStart
+                while b + 4 <= tileEnd {
+                    let v = kernel4(w, (input.row(b), input.row(b + 1), input.row(b + 2), input.row(b + 3)), blocks)
+                    for i in 0..<4 { output[(b + i - batch.lowerBound) * outputStride + r] = v[i] }
+                    b += 4
+                }
+                while b < tileEnd {
+                    output[(b - batch.lowerBound) * outputStride + r] = kernel(w, input.row(b), blocks)
+                    b += 1
+                }
             }
-            while b < batch.upperBound {
-                output[(b - batch.lowerBound) * outputStride + r] = kernel(w, input.row(b), blocks)
-                b += 1
-            }
+            tileStart = tileEnd
         }
     }
     switch type {
@@ -102,22 +123,22 @@ public func matmul(
     return laneSum(acc0 + acc1) + tail
 }
 
-/// F16 weights (scalar conversion; no model in scope has F16 matrices).
+/// F16 weights (e.g. an F16 KV cache): halves widened 8 at a time.
 @inline(__always) func dotF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
-    var acc = F32x8()
+    var acc0 = F32x8(), acc1 = F32x8()
+    let xr = UnsafeRawPointer(x)
     var i = 0
-    while i + 8 <= count {
-        var v = F32x8()
-        for l in 0..<8 { v[l] = w.half(2 * (i + l)) }
-        acc += v * UnsafeRawPointer(x + i).loadUnaligned(as: F32x8.self)
-        i += 8
+    while i + 16 <= count {
+        acc0 += load8Halves(w + 2 &* i) * xr.loadUnaligned(fromByteOffset: 4 &* i, as: F32x8.self)
+        acc1 += load8Halves(w + (2 &* i &+ 16)) * xr.loadUnaligned(fromByteOffset: 4 &* i &+ 32, as: F32x8.self)
+        i &+= 16
     }
     var tail: Float = 0
     while i < count {
         tail += w.half(2 * i) * x[i]
         i += 1
     }
-    return laneSum(acc) + tail
+    return laneSum(acc0 + acc1) + tail
 }
 
 @inline(__always) func dotBF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {

@@ -54,16 +54,18 @@ extension UnsafeRawPointer {
     let qs: UnsafeRawPointer
     let scales: UnsafePointer<Float>
     let sums: UnsafePointer<Int32>
-    /// See `q5HighBits`.
-    let q5Multipliers: UnsafePointer<U16x16>
+    /// `QuantizedActivations.kernelConstants`.
+    let constants: UnsafePointer<U16x16>
     /// See `splitNibbles`.
-    var nibbleMask: U16x16 { q5Multipliers[1] }
+    var nibbleMask: U16x16 { constants[0] }
+    /// See `q5HighBits`.
+    var q5Constants: (U32x8, U32x8) { UnsafeRawPointer(constants + 1).loadUnaligned(as: (U32x8, U32x8).self) }
 }
 
 extension QuantizedActivations {
     @inline(__always) func row(_ r: Int) -> ActivationRow {
         ActivationRow(qs: UnsafeRawPointer(qs + r * count), scales: scales + r * scalesPerRow, sums: sums + r * sumsPerRow,
-                      q5Multipliers: q5Multipliers)
+                      constants: kernelConstants)
     }
 }
 
@@ -80,6 +82,14 @@ extension QuantizedActivations {
     let bits = (unsafeBitCast(denormalized, to: SIMD8<UInt32>.self) & small)
         | (unsafeBitCast(normalized, to: SIMD8<UInt32>.self) & ~small)
     return unsafeBitCast(sign | bits, to: F32x8.self)
+}
+
+/// 8 consecutive halves at `p` as floats (exact). The widening is written lane by lane, which
+/// the compiler turns into one zero-extending move, unlike the generic SIMD conversion.
+@inline(__always) func load8Halves(_ p: UnsafeRawPointer) -> F32x8 {
+    let h = p.loadUnaligned(as: SIMD8<UInt16>.self)
+    return halfToFloat8(SIMD8<UInt32>(UInt32(h[0]), UInt32(h[1]), UInt32(h[2]), UInt32(h[3]),
+                                      UInt32(h[4]), UInt32(h[5]), UInt32(h[6]), UInt32(h[7])))
 }
 
 /// The f16 field at `offset` of 8 consecutive blocks of `stride` bytes, as floats. Only the

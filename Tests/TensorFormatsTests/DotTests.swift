@@ -54,7 +54,8 @@ import TensorFormats
     }
 
     /// Rows longer than the kernels' 64-block chunks (and not a multiple of 8 blocks), built by
-    /// repeating the fixture blocks.
+    /// repeating the fixture blocks; six activation rows of that length span two of matmul's
+    /// activation tiles (4 rows each at this length).
     @Test(arguments: kernelTypes)
     func longRows(type: GGMLType) throws {
         let fixture = try FixtureFiles.bytes("dequant/\(type).blocks")
@@ -69,12 +70,45 @@ import TensorFormats
             weights += fixtureValues[(f * type.blockSize)..<((f + 1) * type.blockSize)]
         }
         let cols = blocks * type.blockSize
-        let acts = try QuantizedActivations(format: try #require(type.activationFormat), count: cols)
-        let x = Self.floats(cols, seed: 11)
-        x.withUnsafeBufferPointer { acts.quantize(row: 0, from: $0.baseAddress!) }
-        let got = try raw.withUnsafeBytes { try vecDot(type, weightRow: $0.baseAddress!, activations: acts) }
-        let exact = Self.dotDouble(weights, acts.values(row: 0))
-        #expect(abs(Double(got) - exact.dot) <= 1e-5 * exact.magnitude, "\(type): \(got) vs \(exact.dot)")
+        let batch = 6
+        let acts = try QuantizedActivations(format: try #require(type.activationFormat), count: cols, capacity: batch)
+        let x = Self.floats(cols * batch, seed: 11)
+        for b in 0..<batch { x.withUnsafeBufferPointer { acts.quantize(row: b, from: $0.baseAddress! + b * cols) } }
+        var out = [Float](repeating: .nan, count: batch)
+        try raw.withUnsafeBytes { w in
+            try out.withUnsafeMutableBufferPointer {
+                try matmul(weights: w.baseAddress!, type: type, rows: 0..<1, input: acts, output: $0.baseAddress!, outputStride: 1)
+            }
+        }
+        for b in 0..<batch {
+            let exact = Self.dotDouble(weights, acts.values(row: b))
+            #expect(abs(Double(out[b]) - exact.dot) <= 1e-5 * exact.magnitude, "\(type) row \(b): \(out[b]) vs \(exact.dot)")
+        }
+    }
+
+    /// A sub-range of rows and of activation rows lands at the documented output positions.
+    @Test func rowAndBatchRangesIndexTheOutput() throws {
+        let blocks = try FixtureFiles.bytes("dequant/Q5_0.blocks")  // 24 blocks: 3 rows of 256
+        let cols = 256
+        let acts = try QuantizedActivations(format: .q8_0, count: cols, capacity: 7)
+        let x = Self.floats(cols * 7, seed: 5)
+        for b in 0..<7 { x.withUnsafeBufferPointer { acts.quantize(row: b, from: $0.baseAddress! + b * cols) } }
+        var full = [Float](repeating: 0, count: 3 * 7)
+        var part = [Float](repeating: .nan, count: 3 * 5)
+        try blocks.withUnsafeBytes { w in
+            try full.withUnsafeMutableBufferPointer {
+                try matmul(weights: w.baseAddress!, type: .q5_0, rows: 0..<3, input: acts, output: $0.baseAddress!, outputStride: 3)
+            }
+            try part.withUnsafeMutableBufferPointer {
+                try matmul(weights: w.baseAddress!, type: .q5_0, rows: 1..<3, input: acts, batch: 2..<7,
+                           output: $0.baseAddress!, outputStride: 3)
+            }
+        }
+        for b in 2..<7 {
+            #expect(part[(b - 2) * 3].isNaN)  // row 0 not computed
+            // Same dot products; the 4-row and 1-row kernels may round differently.
+            for r in 1..<3 { #expect(abs(part[(b - 2) * 3 + r] - full[b * 3 + r]) <= 1e-5 * max(1, abs(full[b * 3 + r]))) }
+        }
     }
 
     @Test func vecDotEqualsMatmulRow() throws {
