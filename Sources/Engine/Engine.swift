@@ -118,7 +118,9 @@ public struct GenerationSummary: Sendable {
 
     public init() {}
 
-    public var prefillTokensPerSecond: Double { promptSeconds > 0 ? Double(promptTokens) / promptSeconds : 0 }
+    /// Prompt tokens actually run through the model.
+    public var prefilledTokens: Int { promptTokens - reusedPromptTokens }
+    public var prefillTokensPerSecond: Double { promptSeconds > 0 ? Double(prefilledTokens) / promptSeconds : 0 }
     public var decodeTokensPerSecond: Double { decodeSeconds > 0 ? Double(decodeTokens) / decodeSeconds : 0 }
 }
 

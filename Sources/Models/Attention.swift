@@ -45,27 +45,22 @@ struct Rope {
 
 /// Attention of a batch of queries over one layer of a sequence cache.
 ///
-/// It streams over the cache's blocks (never materializing an n x n matrix). Work items are
-/// (tile of up to `queryTile` consecutive queries, head): each key and value row is read and
-/// widened from f16 once per tile and used by all its queries, which is what makes prefill
-/// cheap; a single decoded token is one item per head. For each query the scores of the
-/// visible keys go into a per-thread buffer (at most the stored length), then softmax, then the
-/// weighted sum of values. Visibility is by position: a key is seen when its position is not
-/// after the query's and, on a sliding layer, is less than `window` before it. With an f16
-/// cache the query and the softmax weights are rounded to f16 first, as llama.cpp's matrix
-/// products against f16 tensors do.
+/// It streams over the cache's blocks (never materializing an n x n matrix): for each query
+/// and head, scores of the visible keys go into a per-thread buffer of at most the stored
+/// length, then softmax, then the weighted sum of values. Visibility is by position: a key is
+/// seen when its position is not after the query's and, on a sliding layer, is less than
+/// `window` before it. With an f32 cache this is llama.cpp's exact path (scores, softmax,
+/// weighted sum); with an f16 cache it follows llama.cpp's default flash attention (query
+/// rounded to f16, online softmax, f16 accumulator).
 struct AttentionKernel {
     let heads: Int
     let kvHeads: Int
     let keyLength: Int
     let valueLength: Int
     let scoreScale: Float
-    static let queryTile = 4
 
     /// Floats of per-thread scratch needed for a layer storing `stored` tokens.
-    func scratchFloats(stored: Int) -> Int {
-        Self.queryTile * (stored + keyLength + 8) + keyLength + valueLength + 64
-    }
+    func scratchFloats(stored: Int) -> Int { stored + 2 * keyLength + 2 * valueLength + 64 }
 
     func run(cache: SequenceKVCache, layer: Int, window: Int?, n: Int,
              q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
@@ -77,33 +72,24 @@ struct AttentionKernel {
         let qStride = heads * keyLength
         let oStride = heads * valueLength
         let base = cache.count
-        let tile = n >= 2 * Self.queryTile ? Self.queryTile : 1
-        let tiles = (n + tile - 1) / tile
-        let storedCount = stored.count
-        pool.run(chunks: tiles * heads) { item, worker in
-            let i0 = (item / heads) * tile, h = item % heads, g = h / group
-            let tq = min(tile, n - i0)
+        pool.run(chunks: n * heads) { item, worker in
+            let i = item / heads, h = item % heads, g = h / group
             let buf = scratch.buffer(worker)
-            let qv = buf                                    // [tq][keyLength]
-            let kv = qv + tile * keyLength                  // one widened key
-            let vv = kv + keyLength                         // one widened value
-            let scores = vv + valueLength                   // [tq][storedCount]
-            let maxes = scores + tile * storedCount         // [tq]
-            var qpos = (Int32(0), Int32(0), Int32(0), Int32(0))
-            for t in 0..<tq {
-                (qv + t * keyLength).update(from: q + (i0 + t) * qStride + h * keyLength, count: keyLength)
-                if half { roundToHalf(qv + t * keyLength, keyLength) }
-                let (qb, qs) = cache.slot(layer: layer, token: base + i0 + t)
-                withUnsafeMutableBytes(of: &qpos) { $0.storeBytes(of: qb.positions[qs], toByteOffset: 4 * t, as: Int32.self) }
-                maxes[t] = -.infinity
-            }
-            let qposOf: (Int) -> Int32 = { t in withUnsafeBytes(of: qpos) { $0.load(fromByteOffset: 4 * t, as: Int32.self) } }
-            let lastQ = qposOf(tq - 1)
-            @inline(__always) func visible(_ kp: Int32, _ qp: Int32) -> Bool {
-                kp <= qp && (window == nil || qp - kp < Int32(window!))
+            let qv = buf, kv = buf + keyLength, vv = buf + 2 * keyLength
+            let scores = buf + 2 * keyLength + valueLength
+            qv.update(from: q + i * qStride + h * keyLength, count: keyLength)
+            if half { roundToHalf(qv, keyLength) }
+            let (qb, qs) = cache.slot(layer: layer, token: base + i)
+            let qpos = qb.positions[qs]
+
+            if half {
+                onlineHalf(cache: cache, layer: layer, window: window, stored: stored, qpos: qpos, g: g,
+                           q: qv, kv: kv, vv: vv, out: out + i * oStride + h * valueLength)
+                return
             }
 
-            // Scores of visible keys; -inf marks a masked slot.
+            // f32 cache: scores of visible keys (-inf marks a masked slot), softmax, weighted sum.
+            var maxScore = -Float.infinity
             var t = stored.lowerBound
             var j = 0
             while t < stored.upperBound {
@@ -111,78 +97,85 @@ struct AttentionKernel {
                 let m = min(bt - s0, stored.upperBound - t)
                 for s in s0..<(s0 + m) {
                     let kp = block.positions[s]
-                    // Keys after the last query of the tile are masked for the whole tile.
-                    if kp > lastQ {
-                        for u in 0..<tq { scores[u * storedCount + j] = -.infinity }
-                        j += 1
-                        continue
+                    var score = -Float.infinity
+                    if kp <= qpos && (window == nil || qpos - kp < Int32(window!)) {
+                        let k = UnsafePointer(block.key(s).assumingMemoryBound(to: Float.self) + g * keyLength)
+                        score = dot(qv, k, keyLength) * scoreScale
+                        if score > maxScore { maxScore = score }
                     }
-                    let row = block.key(s)
-                    let k: UnsafePointer<Float>
-                    if half {
-                        halfsToFloats(row + 2 * g * keyLength, kv, keyLength)
-                        k = UnsafePointer(kv)
-                    } else {
-                        k = UnsafePointer(row.assumingMemoryBound(to: Float.self) + g * keyLength)
-                    }
-                    for u in 0..<tq {
-                        var score = -Float.infinity
-                        if visible(kp, qposOf(u)) {
-                            score = dot(qv + u * keyLength, k, keyLength) * scoreScale
-                            if score > maxes[u] { maxes[u] = score }
-                        }
-                        scores[u * storedCount + j] = score
-                    }
+                    scores[j] = score
                     j += 1
                 }
                 t += m
             }
 
-            // Softmax per query, then the weighted sum of values.
-            for u in 0..<tq {
-                let sc = scores + u * storedCount
-                let mx = maxes[u]
-                var sum: Double = 0
-                for x in 0..<j {
-                    let e = sc[x] == -.infinity ? 0 : expf(sc[x] - mx)
-                    sc[x] = e
-                    sum += Double(e)
-                }
-                let inv = Float(1 / sum)
-                for x in 0..<j { sc[x] *= inv }
-                if half { roundToHalf(sc, j) }
-                (out + (i0 + u) * oStride + h * valueLength).initialize(repeating: 0, count: valueLength)
+            var sum: Double = 0
+            for x in 0..<j {
+                let e = scores[x] == -.infinity ? 0 : expf(scores[x] - maxScore)
+                scores[x] = e
+                sum += Double(e)
             }
+            let inv = Float(1 / sum)
+            let o = out + i * oStride + h * valueLength
+            o.initialize(repeating: 0, count: valueLength)
             t = stored.lowerBound
             j = 0
             while t < stored.upperBound {
                 let (block, s0) = cache.slot(layer: layer, token: t)
                 let m = min(bt - s0, stored.upperBound - t)
                 for s in s0..<(s0 + m) {
-                    var any = false
-                    for u in 0..<tq where scores[u * storedCount + j] != 0 { any = true; break }
-                    if any {
-                        let row = block.value(s)
-                        let v: UnsafePointer<Float>
-                        if half {
-                            halfsToFloats(row + 2 * g * valueLength, vv, valueLength)
-                            v = UnsafePointer(vv)
-                        } else {
-                            v = UnsafePointer(row.assumingMemoryBound(to: Float.self) + g * valueLength)
-                        }
-                        for u in 0..<tq {
-                            let p = scores[u * storedCount + j]
-                            if p != 0 { axpy(p, v, out + (i0 + u) * oStride + h * valueLength, valueLength) }
-                        }
-                    }
+                    let p = scores[j] * inv
                     j += 1
+                    if p == 0 { continue }
+                    axpy(p, block.value(s).assumingMemoryBound(to: Float.self) + g * valueLength, o, valueLength)
                 }
                 t += m
             }
         }
     }
+
+    /// Attention of one query head over an f16 cache in the manner of llama.cpp's default CPU
+    /// flash attention: the query rounded to f16, one pass with an online softmax, divided by
+    /// the softmax sum at the end. (llama.cpp keeps the running sum of values in f16; it is
+    /// kept in f32 here so the update vectorizes: the difference is below the reference's own
+    /// f16/f32 noise.)
+    @inline(__always)
+    private func onlineHalf(cache: SequenceKVCache, layer: Int, window: Int?, stored: Range<Int>, qpos: Int32, g: Int,
+                            q: UnsafeMutablePointer<Float>, kv: UnsafeMutablePointer<Float>,
+                            vv: UnsafeMutablePointer<Float>, out o: UnsafeMutablePointer<Float>) {
+        let bt = cache.configuration.blockTokens
+        o.initialize(repeating: 0, count: valueLength)
+        var maxScore = -Float.infinity
+        var sum: Float = 0
+        var t = stored.lowerBound
+        while t < stored.upperBound {
+            let (block, s0) = cache.slot(layer: layer, token: t)
+            let m = min(bt - s0, stored.upperBound - t)
+            for s in s0..<(s0 + m) {
+                let kp = block.positions[s]
+                guard kp <= qpos && (window == nil || qpos - kp < Int32(window!)) else { continue }
+                halfsToFloats(block.key(s) + 2 * g * keyLength, kv, keyLength)
+                let score = dot(q, kv, keyLength) * scoreScale
+                var ms: Float = 1, vs: Float = 1
+                if score > maxScore {
+                    ms = expf(maxScore - score)
+                    maxScore = score
+                    scale(o, ms, valueLength)
+                } else {
+                    vs = expf(score - maxScore)
+                }
+                halfsToFloats(block.value(s) + 2 * g * valueLength, vv, valueLength)
+                axpy(vs, vv, o, valueLength)
+                sum = sum * ms + vs
+            }
+            t += m
+        }
+        let inv: Float = sum == 0 ? 0 : 1 / sum
+        for j in 0..<valueLength { o[j] *= inv }
+    }
 }
 
 import TensorFormats
 
-@inline(__always) func halfToFloatRounded(_ x: Float) -> Float { halfToFloat(floatToHalf(x)) }
+/// `x` rounded to the nearest f16 (ties to even), as a Float.
+@inline(__always) func halfToFloatRounded(_ x: Float) -> Float { Float(Float16(x)) }

@@ -10,7 +10,7 @@ import TensorFormats
 /// panel (16 x cols x 4 bytes, 40-128 KiB here) stays in L1/L2 while all the tokens use it.
 ///
 /// The activations are first rounded exactly as the one-token path rounds them (quantized to
-/// Q8_0 or Q8_K and back, `MatmulInput.roundedRows`), so every product equals llama.cpp's and
+/// Q8_0 or Q8_K and back, `MatmulInput.expandedActivations`), so every product equals llama.cpp's and
 /// only the order of the float sums differs. (Plain f32 activations moved Gemma's log-probs
 /// past the reference tests' tolerance.)
 enum Gemm {

@@ -51,41 +51,34 @@ func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float
     }
 }
 
-/// Converts `n` f16 values to f32. Eight at a time through `SIMD8<Float16>`, which compiles to
-/// one `vcvtph2ps` with F16C (one `fcvtl` pair on NEON).
+/// `x *= a` over `n` elements.
 @inline(__always)
-func halfsToFloats(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+func scale(_ x: UnsafeMutablePointer<Float>, _ a: Float, _ n: Int) {
+    let va = SIMD8<Float>(repeating: a)
     var i = 0
     while i + 8 <= n {
-        let h = src.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self)
-        var f = SIMD8<Float>()
-        for l in 0..<8 { f[l] = Float(h[l]) }
-        store8(f, dst, i)
+        store8(load8(x, i) * va, x, i)
         i += 8
     }
-    let h = src.assumingMemoryBound(to: UInt16.self)
     while i < n {
-        dst[i] = halfToFloat(h[i])
+        x[i] *= a
         i += 1
     }
+}
+
+/// Converts `n` f16 values to f32.
+@inline(__always)
+func halfsToFloats(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    // Float16 -> Float compiles to F16C conversions (vectorized) on x86-64 with -mf16c.
+    let h = src.assumingMemoryBound(to: Float16.self)
+    for i in 0..<n { dst[i] = Float(h[i]) }
 }
 
 /// Rounds `n` values to the nearest f16 and back, in place: what llama.cpp does to a vector
 /// it multiplies with an f16 tensor (such as an f16 KV cache).
 @inline(__always)
 func roundToHalf(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
-    var i = 0
-    while i + 8 <= n {
-        let f = load8(x, i)
-        var r = SIMD8<Float>()
-        for l in 0..<8 { r[l] = Float(Float16(f[l])) }
-        store8(r, x, i)
-        i += 8
-    }
-    while i < n {
-        x[i] = halfToFloat(floatToHalf(x[i]))
-        i += 1
-    }
+    for i in 0..<n { x[i] = Float(Float16(x[i])) }
 }
 
 /// RMS normalization of `n` values, times `weight` (ggml's `rms_norm` then `mul`; the sum of
@@ -100,20 +93,15 @@ func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: U
 }
 
 /// GELU, tanh approximation, as ggml computes it on the CPU: the input is rounded to f16 and
-/// looked up in a table of f16 results (`geluTable`, the same table ggml builds).
+/// looked up in a table of f16 results (reproduced here by computing in f32 and rounding).
 @inline(__always)
 func geluGgml(_ x: Float) -> Float {
     if x <= -10 { return 0 }
     if x >= 10 { return x }
-    return Float(Float16(bitPattern: geluTable[Int(Float16(x).bitPattern)]))
-}
-
-/// GELU(tanh) of every f16 value, rounded to f16: 65 536 entries, built once.
-let geluTable: [UInt16] = (0..<65536).map { bits in
-    let xh = Float(Float16(bitPattern: UInt16(bits)))
+    let xh = Float(Float16(x))
     let c: Float = 0.797_884_560_802_865_4  // sqrt(2 / pi)
     let g = 0.5 * xh * (1 + tanhf(c * xh * (1 + 0.044715 * xh * xh)))
-    return Float16(g).bitPattern
+    return Float(Float16(g))
 }
 
 /// SiLU, x * sigmoid(x).

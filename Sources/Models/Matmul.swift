@@ -13,6 +13,7 @@ final class MatmulInput {
     let buffers: ActivationBuffers
     private let pool: ThreadPool
     private var prepared: [ActivationFormat: QuantizedActivations] = [:]
+    private var expanded: [ActivationFormat: UnsafeMutablePointer<Float>] = [:]
 
     init(_ x: UnsafePointer<Float>, n: Int, cols: Int, buffers: ActivationBuffers, pool: ThreadPool) {
         self.x = x
@@ -33,21 +34,19 @@ final class MatmulInput {
         return a
     }
 
-    private var rounded: [ActivationFormat: UnsafeMutablePointer<Float>] = [:]
-
-    /// The rows as `format` rounds them (quantized to 8 bits and back), `[n][cols]` floats:
-    /// the input of `Gemm`, so prefill sees the same activations as the dot kernels.
-    func roundedRows(_ format: ActivationFormat) -> UnsafePointer<Float> {
-        if format == .f32 { return x }
-        if let r = rounded[format] { return UnsafePointer(r) }
+    /// The quantized activations expanded back to floats (`[n][cols]`): what the integer
+    /// kernels multiply with, exactly, so a float product with decoded weight rows gives the
+    /// same sums up to float rounding.
+    func expandedActivations(_ format: ActivationFormat) -> UnsafeMutablePointer<Float> {
+        if let e = expanded[format] { return e }
         let a = activations(format)
-        let r = buffers.floats(format: format, cols: cols, rows: n)
+        let e = buffers.expandedBuffer(format: format, cols: cols, rows: n)
         let cols = self.cols
         pool.parallelFor(n) { range, _ in
-            for i in range { a.values(row: i, into: r + i * cols) }
+            for i in range { a.values(row: i, into: e + i * cols) }
         }
-        rounded[format] = r
-        return UnsafePointer(r)
+        expanded[format] = e
+        return e
     }
 }
 
@@ -58,31 +57,21 @@ final class ActivationBuffers: @unchecked Sendable {
         let cols: Int
     }
     private var buffers: [Key: QuantizedActivations] = [:]
+    private var floats: [Key: (UnsafeMutablePointer<Float>, Int)] = [:]
 
-    func buffer(format: ActivationFormat, cols: Int, rows: Int) -> QuantizedActivations {
+    deinit { for (p, _) in floats.values { p.deallocate() } }
+
+    func expandedBuffer(format: ActivationFormat, cols: Int, rows: Int) -> UnsafeMutablePointer<Float> {
         let key = Key(format: format, cols: cols)
-        if let b = buffers[key], b.capacity >= rows { return b }
-        // Row lengths of loaded matrices are whole blocks, so this cannot fail.
-        let b = try! QuantizedActivations(format: format, count: cols, capacity: max(rows, 16))
-        buffers[key] = b
-        return b
-    }
-
-    private var panels: Scratch?
-    private var floatBuffers: [Key: (UnsafeMutablePointer<Float>, Int)] = [:]
-
-    /// An f32 buffer of `rows x cols` for `format`'s rounded activations, grown on demand.
-    func floats(format: ActivationFormat, cols: Int, rows: Int) -> UnsafeMutablePointer<Float> {
-        let key = Key(format: format, cols: cols)
-        if let (p, cap) = floatBuffers[key], cap >= rows { return p }
-        floatBuffers[key]?.0.deallocate()
+        if let (p, cap) = floats[key], cap >= rows { return p }
+        if let (p, _) = floats[key] { p.deallocate() }
         let cap = max(rows, 16)
         let p = UnsafeMutablePointer<Float>.allocate(capacity: cap * cols)
-        floatBuffers[key] = (p, cap)
+        floats[key] = (p, cap)
         return p
     }
 
-    deinit { for (p, _) in floatBuffers.values { p.deallocate() } }
+    private var panels: Scratch?
 
     /// Per-thread panel scratch for `Gemm` on matrices of up to `cols` columns.
     func panelScratch(threads: Int, cols: Int) -> Scratch {
@@ -92,6 +81,15 @@ final class ActivationBuffers: @unchecked Sendable {
         panels = p
         return p
     }
+
+    func buffer(format: ActivationFormat, cols: Int, rows: Int) -> QuantizedActivations {
+        let key = Key(format: format, cols: cols)
+        if let b = buffers[key], b.capacity >= rows { return b }
+        // Row lengths of loaded matrices are whole blocks, so this cannot fail.
+        let b = try! QuantizedActivations(format: format, count: cols, capacity: max(rows, 16))
+        buffers[key] = b
+        return b
+    }
 }
 
 extension WeightMatrix {
@@ -99,11 +97,12 @@ extension WeightMatrix {
     /// row `r` in `rowRange` (default: all rows); `y` rows are `yStride` apart. Rows are split
     /// across the pool.
     func multiply(_ input: MatmulInput, into y: UnsafeMutablePointer<Float>, yStride: Int,
-                  rowRange: Range<Int>? = nil, pool: ThreadPool) {
+                  rowRange: Range<Int>? = nil, pool: ThreadPool, scratch: Scratch? = nil) {
         precondition(input.cols == cols)
         let range = rowRange ?? 0..<rows
         if input.n >= Gemm.minTokens {
-            multiplyBatch(input.roundedRows(type.activationFormat!), n: input.n, into: y, yStride: yStride, rowRange: range, pool: pool,
+            let x = UnsafePointer(input.expandedActivations(type.activationFormat!))
+            multiplyBatch(x, n: input.n, into: y, yStride: yStride, rowRange: range, pool: pool,
                           scratch: input.buffers.panelScratch(threads: pool.threadCount, cols: cols))
             return
         }
@@ -117,6 +116,67 @@ extension WeightMatrix {
                         output: out, outputStride: yStride)
         }
     }
+}
+
+extension WeightMatrix {
+    /// Batches at least this large (prefill) decode each weight row once into floats and
+    /// multiply it with the whole batch; smaller ones (decode) use the integer kernels.
+    static let batchedThreshold = 4
+    /// Weight rows decoded together.
+    static let tileRows = 4
+
+    /// Prefill product: tiles of 4 decoded weight rows times pairs of expanded activation rows,
+    /// 8 SIMD accumulators, so each load feeds several fused multiply-adds.
+    func multiplyBatched(_ input: MatmulInput, out: UnsafeMutablePointer<Float>, yStride: Int, range: Range<Int>,
+                         pool: ThreadPool, scratch: Scratch) {
+        let x = UnsafePointer(input.expandedActivations(type.activationFormat!))
+        let n = input.n, cols = self.cols
+        let tile = WeightMatrix.tileRows
+        precondition(scratch.floatsPerThread >= tile * cols)
+        pool.parallelFor(range.count, minChunk: tile) { chunk, worker in
+            let w = scratch.buffer(worker)
+            var r0 = range.lowerBound + chunk.lowerBound
+            let end = range.lowerBound + chunk.upperBound
+            while r0 < end {
+                let tr = min(tile, end - r0)
+                for j in 0..<tr { decodeRow(r0 + j, into: w + j * cols) }
+                if tr == tile && cols % 8 == 0 {
+                    var t = 0
+                    while t + 2 <= n {
+                        dot4x2(w, cols, x + t * cols, x + (t + 1) * cols, out + t * yStride + r0, out + (t + 1) * yStride + r0)
+                        t += 2
+                    }
+                    if t < n {
+                        for j in 0..<tile { out[t * yStride + r0 + j] = dot(w + j * cols, x + t * cols, cols) }
+                    }
+                } else {
+                    for t in 0..<n {
+                        for j in 0..<tr { out[t * yStride + r0 + j] = dot(w + j * cols, x + t * cols, cols) }
+                    }
+                }
+                r0 += tr
+            }
+        }
+    }
+}
+
+/// Four weight rows (`w`, `cols` apart) times two activation rows: 8 dot products.
+@inline(__always)
+func dot4x2(_ w: UnsafePointer<Float>, _ cols: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+            _ outA: UnsafeMutablePointer<Float>, _ outB: UnsafeMutablePointer<Float>) {
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+    var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+    let w1 = w + cols, w2 = w + 2 * cols, w3 = w + 3 * cols
+    var i = 0
+    while i < cols {
+        let xa = load8(a, i), xb = load8(b, i)
+        let v0 = load8(w, i), v1 = load8(w1, i), v2 = load8(w2, i), v3 = load8(w3, i)
+        a0.addProduct(v0, xa); a1.addProduct(v1, xa); a2.addProduct(v2, xa); a3.addProduct(v3, xa)
+        b0.addProduct(v0, xb); b1.addProduct(v1, xb); b2.addProduct(v2, xb); b3.addProduct(v3, xb)
+        i += 8
+    }
+    outA[0] = a0.sum(); outA[1] = a1.sum(); outA[2] = a2.sum(); outA[3] = a3.sum()
+    outB[0] = b0.sum(); outB[1] = b1.sum(); outB[2] = b2.sum(); outB[3] = b3.sum()
 }
 
 /// Per-thread scratch buffers, grown on demand and reused across calls.

@@ -36,6 +36,7 @@ public final class Transformer: @unchecked Sendable {
     private let lock = NSLock()
     private var workspace = Workspace()
     private let activationBuffers = ActivationBuffers()
+    private let weightScratch: Scratch
     private var attentionScratch: Scratch
 
     /// Loads the model at `path`. `threads` sizes the thread pool (default: one per core).
@@ -76,6 +77,8 @@ public final class Transformer: @unchecked Sendable {
         hyperparameters = hp
         pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         attentionScratch = Scratch(threads: pool.threadCount, floatsPerThread: attention.scratchFloats(stored: 1024))
+        let widest = max(d, h.feedForwardLength, h.headCount * h.valueLength)
+        weightScratch = Scratch(threads: pool.threadCount, floatsPerThread: WeightMatrix.tileRows * widest)
     }
 
     deinit { pool.shutdown() }
@@ -177,9 +180,9 @@ public final class Transformer: @unchecked Sendable {
 
         normRows(w.x, L.attentionNorm, w.xb, n: n, width: d)
         let attnIn = input(w.xb, n: n, cols: d)
-        L.wq.multiply(attnIn, into: w.q, yStride: qw, pool: pool)
-        L.wk.multiply(attnIn, into: w.k, yStride: kw, pool: pool)
-        L.wv.multiply(attnIn, into: w.v, yStride: vw, pool: pool)
+        L.wq.multiply(attnIn, into: w.q, yStride: qw, pool: pool, scratch: weightScratch)
+        L.wk.multiply(attnIn, into: w.k, yStride: kw, pool: pool, scratch: weightScratch)
+        L.wv.multiply(attnIn, into: w.v, yStride: vw, pool: pool, scratch: weightScratch)
 
         let sliding = h.isSliding(l)
         let cosT = sliding ? w.cosS : w.cosG, sinT = sliding ? w.sinS : w.sinG
@@ -204,14 +207,14 @@ public final class Transformer: @unchecked Sendable {
         }
         attention.run(cache: cache, layer: l, window: sliding ? h.slidingWindow : nil, n: n,
                       q: w.q, out: w.att, pool: pool, scratch: attentionScratch)
-        L.wo.multiply(input(w.att, n: n, cols: ow), into: w.xb, yStride: d, pool: pool)
+        L.wo.multiply(input(w.att, n: n, cols: ow), into: w.xb, yStride: d, pool: pool, scratch: weightScratch)
         if let pn = L.postAttentionNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
         add(w.xb, into: w.x, count: n * d)
 
         normRows(w.x, L.ffnNorm, w.xb, n: n, width: d)
         let ffnIn = input(w.xb, n: n, cols: d)
-        L.gate.multiply(ffnIn, into: w.gate, yStride: ff, pool: pool)
-        L.up.multiply(ffnIn, into: w.up, yStride: ff, pool: pool)
+        L.gate.multiply(ffnIn, into: w.gate, yStride: ff, pool: pool, scratch: weightScratch)
+        L.up.multiply(ffnIn, into: w.up, yStride: ff, pool: pool, scratch: weightScratch)
         let act = h.activation
         pool.parallelFor(n * ff, minChunk: 1024) { range, _ in
             switch act {
@@ -219,7 +222,7 @@ public final class Transformer: @unchecked Sendable {
             case .silu: for j in range { w.gate[j] = silu(w.gate[j]) * w.up[j] }
             }
         }
-        L.down.multiply(input(w.gate, n: n, cols: ff), into: w.xb, yStride: d, pool: pool)
+        L.down.multiply(input(w.gate, n: n, cols: ff), into: w.xb, yStride: d, pool: pool, scratch: weightScratch)
         if let pn = L.postFFNNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
         add(w.xb, into: w.x, count: n * d)
     }
@@ -247,7 +250,7 @@ public final class Transformer: @unchecked Sendable {
         defer { lock.unlock() }
         let h = hyperparameters
         output.multiply(input(hidden, n: rows, cols: h.embeddingLength), into: out, yStride: h.vocabularySize,
-                        pool: pool)
+                        pool: pool, scratch: weightScratch)
         if let cap = h.finalLogitSoftcap {
             for j in 0..<(rows * h.vocabularySize) { out[j] = tanhf(out[j] / cap) * cap }
         }

@@ -35,7 +35,7 @@ struct ChatCommand: AsyncParsableCommand {
             messages.append(.user(text))
             let options = GenerationOptions(maxTokens: maxTokens, sampling: sampling.parameters, stopStrings: sampling.stop)
             let summary = try await streamToStdout(session.generate(prompt: engine.encode(chat: messages), options: options))
-            print("")
+            FileHandle.standardOutput.write(Data("\n".utf8))
             messages.append(.assistant(summary.text))
             if verbose { printSpeed(summary) }
         }

@@ -32,7 +32,7 @@ struct GenerateCommand: AsyncParsableCommand {
         options.stopAtEndOfGeneration = true
         guard json else {
             _ = try await streamToStdout(session.generate(prompt: ids, options: options))
-            print("")
+            FileHandle.standardOutput.write(Data("\n".utf8))
             return
         }
         var steps: [[TokenLogprob]] = []

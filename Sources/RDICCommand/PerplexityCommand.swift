@@ -23,7 +23,7 @@ struct PerplexityCommand: AsyncParsableCommand {
         let tokens = engine.tokenizer.encode(text, addBOS: nil, parseSpecial: false)
         let ctx = engineOptions.ctx == Engine.defaultContextLength ? 512 : engineOptions.ctx
         let bos = engine.tokenizer.addsBOS ? engine.tokenizer.bos : nil
-        print("perplexity: \(tokens.count) tokens, ctx \(ctx), \(tokens.count / ctx) chunks")
+        FileHandle.standardOutput.write(Data("perplexity: \(tokens.count) tokens, ctx \(ctx), \(tokens.count / ctx) chunks\n".utf8))
         let start = Date()
         let result = try Perplexity.compute(
             model: engine.model, tokens: tokens, context: ctx, bos: bos, kvType: try engineOptions.kvElementType(),
@@ -31,7 +31,7 @@ struct PerplexityCommand: AsyncParsableCommand {
         ) { r in
             FileHandle.standardOutput.write(Data(String(format: "[%d]%.4f,", r.chunks, r.perplexity).utf8))
         }
-        print("")
+        FileHandle.standardOutput.write(Data("\n".utf8))
         print(String(format: "Final estimate: PPL = %.4f (%d tokens scored in %.1f s)",
                      result.perplexity, result.scoredTokens, Date().timeIntervalSince(start)))
     }

@@ -72,7 +72,7 @@ struct RunCommand: AsyncParsableCommand {
         var options = GenerationOptions(maxTokens: maxTokens, sampling: sampling.parameters, stopStrings: sampling.stop)
         options.stopAtEndOfGeneration = true
         let summary = try await streamToStdout(session.generate(prompt: engine.encode(chat: messages), options: options))
-        print("")
+        FileHandle.standardOutput.write(Data("\n".utf8))
         if verbose { printSpeed(summary) }
     }
 }
@@ -92,7 +92,7 @@ func streamToStdout(_ stream: AsyncThrowingStream<GenerationEvent, Error>) async
 }
 
 func printSpeed(_ s: GenerationSummary) {
-    let line = String(format: "prefill: %d tokens, %.1f tokens/s; decode: %d tokens, %.1f tokens/s\n",
-                      s.promptTokens, s.prefillTokensPerSecond, s.decodeTokens, s.decodeTokensPerSecond)
+    let line = String(format: "prefill: %d tokens (%d reused from the cache), %.1f tokens/s; decode: %d tokens, %.1f tokens/s\n",
+                      s.prefilledTokens, s.reusedPromptTokens, s.prefillTokensPerSecond, s.decodeTokens, s.decodeTokensPerSecond)
     FileHandle.standardError.write(Data(line.utf8))
 }
