@@ -16,7 +16,7 @@ import TestSupport
         for tensorName in tensors {
             let info = try #require(file.tensor(named: tensorName))
             let w = try loader.matrix(tensorName, cols: info.rowLength, rows: info.rowCount)
-            let n = 13, rows = min(w.rows, 200)
+            let n = 37, rows = min(w.rows, 200)
             var rng = SystemRandomNumberGenerator()
             let x = (0..<(n * w.cols)).map { _ in Float.random(in: -2...2, using: &rng) }
             var batch = [Float](repeating: .nan, count: n * rows)
