@@ -46,6 +46,7 @@ let package = Package(
         // One chat API over hosted and local backends.
         .target(name: "Providers", dependencies: [
             "Engine", "Tokenizers", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "RDICCommand", dependencies: [
             "Engine", "ModelStore", "Providers", "Tokenizers", "GGUF",
@@ -60,7 +61,10 @@ let package = Package(
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "TestSupport"]),
         .testTarget(name: "KVCacheTests", dependencies: ["KVCache", "TestSupport"], swiftSettings: optimized),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], swiftSettings: optimized),
-        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "TestSupport"]),
+        .testTarget(name: "ProvidersTests", dependencies: [
+            "Providers", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF"]),
     ]
 )

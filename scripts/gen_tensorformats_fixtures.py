@@ -6,7 +6,8 @@ Writes into Tests/TensorFormatsTests/Fixtures:
   dequant/<TYPE>.f32     gguf.quants.dequantize of those blocks (little-endian float32)
   quant/input.f32        float inputs (several 256-element blocks, incl. zeros and rounding ties)
   quant/<TYPE>.blocks    gguf.quants.quantize of input.f32 (Q8_0, Q4_0); Q8_K from quantize_q8_k below
-  real/rows.json         rows of real model tensors: file, tensor, type, absolute offset, count
+  real/rows.json         rows of real model tensors: model (TestModels name), file, tensor, type,
+                         absolute offset, count
   real/<n>.f32           their dequantized values from gguf
 
 Run from the repository root: python3 scripts/gen_tensorformats_fixtures.py [models_dir]
@@ -119,7 +120,8 @@ def gen_real(models_dir):
             raw = np.frombuffer(f.read(row_bytes), dtype=np.uint8)
         deq = quants.dequantize(raw, t.tensor_type).astype("<f4")
         write(f"{OUT}/real/{n}.f32", deq.tobytes())
-        rows.append({"file": fname, "tensor": tname, "type": t.tensor_type.name, "row": row,
+        model = {"gemma-3-270m-q4_k_m.gguf": "gemma3-270m", "SmolLM2-135M-Instruct.Q4_1.gguf": "smollm2-135m"}[fname]
+        rows.append({"model": model, "file": fname, "tensor": tname, "type": t.tensor_type.name, "row": row,
                      "offset": offset, "count": cols, "expected": f"{n}.f32"})
     write(f"{OUT}/real/rows.json", (json.dumps(rows, indent=1) + "\n").encode())
 

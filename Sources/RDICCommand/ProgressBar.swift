@@ -40,12 +40,3 @@ final class ProgressBar: @unchecked Sendable {
 
     private func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
 }
-
-/// Finds the model a command should use: a path, an installed or discovered name, or a built-in
-/// name installed on first use. No name means the default model.
-enum ModelResolution {
-    static func resolve(_ spec: String?, store: ModelStore = .fromEnvironment()) async throws -> InstalledModel {
-        let name = try spec ?? store.defaultModelName()
-        return try await store.ensureInstalled(name, progress: ProgressBar().handler)
-    }
-}

@@ -13,6 +13,8 @@ struct RDIC: AsyncParsableCommand {
             ChatCommand.self,
             GenerateCommand.self,
             PerplexityCommand.self,
+            CheckCommand.self,
+            AskCommand.self,
         ]
     )
 }

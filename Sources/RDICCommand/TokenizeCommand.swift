@@ -22,6 +22,9 @@ struct TokenizeCommand: ParsableCommand {
     @Flag(help: "Print a JSON array instead of space-separated ids.")
     var json = false
 
+    @Flag(help: "Print one token per line: its id and the text it stands for (bytes that are not whole characters in hex).")
+    var pieces = false
+
     @Argument(help: "The text to tokenize. Standard input is read, byte for byte, when it is omitted.")
     var text: String?
 
@@ -29,18 +32,26 @@ struct TokenizeCommand: ParsableCommand {
         let tokenizer = try loadTokenizer(model)
         let input = text ?? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         let ids = tokenizer.encode(input, addBOS: noBos ? false : nil, parseSpecial: !noParseSpecial)
+        if pieces {
+            for id in ids { print("\(id)\t\(Self.describe(tokenizer.piece(id)))") }
+            return
+        }
         let list = ids.map(String.init)
         print(json ? "[" + list.joined(separator: ", ") + "]" : list.joined(separator: " "))
     }
-}
 
-/// The GGUF file a `--model` argument names: a path, an installed name, or a name found in another
-/// tool's cache (ModelStore's resolution). Kept in one place so every subcommand resolves alike.
-func resolveModelPath(_ spec: String) throws -> String {
-    try ModelStore.fromEnvironment().resolve(spec).path
+    /// A piece as a quoted, escaped string, or as hex bytes when it is not valid UTF-8 on its own.
+    static func describe(_ bytes: [UInt8]) -> String {
+        if let text = String(validating: bytes, as: UTF8.self) { return text.debugDescription }
+        return bytes.map { "<0x" + String($0, radix: 16, uppercase: true).paddedHex + ">" }.joined()
+    }
 }
 
 /// The tokenizer of the model `spec` names.
 func loadTokenizer(_ spec: String) throws -> Tokenizer {
     try Tokenizer(gguf: GGUFFile(path: resolveModelPath(spec)))
+}
+
+private extension String {
+    var paddedHex: String { count == 1 ? "0" + self : self }
 }

@@ -3,8 +3,10 @@
 /// ggml multiplies a quantized weight row with activations quantized on the fly to 8 bits
 /// (Q8_0 for the 32-element formats, Q8_K for the K-quants), so that the inner loop is an
 /// integer multiply-add. `QuantizedActivations` holds such rows in a kernel-friendly layout:
-/// quants contiguous (no interleaved scales, so vector loads stay aligned with blocks), scales
-/// as `Float`, and the per-group sums the kernels need for offsets and minimums.
+/// the quants already widened to 16 bits and split, per 32 elements, into the 16 even-indexed
+/// then the 16 odd-indexed ones (the order in which the kernels unpack weight bytes, so the
+/// widening is paid once per activation row instead of once per weight row); scales as `Float`;
+/// and the per-group sums the kernels need for offsets and minimums.
 
 /// How activations must be prepared for a weight type.
 public enum ActivationFormat: Sendable, Equatable, CustomStringConvertible {
@@ -59,12 +61,16 @@ public final class QuantizedActivations: @unchecked Sendable {
     /// Rows allocated.
     public let capacity: Int
 
-    /// .q8_0/.q8_K: `count` quants per row. Aligned to 64 bytes.
-    let qs: UnsafeMutablePointer<Int8>
+    /// .q8_0/.q8_K: `count` quants per row as Int16, even/odd split per 32. Aligned to 64 bytes.
+    let qs: UnsafeMutablePointer<Int16>
     /// .q8_0: one scale per 32; .q8_K: one per 256; .f32: the values themselves.
     let scales: UnsafeMutablePointer<Float>
     /// .q8_0: sum of the quants of each 32-block; .q8_K: of each 16.
     let sums: UnsafeMutablePointer<Int32>
+
+    /// Kernel constants kept in memory so that the optimizer cannot fold them into worse code:
+    /// [0] the nibble mask of `splitNibbles`, [1...2] the shifts and multiplier of `q5HighBits`.
+    let kernelConstants: UnsafeMutablePointer<SIMD16<UInt16>>
 
     var scalesPerRow: Int { format == .f32 ? count : count / format.blockSize }
     var sumsPerRow: Int {
@@ -83,18 +89,27 @@ public final class QuantizedActivations: @unchecked Sendable {
         self.format = format
         self.count = count
         self.capacity = capacity
-        let qsBytes = format == .f32 ? 0 : count * capacity
-        qs = UnsafeMutableRawPointer.allocate(byteCount: max(qsBytes, 64), alignment: 64).bindMemory(to: Int8.self, capacity: max(qsBytes, 64))
-        let nScales = (format == .f32 ? count : count / format.blockSize) * capacity
+        let qsCount = max(format == .f32 ? 0 : count * capacity, 32)
+        qs = UnsafeMutableRawPointer.allocate(byteCount: 2 * qsCount, alignment: 64).bindMemory(to: Int16.self, capacity: qsCount)
+        // 8 entries of padding: the kernels load scales and sums 8 at a time and mask the lanes
+        // past the end of a row.
+        let nScales = (format == .f32 ? count : count / format.blockSize) * capacity + 8
         scales = UnsafeMutableRawPointer.allocate(byteCount: 4 * nScales, alignment: 64).bindMemory(to: Float.self, capacity: nScales)
-        let nSums = max(1, (format == .f32 ? 0 : (format == .q8_0 ? count / 32 : count / 16)) * capacity)
+        scales.initialize(repeating: 0, count: nScales)
+        let nSums = (format == .f32 ? 0 : (format == .q8_0 ? count / 32 : count / 16)) * capacity + 8
         sums = UnsafeMutablePointer<Int32>.allocate(capacity: nSums)
+        sums.initialize(repeating: 0, count: nSums)
+        kernelConstants = UnsafeMutablePointer<SIMD16<UInt16>>.allocate(capacity: 3)
+        kernelConstants.initialize(to: SIMD16<UInt16>(repeating: 0x0F0F))
+        (kernelConstants + 1).initialize(to: unsafeBitCast(SIMD8<UInt32>(0, 4, 8, 12, 16, 20, 24, 28), to: SIMD16<UInt16>.self))
+        (kernelConstants + 2).initialize(to: unsafeBitCast(SIMD8<UInt32>(repeating: 0x0020_4081), to: SIMD16<UInt16>.self))
     }
 
     deinit {
         qs.deallocate()
         scales.deallocate()
         sums.deallocate()
+        kernelConstants.deallocate()
     }
 
     /// Quantizes `count` floats from `x` into row `row` (`0..<capacity`).
@@ -108,16 +123,27 @@ public final class QuantizedActivations: @unchecked Sendable {
             s.update(from: x, count: count)
         case .q8_0:
             for b in 0..<count / 32 {
-                let d16 = quantizeQ8_0Block(x + 32 * b, into: q + 32 * b)
-                s[b] = halfToFloat(d16)
-                var total: Int32 = 0
-                for j in 0..<32 { total &+= Int32(q[32 * b + j]) }
-                sum[b] = total
+                let (d, lanes) = quantizeQ8_0Lanes(x + 32 * b)
+                s[b] = halfToFloat(d)
+                sum[b] = (lanes.0 &+ lanes.1 &+ lanes.2 &+ lanes.3).wrappedSum()
+                storeSplit(lanes, q + 32 * b)
             }
         case .q8_K:
-            for b in 0..<count / 256 {
-                s[b] = quantizeQ8_KBlock(x + 256 * b, into: q + 256 * b) { g, total in sum[16 * b + g] = total }
+            withUnsafeTemporaryAllocation(of: Int8.self, capacity: 256) { tmp in
+                let t = tmp.baseAddress!
+                for b in 0..<count / 256 {
+                    s[b] = quantizeQ8_KBlock(x + 256 * b, into: t) { g, total in sum[16 * b + g] = total }
+                    for c in 0..<8 { splitInt8(t + 32 * c, q + 256 * b + 32 * c) }
+                }
             }
+        }
+    }
+
+    /// Widens 32 quants into the even/odd split layout.
+    @inline(__always) private func splitInt8(_ src: UnsafePointer<Int8>, _ dst: UnsafeMutablePointer<Int16>) {
+        for k in 0..<16 {
+            dst[k] = Int16(src[2 * k])
+            dst[16 + k] = Int16(src[2 * k + 1])
         }
     }
 
@@ -129,7 +155,10 @@ public final class QuantizedActivations: @unchecked Sendable {
         case .f32: return Array(UnsafeBufferPointer(start: s, count: count))
         case .q8_0, .q8_K:
             let q = qs + row * count
-            return (0..<count).map { Float(q[$0]) * s[$0 / format.blockSize] }
+            return (0..<count).map { i in
+                let (chunk, j) = (i / 32, i % 32)
+                return Float(q[32 * chunk + (j % 2) * 16 + j / 2]) * s[i / format.blockSize]
+            }
         }
     }
 }

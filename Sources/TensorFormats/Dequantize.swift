@@ -28,7 +28,15 @@ public func dequantize(
     case .f32:
         UnsafeMutableRawPointer(dst).copyMemory(from: src, byteCount: count * 4)
     case .f16:
-        for i in 0..<count { dst[i] = src.half(2 * i) }
+        var i = 0
+        while i + 8 <= count {
+            UnsafeMutableRawPointer(dst + i).storeBytes(of: load8Halves(src + 2 * i), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            dst[i] = src.half(2 * i)
+            i += 1
+        }
     case .bf16:
         for i in 0..<count { dst[i] = bfloat16ToFloat(src.u16(2 * i)) }
     case .q4_0:

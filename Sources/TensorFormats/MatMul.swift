@@ -3,6 +3,18 @@
 /// Weights are row-major as in GGUF: row r (one output feature) is `type.byteCount(elements:
 /// cols)` bytes at `weights + r * rowBytes`. Calls take a range of output rows so a caller can
 /// split a matrix across threads; they allocate nothing and only read shared state.
+///
+/// Typical use by an engine, for y = W x with W of type `t`, `rows` x `cols`:
+///
+///     let acts = try QuantizedActivations(format: t.activationFormat!, count: cols, capacity: tokens)
+///     for i in 0..<tokens { acts.quantize(row: i, from: x + i * cols) }   // once per input
+///     // on each thread, for its share of the rows:
+///     try matmul(weights: w, type: t, rows: share, input: acts, output: y, outputStride: rows)
+///
+/// Activations in one format serve every weight type that takes that format (Q8_0 for Q4_0,
+/// Q4_1, Q5_0, Q5_1, Q8_0; Q8_K for the K-quants; F32 for F32/F16/BF16). Four or more activation
+/// rows use kernels that unpack each weight block once for four rows (32-element formats, Q4_K,
+/// Q6_K).
 
 extension GGMLType {
     /// Whether `matmul`/`vecDot` have a kernel for this weight type.
@@ -46,17 +58,45 @@ public func matmul(
             }
         }
     }
+    /// As `run`, taking activation rows four at a time where a 4-row kernel exists.
+    @inline(__always) func run4(
+        _ kernel: (UnsafeRawPointer, ActivationRow, Int) -> Float,
+        _ kernel4: (UnsafeRawPointer, ActivationRows4, Int) -> SIMD4<Float>
+    ) {
+        // Activation rows are taken in tiles of about 64 KB (a multiple of 4 rows), each tile
+        // against every weight row: a tile stays in L1/L2 while the weight rows stream past,
+        // instead of every weight row streaming the whole batch from L3.
+        let tileRows = max(4, (65_536 / (2 * cols)) & ~3)
+        var tileStart = batch.lowerBound
+        while tileStart < batch.upperBound {
+            let tileEnd = min(batch.upperBound, tileStart + tileRows)
+            for r in rows {
+                let w = weights + r * rowBytes
+                var b = tileStart
+                while b + 4 <= tileEnd {
+                    let v = kernel4(w, (input.row(b), input.row(b + 1), input.row(b + 2), input.row(b + 3)), blocks)
+                    for i in 0..<4 { output[(b + i - batch.lowerBound) * outputStride + r] = v[i] }
+                    b += 4
+                }
+                while b < tileEnd {
+                    output[(b - batch.lowerBound) * outputStride + r] = kernel(w, input.row(b), blocks)
+                    b += 1
+                }
+            }
+            tileStart = tileEnd
+        }
+    }
     switch type {
-    case .q8_0: run { dotQ8_0($0, $1, blocks: $2) }
-    case .q4_0: run { dotQ4_0($0, $1, blocks: $2) }
-    case .q4_1: run { dotQ4_1($0, $1, blocks: $2) }
-    case .q5_0: run { dotQ5_0($0, $1, blocks: $2) }
-    case .q5_1: run { dotQ5_1($0, $1, blocks: $2) }
+    case .q8_0: run4({ dotQ8_0($0, $1, blocks: $2) }, { dotQ8_0x4($0, $1, blocks: $2) })
+    case .q4_0: run4({ dotQ4_0($0, $1, blocks: $2) }, { dotQ4_0x4($0, $1, blocks: $2) })
+    case .q4_1: run4({ dotQ4_1($0, $1, blocks: $2) }, { dotQ4_1x4($0, $1, blocks: $2) })
+    case .q5_0: run4({ dotQ5_0($0, $1, blocks: $2) }, { dotQ5_0x4($0, $1, blocks: $2) })
+    case .q5_1: run4({ dotQ5_1($0, $1, blocks: $2) }, { dotQ5_1x4($0, $1, blocks: $2) })
     case .q2_K: run { dotQ2_K($0, $1, blocks: $2) }
     case .q3_K: run { dotQ3_K($0, $1, blocks: $2) }
-    case .q4_K: run { dotQ4_K($0, $1, blocks: $2) }
+    case .q4_K: run4({ dotQ4_K($0, $1, blocks: $2) }, { dotQ4_Kx4($0, $1, blocks: $2) })
     case .q5_K: run { dotQ5_K($0, $1, blocks: $2) }
-    case .q6_K: run { dotQ6_K($0, $1, blocks: $2) }
+    case .q6_K: run4({ dotQ6_K($0, $1, blocks: $2) }, { dotQ6_Kx4($0, $1, blocks: $2) })
     case .f32: run { dotF32($0, $1.scales, count: $2) }
     case .f16: run { dotF16($0, $1.scales, count: $2) }
     case .bf16: run { dotBF16($0, $1.scales, count: $2) }
@@ -64,14 +104,15 @@ public func matmul(
     }
 }
 
-/// F32 weights: 8 lanes x 2 accumulators of fused multiply-adds.
+/// F32 weights: 8 lanes x 2 accumulators. Multiply then add (not `addProduct`): without FMA in
+/// the target CPU, a fused multiply-add is a library call per lane.
 @inline(__always) func dotF32(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
     var acc0 = F32x8(), acc1 = F32x8()
     let xr = UnsafeRawPointer(x)
     var i = 0
     while i + 16 <= count {
-        acc0.addProduct(w.loadUnaligned(fromByteOffset: 4 * i, as: F32x8.self), xr.loadUnaligned(fromByteOffset: 4 * i, as: F32x8.self))
-        acc1.addProduct(w.loadUnaligned(fromByteOffset: 4 * i + 32, as: F32x8.self), xr.loadUnaligned(fromByteOffset: 4 * i + 32, as: F32x8.self))
+        acc0 += w.loadUnaligned(fromByteOffset: 4 * i, as: F32x8.self) * xr.loadUnaligned(fromByteOffset: 4 * i, as: F32x8.self)
+        acc1 += w.loadUnaligned(fromByteOffset: 4 * i + 32, as: F32x8.self) * xr.loadUnaligned(fromByteOffset: 4 * i + 32, as: F32x8.self)
         i += 16
     }
     var tail: Float = 0
@@ -79,25 +120,25 @@ public func matmul(
         tail += w.f32(4 * i) * x[i]
         i += 1
     }
-    return (acc0 + acc1).sum() + tail
+    return laneSum(acc0 + acc1) + tail
 }
 
-/// F16 weights (scalar conversion; no model in scope has F16 matrices).
+/// F16 weights (e.g. an F16 KV cache): halves widened 8 at a time.
 @inline(__always) func dotF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {
-    var acc = F32x8()
+    var acc0 = F32x8(), acc1 = F32x8()
+    let xr = UnsafeRawPointer(x)
     var i = 0
-    while i + 8 <= count {
-        var v = F32x8()
-        for l in 0..<8 { v[l] = w.half(2 * (i + l)) }
-        acc.addProduct(v, UnsafeRawPointer(x + i).loadUnaligned(as: F32x8.self))
-        i += 8
+    while i + 16 <= count {
+        acc0 += load8Halves(w + 2 &* i) * xr.loadUnaligned(fromByteOffset: 4 &* i, as: F32x8.self)
+        acc1 += load8Halves(w + (2 &* i &+ 16)) * xr.loadUnaligned(fromByteOffset: 4 &* i &+ 32, as: F32x8.self)
+        i &+= 16
     }
     var tail: Float = 0
     while i < count {
         tail += w.half(2 * i) * x[i]
         i += 1
     }
-    return acc.sum() + tail
+    return laneSum(acc0 + acc1) + tail
 }
 
 @inline(__always) func dotBF16(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, count: Int) -> Float {

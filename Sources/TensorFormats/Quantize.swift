@@ -65,12 +65,9 @@ public func floatToBFloat16(_ f: Float) -> UInt16 {
 /// full-precision `1/d` as in the reference. Returns the f16 bits of d.
 @inline(__always)
 func quantizeQ8_0Block(_ x: UnsafePointer<Float>, into qs: UnsafeMutablePointer<Int8>) -> UInt16 {
-    var amax: Float = 0
-    for j in 0..<32 { amax = max(amax, abs(x[j])) }
-    let d = amax / 127
-    let id: Float = d != 0 ? 1 / d : 0
-    for j in 0..<32 { qs[j] = Int8(clamping: roundAway(x[j] * id)) }
-    return floatToHalf(d)
+    let (d, q) = quantizeQ8_0Lanes(x)
+    storeInt8(q, qs)
+    return d
 }
 
 /// One Q4_0 block: the value of largest magnitude (first one, sign kept) maps to -8.
@@ -100,10 +97,14 @@ func quantizeQ4_0Block(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPo
 func quantizeQ8_KBlock(
     _ x: UnsafePointer<Float>, into qs: UnsafeMutablePointer<Int8>, groupSum: (Int, Int32) -> Void
 ) -> Float {
-    var amax: Float = 0, maxValue: Float = 0
-    for j in 0..<256 where abs(x[j]) > amax {
-        amax = abs(x[j])
+    // The first value of largest magnitude keeps its sign: find the magnitude 32 at a time,
+    // then the first element that has it.
+    var amax: Float = 0
+    for c in 0..<8 { amax = max(amax, absMax32(x + 32 * c)) }
+    var maxValue: Float = 0
+    for j in 0..<256 where abs(x[j]) == amax {
         maxValue = x[j]
+        break
     }
     guard amax != 0 && !amax.isNaN else {
         qs.update(repeating: 0, count: 256)
@@ -111,14 +112,11 @@ func quantizeQ8_KBlock(
         return 0
     }
     let iscale = -127 / maxValue
-    for j in 0..<256 {
-        let v = (iscale * x[j]).rounded(.toNearestOrEven)
-        qs[j] = v.isNaN ? 0 : Int8(min(127, max(-128, Int32(v))))
-    }
-    for g in 0..<16 {
-        var sum: Int32 = 0
-        for l in 0..<16 { sum &+= Int32(qs[16 * g + l]) }
-        groupSum(g, sum)
+    for c in 0..<8 {
+        let q = quantizeQ8_KLanes(x + 32 * c, iscale: iscale)
+        storeInt8(q, qs + 32 * c)
+        groupSum(2 * c, (q.0 &+ q.1).wrappedSum())
+        groupSum(2 * c + 1, (q.2 &+ q.3).wrappedSum())
     }
     return 1 / iscale
 }

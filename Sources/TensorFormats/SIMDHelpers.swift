@@ -31,30 +31,104 @@ extension UnsafeRawPointer {
 
 @inline(__always) func asSigned(_ u: U16x16) -> I16x16 { unsafeBitCast(u, to: I16x16.self) }
 
-/// The dot product of 32 int8 activations (loaded as 16 byte pairs) with 32 weights given as
-/// even/odd 16-bit lanes, pair-summed into 8 x Int32. Each 16-bit partial sum must fit: weights
-/// up to 63 in magnitude (or 127 with one pair only) times activations up to 127.
-@inline(__always) func dot32(even w0: I16x16, odd w1: I16x16, activations a: I16x16) -> I32x8 {
-    pairSum(w0 &* evenBytes(a) &+ w1 &* oddBytes(a))
+/// The dot product of 32 weights given as even/odd 16-bit lanes with the 32 activations at
+/// `a` (split layout: 16 even, then 16 odd Int16), pair-summed into 8 x Int32. Each 16-bit sum
+/// of two products must fit: |w| <= 128 with activations in -127...127 does.
+@inline(__always) func dot32(even w0: I16x16, odd w1: I16x16, activations a: UnsafeRawPointer) -> I32x8 {
+    pairSum(w0 &* a.i16x16(0) &+ w1 &* a.i16x16(32))
 }
 
 /// Two 16-lane halves from one 8-lane vector of nibble pairs: lanes 0-7 hold the low nibbles of
 /// the 16 bytes, lanes 8-15 the high nibbles, each lane still as (even, odd) bytes.
-@inline(__always) func splitNibbles(_ q: U16x8) -> U16x16 {
-    U16x16(lowHalf: q, highHalf: q &>> 4) & 0x0F0F
+/// `mask` is 0x0F0F in every lane, passed in from memory (`ActivationRow.nibbleMask`): with a
+/// literal the optimizer merges the shifts and masks into per-lane variable shifts and shuffles.
+@inline(__always) func splitNibbles(_ q: U16x8, mask: U16x16) -> U16x16 {
+    U16x16(lowHalf: q, highHalf: q &>> 4) & mask
 }
 
 @inline(__always) func toFloat(_ v: I32x8) -> F32x8 { F32x8(v) }
 
 /// Activation row view for the kernels: quants, scales, sums of one row.
 @usableFromInline struct ActivationRow {
+    /// Int16 quants, even/odd split per 32 (64 bytes per 32 elements).
     let qs: UnsafeRawPointer
     let scales: UnsafePointer<Float>
     let sums: UnsafePointer<Int32>
+    /// `QuantizedActivations.kernelConstants`.
+    let constants: UnsafePointer<U16x16>
+    /// See `splitNibbles`.
+    var nibbleMask: U16x16 { constants[0] }
+    /// See `q5HighBits`.
+    var q5Constants: (U32x8, U32x8) { UnsafeRawPointer(constants + 1).loadUnaligned(as: (U32x8, U32x8).self) }
 }
 
 extension QuantizedActivations {
     @inline(__always) func row(_ r: Int) -> ActivationRow {
-        ActivationRow(qs: UnsafeRawPointer(qs + r * count), scales: scales + r * scalesPerRow, sums: sums + r * sumsPerRow)
+        ActivationRow(qs: UnsafeRawPointer(qs + r * count), scales: scales + r * scalesPerRow, sums: sums + r * sumsPerRow,
+                      constants: kernelConstants)
     }
+}
+
+/// `halfToFloat` on 8 lanes (each lane's low 16 bits hold a half).
+@inline(__always) func halfToFloat8(_ h: SIMD8<UInt32>) -> F32x8 {
+    let w = h &<< 16
+    let sign = w & 0x8000_0000
+    let twoW = w &+ w
+    let normalized = unsafeBitCast((twoW &>> 4) &+ (0xE0 << 23), to: F32x8.self) * Float(bitPattern: 0x0780_0000)
+    let denormalized = unsafeBitCast((twoW &>> 17) | (126 << 23), to: F32x8.self) - 0.5
+    // Select without SIMDMask (whose operations are generic library loops): all-ones where
+    // twoW < 2^27, i.e. where twoW >> 27 == 0.
+    let small = SIMD8<UInt32>() &- (((twoW &>> 27) &- 1) &>> 31)
+    let bits = (unsafeBitCast(denormalized, to: SIMD8<UInt32>.self) & small)
+        | (unsafeBitCast(normalized, to: SIMD8<UInt32>.self) & ~small)
+    return unsafeBitCast(sign | bits, to: F32x8.self)
+}
+
+/// 8 consecutive halves at `p` as floats (exact). The widening is written lane by lane, which
+/// the compiler turns into one zero-extending move, unlike the generic SIMD conversion.
+@inline(__always) func load8Halves(_ p: UnsafeRawPointer) -> F32x8 {
+    let h = p.loadUnaligned(as: SIMD8<UInt16>.self)
+    return halfToFloat8(SIMD8<UInt32>(UInt32(h[0]), UInt32(h[1]), UInt32(h[2]), UInt32(h[3]),
+                                      UInt32(h[4]), UInt32(h[5]), UInt32(h[6]), UInt32(h[7])))
+}
+
+/// The f16 field at `offset` of 8 consecutive blocks of `stride` bytes, as floats. Only the
+/// first `n` (1...8) blocks are read; lanes past them repeat block n - 1 (callers zero them
+/// with `laneMask`). Converting 8 block scales at once keeps the per-block scalar work off the
+/// critical path of the 32-element kernels.
+@inline(__always) func blockHalves(_ p: UnsafeRawPointer, stride: Int, offset: Int, _ n: Int) -> F32x8 {
+    var h = SIMD8<UInt32>()
+    for i in 0..<8 { h[i] = UInt32(p.u16(min(i, n &- 1) &* stride &+ offset)) }
+    return halfToFloat8(h)
+}
+
+/// As `blockHalves` for two adjacent f16 fields at the start of each block (Q4_1/Q5_1's d and
+/// m), gathered with one 32-bit load per block.
+@inline(__always) func blockHalfPairs(_ p: UnsafeRawPointer, stride: Int, _ n: Int) -> (F32x8, F32x8) {
+    var h = SIMD8<UInt32>()
+    for i in 0..<8 { h[i] = p.u32(min(i, n &- 1) &* stride) }
+    return (halfToFloat8(h & 0xFFFF), halfToFloat8(h &>> 16))
+}
+
+/// 1.0 in lanes below `n`, 0.0 above.
+@inline(__always) func laneMask(_ n: Int) -> F32x8 {
+    let below = (I32x8(0, 1, 2, 3, 4, 5, 6, 7) &- I32x8(repeating: Int32(truncatingIfNeeded: n))) &>> 31
+    return toFloat(0 &- below)
+}
+
+/// 8 floats (the memory must extend 8 floats; activation buffers are padded for this).
+@inline(__always) func load8(_ p: UnsafePointer<Float>) -> F32x8 {
+    UnsafeRawPointer(p).loadUnaligned(as: F32x8.self)
+}
+
+/// 8 Int32 values as floats (padded memory, as `load8`).
+@inline(__always) func load8AsFloats(_ p: UnsafePointer<Int32>) -> F32x8 {
+    toFloat(UnsafeRawPointer(p).loadUnaligned(as: I32x8.self))
+}
+
+/// Sum of the lanes as a tree (3 dependent adds; `sum()` adds the 8 lanes one after another).
+@inline(__always) func laneSum(_ v: F32x8) -> Float {
+    let h = v.lowHalf + v.highHalf
+    let q = h.lowHalf + h.highHalf
+    return q[0] + q[1]
 }

@@ -80,6 +80,10 @@ public struct ChatTemplate: Sendable, Equatable {
         return ChatTemplate(family: family, defaultSystemPrompt: system, bosText: family == .chatML ? nil : bosText)
     }
 
+    public static func forModel(gguf: GGUFFile) throws(TokenizerError) -> ChatTemplate {
+        try forModel(metadata: gguf.metadata)
+    }
+
     /// The family a Jinja template belongs to, by the turn markers it writes (as llama.cpp detects them).
     public static func detect(template: String) -> Family? {
         if template.contains("<|im_start|>") { return .chatML }

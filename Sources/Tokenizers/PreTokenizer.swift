@@ -11,6 +11,8 @@ struct PreTokenizer: Sendable {
         case gpt2
         /// Llama 3: case-insensitive contractions, `[^\r\n\p{L}\p{N}]?\p{L}+`, `\p{N}{1,3}`, ...
         case llama3
+        /// Qwen 2: the Llama 3 rule with single digits (`\p{N}` instead of `\p{N}{1,3}`).
+        case qwen2
         /// StarCoder / SmolLM: every digit alone (`\p{N}`), then the GPT-2 rule.
         case isolatedDigitsThenGPT2
         /// llama.cpp's fallback for BPE models: punctuation runs, GPT-2 rule, digit runs, then
@@ -30,11 +32,12 @@ struct PreTokenizer: Sendable {
     private static let llama3Names = ["llama3", "llama-v3", "llama-bpe", "falcon3", "falcon-h1", "pixtral",
                                       "midm-2.0", "lfm2", "jina-v5-nano"]
     private static let llama3RegexNames = ["dbrx", "smaug-bpe"]
+    private static let qwen2Names = ["qwen2", "deepseek-r1-qwen", "kormo", "f2llmv2", "stablelm2", "megrez"]
     private static let digitNames = ["smollm", "starcoder", "refact", "command-r", "codeshell", "exaone",
                                      "minerva-7b", "mellum2"]
     private static let gpt2Names = ["gpt-2", "phi-2", "jina-es", "jina-de", "gigachat", "jina-v2-es", "jina-v2-de",
                                     "a.x-4.0", "mellum", "modern-bert", "mpt", "olmo", "jais", "exaone4"]
-    static let supportedNames = ["default"] + llama3Names + llama3RegexNames + digitNames + gpt2Names
+    static let supportedNames = ["default"] + llama3Names + llama3RegexNames + qwen2Names + digitNames + gpt2Names
 
     init?(name: String) {
         self.name = name
@@ -45,6 +48,9 @@ struct PreTokenizer: Sendable {
             rule = .llama3; ignore = true; bos = true
         } else if Self.llama3RegexNames.contains(name) {
             rule = .llama3
+        } else if Self.qwen2Names.contains(name) {
+            rule = .qwen2
+            clean = ["stablelm2", "megrez"].contains(name)
         } else if Self.digitNames.contains(name) {
             rule = .isolatedDigitsThenGPT2
             clean = !["smollm", "command-r"].contains(name)
@@ -65,6 +71,8 @@ struct PreTokenizer: Sendable {
             segments = text.gpt2(segments)
         case .llama3:
             segments = text.llama3(segments)
+        case .qwen2:
+            segments = text.llama3(segments, digitGroup: 1)
         case .isolatedDigitsThenGPT2:
             segments = text.isolate(segments, text.collapsedNumber)
             segments = text.gpt2(segments)

@@ -71,7 +71,8 @@ extension CodepointText {
     }
 
     /// Llama 3: `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`
-    func llama3(_ segments: [Range<Int>]) -> [Range<Int>] {
+    /// (`digitGroup` 1 gives Qwen 2's `\p{N}`).
+    func llama3(_ segments: [Range<Int>], digitGroup: Int = 3) -> [Range<Int>] {
         scan(segments) { pos, seg, add in
             let c = cps[pos], f = flags[pos]
             let n = contraction(pos, seg, caseInsensitive: true)
@@ -85,7 +86,7 @@ extension CodepointText {
                 var start = pos
                 while flag(pos, seg).isNumber {
                     pos += 1
-                    if pos - start >= 3 { add(pos); start = pos }
+                    if pos - start >= digitGroup { add(pos); start = pos }
                 }
                 add(pos); return
             }

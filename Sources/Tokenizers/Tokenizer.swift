@@ -73,8 +73,8 @@ public final class Tokenizer: Sendable {
     ///   - parseSpecial: whether control-token text such as `<start_of_turn>` becomes that token.
     ///     User-defined tokens are matched either way, as in llama.cpp.
     public func encode(_ text: String, addBOS: Bool? = nil, parseSpecial: Bool = true) -> [Int32] {
-        var utf8 = Array(text.utf8)
-        return utf8.withUnsafeMutableBufferPointer { encode(UnsafeBufferPointer($0), addBOS: addBOS, parseSpecial: parseSpecial) }
+        let utf8 = Array(text.utf8)
+        return utf8.withUnsafeBufferPointer { encode($0, addBOS: addBOS, parseSpecial: parseSpecial) }
     }
 
     private func encode(_ bytes: UnsafeBufferPointer<UInt8>, addBOS: Bool?, parseSpecial: Bool) -> [Int32] {

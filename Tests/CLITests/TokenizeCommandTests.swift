@@ -20,6 +20,10 @@ import Testing
         #expect(parsed.stdout == "105 2364 107\n")
         let literal = try RDICBinary.run(["tokenize", "--model", gemma, "--no-bos", "--no-parse-special", turn], environment: env)
         #expect(literal.stdout.split(separator: " ").count > 3)
+        // One line per token; "ꙮ" is not in Gemma's vocabulary: three byte tokens, shown in hex.
+        let pieces = try RDICBinary.run(["tokenize", "--model", gemma, "--pieces", "Hi ꙮ"], environment: env)
+        #expect(pieces.status == 0)
+        #expect(pieces.stdout == "2\t\"<bos>\"\n10979\t\"Hi\"\n236743\t\" \"\n472\t<0xEA>\n391\t<0x99>\n412\t<0xAE>\n")
     }
 
     @Test func detokenizeReversesTokenize() throws {

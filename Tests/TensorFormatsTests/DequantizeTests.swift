@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TensorFormats
+import TestSupport
 
 /// Dequantizers against the `gguf` Python package: every value must match to the bit.
 @Suite struct DequantizeTests {
@@ -64,13 +65,13 @@ import TensorFormats
 
 /// Rows of the real models' tensors, dequantized, against gguf Python's dequantization of the
 /// same bytes (recorded with their file offsets in Fixtures/real/rows.json).
-@Suite(.enabled(if: RealModels.available, "real models not found"))
-struct RealModelDequantizeTests {
+@Suite struct RealModelDequantizeTests {
     struct Row: Decodable, CustomTestStringConvertible, Sendable {
-        let file, tensor, type: String
+        let model, file, tensor, type: String
         let row, offset, count: Int
         let expected: String
         var testDescription: String { "\(tensor) row \(row) (\(type))" }
+        var modelName: TestModels.Name { TestModels.Name(rawValue: model)! }
     }
 
     static let rows: [Row] = (try? JSONDecoder().decode([Row].self, from: Data(contentsOf: FixtureFiles.url("real/rows.json")))) ?? []
@@ -83,7 +84,7 @@ struct RealModelDequantizeTests {
     func rowMatchesGGUFPython(row: Row) throws {
         let type = try #require(GGMLType(name: row.type))
         let byteCount = try #require(type.byteCount(elements: row.count))
-        let raw = try RealModels.read(row.file, offset: row.offset, count: byteCount)
+        let raw = try RealModels.read(row.modelName, offset: row.offset, count: byteCount)
         let expected = try FixtureFiles.floats("real/\(row.expected)")
         let got = try dequantized(type, raw, count: row.count)
         #expect(firstBitMismatch(got, expected) == nil)

@@ -19,7 +19,8 @@ import TensorFormats
         zip(a, b).reduce((0.0, 0.0)) { ($0.0 + Double($1.0) * Double($1.1), $0.1 + abs(Double($1.0) * Double($1.1))) }
     }
 
-    /// Weight rows are the random fixture blocks (every bit pattern of the quants occurs).
+    /// Weight rows are the random fixture blocks (every bit pattern of the quants occurs); six
+    /// activation rows exercise both the 4-row and the single-row kernels.
     @Test(arguments: kernelTypes)
     func kernelMatchesDequantizedDot(type: GGMLType) throws {
         let blocks = try FixtureFiles.bytes("dequant/\(type).blocks")
@@ -27,17 +28,17 @@ import TensorFormats
         // Use the fixture as 2 rows when it splits evenly, to exercise row strides.
         let rows = (weights.count / 2) % type.blockSize == 0 ? 2 : 1
         let cols = weights.count / rows
-        let x = Self.floats(cols * 3, seed: UInt64(type.rawValue))
+        let x = Self.floats(cols * 6, seed: UInt64(type.rawValue))
         let format = try #require(type.activationFormat)
-        let acts = try QuantizedActivations(format: format, count: cols, capacity: 3)
-        for b in 0..<3 { x.withUnsafeBufferPointer { acts.quantize(row: b, from: $0.baseAddress! + b * cols) } }
-        var out = [Float](repeating: .nan, count: 3 * rows)
+        let acts = try QuantizedActivations(format: format, count: cols, capacity: 6)
+        for b in 0..<6 { x.withUnsafeBufferPointer { acts.quantize(row: b, from: $0.baseAddress! + b * cols) } }
+        var out = [Float](repeating: .nan, count: 6 * rows)
         try blocks.withUnsafeBytes { w in
             try out.withUnsafeMutableBufferPointer { o in
                 try matmul(weights: w.baseAddress!, type: type, rows: 0..<rows, input: acts, output: o.baseAddress!, outputStride: rows)
             }
         }
-        for b in 0..<3 {
+        for b in 0..<6 {
             let qa = acts.values(row: b)
             for r in 0..<rows {
                 let wr = Array(weights[(r * cols)..<((r + 1) * cols)])
@@ -49,6 +50,64 @@ import TensorFormats
                 let real = Self.dotDouble(wr, Array(x[(b * cols)..<((b + 1) * cols)]))
                 #expect(abs(got - real.dot) <= 0.01 * real.magnitude, "\(type) vs float activations: \(got) vs \(real.dot)")
             }
+        }
+    }
+
+    /// Rows longer than the kernels' 64-block chunks (and not a multiple of 8 blocks), built by
+    /// repeating the fixture blocks; six activation rows of that length span two of matmul's
+    /// activation tiles (4 rows each at this length).
+    @Test(arguments: kernelTypes)
+    func longRows(type: GGMLType) throws {
+        let fixture = try FixtureFiles.bytes("dequant/\(type).blocks")
+        let fixtureValues = try FixtureFiles.floats("dequant/\(type).f32")
+        let blocks = 150
+        let fixtureBlocks = fixture.count / type.blockBytes
+        var raw: [UInt8] = []
+        var weights: [Float] = []
+        for b in 0..<blocks {
+            let f = (b * 7) % fixtureBlocks
+            raw += fixture[(f * type.blockBytes)..<((f + 1) * type.blockBytes)]
+            weights += fixtureValues[(f * type.blockSize)..<((f + 1) * type.blockSize)]
+        }
+        let cols = blocks * type.blockSize
+        let batch = 6
+        let acts = try QuantizedActivations(format: try #require(type.activationFormat), count: cols, capacity: batch)
+        let x = Self.floats(cols * batch, seed: 11)
+        for b in 0..<batch { x.withUnsafeBufferPointer { acts.quantize(row: b, from: $0.baseAddress! + b * cols) } }
+        var out = [Float](repeating: .nan, count: batch)
+        try raw.withUnsafeBytes { w in
+            try out.withUnsafeMutableBufferPointer {
+                try matmul(weights: w.baseAddress!, type: type, rows: 0..<1, input: acts, output: $0.baseAddress!, outputStride: 1)
+            }
+        }
+        for b in 0..<batch {
+            let exact = Self.dotDouble(weights, acts.values(row: b))
+            #expect(abs(Double(out[b]) - exact.dot) <= 1e-5 * exact.magnitude, "\(type) row \(b): \(out[b]) vs \(exact.dot)")
+        }
+    }
+
+    /// A sub-range of rows and of activation rows lands at the documented output positions.
+    @Test func rowAndBatchRangesIndexTheOutput() throws {
+        let blocks = try FixtureFiles.bytes("dequant/Q5_0.blocks")  // 24 blocks: 3 rows of 256
+        let cols = 256
+        let acts = try QuantizedActivations(format: .q8_0, count: cols, capacity: 7)
+        let x = Self.floats(cols * 7, seed: 5)
+        for b in 0..<7 { x.withUnsafeBufferPointer { acts.quantize(row: b, from: $0.baseAddress! + b * cols) } }
+        var full = [Float](repeating: 0, count: 3 * 7)
+        var part = [Float](repeating: .nan, count: 3 * 5)
+        try blocks.withUnsafeBytes { w in
+            try full.withUnsafeMutableBufferPointer {
+                try matmul(weights: w.baseAddress!, type: .q5_0, rows: 0..<3, input: acts, output: $0.baseAddress!, outputStride: 3)
+            }
+            try part.withUnsafeMutableBufferPointer {
+                try matmul(weights: w.baseAddress!, type: .q5_0, rows: 1..<3, input: acts, batch: 2..<7,
+                           output: $0.baseAddress!, outputStride: 3)
+            }
+        }
+        for b in 2..<7 {
+            #expect(part[(b - 2) * 3].isNaN)  // row 0 not computed
+            // Same dot products; the 4-row and 1-row kernels may round differently.
+            for r in 1..<3 { #expect(abs(part[(b - 2) * 3 + r] - full[b * 3 + r]) <= 1e-5 * max(1, abs(full[b * 3 + r]))) }
         }
     }
 
@@ -92,5 +151,22 @@ import TensorFormats
         #expect(throws: TensorFormatError.unsupported(type: .iq4_nl, tensor: nil)) {
             try w.withUnsafeBytes { try matmul(weights: $0.baseAddress!, type: .iq4_nl, rows: 0..<1, input: acts, output: &out, outputStride: 0) }
         }
+    }
+}
+
+/// Kernels on rows of the real models' weights (the rows listed in Fixtures/real/rows.json,
+/// whose dequantized values come from gguf Python).
+@Suite struct RealModelDotTests {
+    @Test(arguments: RealModelDequantizeTests.rows.filter { $0.type != "F32" })
+    func kernelOnRealRow(row: RealModelDequantizeTests.Row) throws {
+        let type = try #require(GGMLType(name: row.type))
+        let raw = try RealModels.read(row.modelName, offset: row.offset, count: try #require(type.byteCount(elements: row.count)))
+        let weights = try FixtureFiles.floats("real/\(row.expected)")
+        let acts = try QuantizedActivations(format: try #require(type.activationFormat), count: row.count)
+        let x = DotTests.floats(row.count, seed: 99)
+        x.withUnsafeBufferPointer { acts.quantize(row: 0, from: $0.baseAddress!) }
+        let got = try raw.withUnsafeBytes { try vecDot(type, weightRow: $0.baseAddress!, activations: acts) }
+        let exact = DotTests.dotDouble(weights, acts.values(row: 0))
+        #expect(abs(Double(got) - exact.dot) <= 1e-5 * exact.magnitude, "\(got) vs \(exact.dot)")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import TensorFormats
+import TestSupport
 
 /// Reads the fixtures made by scripts/gen_tensorformats_fixtures.py (gguf Python package output).
 enum FixtureFiles {
@@ -20,19 +21,11 @@ enum FixtureFiles {
     }
 }
 
-/// Where the real models are. Until TestSupport's `TestModels` lands, the one place that knows:
-/// `RDIC_TEST_MODELS_DIR`, default /tmp/models.
+/// Reads rows of the real models, found through TestSupport's `TestModels`.
 enum RealModels {
-    static var directory: String { ProcessInfo.processInfo.environment["RDIC_TEST_MODELS_DIR"] ?? "/tmp/models" }
-    static func path(_ file: String) -> String { directory + "/" + file }
-    static var available: Bool {
-        FileManager.default.fileExists(atPath: path("gemma-3-270m-q4_k_m.gguf"))
-            && FileManager.default.fileExists(atPath: path("SmolLM2-135M-Instruct.Q4_1.gguf"))
-    }
-
     /// `count` bytes of a model file from `offset`.
-    static func read(_ file: String, offset: Int, count: Int) throws -> [UInt8] {
-        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path(file)))
+    static func read(_ model: TestModels.Name, offset: Int, count: Int) throws -> [UInt8] {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: try TestModels.path(for: model)))
         defer { try? handle.close() }
         try handle.seek(toOffset: UInt64(offset))
         return [UInt8](try handle.read(upToCount: count) ?? Data())

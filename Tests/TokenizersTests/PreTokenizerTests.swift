@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func fixtureCoversEveryRule() {
-        #expect(Set(Self.rows.map(\.rule)) == ["gpt-2", "llama-bpe", "smollm", "default"])
+        #expect(Set(Self.rows.map(\.rule)) == ["gpt-2", "llama-bpe", "qwen2", "smollm", "default"])
     }
 
     @Test func llama3Examples() throws {
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func unknownNamesAreRejected() {
-        #expect(PreTokenizer(name: "qwen2") == nil)
+        #expect(PreTokenizer(name: "qwen35") == nil)
         #expect(PreTokenizer(name: "llama-bpe") != nil)
     }
 }

@@ -3,18 +3,16 @@ import GGUF
 import TestSupport
 import Tokenizers
 
-/// Tokenizers of the two real models, built once for the whole suite (Gemma's takes a while:
-/// 262,144 tokens).
+/// Tokenizers of the two real models, built once for the whole suite (Gemma's vocabulary has
+/// 262,144 tokens). A missing model fails the tests that need it, with TestModels' message.
 enum Models {
-    static let gemma: Tokenizer = load(.gemma3)
-    static let smollm: Tokenizer = load(.smollm2)
+    private static let gemmaResult = Result { try load(.gemma3) }
+    private static let smollmResult = Result { try load(.smollm2) }
+    static var gemma: Tokenizer { get throws { try gemmaResult.get() } }
+    static var smollm: Tokenizer { get throws { try smollmResult.get() } }
 
-    static func load(_ name: TestModels.Name) -> Tokenizer {
-        do {
-            return try Tokenizer(gguf: GGUFFile(path: TestModels.path(for: name)))
-        } catch {
-            fatalError("cannot load the \(name.rawValue) tokenizer: \(error)")
-        }
+    static func load(_ name: TestModels.Name) throws -> Tokenizer {
+        try Tokenizer(gguf: GGUFFile(path: TestModels.path(for: name)))
     }
 
     static func metadata(_ name: TestModels.Name) throws -> GGUFMetadata {

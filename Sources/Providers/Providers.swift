@@ -1,1 +1,0 @@
-// The Providers module; see Package.swift for its role.
