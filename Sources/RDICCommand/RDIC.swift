@@ -9,13 +9,13 @@ struct RDIC: AsyncParsableCommand {
             ModelCommand.self,
             TokenizeCommand.self,
             DetokenizeCommand.self,
-            CheckCommand.self,
-            AskCommand.self,
-            BenchCommand.self,
             RunCommand.self,
             ChatCommand.self,
             GenerateCommand.self,
             PerplexityCommand.self,
+            CheckCommand.self,
+            AskCommand.self,
+            BenchCommand.self,
         ]
     )
 }
