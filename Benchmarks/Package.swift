@@ -4,8 +4,8 @@ import PackageDescription
 // Kernel benchmarks (ordo-one/package-benchmark), kept in their own package so that the main
 // package's `swift build` / `swift test` (and CI) never build the benchmark dependencies.
 //   cd Benchmarks && swift package benchmark
-//   swift package benchmark baseline check --check-absolute-path .benchmarkBaselines   (regressions)
-//   swift package --allow-writing-to-package-directory benchmark baseline update       (new baseline)
+//   swift package benchmark baseline check main                                         (regressions)
+//   swift package --allow-writing-to-package-directory benchmark baseline update main  (new baseline)
 
 #if arch(x86_64)
 let cpuFlags = ["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"]
