@@ -19,6 +19,8 @@ let package = Package(
     products: [
         .executable(name: "rdic", targets: ["RDICCommand"]),
         .library(name: "RDIC", targets: ["Engine", "Providers", "ModelStore"]),
+        // The quantized kernels alone, for the benchmark package under Benchmarks/.
+        .library(name: "RDICKernels", targets: ["TensorFormats"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

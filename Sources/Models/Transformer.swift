@@ -131,6 +131,7 @@ public final class Transformer: @unchecked Sendable {
         let d = h.embeddingLength
 
         // Embeddings.
+        let tokenEmbedding = self.tokenEmbedding
         pool.parallelFor(n) { range, _ in
             for i in range {
                 tokenEmbedding.decodeRow(Int(tokens[i]), into: w.x + i * d)
@@ -180,14 +181,15 @@ public final class Transformer: @unchecked Sendable {
 
         normRows(w.x, L.attentionNorm, w.xb, n: n, width: d)
         let attnIn = input(w.xb, n: n, cols: d)
-        L.wq.multiply(attnIn, into: w.q, yStride: qw, pool: pool, scratch: weightScratch)
-        L.wk.multiply(attnIn, into: w.k, yStride: kw, pool: pool, scratch: weightScratch)
-        L.wv.multiply(attnIn, into: w.v, yStride: vw, pool: pool, scratch: weightScratch)
+        WeightMatrix.multiplyAll([MatmulTarget(weights: L.wq, y: w.q, yStride: qw),
+                                  MatmulTarget(weights: L.wk, y: w.k, yStride: kw),
+                                  MatmulTarget(weights: L.wv, y: w.v, yStride: vw)], input: attnIn, pool: pool)
 
         let sliding = h.isSliding(l)
         let cosT = sliding ? w.cosS : w.cosG, sinT = sliding ? w.sinS : w.sinG
         let half = h.ropeDimensions / 2
         let qn = L.queryNorm, kn = L.keyNorm
+        let rope = self.rope
         pool.parallelFor(n) { range, _ in
             for i in range {
                 for hd in 0..<h.headCount {
@@ -213,8 +215,8 @@ public final class Transformer: @unchecked Sendable {
 
         normRows(w.x, L.ffnNorm, w.xb, n: n, width: d)
         let ffnIn = input(w.xb, n: n, cols: d)
-        L.gate.multiply(ffnIn, into: w.gate, yStride: ff, pool: pool, scratch: weightScratch)
-        L.up.multiply(ffnIn, into: w.up, yStride: ff, pool: pool, scratch: weightScratch)
+        WeightMatrix.multiplyAll([MatmulTarget(weights: L.gate, y: w.gate, yStride: ff),
+                                  MatmulTarget(weights: L.up, y: w.up, yStride: ff)], input: ffnIn, pool: pool)
         let act = h.activation
         pool.parallelFor(n * ff, minChunk: 1024) { range, _ in
             switch act {
