@@ -178,7 +178,7 @@ final class Recorder: Sendable {
     let sleeps = Locked<[Duration]>([])
     let logs = Locked<[String]>([])
 
-    func transport(timeouts: Timeouts = Timeouts(connect: .seconds(2), firstByte: .seconds(10), total: .seconds(20)),
+    func transport(timeouts: Timeouts = Timeouts(connect: .seconds(2), firstByte: .seconds(120), total: .seconds(300)),
                    retries: Int = 2) -> HTTPTransport {
         HTTPTransport(timeouts: timeouts,
                       retryPolicy: RetryPolicy(maxRetries: retries, initialBackoff: .milliseconds(100), maxBackoff: .seconds(1)),
