@@ -1,1 +1,289 @@
-// The KVCache module; see Package.swift for its role.
+import TensorFormats
+
+/// How keys and values are stored in cache blocks. f16 halves the memory and is llama.cpp's
+/// default (its reference outputs were made with it); f32 is the exact setting. Quantized
+/// types (q8_0, q4_0) are meant to slot in here: a block stores whole rows of `headDim`
+/// elements, which is a whole number of 32-element quantization blocks for every model we run.
+public enum KVElementType: String, Sendable, CaseIterable, CustomStringConvertible {
+    case f32, f16
+
+    /// Bytes one row of `count` elements takes in this storage.
+    public func rowBytes(_ count: Int) -> Int {
+        switch self {
+        case .f32: 4 * count
+        case .f16: 2 * count
+        }
+    }
+
+    public var description: String { rawValue }
+}
+
+/// The shape of one layer's cache: how many KV heads of which widths, and whether the layer
+/// attends to a sliding window (then only the last `window` positions are kept).
+public struct KVLayerShape: Sendable, Equatable {
+    public var kvHeads: Int
+    public var keyLength: Int
+    public var valueLength: Int
+    /// A sliding-window layer sees keys whose position is within `window - 1` of the query's.
+    public var window: Int?
+
+    public init(kvHeads: Int, keyLength: Int, valueLength: Int, window: Int? = nil) {
+        self.kvHeads = kvHeads
+        self.keyLength = keyLength
+        self.valueLength = valueLength
+        self.window = window
+    }
+}
+
+/// Errors the cache reports.
+public enum KVCacheError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// More tokens than the context holds.
+    case contextFull(tokens: Int, context: Int)
+
+    public var description: String {
+        switch self {
+        case .contextFull(let tokens, let context):
+            "the sequence needs \(tokens) tokens but the context holds \(context)"
+        }
+    }
+}
+
+/// The cache's fixed parameters.
+public struct KVCacheConfiguration: Sendable, Equatable {
+    public var layers: [KVLayerShape]
+    public var elementType: KVElementType
+    /// Tokens per block. Blocks are the unit of allocation (and later of sharing between
+    /// forked sequences), so memory grows with the sequence, not with the context size.
+    public var blockTokens: Int
+    /// Most tokens one sequence may hold.
+    public var contextLength: Int
+
+    public init(layers: [KVLayerShape], elementType: KVElementType = .f16, blockTokens: Int = 64,
+                contextLength: Int) {
+        precondition(blockTokens > 0 && contextLength > 0)
+        self.layers = layers
+        self.elementType = elementType
+        self.blockTokens = blockTokens
+        self.contextLength = contextLength
+    }
+
+    /// Bytes one block of `layer` takes (keys, values and positions).
+    public func blockBytes(layer: Int) -> Int {
+        let s = layers[layer]
+        return blockTokens * (s.kvHeads * (elementType.rowBytes(s.keyLength) + elementType.rowBytes(s.valueLength)) + 4)
+    }
+
+    /// Bytes the cache takes at most for a sequence of `tokens` tokens: sliding layers stop
+    /// growing at their window (plus one block of slack and one prefill batch).
+    public func bytesNeeded(tokens: Int, batch: Int = 512) -> Int {
+        var total = 0
+        for (i, s) in layers.enumerated() {
+            let kept = s.window.map { min(tokens, $0 + batch) } ?? tokens
+            let blocks = (kept + blockTokens - 1) / blockTokens + (s.window == nil ? 0 : 1)
+            total += blocks * blockBytes(layer: i)
+        }
+        return total
+    }
+}
+
+/// Storage for `capacity` consecutive tokens of one layer: keys `[token][kvHead][keyLength]`,
+/// values `[token][kvHead][valueLength]`, and each token's position.
+///
+/// A class so that blocks can be shared by reference (the future fork is copy-on-write over
+/// these); its memory is raw so the element type can change without generic code.
+public final class KVBlock: @unchecked Sendable {
+    public let capacity: Int
+    public let keyRowBytes: Int
+    public let valueRowBytes: Int
+    public let keys: UnsafeMutableRawPointer
+    public let values: UnsafeMutableRawPointer
+    public let positions: UnsafeMutablePointer<Int32>
+
+    init(capacity: Int, keyRowBytes: Int, valueRowBytes: Int) {
+        self.capacity = capacity
+        self.keyRowBytes = keyRowBytes
+        self.valueRowBytes = valueRowBytes
+        keys = .allocate(byteCount: capacity * keyRowBytes, alignment: 64)
+        values = .allocate(byteCount: capacity * valueRowBytes, alignment: 64)
+        positions = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        keys.deallocate()
+        values.deallocate()
+        positions.deallocate()
+    }
+
+    /// The key row (all KV heads) of slot `i`.
+    @inline(__always) public func key(_ i: Int) -> UnsafeMutableRawPointer { keys + i * keyRowBytes }
+    /// The value row (all KV heads) of slot `i`.
+    @inline(__always) public func value(_ i: Int) -> UnsafeMutableRawPointer { values + i * valueRowBytes }
+}
+
+/// One layer of one sequence: its blocks in token order. Token `t` of the sequence lives in
+/// block `t / blockTokens - firstBlock`, slot `t % blockTokens`. A sliding-window layer drops
+/// blocks that fall wholly out of its window and reuses them for new tokens (a ring of blocks).
+public struct KVLayer: @unchecked Sendable {
+    public let shape: KVLayerShape
+    public private(set) var blocks: [KVBlock] = []
+    /// Index (in sequence blocks) of `blocks[0]`.
+    public private(set) var firstBlock = 0
+    private var spare: [KVBlock] = []
+
+    init(shape: KVLayerShape) { self.shape = shape }
+
+    mutating func ensure(tokens: Int, blockTokens: Int, make: () -> KVBlock) {
+        let needed = (tokens + blockTokens - 1) / blockTokens - firstBlock
+        while blocks.count < needed { blocks.append(spare.popLast() ?? make()) }
+    }
+
+    /// Drops blocks whose every token is older than `oldestNeeded`.
+    mutating func evict(before oldestNeeded: Int, blockTokens: Int) {
+        let keepFrom = oldestNeeded / blockTokens
+        while firstBlock < keepFrom, !blocks.isEmpty {
+            spare.append(blocks.removeFirst())
+            firstBlock += 1
+        }
+    }
+
+    mutating func truncate(to tokens: Int, blockTokens: Int) {
+        let needed = max(0, (tokens + blockTokens - 1) / blockTokens - firstBlock)
+        while blocks.count > needed { spare.append(blocks.removeLast()) }
+    }
+
+    /// First token index still stored.
+    public func firstStoredToken(blockTokens: Int) -> Int { firstBlock * blockTokens }
+}
+
+/// The KV cache of one sequence: per layer, a list of fixed-size blocks.
+///
+/// Tokens are appended in batches: `reserve` makes room for the batch, the model writes each
+/// layer's keys and values with `writeKey`/`writeValue`, and `commit` makes them part of the
+/// sequence (evicting what sliding-window layers no longer need). Positions are stored per
+/// token, and attention masks by position, so a caller may place tokens where it likes.
+public final class SequenceKVCache: @unchecked Sendable {
+    public let configuration: KVCacheConfiguration
+    public private(set) var layers: [KVLayer]
+    /// Tokens committed.
+    public private(set) var count = 0
+    /// Tokens reserved for the batch being written (0 between batches).
+    public private(set) var pending = 0
+    /// The position the next token gets by default.
+    public var nextPosition: Int32 = 0
+
+    public init(configuration: KVCacheConfiguration) {
+        self.configuration = configuration
+        layers = configuration.layers.map { KVLayer(shape: $0) }
+    }
+
+    /// Makes room for `n` more tokens at `positions` (default: consecutive from `nextPosition`).
+    public func reserve(_ n: Int, positions: [Int32]? = nil) throws(KVCacheError) {
+        let total = count + n
+        guard total <= configuration.contextLength else {
+            throw .contextFull(tokens: total, context: configuration.contextLength)
+        }
+        let bt = configuration.blockTokens
+        let type = configuration.elementType
+        for l in layers.indices {
+            let s = layers[l].shape
+            layers[l].ensure(tokens: total, blockTokens: bt) {
+                KVBlock(capacity: bt, keyRowBytes: s.kvHeads * type.rowBytes(s.keyLength),
+                        valueRowBytes: s.kvHeads * type.rowBytes(s.valueLength))
+            }
+            for i in 0..<n {
+                let t = count + i
+                let block = layers[l].blocks[t / bt - layers[l].firstBlock]
+                block.positions[t % bt] = positions?[i] ?? (nextPosition + Int32(i))
+            }
+        }
+        pending = n
+    }
+
+    /// Block and slot of token `t` in `layer`.
+    @inline(__always) public func slot(layer: Int, token t: Int) -> (KVBlock, Int) {
+        let bt = configuration.blockTokens
+        return (layers[layer].blocks[t / bt - layers[layer].firstBlock], t % bt)
+    }
+
+    /// Stores the keys (all KV heads, f32) of pending token `i` of the batch.
+    public func writeKey(layer: Int, batchIndex i: Int, _ src: UnsafePointer<Float>) {
+        let (block, s) = slot(layer: layer, token: count + i)
+        let n = layers[layer].shape.kvHeads * layers[layer].shape.keyLength
+        store(src, n, into: block.key(s))
+    }
+
+    /// Stores the values (all KV heads, f32) of pending token `i` of the batch.
+    public func writeValue(layer: Int, batchIndex i: Int, _ src: UnsafePointer<Float>) {
+        let (block, s) = slot(layer: layer, token: count + i)
+        let n = layers[layer].shape.kvHeads * layers[layer].shape.valueLength
+        store(src, n, into: block.value(s))
+    }
+
+    @inline(__always) private func store(_ src: UnsafePointer<Float>, _ n: Int, into dst: UnsafeMutableRawPointer) {
+        switch configuration.elementType {
+        case .f32:
+            dst.copyMemory(from: src, byteCount: 4 * n)
+        case .f16:
+            let d = dst.assumingMemoryBound(to: UInt16.self)
+            for j in 0..<n { d[j] = floatToHalf(src[j]) }
+        }
+    }
+
+    /// Makes the reserved batch part of the sequence.
+    public func commit() {
+        guard pending > 0 else { return }
+        let bt = configuration.blockTokens
+        let (last, _) = slot(layer: 0, token: count + pending - 1)
+        nextPosition = last.positions[(count + pending - 1) % bt] + 1
+        count += pending
+        pending = 0
+        for l in layers.indices {
+            if let w = layers[l].shape.window {
+                // The next token (position p) still needs keys down to p - w + 1.
+                layers[l].evict(before: max(0, count - w), blockTokens: bt)
+            }
+        }
+    }
+
+    /// Forgets tokens from index `n` on (e.g. to re-use a shared prefix). Sliding layers
+    /// can only go back as far as they still store; going further clears the cache.
+    public func truncate(to n: Int) {
+        precondition(n >= 0 && n <= count)
+        pending = 0
+        let bt = configuration.blockTokens
+        var lostWindow = false
+        for l in layers.indices {
+            // The next token (position n) sees keys from n - window + 1 on; if those are gone,
+            // start over.
+            if let w = layers[l].shape.window, layers[l].firstStoredToken(blockTokens: bt) > max(0, n - w + 1) {
+                lostWindow = true
+            }
+        }
+        if lostWindow || n == 0 {
+            layers = configuration.layers.map { KVLayer(shape: $0) }
+            count = 0
+            nextPosition = 0
+            return
+        }
+        for l in layers.indices { layers[l].truncate(to: n, blockTokens: bt) }
+        let (block, s) = slot(layer: 0, token: n - 1)
+        nextPosition = block.positions[s] + 1
+        count = n
+    }
+
+    /// Empties the sequence.
+    public func clear() { truncate(to: 0) }
+
+    /// The range of token indices `layer` still stores, including the pending batch.
+    public func storedTokens(layer: Int) -> Range<Int> {
+        let first = layers[layer].firstStoredToken(blockTokens: configuration.blockTokens)
+        return min(first, count)..<(count + pending)
+    }
+
+    /// Bytes of block memory held now.
+    public var bytesAllocated: Int {
+        var total = 0
+        for l in layers.indices { total += layers[l].blocks.count * configuration.blockBytes(layer: l) }
+        return total
+    }
+}

@@ -9,6 +9,10 @@ struct RDIC: AsyncParsableCommand {
             ModelCommand.self,
             TokenizeCommand.self,
             DetokenizeCommand.self,
+            RunCommand.self,
+            ChatCommand.self,
+            GenerateCommand.self,
+            PerplexityCommand.self,
             CheckCommand.self,
             AskCommand.self,
         ]

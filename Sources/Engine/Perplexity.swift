@@ -1,0 +1,86 @@
+import Foundation
+import KVCache
+import Models
+
+/// Perplexity as llama.cpp's `llama-perplexity` computes it: the tokens are cut into chunks of
+/// `context` tokens, each evaluated from an empty cache (its first token replaced by BOS when
+/// the model adds one), and the second half of each chunk is scored: the negative
+/// log-likelihood of each token given everything before it in the chunk.
+public struct PerplexityResult: Sendable {
+    public var chunks = 0
+    public var scoredTokens = 0
+    public var negativeLogLikelihood = 0.0
+    /// Running estimate after each chunk.
+    public var estimates: [Double] = []
+    public var perplexity: Double { exp(negativeLogLikelihood / Double(max(scoredTokens, 1))) }
+}
+
+public enum Perplexity {
+    /// Scores `tokens` (the whole text, tokenized with BOS as the model says) in chunks of
+    /// `context`. `maxChunks` limits the work (nil: every whole chunk). `progress` is called
+    /// after each chunk.
+    public static func compute(model: Transformer, tokens: [Int32], context: Int, bos: Int32?,
+                               kvType: KVElementType = .f16, batchSize: Int = 512, maxChunks: Int? = nil,
+                               progress: (PerplexityResult) -> Void = { _ in }) throws -> PerplexityResult {
+        guard context >= 4 else { throw ModelError.invalidHyperparameter("perplexity context \(context) is too small") }
+        let available = tokens.count / context
+        guard available >= 1 else {
+            throw ModelError.promptTooLong(tokens: tokens.count, context: context)
+        }
+        let chunks = min(available, maxChunks ?? available)
+        let vocab = model.hyperparameters.vocabularySize
+        let d = model.hyperparameters.embeddingLength
+        let first = context / 2
+        var result = PerplexityResult()
+        let rowsPerPass = 32
+        var logits = [Float](repeating: 0, count: rowsPerPass * vocab)
+        for c in 0..<chunks {
+            let start = c * context
+            var chunk = Array(tokens[start..<(start + context)])
+            if let bos { chunk[0] = bos }
+            let cache = model.makeCache(contextLength: context, elementType: kvType)
+            // Hidden states of positions first..<context-1 (each predicts the next token).
+            var hidden: [Float] = []
+            var i = 0
+            while i < context {
+                let end = min(i + batchSize, context)
+                let lo = max(i, first), hi = min(end, context - 1)
+                let h = try model.forward(tokens: Array(chunk[i..<end]), cache: cache,
+                                          outputRows: lo < hi ? (lo - i)..<(hi - i) : 0..<0)
+                hidden.append(contentsOf: h)
+                i = end
+            }
+            let scored = context - 1 - first
+            var r = 0
+            while r < scored {
+                let n = min(rowsPerPass, scored - r)
+                hidden.withUnsafeBufferPointer { hp in
+                    logits.withUnsafeMutableBufferPointer { lp in
+                        model.logits(hidden: hp.baseAddress! + r * d, rows: n, into: lp.baseAddress!)
+                    }
+                }
+                for j in 0..<n {
+                    let target = Int(tokens[start + first + r + j + 1])
+                    result.negativeLogLikelihood -= logits.withUnsafeBufferPointer {
+                        logSoftmax(UnsafeBufferPointer(rebasing: $0[(j * vocab)..<((j + 1) * vocab)]), at: target)
+                    }
+                }
+                r += n
+            }
+            result.scoredTokens += scored
+            result.chunks += 1
+            result.estimates.append(result.perplexity)
+            progress(result)
+        }
+        return result
+    }
+
+    /// log softmax(x)[i], accumulated in double.
+    static func logSoftmax(_ x: UnsafeBufferPointer<Float>, at i: Int) -> Double {
+        var m = -Float.infinity
+        for v in x { m = max(m, v) }
+        var sum = 0.0
+        for v in x { sum += Double(expf(v - m)) }
+        return Double(x[i] - m) - log(sum)
+    }
+}

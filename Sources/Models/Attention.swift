@@ -1,0 +1,181 @@
+import KVCache
+import Foundation
+
+/// Rotary position embedding tables and application, computed as ggml does (theta advanced by
+/// repeated multiplication, so the rounding matches).
+struct Rope {
+    let style: RopeStyle
+    let dimensions: Int
+    let freqFactors: [Float]?
+
+    /// Fills `cos`/`sin` (dimensions/2 each) for position `pos`.
+    func tables(pos: Int32, base: Float, scale: Float,
+                cos c: UnsafeMutablePointer<Float>, sin s: UnsafeMutablePointer<Float>) {
+        let thetaScale = powf(base, -2 / Float(dimensions))
+        var theta = Float(pos)
+        for i in 0..<(dimensions / 2) {
+            let ff = freqFactors?[i] ?? 1
+            let t = scale * (theta / ff)
+            c[i] = cosf(t)
+            s[i] = sinf(t)
+            theta *= thetaScale
+        }
+    }
+
+    /// Rotates one head of `x` in place.
+    @inline(__always)
+    func apply(_ x: UnsafeMutablePointer<Float>, cos c: UnsafePointer<Float>, sin s: UnsafePointer<Float>) {
+        let half = dimensions / 2
+        switch style {
+        case .normal:
+            for i in 0..<half {
+                let x0 = x[2 * i], x1 = x[2 * i + 1]
+                x[2 * i] = x0 * c[i] - x1 * s[i]
+                x[2 * i + 1] = x0 * s[i] + x1 * c[i]
+            }
+        case .neox:
+            for i in 0..<half {
+                let x0 = x[i], x1 = x[i + half]
+                x[i] = x0 * c[i] - x1 * s[i]
+                x[i + half] = x0 * s[i] + x1 * c[i]
+            }
+        }
+    }
+}
+
+/// Attention of a batch of queries over one layer of a sequence cache.
+///
+/// It streams over the cache's blocks (never materializing an n x n matrix): for each query
+/// and head, scores of the visible keys go into a per-thread buffer of at most the stored
+/// length, then softmax, then the weighted sum of values. Visibility is by position: a key is
+/// seen when its position is not after the query's and, on a sliding layer, is less than
+/// `window` before it. With an f32 cache this is llama.cpp's exact path (scores, softmax,
+/// weighted sum); with an f16 cache it follows llama.cpp's default flash attention (query
+/// rounded to f16, online softmax, f16 accumulator).
+struct AttentionKernel {
+    let heads: Int
+    let kvHeads: Int
+    let keyLength: Int
+    let valueLength: Int
+    let scoreScale: Float
+
+    /// Floats of per-thread scratch needed for a layer storing `stored` tokens.
+    func scratchFloats(stored: Int) -> Int { stored + 2 * keyLength + 2 * valueLength + 64 }
+
+    func run(cache: SequenceKVCache, layer: Int, window: Int?, n: Int,
+             q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
+             pool: ThreadPool, scratch: Scratch) {
+        let stored = cache.storedTokens(layer: layer)
+        let bt = cache.configuration.blockTokens
+        let half = cache.configuration.elementType == .f16
+        let group = heads / kvHeads
+        let qStride = heads * keyLength
+        let oStride = heads * valueLength
+        let base = cache.count
+        pool.run(chunks: n * heads) { item, worker in
+            let i = item / heads, h = item % heads, g = h / group
+            let buf = scratch.buffer(worker)
+            let qv = buf, kv = buf + keyLength, vv = buf + 2 * keyLength
+            let scores = buf + 2 * keyLength + valueLength
+            qv.update(from: q + i * qStride + h * keyLength, count: keyLength)
+            if half { roundToHalf(qv, keyLength) }
+            let (qb, qs) = cache.slot(layer: layer, token: base + i)
+            let qpos = qb.positions[qs]
+
+            if half {
+                onlineHalf(cache: cache, layer: layer, window: window, stored: stored, qpos: qpos, g: g,
+                           q: qv, kv: kv, vv: vv, out: out + i * oStride + h * valueLength)
+                return
+            }
+
+            // f32 cache: scores of visible keys (-inf marks a masked slot), softmax, weighted sum.
+            var maxScore = -Float.infinity
+            var t = stored.lowerBound
+            var j = 0
+            while t < stored.upperBound {
+                let (block, s0) = cache.slot(layer: layer, token: t)
+                let m = min(bt - s0, stored.upperBound - t)
+                for s in s0..<(s0 + m) {
+                    let kp = block.positions[s]
+                    var score = -Float.infinity
+                    if kp <= qpos && (window == nil || qpos - kp < Int32(window!)) {
+                        let k = UnsafePointer(block.key(s).assumingMemoryBound(to: Float.self) + g * keyLength)
+                        score = dot(qv, k, keyLength) * scoreScale
+                        if score > maxScore { maxScore = score }
+                    }
+                    scores[j] = score
+                    j += 1
+                }
+                t += m
+            }
+
+            var sum: Double = 0
+            for x in 0..<j {
+                let e = scores[x] == -.infinity ? 0 : expf(scores[x] - maxScore)
+                scores[x] = e
+                sum += Double(e)
+            }
+            let inv = Float(1 / sum)
+            let o = out + i * oStride + h * valueLength
+            o.initialize(repeating: 0, count: valueLength)
+            t = stored.lowerBound
+            j = 0
+            while t < stored.upperBound {
+                let (block, s0) = cache.slot(layer: layer, token: t)
+                let m = min(bt - s0, stored.upperBound - t)
+                for s in s0..<(s0 + m) {
+                    let p = scores[j] * inv
+                    j += 1
+                    if p == 0 { continue }
+                    axpy(p, block.value(s).assumingMemoryBound(to: Float.self) + g * valueLength, o, valueLength)
+                }
+                t += m
+            }
+        }
+    }
+
+    /// Attention of one query head over an f16 cache in the manner of llama.cpp's default CPU
+    /// flash attention: the query rounded to f16, one pass with an online softmax, divided by
+    /// the softmax sum at the end. (llama.cpp keeps the running sum of values in f16; it is
+    /// kept in f32 here so the update vectorizes: the difference is below the reference's own
+    /// f16/f32 noise.)
+    @inline(__always)
+    private func onlineHalf(cache: SequenceKVCache, layer: Int, window: Int?, stored: Range<Int>, qpos: Int32, g: Int,
+                            q: UnsafeMutablePointer<Float>, kv: UnsafeMutablePointer<Float>,
+                            vv: UnsafeMutablePointer<Float>, out o: UnsafeMutablePointer<Float>) {
+        let bt = cache.configuration.blockTokens
+        o.initialize(repeating: 0, count: valueLength)
+        var maxScore = -Float.infinity
+        var sum: Float = 0
+        var t = stored.lowerBound
+        while t < stored.upperBound {
+            let (block, s0) = cache.slot(layer: layer, token: t)
+            let m = min(bt - s0, stored.upperBound - t)
+            for s in s0..<(s0 + m) {
+                let kp = block.positions[s]
+                guard kp <= qpos && (window == nil || qpos - kp < Int32(window!)) else { continue }
+                halfsToFloats(block.key(s) + 2 * g * keyLength, kv, keyLength)
+                let score = dot(q, kv, keyLength) * scoreScale
+                var ms: Float = 1, vs: Float = 1
+                if score > maxScore {
+                    ms = expf(maxScore - score)
+                    maxScore = score
+                    scale(o, ms, valueLength)
+                } else {
+                    vs = expf(score - maxScore)
+                }
+                halfsToFloats(block.value(s) + 2 * g * valueLength, vv, valueLength)
+                axpy(vs, vv, o, valueLength)
+                sum = sum * ms + vs
+            }
+            t += m
+        }
+        let inv: Float = sum == 0 ? 0 : 1 / sum
+        for j in 0..<valueLength { o[j] *= inv }
+    }
+}
+
+import TensorFormats
+
+/// `x` rounded to the nearest f16 (ties to even), as a Float.
+@inline(__always) func halfToFloatRounded(_ x: Float) -> Float { Float(Float16(x)) }

@@ -1,0 +1,115 @@
+import TensorFormats
+
+// Small numeric kernels on f32 vectors. Written with SIMD8 so they map onto AVX registers.
+
+@inline(__always)
+func load8(_ p: UnsafePointer<Float>, _ i: Int) -> SIMD8<Float> {
+    UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+    UnsafeMutableRawPointer(p + i).storeBytes(of: v, as: SIMD8<Float>.self)
+}
+
+/// Dot product of two f32 vectors of length `n`.
+@inline(__always)
+public func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+    var i = 0
+    while i + 32 <= n {
+        s0 += load8(a, i) * load8(b, i)
+        s1 += load8(a, i + 8) * load8(b, i + 8)
+        s2 += load8(a, i + 16) * load8(b, i + 16)
+        s3 += load8(a, i + 24) * load8(b, i + 24)
+        i += 32
+    }
+    while i + 8 <= n {
+        s0 += load8(a, i) * load8(b, i)
+        i += 8
+    }
+    var s = ((s0 + s1) + (s2 + s3)).sum()
+    while i < n {
+        s += a[i] * b[i]
+        i += 1
+    }
+    return s
+}
+
+/// `y += a * x` over `n` elements.
+@inline(__always)
+func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    let va = SIMD8<Float>(repeating: a)
+    var i = 0
+    while i + 8 <= n {
+        store8(load8(y, i) + va * load8(x, i), y, i)
+        i += 8
+    }
+    while i < n {
+        y[i] += a * x[i]
+        i += 1
+    }
+}
+
+/// `x *= a` over `n` elements.
+@inline(__always)
+func scale(_ x: UnsafeMutablePointer<Float>, _ a: Float, _ n: Int) {
+    let va = SIMD8<Float>(repeating: a)
+    var i = 0
+    while i + 8 <= n {
+        store8(load8(x, i) * va, x, i)
+        i += 8
+    }
+    while i < n {
+        x[i] *= a
+        i += 1
+    }
+}
+
+/// Converts `n` f16 values to f32.
+@inline(__always)
+func halfsToFloats(_ src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, _ n: Int) {
+    // Float16 -> Float compiles to F16C conversions (vectorized) on x86-64 with -mf16c.
+    let h = src.assumingMemoryBound(to: Float16.self)
+    for i in 0..<n { dst[i] = Float(h[i]) }
+}
+
+/// Rounds `n` values to the nearest f16 and back, in place: what llama.cpp does to a vector
+/// it multiplies with an f16 tensor (such as an f16 KV cache).
+@inline(__always)
+func roundToHalf(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+    for i in 0..<n { x[i] = Float(Float16(x[i])) }
+}
+
+/// RMS normalization of `n` values, times `weight` (ggml's `rms_norm` then `mul`; the sum of
+/// squares is accumulated in double as ggml does).
+@inline(__always)
+func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+             _ n: Int, eps: Float) {
+    var sum: Double = 0
+    for i in 0..<n { sum += Double(x[i] * x[i]) }
+    let scale = 1 / (Float(sum / Double(n)) + eps).squareRoot()
+    for i in 0..<n { out[i] = (x[i] * scale) * weight[i] }
+}
+
+/// GELU, tanh approximation, as ggml computes it on the CPU: the input is rounded to f16 and
+/// looked up in a table of f16 results (reproduced here by computing in f32 and rounding).
+@inline(__always)
+func geluGgml(_ x: Float) -> Float {
+    if x <= -10 { return 0 }
+    if x >= 10 { return x }
+    let xh = Float(Float16(x))
+    let c: Float = 0.797_884_560_802_865_4  // sqrt(2 / pi)
+    let g = 0.5 * xh * (1 + tanhf(c * xh * (1 + 0.044715 * xh * xh)))
+    return Float(Float16(g))
+}
+
+/// SiLU, x * sigmoid(x).
+@inline(__always)
+func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif

@@ -1,1 +1,0 @@
-// The Models module; see Package.swift for its role.

@@ -1,0 +1,302 @@
+import Foundation
+import GGUF
+import KVCache
+import TensorFormats
+
+/// One decoder layer's weights. Norm weights are copied (they are small); matrices stay in the
+/// memory-mapped file.
+struct LayerWeights: @unchecked Sendable {
+    var attentionNorm: [Float]
+    var wq, wk, wv, wo: WeightMatrix
+    var queryNorm: [Float]?
+    var keyNorm: [Float]?
+    var postAttentionNorm: [Float]?
+    var ffnNorm: [Float]
+    var gate, up, down: WeightMatrix
+    var postFFNNorm: [Float]?
+}
+
+/// A loaded decoder-only transformer: weights memory-mapped from a GGUF file, hyper-parameters
+/// from its metadata, a thread pool for the matrix products.
+///
+/// `forward` runs a batch of tokens through the model, appending their keys and values to a
+/// sequence cache, and returns the final hidden states of the rows asked for; `logits` turns
+/// those into vocabulary logits. Calls on one model are serialized (they share the scratch
+/// memory); use one model per concurrent stream of work.
+public final class Transformer: @unchecked Sendable {
+    public let hyperparameters: Hyperparameters
+    public let file: GGUFFile
+    public let pool: ThreadPool
+    let layers: [LayerWeights]
+    let tokenEmbedding: WeightMatrix
+    let output: WeightMatrix
+    let outputNorm: [Float]
+    let rope: Rope
+    let attention: AttentionKernel
+    private let lock = NSLock()
+    private var workspace = Workspace()
+    private let activationBuffers = ActivationBuffers()
+    private let weightScratch: Scratch
+    private var attentionScratch: Scratch
+
+    /// Loads the model at `path`. `threads` sizes the thread pool (default: one per core).
+    public convenience init(path: String, threads: Int? = nil) throws {
+        try self.init(file: GGUFFile(path: path), threads: threads)
+    }
+
+    public init(file: GGUFFile, threads: Int? = nil) throws(ModelError) {
+        self.file = file
+        let arch = file.metadata.architecture ?? "(none)"
+        let h: Hyperparameters
+        switch arch {
+        case "gemma3": h = try Gemma3.hyperparameters(file)
+        case "llama": h = try Llama.hyperparameters(file)
+        default: throw .unsupportedArchitecture(arch)
+        }
+        guard h.headCount > 0, h.kvHeadCount > 0, h.headCount % h.kvHeadCount == 0,
+              h.ropeDimensions <= h.keyLength, h.ropeDimensions % 2 == 0 else {
+            throw .invalidHyperparameter("heads \(h.headCount), KV heads \(h.kvHeadCount), RoPE dims \(h.ropeDimensions)")
+        }
+        let t = TensorLoader(file: file)
+        var layers: [LayerWeights] = []
+        for i in 0..<h.layerCount {
+            layers.append(arch == "gemma3" ? try Gemma3.layerWeights(t, h, layer: i) : try Llama.layerWeights(t, h, layer: i))
+        }
+        self.layers = layers
+        let d = h.embeddingLength
+        guard let embInfo = file.tensor(named: "token_embd.weight") else { throw .missingTensor("token_embd.weight") }
+        var hp = h
+        hp.vocabularySize = embInfo.rowCount
+        tokenEmbedding = try t.matrix("token_embd.weight", cols: d, rows: hp.vocabularySize)
+        output = try t.optionalMatrix("output.weight", cols: d, rows: hp.vocabularySize) ?? tokenEmbedding
+        outputNorm = try t.vector("output_norm.weight", count: d)
+        rope = Rope(style: h.ropeStyle, dimensions: h.ropeDimensions,
+                    freqFactors: try t.optionalVector("rope_freqs.weight", count: h.ropeDimensions / 2))
+        attention = AttentionKernel(heads: h.headCount, kvHeads: h.kvHeadCount, keyLength: h.keyLength,
+                                    valueLength: h.valueLength, scoreScale: h.scoreScale)
+        hyperparameters = hp
+        pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        attentionScratch = Scratch(threads: pool.threadCount, floatsPerThread: attention.scratchFloats(stored: 1024))
+        let widest = max(d, h.feedForwardLength, h.headCount * h.valueLength)
+        weightScratch = Scratch(threads: pool.threadCount, floatsPerThread: WeightMatrix.tileRows * widest)
+    }
+
+    deinit { pool.shutdown() }
+
+    /// Bytes of the mapped weights.
+    public var weightBytes: Int { file.fileSize }
+
+    /// The cache shape of this model.
+    public func cacheConfiguration(contextLength: Int, elementType: KVElementType = .f16,
+                                   blockTokens: Int = 64) -> KVCacheConfiguration {
+        let h = hyperparameters
+        let shapes = (0..<h.layerCount).map { i in
+            KVLayerShape(kvHeads: h.kvHeadCount, keyLength: h.keyLength, valueLength: h.valueLength,
+                         window: h.isSliding(i) ? h.slidingWindow : nil)
+        }
+        return KVCacheConfiguration(layers: shapes, elementType: elementType, blockTokens: blockTokens,
+                                    contextLength: contextLength)
+    }
+
+    /// A new empty sequence cache (context capped at the model's `context_length`).
+    public func makeCache(contextLength: Int = 32768, elementType: KVElementType = .f16) -> SequenceKVCache {
+        SequenceKVCache(configuration: cacheConfiguration(
+            contextLength: min(contextLength, hyperparameters.contextLength), elementType: elementType))
+    }
+
+    /// Runs `tokens` (at `positions`, default consecutive after the cache's last) through the
+    /// model, appending them to `cache`, and returns the output-normed hidden states of the
+    /// batch rows in `outputRows` (`[rows][embeddingLength]`).
+    public func forward(tokens: [Int32], cache: SequenceKVCache, positions: [Int32]? = nil,
+                        outputRows: Range<Int>) throws -> [Float] {
+        lock.lock()
+        defer { lock.unlock() }
+        let h = hyperparameters
+        let n = tokens.count
+        precondition(outputRows.lowerBound >= 0 && outputRows.upperBound <= n)
+        if n == 0 { return [] }
+        for tok in tokens where tok < 0 || Int(tok) >= h.vocabularySize {
+            throw ModelError.tokenOutOfRange(token: tok, vocabulary: h.vocabularySize)
+        }
+        if cache.count + n > cache.configuration.contextLength {
+            throw ModelError.promptTooLong(tokens: cache.count + n, context: cache.configuration.contextLength)
+        }
+        try cache.reserve(n, positions: positions)
+        let stored = (0..<h.layerCount).map { cache.storedTokens(layer: $0).count }.max() ?? n
+        if attention.scratchFloats(stored: stored) > attentionScratch.floatsPerThread {
+            attentionScratch = Scratch(threads: pool.threadCount,
+                                       floatsPerThread: attention.scratchFloats(stored: max(stored, 2 * attentionScratch.floatsPerThread)))
+        }
+        let w = workspace.prepare(tokens: n, h)
+        let d = h.embeddingLength
+
+        // Embeddings.
+        pool.parallelFor(n) { range, _ in
+            for i in range {
+                tokenEmbedding.decodeRow(Int(tokens[i]), into: w.x + i * d)
+                if let s = h.embeddingScale { for j in 0..<d { w.x[i * d + j] *= s } }
+            }
+        }
+        // RoPE tables for each token's position, per distinct (base, scale).
+        let positionsUsed = (0..<n).map { i -> Int32 in
+            let (b, s) = cache.slot(layer: 0, token: cache.count + i)
+            return b.positions[s]
+        }
+        let half = h.ropeDimensions / 2
+        let ropeGlobal = h.rope(layer: h.slidingLayers.firstIndex(of: false) ?? 0)
+        let ropeSliding = (h.slidingRopeBase, h.slidingRopeScale)
+        for i in 0..<n {
+            rope.tables(pos: positionsUsed[i], base: ropeGlobal.base, scale: ropeGlobal.scale,
+                        cos: w.cosG + i * half, sin: w.sinG + i * half)
+            rope.tables(pos: positionsUsed[i], base: ropeSliding.0, scale: ropeSliding.1,
+                        cos: w.cosS + i * half, sin: w.sinS + i * half)
+        }
+
+        for l in 0..<h.layerCount {
+            try runLayer(l, n: n, cache: cache, w: w)
+        }
+        cache.commit()
+
+        // Final norm of the requested rows.
+        var result = [Float](repeating: 0, count: outputRows.count * d)
+        result.withUnsafeMutableBufferPointer { out in
+            outputNorm.withUnsafeBufferPointer { wn in
+                for (k, i) in outputRows.enumerated() {
+                    rmsNorm(w.x + i * d, wn.baseAddress!, out.baseAddress! + k * d, d, eps: h.rmsEpsilon)
+                }
+            }
+        }
+        return result
+    }
+
+    private func runLayer(_ l: Int, n: Int, cache: SequenceKVCache, w: Workspace.Buffers) throws {
+        let h = hyperparameters
+        let L = layers[l]
+        let d = h.embeddingLength
+        let qw = h.headCount * h.keyLength, kw = h.kvHeadCount * h.keyLength, vw = h.kvHeadCount * h.valueLength
+        let ow = h.headCount * h.valueLength
+        let ff = h.feedForwardLength
+        let eps = h.rmsEpsilon
+
+        normRows(w.x, L.attentionNorm, w.xb, n: n, width: d)
+        let attnIn = input(w.xb, n: n, cols: d)
+        L.wq.multiply(attnIn, into: w.q, yStride: qw, pool: pool, scratch: weightScratch)
+        L.wk.multiply(attnIn, into: w.k, yStride: kw, pool: pool, scratch: weightScratch)
+        L.wv.multiply(attnIn, into: w.v, yStride: vw, pool: pool, scratch: weightScratch)
+
+        let sliding = h.isSliding(l)
+        let cosT = sliding ? w.cosS : w.cosG, sinT = sliding ? w.sinS : w.sinG
+        let half = h.ropeDimensions / 2
+        let qn = L.queryNorm, kn = L.keyNorm
+        pool.parallelFor(n) { range, _ in
+            for i in range {
+                for hd in 0..<h.headCount {
+                    let p = w.q + i * qw + hd * h.keyLength
+                    if let qn { qn.withUnsafeBufferPointer { rmsNorm(p, $0.baseAddress!, p, h.keyLength, eps: eps) } }
+                    rope.apply(p, cos: cosT + i * half, sin: sinT + i * half)
+                    if h.queryScale != 1 { for j in 0..<h.keyLength { p[j] *= h.queryScale } }
+                }
+                for hd in 0..<h.kvHeadCount {
+                    let p = w.k + i * kw + hd * h.keyLength
+                    if let kn { kn.withUnsafeBufferPointer { rmsNorm(p, $0.baseAddress!, p, h.keyLength, eps: eps) } }
+                    rope.apply(p, cos: cosT + i * half, sin: sinT + i * half)
+                }
+                cache.writeKey(layer: l, batchIndex: i, w.k + i * kw)
+                cache.writeValue(layer: l, batchIndex: i, w.v + i * vw)
+            }
+        }
+        attention.run(cache: cache, layer: l, window: sliding ? h.slidingWindow : nil, n: n,
+                      q: w.q, out: w.att, pool: pool, scratch: attentionScratch)
+        L.wo.multiply(input(w.att, n: n, cols: ow), into: w.xb, yStride: d, pool: pool, scratch: weightScratch)
+        if let pn = L.postAttentionNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
+        add(w.xb, into: w.x, count: n * d)
+
+        normRows(w.x, L.ffnNorm, w.xb, n: n, width: d)
+        let ffnIn = input(w.xb, n: n, cols: d)
+        L.gate.multiply(ffnIn, into: w.gate, yStride: ff, pool: pool, scratch: weightScratch)
+        L.up.multiply(ffnIn, into: w.up, yStride: ff, pool: pool, scratch: weightScratch)
+        let act = h.activation
+        pool.parallelFor(n * ff, minChunk: 1024) { range, _ in
+            switch act {
+            case .geluTanh: for j in range { w.gate[j] = geluGgml(w.gate[j]) * w.up[j] }
+            case .silu: for j in range { w.gate[j] = silu(w.gate[j]) * w.up[j] }
+            }
+        }
+        L.down.multiply(input(w.gate, n: n, cols: ff), into: w.xb, yStride: d, pool: pool, scratch: weightScratch)
+        if let pn = L.postFFNNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
+        add(w.xb, into: w.x, count: n * d)
+    }
+
+    private func input(_ x: UnsafePointer<Float>, n: Int, cols: Int) -> MatmulInput {
+        MatmulInput(x, n: n, cols: cols, buffers: activationBuffers, pool: pool)
+    }
+
+    private func normRows(_ x: UnsafeMutablePointer<Float>, _ weight: [Float], _ out: UnsafeMutablePointer<Float>,
+                          n: Int, width: Int) {
+        let eps = hyperparameters.rmsEpsilon
+        weight.withUnsafeBufferPointer { wp in
+            for i in 0..<n { rmsNorm(x + i * width, wp.baseAddress!, out + i * width, width, eps: eps) }
+        }
+    }
+
+    private func add(_ src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, count: Int) {
+        for j in 0..<count { dst[j] += src[j] }
+    }
+
+    /// Logits of `rows` hidden states (`[rows][embeddingLength]`, as `forward` returns) into
+    /// `out` (`[rows][vocabularySize]`), with the model's soft-capping.
+    public func logits(hidden: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
+        lock.lock()
+        defer { lock.unlock() }
+        let h = hyperparameters
+        output.multiply(input(hidden, n: rows, cols: h.embeddingLength), into: out, yStride: h.vocabularySize,
+                        pool: pool, scratch: weightScratch)
+        if let cap = h.finalLogitSoftcap {
+            for j in 0..<(rows * h.vocabularySize) { out[j] = tanhf(out[j] / cap) * cap }
+        }
+    }
+
+    /// Logits of `hidden` rows as a new array.
+    public func logits(hidden: [Float]) -> [Float] {
+        let rows = hidden.count / hyperparameters.embeddingLength
+        var out = [Float](repeating: 0, count: rows * hyperparameters.vocabularySize)
+        hidden.withUnsafeBufferPointer { hp in
+            out.withUnsafeMutableBufferPointer { logits(hidden: hp.baseAddress!, rows: rows, into: $0.baseAddress!) }
+        }
+        return out
+    }
+}
+
+/// Activation buffers of a forward pass, kept between calls and grown to the largest batch.
+final class Workspace: @unchecked Sendable {
+    struct Buffers {
+        var x, xb, q, k, v, att, gate, up, cosG, sinG, cosS, sinS: UnsafeMutablePointer<Float>
+    }
+
+    private var storage: UnsafeMutablePointer<Float>?
+    private var capacityTokens = 0
+    private var buffers: Buffers?
+
+    func prepare(tokens n: Int, _ h: Hyperparameters) -> Buffers {
+        if n <= capacityTokens, let b = buffers { return b }
+        storage?.deallocate()
+        let cap = max(n, 16)
+        let sizes = [h.embeddingLength, h.embeddingLength, h.headCount * h.keyLength, h.kvHeadCount * h.keyLength,
+                     h.kvHeadCount * h.valueLength, h.headCount * h.valueLength, h.feedForwardLength,
+                     h.feedForwardLength, h.ropeDimensions / 2, h.ropeDimensions / 2, h.ropeDimensions / 2,
+                     h.ropeDimensions / 2].map { ($0 * cap + 15) / 16 * 16 }
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: sizes.reduce(0, +))
+        p.initialize(repeating: 0, count: sizes.reduce(0, +))
+        var ptrs: [UnsafeMutablePointer<Float>] = []
+        var off = 0
+        for s in sizes { ptrs.append(p + off); off += s }
+        storage = p
+        capacityTokens = cap
+        let b = Buffers(x: ptrs[0], xb: ptrs[1], q: ptrs[2], k: ptrs[3], v: ptrs[4], att: ptrs[5], gate: ptrs[6],
+                        up: ptrs[7], cosG: ptrs[8], sinG: ptrs[9], cosS: ptrs[10], sinS: ptrs[11])
+        buffers = b
+        return b
+    }
+
+    deinit { storage?.deallocate() }
+}

@@ -1,0 +1,97 @@
+import GGUF
+import TensorFormats
+
+/// A weight matrix inside the memory-mapped GGUF file: `rows` rows of `cols` elements of a
+/// ggml type. Nothing is copied; rows are decoded as they are used.
+public struct WeightMatrix: @unchecked Sendable {
+    public let name: String
+    public let type: GGMLType
+    public let rows: Int
+    public let cols: Int
+    public let rowBytes: Int
+    let base: UnsafeRawPointer
+
+    init(file: GGUFFile, info: GGUFTensorInfo) throws(ModelError) {
+        guard info.type.canDequantize, info.type.hasDotKernel else {
+            throw .unsupportedTensorType(tensor: info.name, type: info.type.description)
+        }
+        name = info.name
+        type = info.type
+        cols = info.rowLength
+        rows = info.rowCount
+        rowBytes = info.rowBytes
+        base = UnsafeRawPointer(file.data(of: info).baseAddress!)
+    }
+
+    @inline(__always) func row(_ r: Int) -> UnsafeRawPointer { base + r * rowBytes }
+
+    /// Decodes row `r` into `dst` (`cols` floats).
+    @inline(__always) func decodeRow(_ r: Int, into dst: UnsafeMutablePointer<Float>) {
+        // Rows of a loaded matrix are whole blocks of a supported type, so this cannot fail.
+        try! dequantize(type, from: row(r), count: cols, into: dst)
+    }
+}
+
+/// Looks tensors up by name, with typed errors that name what is missing or malformed.
+struct TensorLoader {
+    let file: GGUFFile
+
+    func matrix(_ name: String, cols: Int, rows: Int) throws(ModelError) -> WeightMatrix {
+        guard let info = file.tensor(named: name) else { throw .missingTensor(name) }
+        guard info.rowLength == cols, info.rowCount == rows, info.shape.count <= 2 else {
+            throw .badShape(tensor: name, shape: info.shape, expected: [cols, rows])
+        }
+        return try WeightMatrix(file: file, info: info)
+    }
+
+    func optionalMatrix(_ name: String, cols: Int, rows: Int) throws(ModelError) -> WeightMatrix? {
+        file.tensor(named: name) == nil ? nil : try matrix(name, cols: cols, rows: rows)
+    }
+
+    /// A 1-D f32 tensor (norm weights, RoPE frequency factors), copied out of the file.
+    func vector(_ name: String, count: Int) throws(ModelError) -> [Float] {
+        guard let info = file.tensor(named: name) else { throw .missingTensor(name) }
+        guard info.elementCount == count else {
+            throw .badShape(tensor: name, shape: info.shape, expected: [count])
+        }
+        guard info.type.canDequantize, info.type.hasDotKernel else {
+            throw .unsupportedTensorType(tensor: name, type: info.type.description)
+        }
+        var out = [Float](repeating: 0, count: count)
+        let data = file.data(of: info)
+        out.withUnsafeMutableBufferPointer { try! dequantize(info.type, from: data.baseAddress!, count: count, into: $0.baseAddress!) }
+        return out
+    }
+
+    func optionalVector(_ name: String, count: Int) throws(ModelError) -> [Float]? {
+        file.tensor(named: name) == nil ? nil : try vector(name, count: count)
+    }
+}
+
+/// Errors raised while loading or running a model.
+public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unsupportedArchitecture(String)
+    case missingMetadata(String)
+    case missingTensor(String)
+    case badShape(tensor: String, shape: [Int], expected: [Int])
+    case unsupportedTensorType(tensor: String, type: String)
+    case invalidHyperparameter(String)
+    case promptTooLong(tokens: Int, context: Int)
+    case tokenOutOfRange(token: Int32, vocabulary: Int)
+    case insufficientMemory(needed: Int, available: Int)
+
+    public var description: String {
+        switch self {
+        case .unsupportedArchitecture(let a): "unsupported model architecture '\(a)' (supported: gemma3, llama)"
+        case .missingMetadata(let k): "the model file has no '\(k)' metadata"
+        case .missingTensor(let n): "the model file has no tensor '\(n)'"
+        case .badShape(let t, let s, let e): "tensor '\(t)' has shape \(s), expected \(e)"
+        case .unsupportedTensorType(let t, let ty): "tensor '\(t)' has type \(ty), which this engine cannot decode"
+        case .invalidHyperparameter(let m): "invalid hyper-parameter: \(m)"
+        case .promptTooLong(let n, let c): "the prompt is \(n) tokens long but the context holds \(c) tokens"
+        case .tokenOutOfRange(let t, let v): "token id \(t) is outside the vocabulary of \(v) tokens"
+        case .insufficientMemory(let need, let avail):
+            "the model needs about \(need / (1 << 20)) MiB (weights + KV cache) but only \(avail / (1 << 20)) MiB are available"
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Engine
+import Foundation
+
+/// `rdic generate`: runs a raw prompt (special tokens parsed, BOS as the metadata says), for
+/// scripts and comparisons with llama.cpp; `--json` prints ids, text, log-probs and timings.
+struct GenerateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate", abstract: "Continue a raw prompt (no chat template).")
+
+    @OptionGroup var engineOptions: EngineOptions
+
+    @Option(help: "The raw prompt text.") var prompt: String
+    @Option(help: "Most tokens to generate.") var maxTokens: Int = 128
+    @Option(help: "Temperature (0: greedy).") var temperature: Float = 0.8
+    @Option(help: "Top-k (0: off).") var topK: Int = 40
+    @Option(help: "Top-p (1: off).") var topP: Float = 0.95
+    @Option(help: "Min-p (0: off).") var minP: Float = 0.05
+    @Option(help: "Random seed.") var seed: UInt64?
+    @Option(help: "Report the top K log-probs of each step.") var logprobs: Int = 0
+    @Option(help: "Stop text (repeatable).") var stop: [String] = []
+    @Flag(help: "Print one JSON object instead of streaming text.") var json = false
+
+    func run() async throws {
+        let engine = try await engineOptions.loadEngine()
+        let session = engine.makeSession(contextLength: engineOptions.ctx, kvType: try engineOptions.kvElementType())
+        let ids = engine.encode(prompt)
+        var options = GenerationOptions(
+            maxTokens: maxTokens,
+            sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP, seed: seed),
+            stopStrings: stop, logprobs: logprobs)
+        options.stopAtEndOfGeneration = true
+        guard json else {
+            _ = try await streamToStdout(session.generate(prompt: ids, options: options))
+            FileHandle.standardOutput.write(Data("\n".utf8))
+            return
+        }
+        var steps: [[TokenLogprob]] = []
+        var summary = GenerationSummary()
+        for try await event in session.generate(prompt: ids, options: options) {
+            switch event {
+            case .token(let t): if t.id >= 0 { steps.append(t.topLogprobs) }
+            case .finished(let s): summary = s
+            }
+        }
+        let output = GenerateOutput(
+            prompt_ids: ids, output_ids: summary.outputIds, text: summary.text,
+            logprobs: logprobs > 0 ? steps : nil,
+            timings: .init(prompt_tokens: summary.promptTokens, prompt_ms: summary.promptSeconds * 1000,
+                           decode_tokens: summary.decodeTokens, decode_ms: summary.decodeSeconds * 1000),
+            finish_reason: summary.finishReason.rawValue)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        print(String(decoding: try encoder.encode(output), as: UTF8.self))
+    }
+}
+
+/// The `--json` object (field names as the issue specifies them).
+struct GenerateOutput: Encodable {
+    struct Timings: Encodable {
+        var prompt_tokens: Int
+        var prompt_ms: Double
+        var decode_tokens: Int
+        var decode_ms: Double
+    }
+    var prompt_ids: [Int32]
+    var output_ids: [Int32]
+    var text: String
+    var logprobs: [[TokenLogprob]]?
+    var timings: Timings
+    var finish_reason: String
+}

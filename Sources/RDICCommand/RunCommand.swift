@@ -1,0 +1,98 @@
+import ArgumentParser
+import Engine
+import Foundation
+import KVCache
+import Tokenizers
+
+/// Options shared by the commands that run a model locally.
+struct EngineOptions: ParsableArguments {
+    @Option(help: "A model name (rdic model list) or a path to a .gguf file. Default: the default model, installed on first use.")
+    var model: String?
+
+    @Option(help: "Worker threads (default: one per core).")
+    var threads: Int?
+
+    @Option(help: "Context length in tokens (capped at the model's context_length).")
+    var ctx: Int = Engine.defaultContextLength
+
+    @Option(help: "KV cache element type: f16 or f32.")
+    var kvType: String = "f16"
+
+    func kvElementType() throws -> KVElementType {
+        guard let t = KVElementType(rawValue: kvType) else {
+            throw ValidationError("--kv-type must be one of \(KVElementType.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return t
+    }
+
+    /// Resolves the model (installing the default one on first use) and loads it.
+    func loadEngine() async throws -> Engine {
+        let path = try await ModelResolution.resolve(model).path
+        return try Engine(path: path, threads: threads, contextLength: ctx, kvType: try kvElementType())
+    }
+}
+
+/// Sampling flags shared by run, chat and generate.
+struct SamplingOptions: ParsableArguments {
+    @Option(help: "Temperature (0: greedy).") var temperature: Float = 0.8
+    @Option(help: "Top-k (0: off).") var topK: Int = 40
+    @Option(help: "Top-p (1: off).") var topP: Float = 0.95
+    @Option(help: "Min-p (0: off).") var minP: Float = 0.05
+    @Option(help: "Repetition penalty (1: off).") var repeatPenalty: Float = 1
+    @Option(help: "Presence penalty (0: off).") var presencePenalty: Float = 0
+    @Option(help: "Random seed, for reproducible sampling.") var seed: UInt64?
+    @Option(help: "Stop when the output contains this text (repeatable).") var stop: [String] = []
+
+    var parameters: SamplingParameters {
+        SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,
+                           repetitionPenalty: repeatPenalty, presencePenalty: presencePenalty, seed: seed)
+    }
+}
+
+/// `rdic run "prompt"`: one chat turn with the model, streamed to standard output.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Answer a prompt with a local model (chat template applied), streaming the answer.")
+
+    @OptionGroup var engineOptions: EngineOptions
+    @OptionGroup var sampling: SamplingOptions
+
+    @Option(help: "Most tokens to generate.") var maxTokens: Int = 512
+    @Option(help: "A system prompt.") var system: String?
+    @Flag(help: "Print prefill and decode speed to standard error at the end.") var verbose = false
+
+    @Argument(help: "The prompt.") var prompt: String
+
+    func run() async throws {
+        let engine = try await engineOptions.loadEngine()
+        var messages: [ChatMessage] = []
+        if let system { messages.append(.system(system)) }
+        messages.append(.user(prompt))
+        let session = engine.makeSession(contextLength: engineOptions.ctx, kvType: try engineOptions.kvElementType())
+        var options = GenerationOptions(maxTokens: maxTokens, sampling: sampling.parameters, stopStrings: sampling.stop)
+        options.stopAtEndOfGeneration = true
+        let summary = try await streamToStdout(session.generate(prompt: engine.encode(chat: messages), options: options))
+        FileHandle.standardOutput.write(Data("\n".utf8))
+        if verbose { printSpeed(summary) }
+    }
+}
+
+/// Writes each token's text as it arrives; returns the final summary.
+func streamToStdout(_ stream: AsyncThrowingStream<GenerationEvent, Error>) async throws -> GenerationSummary {
+    var summary = GenerationSummary()
+    for try await event in stream {
+        switch event {
+        case .token(let t):
+            FileHandle.standardOutput.write(Data(t.text.utf8))
+        case .finished(let s):
+            summary = s
+        }
+    }
+    return summary
+}
+
+func printSpeed(_ s: GenerationSummary) {
+    let line = String(format: "prefill: %d tokens (%d reused from the cache), %.1f tokens/s; decode: %d tokens, %.1f tokens/s\n",
+                      s.prefilledTokens, s.reusedPromptTokens, s.prefillTokensPerSecond, s.decodeTokens, s.decodeTokensPerSecond)
+    FileHandle.standardError.write(Data(line.utf8))
+}
