@@ -48,13 +48,18 @@ public final class ThreadPool: @unchecked Sendable {
     /// Runs `body(chunk, worker)` for every chunk in `0..<chunks`, spread over the pool, and
     /// returns when all have run. `worker` is in `0..<threadCount` and is unique among the
     /// chunks running at once, so it can index per-thread scratch memory.
-    public func run(chunks: Int, _ body: (Int, Int) -> Void) {
+    ///
+    /// `body` is escaping on purpose: its context lives on the heap with atomic reference
+    /// counting, since worker threads retain and release it (a non-escaping closure's context
+    /// may live on the caller's stack, which other threads must not reference-count).
+    public func run(chunks: Int, _ body: @escaping (Int, Int) -> Void) {
         if chunks <= 0 { return }
         if threadCount == 1 || chunks == 1 {
             for c in 0..<chunks { body(c, 0) }
             return
         }
-        withoutActuallyEscaping(body) { escapable in
+        do {
+            let escapable = body
             lock.lock()
             job = escapable
             chunkCount = chunks
@@ -81,7 +86,7 @@ public final class ThreadPool: @unchecked Sendable {
 
     /// Splits `0..<count` into about `4 * threadCount` contiguous ranges (at least `minChunk`
     /// long) and runs `body(range, worker)` on each.
-    public func parallelFor(_ count: Int, minChunk: Int = 1, _ body: (Range<Int>, Int) -> Void) {
+    public func parallelFor(_ count: Int, minChunk: Int = 1, _ body: @escaping (Range<Int>, Int) -> Void) {
         if count <= 0 { return }
         let target = max(1, min(threadCount * 4, count / max(1, minChunk)))
         let size = (count + target - 1) / target
@@ -100,8 +105,7 @@ public final class ThreadPool: @unchecked Sendable {
     }
 
     /// Runs chunks of the current job. A function of its own so that the worker's reference to
-    /// the job's closure is released before it reports completion (the closure does not
-    /// outlive `run`).
+    /// the job's closure is released before it reports completion.
     @inline(never) private func runCurrentJob(worker: Int) {
         lock.lock()
         let body = job

@@ -131,6 +131,7 @@ public final class Transformer: @unchecked Sendable {
         let d = h.embeddingLength
 
         // Embeddings.
+        let tokenEmbedding = self.tokenEmbedding
         pool.parallelFor(n) { range, _ in
             for i in range {
                 tokenEmbedding.decodeRow(Int(tokens[i]), into: w.x + i * d)
@@ -188,6 +189,7 @@ public final class Transformer: @unchecked Sendable {
         let cosT = sliding ? w.cosS : w.cosG, sinT = sliding ? w.sinS : w.sinG
         let half = h.ropeDimensions / 2
         let qn = L.queryNorm, kn = L.keyNorm
+        let rope = self.rope
         pool.parallelFor(n) { range, _ in
             for i in range {
                 for hd in 0..<h.headCount {
