@@ -19,6 +19,8 @@ let package = Package(
     products: [
         .executable(name: "rdic", targets: ["RDICCommand"]),
         .library(name: "RDIC", targets: ["Engine", "Providers", "ModelStore"]),
+        // The quantized kernels alone, for the benchmark package under Benchmarks/.
+        .library(name: "RDICKernels", targets: ["TensorFormats"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -46,7 +48,6 @@ let package = Package(
         // One chat API over hosted and local backends.
         .target(name: "Providers", dependencies: [
             "Engine", "Tokenizers", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "RDICCommand", dependencies: [
             "Engine", "ModelStore", "Providers", "Tokenizers", "GGUF",
@@ -61,10 +62,7 @@ let package = Package(
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "TestSupport"]),
         .testTarget(name: "KVCacheTests", dependencies: ["KVCache", "TestSupport"], swiftSettings: optimized),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], swiftSettings: optimized),
-        .testTarget(name: "ProvidersTests", dependencies: [
-            "Providers", "TestSupport",
-            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-        ]),
+        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF"]),
     ]
 )

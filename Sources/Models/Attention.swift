@@ -60,7 +60,7 @@ struct AttentionKernel {
     let scoreScale: Float
 
     /// Floats of per-thread scratch needed for a layer storing `stored` tokens.
-    func scratchFloats(stored: Int) -> Int { stored + 2 * keyLength + 2 * valueLength + 64 }
+    func scratchFloats(stored: Int) -> Int { max(stored, 2 * Self.onlineRun) + 2 * keyLength + 2 * valueLength + 64 }
 
     func run(cache: SequenceKVCache, layer: Int, window: Int?, n: Int,
              q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
@@ -84,7 +84,7 @@ struct AttentionKernel {
 
             if half {
                 onlineHalf(cache: cache, layer: layer, window: window, stored: stored, qpos: qpos, g: g,
-                           q: qv, kv: kv, vv: vv, out: out + i * oStride + h * valueLength)
+                           q: qv, chunk: scores, out: out + i * oStride + h * valueLength)
                 return
             }
 
@@ -141,8 +141,13 @@ struct AttentionKernel {
     /// f16/f32 noise.)
     @inline(__always)
     private func onlineHalf(cache: SequenceKVCache, layer: Int, window: Int?, stored: Range<Int>, qpos: Int32, g: Int,
-                            q: UnsafeMutablePointer<Float>, kv: UnsafeMutablePointer<Float>,
-                            vv: UnsafeMutablePointer<Float>, out o: UnsafeMutablePointer<Float>) {
+                            q: UnsafeMutablePointer<Float>, chunk sc: UnsafeMutablePointer<Float>,
+                            out o: UnsafeMutablePointer<Float>) {
+        // Keys are taken in runs of up to `run` visible ones: their scores, one rescale of the
+        // running sum when the run raises the maximum, their weights 8 at a time, then the
+        // values. The same online softmax as one key at a time, with fewer rescales.
+        let run = Self.onlineRun
+        let rows = UnsafeMutableRawPointer(sc + run).bindMemory(to: Int32.self, capacity: run)
         let bt = cache.configuration.blockTokens
         o.initialize(repeating: 0, count: valueLength)
         var maxScore = -Float.infinity
@@ -151,28 +156,44 @@ struct AttentionKernel {
         while t < stored.upperBound {
             let (block, s0) = cache.slot(layer: layer, token: t)
             let m = min(bt - s0, stored.upperBound - t)
-            for s in s0..<(s0 + m) {
-                let kp = block.positions[s]
-                guard kp <= qpos && (window == nil || qpos - kp < Int32(window!)) else { continue }
-                halfsToFloats(block.key(s) + 2 * g * keyLength, kv, keyLength)
-                let score = dot(q, kv, keyLength) * scoreScale
-                var ms: Float = 1, vs: Float = 1
-                if score > maxScore {
-                    ms = expf(maxScore - score)
-                    maxScore = score
-                    scale(o, ms, valueLength)
-                } else {
-                    vs = expf(score - maxScore)
+            var s = s0
+            while s < s0 + m {
+                let end = min(s0 + m, s + run)
+                var c = 0
+                var runMax = -Float.infinity
+                while s < end {
+                    let kp = block.positions[s]
+                    if kp <= qpos && (window == nil || qpos - kp < Int32(window!)) {
+                        let score = dotHalf(q, block.key(s) + 2 * g * keyLength, keyLength) * scoreScale
+                        sc[c] = score
+                        rows[c] = Int32(s)
+                        runMax = max(runMax, score)
+                        c += 1
+                    }
+                    s += 1
                 }
-                halfsToFloats(block.value(s) + 2 * g * valueLength, vv, valueLength)
-                axpy(vs, vv, o, valueLength)
-                sum = sum * ms + vs
+                if c == 0 { continue }
+                if runMax > maxScore {
+                    if maxScore > -.infinity {
+                        let ms = expf(maxScore - runMax)
+                        scale(o, ms, valueLength)
+                        sum *= ms
+                    }
+                    maxScore = runMax
+                }
+                sum += expShifted(sc, c, minus: maxScore)
+                for u in 0..<c {
+                    axpyHalf(sc[u], block.value(Int(rows[u])) + 2 * g * valueLength, o, valueLength)
+                }
             }
             t += m
         }
         let inv: Float = sum == 0 ? 0 : 1 / sum
-        for j in 0..<valueLength { o[j] *= inv }
+        scale(o, inv, valueLength)
     }
+
+    /// Visible keys per online-softmax step (see `onlineHalf`).
+    static let onlineRun = 32
 }
 
 import TensorFormats

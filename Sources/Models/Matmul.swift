@@ -10,7 +10,7 @@ final class MatmulInput {
     let x: UnsafePointer<Float>
     let n: Int
     let cols: Int
-    private let buffers: ActivationBuffers
+    let buffers: ActivationBuffers
     private let pool: ThreadPool
     private var prepared: [ActivationFormat: QuantizedActivations] = [:]
     private var expanded: [ActivationFormat: UnsafeMutablePointer<Float>] = [:]
@@ -43,10 +43,7 @@ final class MatmulInput {
         let e = buffers.expandedBuffer(format: format, cols: cols, rows: n)
         let cols = self.cols
         pool.parallelFor(n) { range, _ in
-            for i in range {
-                let v = a.values(row: i)
-                v.withUnsafeBufferPointer { (e + i * cols).update(from: $0.baseAddress!, count: cols) }
-            }
+            for i in range { a.values(row: i, into: e + i * cols) }
         }
         expanded[format] = e
         return e
@@ -74,6 +71,17 @@ final class ActivationBuffers: @unchecked Sendable {
         return p
     }
 
+    private var panels: Scratch?
+
+    /// Per-thread panel scratch for `Gemm` on matrices of up to `cols` columns.
+    func panelScratch(threads: Int, cols: Int) -> Scratch {
+        let need = Gemm.scratchFloats(cols: cols)
+        if let p = panels, p.floatsPerThread >= need { return p }
+        let p = Scratch(threads: threads, floatsPerThread: need)
+        panels = p
+        return p
+    }
+
     func buffer(format: ActivationFormat, cols: Int, rows: Int) -> QuantizedActivations {
         let key = Key(format: format, cols: cols)
         if let b = buffers[key], b.capacity >= rows { return b }
@@ -92,6 +100,12 @@ extension WeightMatrix {
                   rowRange: Range<Int>? = nil, pool: ThreadPool, scratch: Scratch? = nil) {
         precondition(input.cols == cols)
         let range = rowRange ?? 0..<rows
+        if input.n >= Gemm.minTokens {
+            let x = UnsafePointer(input.expandedActivations(type.activationFormat!))
+            multiplyBatch(x, n: input.n, into: y, yStride: yStride, rowRange: range, pool: pool,
+                          scratch: input.buffers.panelScratch(threads: pool.threadCount, cols: cols))
+            return
+        }
         let base = self.base, type = self.type, n = input.n
         let out = y - range.lowerBound
         let acts = input.activations(type.activationFormat!)
@@ -141,6 +155,42 @@ extension WeightMatrix {
                     }
                 }
                 r0 += tr
+            }
+        }
+    }
+}
+
+/// One output of `multiplyAll`: a matrix and where its rows go.
+struct MatmulTarget {
+    let weights: WeightMatrix
+    let y: UnsafeMutablePointer<Float>
+    let yStride: Int
+}
+
+extension WeightMatrix {
+    /// Several matrices times the same input (Q, K and V; gate and up) as one parallel job:
+    /// for a single decoded token each product is only tens of microseconds, so one hand-off
+    /// to the pool instead of three saves most of the synchronization. Batches of `Gemm` size
+    /// run matrix by matrix.
+    static func multiplyAll(_ targets: [MatmulTarget], input: MatmulInput, pool: ThreadPool) {
+        if input.n >= Gemm.minTokens || targets.count == 1 {
+            for t in targets { t.weights.multiply(input, into: t.y, yStride: t.yStride, pool: pool) }
+            return
+        }
+        let acts = targets.map { input.activations($0.weights.type.activationFormat!) }
+        var starts: [Int] = [0]
+        for t in targets { starts.append(starts.last! + t.weights.rows) }
+        let total = starts.last!, n = input.n
+        pool.parallelFor(total, minChunk: 16) { chunk, _ in
+            var lo = chunk.lowerBound
+            var m = 0
+            while lo < chunk.upperBound {
+                while starts[m + 1] <= lo { m += 1 }
+                let hi = min(chunk.upperBound, starts[m + 1])
+                let t = targets[m]
+                try! matmul(weights: t.weights.base, type: t.weights.type, rows: (lo - starts[m])..<(hi - starts[m]),
+                            input: acts[m], batch: 0..<n, output: t.y, outputStride: t.yStride)
+                lo = hi
             }
         }
     }

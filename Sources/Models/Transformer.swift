@@ -181,9 +181,9 @@ public final class Transformer: @unchecked Sendable {
 
         normRows(w.x, L.attentionNorm, w.xb, n: n, width: d)
         let attnIn = input(w.xb, n: n, cols: d)
-        L.wq.multiply(attnIn, into: w.q, yStride: qw, pool: pool, scratch: weightScratch)
-        L.wk.multiply(attnIn, into: w.k, yStride: kw, pool: pool, scratch: weightScratch)
-        L.wv.multiply(attnIn, into: w.v, yStride: vw, pool: pool, scratch: weightScratch)
+        WeightMatrix.multiplyAll([MatmulTarget(weights: L.wq, y: w.q, yStride: qw),
+                                  MatmulTarget(weights: L.wk, y: w.k, yStride: kw),
+                                  MatmulTarget(weights: L.wv, y: w.v, yStride: vw)], input: attnIn, pool: pool)
 
         let sliding = h.isSliding(l)
         let cosT = sliding ? w.cosS : w.cosG, sinT = sliding ? w.sinS : w.sinG
@@ -215,8 +215,8 @@ public final class Transformer: @unchecked Sendable {
 
         normRows(w.x, L.ffnNorm, w.xb, n: n, width: d)
         let ffnIn = input(w.xb, n: n, cols: d)
-        L.gate.multiply(ffnIn, into: w.gate, yStride: ff, pool: pool, scratch: weightScratch)
-        L.up.multiply(ffnIn, into: w.up, yStride: ff, pool: pool, scratch: weightScratch)
+        WeightMatrix.multiplyAll([MatmulTarget(weights: L.gate, y: w.gate, yStride: ff),
+                                  MatmulTarget(weights: L.up, y: w.up, yStride: ff)], input: ffnIn, pool: pool)
         let act = h.activation
         pool.parallelFor(n * ff, minChunk: 1024) { range, _ in
             switch act {

@@ -15,6 +15,7 @@ struct RDIC: AsyncParsableCommand {
             PerplexityCommand.self,
             CheckCommand.self,
             AskCommand.self,
+            BenchCommand.self,
         ]
     )
 }

@@ -1,0 +1,141 @@
+import TensorFormats
+
+/// Cache-blocked matrix x matrix product for prefill: `y[t][r] = Σ_k x[t][k] · W[r][k]`.
+///
+/// A batch of many tokens multiplies every weight row many times, so it pays to decode the
+/// quantized weights once and reuse them: each thread takes panels of `panelRows` rows,
+/// decodes a panel to f32 laid out column by column (`panel[k][0..<16]`, 16 rows side by
+/// side, so one column is two 8-lane vectors), and then streams all the tokens past it, six at
+/// a time, in a register-blocked 6 x 16 kernel of fused multiply-adds (12 accumulators). The
+/// panel (16 x cols x 4 bytes, 40-128 KiB here) stays in L1/L2 while all the tokens use it.
+///
+/// The activations are first rounded exactly as the one-token path rounds them (quantized to
+/// Q8_0 or Q8_K and back, `MatmulInput.expandedActivations`), so every product equals llama.cpp's and
+/// only the order of the float sums differs. (Plain f32 activations moved Gemma's log-probs
+/// past the reference tests' tolerance.)
+enum Gemm {
+    static let panelRows = 16
+    static let tokenTile = 6
+    /// Batches at least this large use `Gemm`; smaller ones the quantized dot kernels, whose
+    /// per-block integer sums follow llama.cpp's order exactly. Below ~32 tokens decoding a
+    /// panel is not repaid, and short prompts keep the reference-matched path (the greedy
+    /// tests' Gemma tolerances sit at the noise floor, where a different float summation
+    /// order alone can move one near-tie).
+    static let minTokens = 32
+
+    /// Floats of per-thread scratch for a matrix of `cols` columns.
+    static func scratchFloats(cols: Int) -> Int { panelRows * cols + cols }
+
+    /// Decodes rows `r0..<r0+count` (count <= 16) of `w` into `panel` as `panel[k * 16 + i]`,
+    /// zero for the missing rows of a last, partial panel.
+    @inline(__always)
+    static func pack(_ w: WeightMatrix, rows r0: Int, count: Int, panel: UnsafeMutablePointer<Float>,
+                     row tmp: UnsafeMutablePointer<Float>) {
+        let cols = w.cols
+        if count < panelRows { panel.update(repeating: 0, count: panelRows * cols) }
+        for i in 0..<count {
+            w.decodeRow(r0 + i, into: tmp)
+            var p = panel + i
+            for k in 0..<cols {
+                p.pointee = tmp[k]
+                p += panelRows
+            }
+        }
+    }
+
+    /// y[t][0..<16] (t < 6) = Σ_k x[t][k] · panel[k][0..<16], for six tokens `xStride` apart.
+    @inline(__always)
+    static func kernel6(_ panel: UnsafePointer<Float>, cols: Int, _ x: UnsafePointer<Float>, xStride: Int,
+                        _ y: UnsafeMutablePointer<Float>, yStride: Int, rows: Int) {
+        var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a10 = SIMD8<Float>(), a11 = SIMD8<Float>()
+        var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a30 = SIMD8<Float>(), a31 = SIMD8<Float>()
+        var a40 = SIMD8<Float>(), a41 = SIMD8<Float>(), a50 = SIMD8<Float>(), a51 = SIMD8<Float>()
+        let x0 = x, x1 = x + xStride, x2 = x + 2 * xStride, x3 = x + 3 * xStride, x4 = x + 4 * xStride
+        let x5 = x + 5 * xStride
+        var p = UnsafeRawPointer(panel)
+        for k in 0..<cols {
+            let w0 = p.loadUnaligned(as: SIMD8<Float>.self)
+            let w1 = p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self)
+            var b = SIMD8<Float>(repeating: x0[k])
+            a00.addProduct(w0, b); a01.addProduct(w1, b)
+            b = SIMD8<Float>(repeating: x1[k])
+            a10.addProduct(w0, b); a11.addProduct(w1, b)
+            b = SIMD8<Float>(repeating: x2[k])
+            a20.addProduct(w0, b); a21.addProduct(w1, b)
+            b = SIMD8<Float>(repeating: x3[k])
+            a30.addProduct(w0, b); a31.addProduct(w1, b)
+            b = SIMD8<Float>(repeating: x4[k])
+            a40.addProduct(w0, b); a41.addProduct(w1, b)
+            b = SIMD8<Float>(repeating: x5[k])
+            a50.addProduct(w0, b); a51.addProduct(w1, b)
+            p += 64
+        }
+        store(a00, a01, y, rows)
+        store(a10, a11, y + yStride, rows)
+        store(a20, a21, y + 2 * yStride, rows)
+        store(a30, a31, y + 3 * yStride, rows)
+        store(a40, a41, y + 4 * yStride, rows)
+        store(a50, a51, y + 5 * yStride, rows)
+    }
+
+    /// One token: y[0..<16] = Σ_k x[k] · panel[k][0..<16].
+    @inline(__always)
+    static func kernel1(_ panel: UnsafePointer<Float>, cols: Int, _ x: UnsafePointer<Float>,
+                        _ y: UnsafeMutablePointer<Float>, rows: Int) {
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
+        var p = UnsafeRawPointer(panel)
+        for k in 0..<cols {
+            let b = SIMD8<Float>(repeating: x[k])
+            a0.addProduct(p.loadUnaligned(as: SIMD8<Float>.self), b)
+            a1.addProduct(p.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), b)
+            p += 64
+        }
+        store(a0, a1, y, rows)
+    }
+
+    @inline(__always)
+    static func store(_ lo: SIMD8<Float>, _ hi: SIMD8<Float>, _ y: UnsafeMutablePointer<Float>, _ rows: Int) {
+        if rows == 16 {
+            UnsafeMutableRawPointer(y).storeBytes(of: lo, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + 8).storeBytes(of: hi, as: SIMD8<Float>.self)
+        } else {
+            for i in 0..<min(rows, 8) { y[i] = lo[i] }
+            if rows > 8 { for i in 8..<rows { y[i] = hi[i - 8] } }
+        }
+    }
+
+    /// Rows `r0..<r0+count` of `w` times all `n` tokens of `x` (`cols` apart) into `y`.
+    static func panel(_ w: WeightMatrix, rows r0: Int, count: Int, x: UnsafePointer<Float>, n: Int,
+                      y: UnsafeMutablePointer<Float>, yStride: Int, scratch: UnsafeMutablePointer<Float>) {
+        let cols = w.cols
+        let panel = scratch, tmp = scratch + panelRows * cols
+        pack(w, rows: r0, count: count, panel: panel, row: tmp)
+        var t = 0
+        while t + tokenTile <= n {
+            kernel6(panel, cols: cols, x + t * cols, xStride: cols, y + t * yStride + r0, yStride: yStride, rows: count)
+            t += tokenTile
+        }
+        while t < n {
+            kernel1(panel, cols: cols, x + t * cols, y + t * yStride + r0, rows: count)
+            t += 1
+        }
+    }
+}
+
+extension WeightMatrix {
+    /// `y[t][r - rowRange.lowerBound] = dot(row r, x[t])` for `n` f32 token rows, through
+    /// `Gemm`'s decoded panels, split across the pool by panel.
+    func multiplyBatch(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>, yStride: Int,
+                       rowRange: Range<Int>, pool: ThreadPool, scratch: Scratch) {
+        let out = y - rowRange.lowerBound
+        let panels = (rowRange.count + Gemm.panelRows - 1) / Gemm.panelRows
+        pool.parallelFor(panels) { chunk, worker in
+            let buf = scratch.buffer(worker)
+            for p in chunk {
+                let r0 = rowRange.lowerBound + p * Gemm.panelRows
+                let count = min(Gemm.panelRows, rowRange.upperBound - r0)
+                Gemm.panel(self, rows: r0, count: count, x: x, n: n, y: out, yStride: yStride, scratch: buf)
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+import Foundation
+import KVCache
+import Models
+
+/// One benchmark test in llama-bench's terms: prefill `prompt` tokens and/or generate `gen`
+/// tokens, after a context of `depth` tokens that is filled untimed.
+struct BenchTest: Sendable, Equatable {
+    var prompt: Int
+    var gen: Int
+    var depth: Int
+
+    /// llama-bench's name: `pp512`, `tg128`, `pp512+tg128`, with ` @ d2048` for a depth.
+    var name: String {
+        var parts: [String] = []
+        if prompt > 0 { parts.append("pp\(prompt)") }
+        if gen > 0 { parts.append("tg\(gen)") }
+        return parts.joined(separator: "+") + (depth > 0 ? " @ d\(depth)" : "")
+    }
+
+    /// The tests llama-bench runs for these lists: one prefill test per `-p` value, one
+    /// generation test per `-n` value (zeros skipped), each at every `-d` depth.
+    static func matrix(prompts: [Int], gens: [Int], depths: [Int]) -> [BenchTest] {
+        var tests: [BenchTest] = []
+        for d in depths {
+            for p in prompts where p > 0 { tests.append(BenchTest(prompt: p, gen: 0, depth: d)) }
+            for g in gens where g > 0 { tests.append(BenchTest(prompt: 0, gen: g, depth: d)) }
+        }
+        return tests
+    }
+}
+
+/// Timings of one test over its repetitions, summarized as llama-bench does: tokens/s of each
+/// repetition is (prompt + gen) / seconds; the mean and the sample standard deviation of those.
+struct BenchResult: Sendable {
+    let test: BenchTest
+    let threads: Int
+    let samplesNs: [UInt64]
+    /// Peak resident set of the process after this test, in bytes.
+    let peakRSS: Int
+
+    var tokens: Int { test.prompt + test.gen }
+    var samplesTs: [Double] { samplesNs.map { Double(tokens) * 1e9 / Double(max($0, 1)) } }
+    var avgNs: Double { Self.mean(samplesNs.map(Double.init)) }
+    var stddevNs: Double { Self.stddev(samplesNs.map(Double.init)) }
+    var avgTs: Double { Self.mean(samplesTs) }
+    var stddevTs: Double { Self.stddev(samplesTs) }
+
+    static func mean(_ xs: [Double]) -> Double { xs.isEmpty ? 0 : xs.reduce(0, +) / Double(xs.count) }
+
+    /// Sample standard deviation (n - 1), 0 for fewer than two samples, as llama-bench.
+    static func stddev(_ xs: [Double]) -> Double {
+        guard xs.count > 1 else { return 0 }
+        let m = mean(xs)
+        return (xs.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(xs.count - 1)).squareRoot()
+    }
+}
+
+/// Runs llama-bench's tests on a loaded model.
+///
+/// The same procedure as llama-bench: before each repetition the cache is cleared and, for a
+/// depth, refilled with `depth` tokens untimed; a prefill test then decodes `prompt` random
+/// tokens in batches of `batchSize`, computing logits of the last one; a generation test
+/// decodes `gen` tokens one at a time, computing the full logits of each. One untimed warm-up
+/// run (a prefill of the prompt, one generated token) comes first.
+final class BenchRunner {
+    let model: Transformer
+    let batchSize: Int
+    let kvType: KVElementType
+    private var rng: UInt64 = 0x2545_F491_4F6C_DD1D
+    private let logits: UnsafeMutablePointer<Float>
+
+    init(model: Transformer, batchSize: Int = 512, kvType: KVElementType = .f16) {
+        self.model = model
+        self.batchSize = max(1, batchSize)
+        self.kvType = kvType
+        logits = .allocate(capacity: model.hyperparameters.vocabularySize)
+    }
+
+    deinit { logits.deallocate() }
+
+    /// A pseudo-random token id (llama-bench draws them from `rand() % n_vocab`).
+    private func randomToken() -> Int32 {
+        rng ^= rng << 13
+        rng ^= rng >> 7
+        rng ^= rng << 17
+        return Int32(truncatingIfNeeded: rng % UInt64(model.hyperparameters.vocabularySize))
+    }
+
+    private func prefill(_ n: Int, cache: SequenceKVCache) throws {
+        var done = 0
+        while done < n {
+            let m = min(batchSize, n - done)
+            let tokens = (0..<m).map { _ in randomToken() }
+            let last = done + m == n
+            let hidden = try model.forward(tokens: tokens, cache: cache, outputRows: last ? (m - 1)..<m : 0..<0)
+            if last { hidden.withUnsafeBufferPointer { model.logits(hidden: $0.baseAddress!, rows: 1, into: logits) } }
+            done += m
+        }
+    }
+
+    private func generate(_ n: Int, cache: SequenceKVCache) throws {
+        var token = randomToken()
+        for _ in 0..<n {
+            let hidden = try model.forward(tokens: [token], cache: cache, outputRows: 0..<1)
+            hidden.withUnsafeBufferPointer { model.logits(hidden: $0.baseAddress!, rows: 1, into: logits) }
+            token = randomToken()
+        }
+    }
+
+    /// Runs `test` `repetitions` times (after one warm-up) and returns its timings.
+    func run(_ test: BenchTest, repetitions: Int) throws -> BenchResult {
+        let cache = model.makeCache(contextLength: test.depth + test.prompt + test.gen + 1, elementType: kvType)
+        // Warm-up, untimed: pages the weights in and sizes every buffer.
+        if test.prompt > 0 { try prefill(test.prompt, cache: cache) }
+        if test.gen > 0 { try generate(1, cache: cache) }
+        var samples: [UInt64] = []
+        for _ in 0..<max(1, repetitions) {
+            cache.clear()
+            if test.depth > 0 { try prefill(test.depth, cache: cache) }
+            let start = DispatchTime.now().uptimeNanoseconds
+            if test.prompt > 0 { try prefill(test.prompt, cache: cache) }
+            if test.gen > 0 { try generate(test.gen, cache: cache) }
+            samples.append(DispatchTime.now().uptimeNanoseconds - start)
+        }
+        return BenchResult(test: test, threads: model.pool.threadCount, samplesNs: samples, peakRSS: peakResidentBytes())
+    }
+}
+
+/// The process's peak resident set size in bytes (VmHWM on Linux, ru_maxrss elsewhere).
+func peakResidentBytes() -> Int {
+    #if os(Linux)
+    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kb = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+            return kb * 1024
+        }
+    }
+    #endif
+    var usage = rusage()
+    #if os(Linux)
+    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+    return Int(usage.ru_maxrss) * 1024
+    #else
+    getrusage(RUSAGE_SELF, &usage)
+    return Int(usage.ru_maxrss)
+    #endif
+}
