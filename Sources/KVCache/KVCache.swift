@@ -5,13 +5,26 @@ import TensorFormats
 /// types (q8_0, q4_0) are meant to slot in here: a block stores whole rows of `headDim`
 /// elements, which is a whole number of 32-element quantization blocks for every model we run.
 public enum KVElementType: String, Sendable, CaseIterable, CustomStringConvertible {
-    case f32, f16
+    case f32, f16, q8_0, q4_0
 
-    /// Bytes one row of `count` elements takes in this storage.
+    /// The ggml block format of a stored row (for quantize / dequantize / addScaled).
+    public var ggmlType: GGMLType {
+        switch self {
+        case .f32: .f32
+        case .f16: .f16
+        case .q8_0: .q8_0
+        case .q4_0: .q4_0
+        }
+    }
+
+    /// Bytes one row of `count` elements takes in this storage (quantized rows: `count` is a
+    /// multiple of 32, true of every head length we run).
     public func rowBytes(_ count: Int) -> Int {
         switch self {
         case .f32: 4 * count
         case .f16: 2 * count
+        case .q8_0: count / 32 * 34
+        case .q4_0: count / 32 * 18
         }
     }
 
@@ -261,6 +274,10 @@ public final class SequenceKVCache: @unchecked Sendable {
         case .f16:
             let d = dst.assumingMemoryBound(to: UInt16.self)
             for j in 0..<n { d[j] = floatToHalf(src[j]) }
+        case .q8_0, .q4_0:
+            // Rows are whole 32-element blocks per head, so quantizing all heads at once gives
+            // the same blocks as per head.
+            try! quantize(configuration.elementType.ggmlType, from: src, count: n, into: dst)
         }
     }
 

@@ -49,7 +49,8 @@ public enum SessionFile {
         precondition(cache.pending == 0, "save between batches")
         let config = cache.configuration
         let bt = config.blockTokens
-        let dtype = config.elementType == .f16 ? "F16" : "F32"
+        let type = config.elementType
+        let dtype = type == .f16 ? "F16" : type == .f32 ? "F32" : "U8"
         var writer = SafetensorsWriter()
         var layerInfo: [[String: Any]] = []
         for l in cache.layers.indices {
@@ -62,8 +63,13 @@ public enum SessionFile {
                 values += UnsafeRawBufferPointer(start: block.value(s), count: block.valueRowBytes)
                 withUnsafeBytes(of: block.positions[s].littleEndian) { positions += $0 }
             }
-            writer.add("layers.\(l).keys", dtype: dtype, shape: [stored.count, shape.kvHeads, shape.keyLength], bytes: keys)
-            writer.add("layers.\(l).values", dtype: dtype, shape: [stored.count, shape.kvHeads, shape.valueLength], bytes: values)
+            // Quantized rows are opaque bytes to other readers: U8 [tokens, rowBytes].
+            let kShape = dtype == "U8" ? [stored.count, block0Bytes(type, shape.kvHeads, shape.keyLength)]
+                : [stored.count, shape.kvHeads, shape.keyLength]
+            let vShape = dtype == "U8" ? [stored.count, block0Bytes(type, shape.kvHeads, shape.valueLength)]
+                : [stored.count, shape.kvHeads, shape.valueLength]
+            writer.add("layers.\(l).keys", dtype: dtype, shape: kShape, bytes: keys)
+            writer.add("layers.\(l).values", dtype: dtype, shape: vShape, bytes: values)
             writer.add("layers.\(l).positions", dtype: "I32", shape: [stored.count], bytes: positions)
             layerInfo.append(["kind": shape.window == nil ? "global" : "sliding", "window": shape.window ?? 0,
                               "first_token": stored.lowerBound, "kv_heads": shape.kvHeads,
@@ -156,6 +162,10 @@ public enum SessionFile {
         cache.count = count
         cache.nextPosition = next
         return Contents(cache: cache, tokens: tokens.map { Int32($0) }, metadata: m)
+    }
+
+    private static func block0Bytes(_ type: KVElementType, _ heads: Int, _ length: Int) -> Int {
+        heads * type.rowBytes(length)
     }
 
     private static func json(_ value: Any) throws -> String {
