@@ -14,6 +14,8 @@ public final class Engine: Sendable {
     /// The conversation format, when the model has one.
     public let chatTemplate: ChatTemplate?
     public let path: String
+    /// Identifies the model file (see `ModelFingerprint`); saved sessions carry it.
+    public let fingerprint: String
 
     /// Loads the GGUF file at `path`. `threads` sizes the worker pool (default: one per core).
     /// Fails before any work when the weights plus a `contextLength` cache do not fit in memory.
@@ -21,6 +23,7 @@ public final class Engine: Sendable {
                 kvType: KVElementType = .f16) throws {
         let file = try GGUFFile(path: path)
         self.path = path
+        fingerprint = ModelFingerprint.of(file)
         tokenizer = try Tokenizer(gguf: file)
         chatTemplate = try? ChatTemplate.forModel(metadata: file.metadata)
         model = try Transformer(file: file, threads: threads)

@@ -12,8 +12,8 @@ public final class Session: @unchecked Sendable {
     public let engine: Engine
     public let cache: SequenceKVCache
     /// The tokens whose keys and values are in the cache, in order.
-    public private(set) var tokens: [Int32] = []
-    private let lock = NSLock()
+    public internal(set) var tokens: [Int32] = []
+    let lock = NSLock()
 
     init(engine: Engine, cache: SequenceKVCache) {
         self.engine = engine

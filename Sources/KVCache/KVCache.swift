@@ -5,13 +5,26 @@ import TensorFormats
 /// types (q8_0, q4_0) are meant to slot in here: a block stores whole rows of `headDim`
 /// elements, which is a whole number of 32-element quantization blocks for every model we run.
 public enum KVElementType: String, Sendable, CaseIterable, CustomStringConvertible {
-    case f32, f16
+    case f32, f16, q8_0, q4_0
 
-    /// Bytes one row of `count` elements takes in this storage.
+    /// The ggml block format of a stored row (for quantize / dequantize / addScaled).
+    public var ggmlType: GGMLType {
+        switch self {
+        case .f32: .f32
+        case .f16: .f16
+        case .q8_0: .q8_0
+        case .q4_0: .q4_0
+        }
+    }
+
+    /// Bytes one row of `count` elements takes in this storage (quantized rows: `count` is a
+    /// multiple of 32, true of every head length we run).
     public func rowBytes(_ count: Int) -> Int {
         switch self {
         case .f32: 4 * count
         case .f16: 2 * count
+        case .q8_0: count / 32 * 34
+        case .q4_0: count / 32 * 18
         }
     }
 
@@ -114,6 +127,15 @@ public final class KVBlock: @unchecked Sendable {
         positions.deallocate()
     }
 
+    /// A private copy (for copy-on-write when a forked sequence writes into a shared block).
+    func copy() -> KVBlock {
+        let b = KVBlock(capacity: capacity, keyRowBytes: keyRowBytes, valueRowBytes: valueRowBytes)
+        b.keys.copyMemory(from: keys, byteCount: capacity * keyRowBytes)
+        b.values.copyMemory(from: values, byteCount: capacity * valueRowBytes)
+        b.positions.update(from: positions, count: capacity)
+        return b
+    }
+
     /// The key row (all KV heads) of slot `i`.
     @inline(__always) public func key(_ i: Int) -> UnsafeMutableRawPointer { keys + i * keyRowBytes }
     /// The value row (all KV heads) of slot `i`.
@@ -125,12 +147,32 @@ public final class KVBlock: @unchecked Sendable {
 /// blocks that fall wholly out of its window and reuses them for new tokens (a ring of blocks).
 public struct KVLayer: @unchecked Sendable {
     public let shape: KVLayerShape
-    public private(set) var blocks: [KVBlock] = []
+    public internal(set) var blocks: [KVBlock] = []
     /// Index (in sequence blocks) of `blocks[0]`.
-    public private(set) var firstBlock = 0
+    public internal(set) var firstBlock = 0
     private var spare: [KVBlock] = []
 
     init(shape: KVLayerShape) { self.shape = shape }
+
+    /// The same blocks, shared; no spares (those belong to the original).
+    func forked() -> KVLayer {
+        var l = KVLayer(shape: shape)
+        l.blocks = blocks
+        l.firstBlock = firstBlock
+        return l
+    }
+
+    /// Replaces block `i` by a private copy if another sequence also holds it, so that writes
+    /// never reach a sibling's data.
+    mutating func makeUnique(_ i: Int) {
+        if !isKnownUniquelyReferenced(&blocks[i]) { blocks[i] = blocks[i].copy() }
+    }
+
+    /// Keeps a dropped block for reuse only when no other sequence holds it.
+    private mutating func recycle(_ block: KVBlock) {
+        var b = block
+        if isKnownUniquelyReferenced(&b) { spare.append(b) }
+    }
 
     mutating func ensure(tokens: Int, blockTokens: Int, make: () -> KVBlock) {
         let needed = (tokens + blockTokens - 1) / blockTokens - firstBlock
@@ -141,14 +183,14 @@ public struct KVLayer: @unchecked Sendable {
     mutating func evict(before oldestNeeded: Int, blockTokens: Int) {
         let keepFrom = oldestNeeded / blockTokens
         while firstBlock < keepFrom, !blocks.isEmpty {
-            spare.append(blocks.removeFirst())
+            recycle(blocks.removeFirst())
             firstBlock += 1
         }
     }
 
     mutating func truncate(to tokens: Int, blockTokens: Int) {
         let needed = max(0, (tokens + blockTokens - 1) / blockTokens - firstBlock)
-        while blocks.count > needed { spare.append(blocks.removeLast()) }
+        while blocks.count > needed { recycle(blocks.removeLast()) }
     }
 
     /// First token index still stored.
@@ -163,9 +205,9 @@ public struct KVLayer: @unchecked Sendable {
 /// token, and attention masks by position, so a caller may place tokens where it likes.
 public final class SequenceKVCache: @unchecked Sendable {
     public let configuration: KVCacheConfiguration
-    public private(set) var layers: [KVLayer]
+    public internal(set) var layers: [KVLayer]
     /// Tokens committed.
-    public private(set) var count = 0
+    public internal(set) var count = 0
     /// Tokens reserved for the batch being written (0 between batches).
     public private(set) var pending = 0
     /// The position the next token gets by default.
@@ -189,6 +231,12 @@ public final class SequenceKVCache: @unchecked Sendable {
             layers[l].ensure(tokens: total, blockTokens: bt) {
                 KVBlock(capacity: bt, keyRowBytes: s.kvHeads * type.rowBytes(s.keyLength),
                         valueRowBytes: s.kvHeads * type.rowBytes(s.valueLength))
+            }
+            // Only the blocks this batch writes need to be private (copy-on-write).
+            if n > 0 {
+                for b in ((count / bt) - layers[l].firstBlock)...((total - 1) / bt - layers[l].firstBlock) where b >= 0 {
+                    layers[l].makeUnique(b)
+                }
             }
             for i in 0..<n {
                 let t = count + i
@@ -226,6 +274,10 @@ public final class SequenceKVCache: @unchecked Sendable {
         case .f16:
             let d = dst.assumingMemoryBound(to: UInt16.self)
             for j in 0..<n { d[j] = floatToHalf(src[j]) }
+        case .q8_0, .q4_0:
+            // Rows are whole 32-element blocks per head, so quantizing all heads at once gives
+            // the same blocks as per head.
+            try! quantize(configuration.elementType.ggmlType, from: src, count: n, into: dst)
         }
     }
 
@@ -278,6 +330,32 @@ public final class SequenceKVCache: @unchecked Sendable {
     public func storedTokens(layer: Int) -> Range<Int> {
         let first = layers[layer].firstStoredToken(blockTokens: configuration.blockTokens)
         return min(first, count)..<(count + pending)
+    }
+
+    /// A new sequence holding the same tokens, sharing every block copy-on-write: the fork
+    /// and this cache each copy a shared block only when they first write into it, so a long
+    /// common prefix is stored once however many forks there are.
+    public func fork() -> SequenceKVCache {
+        precondition(pending == 0, "fork between batches")
+        let f = SequenceKVCache(configuration: configuration)
+        f.layers = layers.map { $0.forked() }
+        f.count = count
+        f.nextPosition = nextPosition
+        return f
+    }
+
+    /// Bytes of block memory held by `caches` together, each shared block counted once.
+    public static func distinctBytes(_ caches: [SequenceKVCache]) -> Int {
+        var seen = Set<ObjectIdentifier>()
+        var total = 0
+        for c in caches {
+            for l in c.layers.indices {
+                for b in c.layers[l].blocks where seen.insert(ObjectIdentifier(b)).inserted {
+                    total += c.configuration.blockBytes(layer: l)
+                }
+            }
+        }
+        return total
     }
 
     /// Bytes of block memory held now.

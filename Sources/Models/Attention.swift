@@ -67,7 +67,9 @@ struct AttentionKernel {
              pool: ThreadPool, scratch: Scratch) {
         let stored = cache.storedTokens(layer: layer)
         let bt = cache.configuration.blockTokens
-        let half = cache.configuration.elementType == .f16
+        let type = cache.configuration.elementType
+        let half = type == .f16
+        let kGroupBytes = type.rowBytes(keyLength), vGroupBytes = type.rowBytes(valueLength)
         let group = heads / kvHeads
         let qStride = heads * keyLength
         let oStride = heads * valueLength
@@ -99,8 +101,14 @@ struct AttentionKernel {
                     let kp = block.positions[s]
                     var score = -Float.infinity
                     if kp <= qpos && (window == nil || qpos - kp < Int32(window!)) {
-                        let k = UnsafePointer(block.key(s).assumingMemoryBound(to: Float.self) + g * keyLength)
-                        score = dot(qv, k, keyLength) * scoreScale
+                        if type == .f32 {
+                            let k = UnsafePointer(block.key(s).assumingMemoryBound(to: Float.self) + g * keyLength)
+                            score = dot(qv, k, keyLength) * scoreScale
+                        } else {
+                            // Quantized keys (q8_0 / q4_0): widen the head's row, then dot.
+                            try! dequantize(type.ggmlType, from: block.key(s) + g * kGroupBytes, count: keyLength, into: kv)
+                            score = dot(qv, UnsafePointer(kv), keyLength) * scoreScale
+                        }
                         if score > maxScore { maxScore = score }
                     }
                     scores[j] = score
@@ -127,7 +135,12 @@ struct AttentionKernel {
                     let p = scores[j] * inv
                     j += 1
                     if p == 0 { continue }
-                    axpy(p, block.value(s).assumingMemoryBound(to: Float.self) + g * valueLength, o, valueLength)
+                    if type == .f32 {
+                        axpy(p, block.value(s).assumingMemoryBound(to: Float.self) + g * valueLength, o, valueLength)
+                    } else {
+                        try! addScaled(type.ggmlType, row: block.value(s) + g * vGroupBytes, count: valueLength,
+                                       scale: p, into: o)
+                    }
                 }
                 t += m
             }

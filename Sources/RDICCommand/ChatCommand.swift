@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import KVCache
 import Tokenizers
 
 /// `rdic chat`: an interactive multi-turn conversation. The session's cache is kept between
@@ -15,11 +16,26 @@ struct ChatCommand: AsyncParsableCommand {
     @Option(help: "Most tokens per answer.") var maxTokens: Int = 1024
     @Option(help: "A system prompt.") var system: String?
     @Flag(help: "Print prefill and decode speed after each answer.") var verbose = false
+    @Option(help: "Keep the conversation and its cache on disk under this name (see rdic session): the next run continues without prefilling the history.")
+    var session: String?
 
     func run() async throws {
         let engine = try await engineOptions.loadEngine()
-        let session = engine.makeSession(contextLength: engineOptions.ctx, kvType: try engineOptions.kvElementType())
+        let name = self.session
+        let session = try name.map { try SessionStore.open($0, engine: engine, contextLength: engineOptions.ctx, options: engineOptions) }
+            ?? engine.makeSession(contextLength: engineOptions.ctx, kvType: try engineOptions.kvElementType())
         var messages: [ChatMessage] = system.map { [.system($0)] } ?? []
+        // A saved conversation carries its messages in the session file's header.
+        if let name, !session.tokens.isEmpty,
+           let json = try? SafetensorsFile(path: SessionStore.url(name).path).metadata["chat_messages"],
+           let saved = try? JSONDecoder().decode([ChatMessage].self, from: Data(json.utf8)) {
+            messages = saved
+        }
+        func save() throws {
+            guard let name else { return }
+            let json = String(decoding: try JSONEncoder().encode(messages), as: UTF8.self)
+            try session.save(to: SessionStore.url(name), extra: ["chat_messages": json])
+        }
         let interactive = isatty(0) != 0
         while true {
             if interactive { FileHandle.standardOutput.write(Data("> ".utf8)) }
@@ -30,6 +46,7 @@ struct ChatCommand: AsyncParsableCommand {
             if text == "/reset" {
                 messages = system.map { [.system($0)] } ?? []
                 session.reset()
+                try save()
                 continue
             }
             messages.append(.user(text))
@@ -37,6 +54,7 @@ struct ChatCommand: AsyncParsableCommand {
             let summary = try await streamToStdout(session.generate(prompt: engine.encode(chat: messages), options: options))
             FileHandle.standardOutput.write(Data("\n".utf8))
             messages.append(.assistant(summary.text))
+            try save()
             if verbose { printSpeed(summary) }
         }
     }

@@ -20,11 +20,15 @@ struct GenerateCommand: AsyncParsableCommand {
     @Option(help: "Report the top K log-probs of each step.") var logprobs: Int = 0
     @Option(help: "Stop text (repeatable).") var stop: [String] = []
     @Flag(help: "Print one JSON object instead of streaming text.") var json = false
+    @Option(help: "Continue the named saved session (see rdic session) and save it afterwards.") var session: String?
 
     func run() async throws {
         let engine = try await engineOptions.loadEngine()
-        let session = engine.makeSession(contextLength: engineOptions.ctx, kvType: try engineOptions.kvElementType())
-        let ids = engine.encode(prompt)
+        let session = try self.session.map { try SessionStore.open($0, engine: engine, contextLength: engineOptions.ctx, options: engineOptions) }
+            ?? engine.makeSession(contextLength: engineOptions.ctx, kvType: try engineOptions.kvElementType())
+        let ids = session.tokens.isEmpty ? engine.encode(prompt)
+            : session.tokens + engine.tokenizer.encode(prompt, addBOS: false, parseSpecial: true)
+        defer { if let name = self.session { try? session.save(to: SessionStore.url(name)) } }
         var options = GenerationOptions(
             maxTokens: maxTokens,
             sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP, seed: seed),

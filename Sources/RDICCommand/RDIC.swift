@@ -12,6 +12,7 @@ struct RDIC: AsyncParsableCommand {
             RunCommand.self,
             ChatCommand.self,
             GenerateCommand.self,
+            SessionCommand.self,
             PerplexityCommand.self,
             CheckCommand.self,
             AskCommand.self,

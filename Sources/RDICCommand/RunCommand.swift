@@ -15,7 +15,7 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Context length in tokens (capped at the model's context_length).")
     var ctx: Int = Engine.defaultContextLength
 
-    @Option(help: "KV cache element type: f16 or f32.")
+    @Option(help: "KV cache element type: f32, f16, q8_0 or q4_0.")
     var kvType: String = "f16"
 
     func kvElementType() throws -> KVElementType {

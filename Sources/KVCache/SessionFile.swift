@@ -1,0 +1,186 @@
+import Foundation
+
+/// Why a saved session was refused. Each case says which check failed, so a user can tell a
+/// damaged file from one that belongs to another model or another rdic version.
+public enum SessionFileError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The file could not be opened, or is cut short (a tensor ends past the end of the file).
+    case unreadable(SafetensorsError)
+    /// A safetensors file, but not an rdic session.
+    case notASession(path: String)
+    case unsupportedVersion(path: String, found: String, supported: Int)
+    case wrongModel(path: String, file: String, loaded: String)
+    /// The stored checksum does not match the bytes: the file was corrupted or edited.
+    case checksumMismatch(path: String, stored: String, computed: String)
+    case malformed(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let e): "cannot read session: \(e)"
+        case .notASession(let p): "\(p): not an rdic session file"
+        case .unsupportedVersion(let p, let f, let s): "\(p): session format version \(f), this rdic reads version \(s)"
+        case .wrongModel(let p, let f, let l): "\(p): saved from another model (fingerprint \(f), loaded model \(l))"
+        case .checksumMismatch(let p, let s, let c): "\(p): corrupted (checksum \(c), file says \(s))"
+        case .malformed(let p, let r): "\(p): malformed session: \(r)"
+        }
+    }
+}
+
+/// A session's cache and tokens as one safetensors file.
+///
+/// Layout: per layer `layers.N.keys` / `layers.N.values` (dtype F16 or F32, shape
+/// `[tokens, kvHeads, length]`) and `layers.N.positions` (I32), holding only the tokens the
+/// layer still stores (a sliding layer: its window). The `__metadata__` header holds the format
+/// version, the model fingerprint, the token ids, the per-layer kind and window state, the KV
+/// types, and an XXH64 checksum over the header values and the whole data section.
+public enum SessionFile {
+    public static let formatName = "rdic-kv-session"
+    public static let formatVersion = 1
+
+    /// What comes back from a file besides the cache.
+    public struct Contents: Sendable {
+        public var cache: SequenceKVCache
+        public var tokens: [Int32]
+        public var metadata: [String: String]
+    }
+
+    /// Writes `cache` and `tokens` atomically (temp file, fsync, rename) to `url`.
+    public static func write(cache: SequenceKVCache, tokens: [Int32], fingerprint: String,
+                             extra: [String: String] = [:], to url: URL) throws {
+        precondition(cache.pending == 0, "save between batches")
+        let config = cache.configuration
+        let bt = config.blockTokens
+        let type = config.elementType
+        let dtype = type == .f16 ? "F16" : type == .f32 ? "F32" : "U8"
+        var writer = SafetensorsWriter()
+        var layerInfo: [[String: Any]] = []
+        for l in cache.layers.indices {
+            let shape = cache.layers[l].shape
+            let stored = cache.storedTokens(layer: l)
+            var keys = [UInt8](), values = [UInt8](), positions = [UInt8]()
+            for t in stored {
+                let (block, s) = cache.slot(layer: l, token: t)
+                keys += UnsafeRawBufferPointer(start: block.key(s), count: block.keyRowBytes)
+                values += UnsafeRawBufferPointer(start: block.value(s), count: block.valueRowBytes)
+                withUnsafeBytes(of: block.positions[s].littleEndian) { positions += $0 }
+            }
+            // Quantized rows are opaque bytes to other readers: U8 [tokens, rowBytes].
+            let kShape = dtype == "U8" ? [stored.count, block0Bytes(type, shape.kvHeads, shape.keyLength)]
+                : [stored.count, shape.kvHeads, shape.keyLength]
+            let vShape = dtype == "U8" ? [stored.count, block0Bytes(type, shape.kvHeads, shape.valueLength)]
+                : [stored.count, shape.kvHeads, shape.valueLength]
+            writer.add("layers.\(l).keys", dtype: dtype, shape: kShape, bytes: keys)
+            writer.add("layers.\(l).values", dtype: dtype, shape: vShape, bytes: values)
+            writer.add("layers.\(l).positions", dtype: "I32", shape: [stored.count], bytes: positions)
+            layerInfo.append(["kind": shape.window == nil ? "global" : "sliding", "window": shape.window ?? 0,
+                              "first_token": stored.lowerBound, "kv_heads": shape.kvHeads,
+                              "key_length": shape.keyLength, "value_length": shape.valueLength])
+        }
+        var meta = extra
+        meta["format"] = formatName
+        meta["format_version"] = String(formatVersion)
+        meta["model_fingerprint"] = fingerprint
+        meta["tokens"] = try json(tokens.map { Int($0) })
+        meta["token_count"] = String(cache.count)
+        meta["next_position"] = String(cache.nextPosition)
+        meta["block_tokens"] = String(bt)
+        meta["context_length"] = String(config.contextLength)
+        meta["key_type"] = config.elementType.rawValue
+        meta["value_type"] = config.elementType.rawValue
+        meta["layers"] = try json(layerInfo)
+        writer.metadata = meta
+        let (_, data) = try writer.encode()
+        writer.metadata["checksum_xxh64"] = checksum(metadata: meta, data: data)
+        try writer.write(to: url)
+    }
+
+    /// Reads a session file, refusing it unless it is whole, unaltered, of this format
+    /// version and saved from the model with `fingerprint` whose cache layers are `layers`.
+    public static func read(path: String, fingerprint: String, layers expected: [KVLayerShape]) throws(SessionFileError) -> Contents {
+        let file: SafetensorsFile
+        do { file = try SafetensorsFile(path: path) } catch { throw .unreadable(error) }
+        let m = file.metadata
+        guard m["format"] == formatName else { throw .notASession(path: path) }
+        guard m["format_version"] == String(formatVersion) else {
+            throw .unsupportedVersion(path: path, found: m["format_version"] ?? "none", supported: formatVersion)
+        }
+        guard let stored = m["checksum_xxh64"] else { throw .malformed(path: path, reason: "no checksum") }
+        var rest = m
+        rest["checksum_xxh64"] = nil
+        let computed = file.withDataSection { checksum(metadata: rest, bytes: $0) }
+        guard computed == stored else { throw .checksumMismatch(path: path, stored: stored, computed: computed) }
+        guard m["model_fingerprint"] == fingerprint else {
+            throw .wrongModel(path: path, file: m["model_fingerprint"] ?? "none", loaded: fingerprint)
+        }
+        return try decode(file, expected: expected)
+    }
+
+    private static func decode(_ file: SafetensorsFile, expected: [KVLayerShape]) throws(SessionFileError) -> Contents {
+        let path = file.path, m = file.metadata
+        func bad(_ r: String) -> SessionFileError { .malformed(path: path, reason: r) }
+        guard let count = m["token_count"].flatMap({ Int($0) }), let next = m["next_position"].flatMap({ Int32($0) }),
+              let bt = m["block_tokens"].flatMap({ Int($0) }), bt > 0,
+              let context = m["context_length"].flatMap({ Int($0) }), context >= count,
+              let type = m["key_type"].flatMap({ KVElementType(rawValue: $0) }), m["value_type"] == type.rawValue,
+              let tokenData = m["tokens"]?.data(using: .utf8),
+              let tokens = (try? JSONSerialization.jsonObject(with: tokenData)) as? [Int], tokens.count == count,
+              let layerData = m["layers"]?.data(using: .utf8),
+              let info = (try? JSONSerialization.jsonObject(with: layerData)) as? [[String: Any]]
+        else { throw bad("missing or invalid header fields") }
+        guard info.count == expected.count else { throw bad("\(info.count) layers, the model has \(expected.count)") }
+        let config = KVCacheConfiguration(layers: expected, elementType: type, blockTokens: bt, contextLength: context)
+        let cache = SequenceKVCache(configuration: config)
+        for (l, shape) in expected.enumerated() {
+            guard let first = info[l]["first_token"] as? Int, first % bt == 0, first <= count,
+                  (info[l]["window"] as? Int ?? 0) == (shape.window ?? 0),
+                  let keys = file.entry("layers.\(l).keys"), let values = file.entry("layers.\(l).values"),
+                  let positions = file.entry("layers.\(l).positions")
+            else { throw bad("layer \(l) does not match the model") }
+            let n = count - first
+            let kRow = shape.kvHeads * type.rowBytes(shape.keyLength)
+            let vRow = shape.kvHeads * type.rowBytes(shape.valueLength)
+            guard keys.range.count == n * kRow, values.range.count == n * vRow, positions.range.count == 4 * n else {
+                throw bad("layer \(l) tensors have the wrong size")
+            }
+            var layer = KVLayer(shape: shape)
+            layer.firstBlock = first / bt
+            let blockCount = (count + bt - 1) / bt - layer.firstBlock
+            layer.blocks = (0..<blockCount).map { _ in KVBlock(capacity: bt, keyRowBytes: kRow, valueRowBytes: vRow) }
+            file.withBytes(of: keys) { k in
+                file.withBytes(of: values) { v in
+                    file.withBytes(of: positions) { p in
+                        for i in 0..<n {
+                            let block = layer.blocks[(first + i) / bt - layer.firstBlock], s = (first + i) % bt
+                            block.key(s).copyMemory(from: k.baseAddress! + i * kRow, byteCount: kRow)
+                            block.value(s).copyMemory(from: v.baseAddress! + i * vRow, byteCount: vRow)
+                            block.positions[s] = Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))
+                        }
+                    }
+                }
+            }
+            cache.layers[l] = layer
+        }
+        cache.count = count
+        cache.nextPosition = next
+        return Contents(cache: cache, tokens: tokens.map { Int32($0) }, metadata: m)
+    }
+
+    private static func block0Bytes(_ type: KVElementType, _ heads: Int, _ length: Int) -> Int {
+        heads * type.rowBytes(length)
+    }
+
+    private static func json(_ value: Any) throws -> String {
+        String(decoding: try JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]), as: UTF8.self)
+    }
+
+    /// XXH64 of the data section seeded with a hash of the header values (sorted by key), so
+    /// a change to either the tokens in the header or any cached byte is detected.
+    static func checksum(metadata: [String: String], bytes: UnsafeRawBufferPointer) -> String {
+        let canonical = metadata.keys.sorted().map { "\($0)=\(metadata[$0]!)\n" }.joined()
+        let seed = XXH64.hash(Array(canonical.utf8))
+        return String(XXH64.hash(bytes, seed: seed), radix: 16)
+    }
+
+    static func checksum(metadata: [String: String], data: [UInt8]) -> String {
+        data.withUnsafeBytes { checksum(metadata: metadata, bytes: $0) }
+    }
+}
