@@ -175,7 +175,7 @@ struct BackendProtocolTests {
     func firstByteTimeout(wire: BackendWire) async throws {
         let server = try await FakeServer(script: [[.stall]])
         let recorder = Recorder()
-        let transport = recorder.transport(timeouts: Timeouts(connect: .seconds(2), firstByte: .milliseconds(300), total: .seconds(20)))
+        let transport = recorder.transport(timeouts: Timeouts(connect: .seconds(2), firstByte: .milliseconds(300), total: .seconds(600)))
         try await withServer(server, recorder: recorder, transport: transport) { server, transport in
             await #expect(throws: ProviderError.timeout(.firstByte)) {
                 try await wire.make(transport, server, Self.key).complete(request(wire))
