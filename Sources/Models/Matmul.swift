@@ -97,7 +97,7 @@ extension WeightMatrix {
     /// row `r` in `rowRange` (default: all rows); `y` rows are `yStride` apart. Rows are split
     /// across the pool.
     func multiply(_ input: MatmulInput, into y: UnsafeMutablePointer<Float>, yStride: Int,
-                  rowRange: Range<Int>? = nil, pool: ThreadPool, scratch: Scratch? = nil) {
+                  rowRange: Range<Int>? = nil, pool: ThreadPool) {
         precondition(input.cols == cols)
         let range = rowRange ?? 0..<rows
         if input.n >= Gemm.minTokens {
@@ -114,48 +114,6 @@ extension WeightMatrix {
             // Types were checked at load (`hasDotKernel`), so this cannot fail.
             try! matmul(weights: base, type: type, rows: rows, input: acts, batch: 0..<n,
                         output: out, outputStride: yStride)
-        }
-    }
-}
-
-extension WeightMatrix {
-    /// Batches at least this large (prefill) decode each weight row once into floats and
-    /// multiply it with the whole batch; smaller ones (decode) use the integer kernels.
-    static let batchedThreshold = 4
-    /// Weight rows decoded together.
-    static let tileRows = 4
-
-    /// Prefill product: tiles of 4 decoded weight rows times pairs of expanded activation rows,
-    /// 8 SIMD accumulators, so each load feeds several fused multiply-adds.
-    func multiplyBatched(_ input: MatmulInput, out: UnsafeMutablePointer<Float>, yStride: Int, range: Range<Int>,
-                         pool: ThreadPool, scratch: Scratch) {
-        let x = UnsafePointer(input.expandedActivations(type.activationFormat!))
-        let n = input.n, cols = self.cols
-        let tile = WeightMatrix.tileRows
-        precondition(scratch.floatsPerThread >= tile * cols)
-        pool.parallelFor(range.count, minChunk: tile) { chunk, worker in
-            let w = scratch.buffer(worker)
-            var r0 = range.lowerBound + chunk.lowerBound
-            let end = range.lowerBound + chunk.upperBound
-            while r0 < end {
-                let tr = min(tile, end - r0)
-                for j in 0..<tr { decodeRow(r0 + j, into: w + j * cols) }
-                if tr == tile && cols % 8 == 0 {
-                    var t = 0
-                    while t + 2 <= n {
-                        dot4x2(w, cols, x + t * cols, x + (t + 1) * cols, out + t * yStride + r0, out + (t + 1) * yStride + r0)
-                        t += 2
-                    }
-                    if t < n {
-                        for j in 0..<tile { out[t * yStride + r0 + j] = dot(w + j * cols, x + t * cols, cols) }
-                    }
-                } else {
-                    for t in 0..<n {
-                        for j in 0..<tr { out[t * yStride + r0 + j] = dot(w + j * cols, x + t * cols, cols) }
-                    }
-                }
-                r0 += tr
-            }
         }
     }
 }
@@ -194,25 +152,6 @@ extension WeightMatrix {
             }
         }
     }
-}
-
-/// Four weight rows (`w`, `cols` apart) times two activation rows: 8 dot products.
-@inline(__always)
-func dot4x2(_ w: UnsafePointer<Float>, _ cols: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-            _ outA: UnsafeMutablePointer<Float>, _ outB: UnsafeMutablePointer<Float>) {
-    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-    var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
-    let w1 = w + cols, w2 = w + 2 * cols, w3 = w + 3 * cols
-    var i = 0
-    while i < cols {
-        let xa = load8(a, i), xb = load8(b, i)
-        let v0 = load8(w, i), v1 = load8(w1, i), v2 = load8(w2, i), v3 = load8(w3, i)
-        a0.addProduct(v0, xa); a1.addProduct(v1, xa); a2.addProduct(v2, xa); a3.addProduct(v3, xa)
-        b0.addProduct(v0, xb); b1.addProduct(v1, xb); b2.addProduct(v2, xb); b3.addProduct(v3, xb)
-        i += 8
-    }
-    outA[0] = a0.sum(); outA[1] = a1.sum(); outA[2] = a2.sum(); outA[3] = a3.sum()
-    outB[0] = b0.sum(); outB[1] = b1.sum(); outB[2] = b2.sum(); outB[3] = b3.sum()
 }
 
 /// Per-thread scratch buffers, grown on demand and reused across calls.

@@ -36,7 +36,6 @@ public final class Transformer: @unchecked Sendable {
     private let lock = NSLock()
     private var workspace = Workspace()
     private let activationBuffers = ActivationBuffers()
-    private let weightScratch: Scratch
     private var attentionScratch: Scratch
 
     /// Loads the model at `path`. `threads` sizes the thread pool (default: one per core).
@@ -77,8 +76,6 @@ public final class Transformer: @unchecked Sendable {
         hyperparameters = hp
         pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         attentionScratch = Scratch(threads: pool.threadCount, floatsPerThread: attention.scratchFloats(stored: 1024))
-        let widest = max(d, h.feedForwardLength, h.headCount * h.valueLength)
-        weightScratch = Scratch(threads: pool.threadCount, floatsPerThread: WeightMatrix.tileRows * widest)
     }
 
     deinit { pool.shutdown() }
@@ -209,7 +206,7 @@ public final class Transformer: @unchecked Sendable {
         }
         attention.run(cache: cache, layer: l, window: sliding ? h.slidingWindow : nil, n: n,
                       q: w.q, out: w.att, pool: pool, scratch: attentionScratch)
-        L.wo.multiply(input(w.att, n: n, cols: ow), into: w.xb, yStride: d, pool: pool, scratch: weightScratch)
+        L.wo.multiply(input(w.att, n: n, cols: ow), into: w.xb, yStride: d, pool: pool)
         if let pn = L.postAttentionNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
         add(w.xb, into: w.x, count: n * d)
 
@@ -224,7 +221,7 @@ public final class Transformer: @unchecked Sendable {
             case .silu: for j in range { w.gate[j] = silu(w.gate[j]) * w.up[j] }
             }
         }
-        L.down.multiply(input(w.gate, n: n, cols: ff), into: w.xb, yStride: d, pool: pool, scratch: weightScratch)
+        L.down.multiply(input(w.gate, n: n, cols: ff), into: w.xb, yStride: d, pool: pool)
         if let pn = L.postFFNNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
         add(w.xb, into: w.x, count: n * d)
     }
@@ -252,7 +249,7 @@ public final class Transformer: @unchecked Sendable {
         defer { lock.unlock() }
         let h = hyperparameters
         output.multiply(input(hidden, n: rows, cols: h.embeddingLength), into: out, yStride: h.vocabularySize,
-                        pool: pool, scratch: weightScratch)
+                        pool: pool)
         if let cap = h.finalLogitSoftcap {
             for j in 0..<(rows * h.vocabularySize) { out[j] = tanhf(out[j] / cap) * cap }
         }
