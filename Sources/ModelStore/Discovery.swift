@@ -7,13 +7,13 @@ extension ModelStore {
 
     var ollamaModelsDirectory: URL {
         if let dir = environment["OLLAMA_MODELS"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
-        return URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".ollama/models")
+        return URL(fileURLWithPath: Self.userHome(environment)).appendingPathComponent(".ollama/models")
     }
 
     var huggingFaceHubDirectory: URL {
         if let dir = environment["HF_HUB_CACHE"], !dir.isEmpty { return URL(fileURLWithPath: dir) }
         if let home = environment["HF_HOME"], !home.isEmpty { return URL(fileURLWithPath: home).appendingPathComponent("hub") }
-        return URL(fileURLWithPath: NSHomeDirectory()).appendingPathComponent(".cache/huggingface/hub")
+        return URL(fileURLWithPath: Self.userHome(environment)).appendingPathComponent(".cache/huggingface/hub")
     }
 
     /// Ollama keeps `manifests/<host>/<namespace>/<model>/<tag>` JSON files whose layer of media type

@@ -37,8 +37,15 @@ public struct ModelStore: Sendable {
 
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> ModelStore {
         if let home = env["RDIC_HOME"], !home.isEmpty { return ModelStore(home: URL(fileURLWithPath: home), environment: env) }
-        let data = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (NSHomeDirectory() + "/.local/share")
+        let data = env["XDG_DATA_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? (userHome(env) + "/.local/share")
         return ModelStore(home: URL(fileURLWithPath: data).appendingPathComponent("rdic"), environment: env)
+    }
+
+    /// `$HOME` first, as every Unix tool does: Foundation's `NSHomeDirectory()` ignores it for
+    /// root on Linux and would reach the real home of a sandboxed or test run.
+    static func userHome(_ env: [String: String]) -> String {
+        if let home = env["HOME"], !home.isEmpty { return home }
+        return NSHomeDirectory()
     }
 
     public var modelsDirectory: URL { home.appendingPathComponent("models") }

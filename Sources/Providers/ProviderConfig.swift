@@ -89,7 +89,7 @@ public struct ProviderConfig: Sendable, Equatable {
     /// The default config file: `$XDG_CONFIG_HOME/rdic/config.toml`, else `~/.config/rdic/config.toml`.
     public static func defaultPath(environment: [String: String]) -> String {
         if let xdg = environment["XDG_CONFIG_HOME"], !xdg.isEmpty { return xdg + "/rdic/config.toml" }
-        let home = environment["HOME"] ?? NSHomeDirectory()
+        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
         return home + "/.config/rdic/config.toml"
     }
 

@@ -4,7 +4,7 @@ import Testing
 
 /// `rdic bench` on the real SmolLM2 model with tiny tests: the JSON has llama-bench's field
 /// names and one object per test, and the figures are consistent with each other.
-@Suite struct BenchCommandTests {
+@Suite(.computeBound) struct BenchCommandTests {
     @Test func jsonHasLlamaBenchFields() throws {
         let model = try TestModels.path(for: .smollm2)
         let r = try RDICBinary.run(["bench", "-m", model, "-p", "16", "-n", "4", "-d", "0,8", "-r", "2",

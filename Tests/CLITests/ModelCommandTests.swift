@@ -3,7 +3,7 @@ import GGUF
 import TestSupport
 import Testing
 
-@Suite struct ModelCommandTests {
+@Suite(.computeBound) struct ModelCommandTests {
     let home = FileManager.default.temporaryDirectory.appendingPathComponent("rdic-cli-\(UUID().uuidString)")
     var env: [String: String] { ["RDIC_HOME": home.path, "OLLAMA_MODELS": home.path + "/o", "HF_HUB_CACHE": home.path + "/h"] }
 

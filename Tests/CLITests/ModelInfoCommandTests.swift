@@ -3,7 +3,7 @@ import GGUF
 import TestSupport
 import Testing
 
-@Suite struct ModelInfoCommandTests {
+@Suite(.computeBound) struct ModelInfoCommandTests {
     @Test func printsTheNumbersAUserNeeds() throws {
         let path = try TestModels.path(for: .gemma3)
         let r = try RDICBinary.run(["model", "info", path])

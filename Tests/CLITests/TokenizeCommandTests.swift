@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `rdic tokenize` / `rdic detokenize` on the real models, run as the built binary.
-@Suite struct TokenizeCommandTests {
+@Suite(.computeBound) struct TokenizeCommandTests {
     let env = ["RDIC_HOME": FileManager.default.temporaryDirectory.appendingPathComponent("rdic-tok-\(UUID().uuidString)").path]
 
     @Test func tokenizeMatchesLlamaCpp() throws {

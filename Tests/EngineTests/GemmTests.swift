@@ -7,7 +7,7 @@ import TestSupport
 /// The prefill product (`Gemm`, decoded weight panels) against the one-token path (quantized
 /// dot kernels), on real weight matrices of every type the two models use: both paths must
 /// give the same products up to float summation order.
-@Suite(.serialized) struct GemmTests {
+@Suite(.serialized, .computeBound) struct GemmTests {
     func compare(_ name: TestModels.Name, tensors: [String]) throws {
         let file = try GGUFFile(path: TestModels.path(for: name))
         let loader = TensorLoader(file: file)

@@ -8,7 +8,7 @@ import Tokenizers
 
 /// The generation layer on the real SmolLM2 model: streaming, stop conditions, seeds, and a
 /// multi-turn session that prefills only the new turn.
-@Suite(.serialized) struct GenerationTests {
+@Suite(.serialized, .computeBound) struct GenerationTests {
     static let engine = Result { try Engine(path: TestModels.path(for: .smollm2), threads: 2, contextLength: 4096) }
 
     func collect(_ stream: AsyncThrowingStream<GenerationEvent, Error>) async throws -> ([GeneratedToken], GenerationSummary) {

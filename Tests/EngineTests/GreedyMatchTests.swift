@@ -20,7 +20,7 @@ import TestSupport
 /// one-ulp change in an activation's 8-bit quantization moves these small models that much,
 /// as llama.cpp's own settings show. The printed lines give per-prompt figures for the
 /// stricter per-step reading (every step <= 0.15, same top-1, >= 8 shared).
-@Suite(.serialized) struct GreedyMatchTests {
+@Suite(.serialized, .computeBound) struct GreedyMatchTests {
     @Test func gemmaF32KV() throws { try check(.gemma3, "gemma3-270m/greedy_f32kv.jsonl", .f32) }
     @Test func gemmaF16KV() throws { try check(.gemma3, "gemma3-270m/greedy.jsonl", .f16) }
     @Test func smollmF16KV() throws { try check(.smollm2, "smollm2-135m/greedy.jsonl", .f16) }

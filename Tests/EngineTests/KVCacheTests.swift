@@ -1,8 +1,9 @@
 import KVCache
+import TestSupport
 import Testing
 
 /// The block cache on its own: block allocation, positions, sliding-window eviction, truncation.
-@Suite struct KVCacheTests {
+@Suite(.computeBound) struct KVCacheTests {
     func config(window: Int? = 8, type: KVElementType = .f32) -> KVCacheConfiguration {
         KVCacheConfiguration(layers: [KVLayerShape(kvHeads: 1, keyLength: 4, valueLength: 4),
                                       KVLayerShape(kvHeads: 1, keyLength: 4, valueLength: 4, window: window)],

@@ -7,7 +7,7 @@ import Testing
 /// KV-cache sizes `rdic model info` reports, checked against the formula written out from
 /// metadata: layers x KV heads x (key + value length) x bytes per element, sliding layers
 /// capped at their window.
-@Suite struct ModelSummaryTests {
+@Suite(.computeBound) struct ModelSummaryTests {
     @Test func gemma3SmallFromItsFile() throws {
         let file = try GGUFFile(path: TestModels.path(for: .gemma3))
         let s = try ModelSummary(file: file)

@@ -11,7 +11,7 @@ import Tokenizers
 /// within 1%. The whole text is scored at ctx 512 (14-15 chunks; the reference is only for the
 /// full run). ctx 2048, which crosses Gemma's 512-token sliding window, is 3 chunks of 2048
 /// tokens and runs when RDIC_SLOW_TESTS is set (`rdic perplexity --ctx 2048` does the same).
-@Suite(.serialized) struct PerplexityTests {
+@Suite(.serialized, .computeBound) struct PerplexityTests {
     static func reference(_ model: String, ctx: Int, kv: String, flash: Bool? = nil) throws -> Double {
         let data = try Data(contentsOf: Fixtures.url("\(model)/perplexity.json"))
         let json = try JSONSerialization.jsonObject(with: data) as! [String: Any]

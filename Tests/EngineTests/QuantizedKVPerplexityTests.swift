@@ -1,9 +1,10 @@
+import TestSupport
 import Testing
 
 /// Perplexity with q8_0 / q4_0 keys and values is no worse than llama.cpp's with the same KV
 /// types (its plain "kv_rotation": false runs; the fixture has those for Gemma only), within
 /// half a percent of noise.
-@Suite(.serialized) struct QuantizedKVPerplexityTests {
+@Suite(.serialized, .computeBound) struct QuantizedKVPerplexityTests {
     @Test(arguments: ["q8_0", "q4_0"])
     func gemmaQuantizedKV(_ kv: String) throws {
         let ours = try PerplexityTests.measure(.gemma3, ctx: 512, kv: .init(rawValue: kv)!)

@@ -34,7 +34,7 @@ private func tempFile(_ name: String) -> URL {
     FileManager.default.temporaryDirectory.appendingPathComponent("rdic-session-\(name)-\(getpid()).safetensors")
 }
 
-@Suite(.serialized) struct SessionPersistenceTests {
+@Suite(.serialized, .computeBound) struct SessionPersistenceTests {
     /// Prefill a prompt longer than Gemma's window, save, restore, and continue: the restored
     /// session generates the same tokens as the original continuing without the round trip.
     @Test(arguments: [TestModels.Name.gemma3, .smollm2], [KVElementType.f16, .q8_0])

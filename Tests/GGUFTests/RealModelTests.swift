@@ -3,7 +3,7 @@ import TensorFormats
 import TestSupport
 import Testing
 
-@Suite struct RealModelTests {
+@Suite(.computeBound) struct RealModelTests {
     @Test func readsGemma3Header() throws {
         let file = try GGUFFile(path: TestModels.path(for: .gemma3))
         #expect(file.version == 3)

@@ -1,6 +1,6 @@
 import Foundation
 import GGUF
-import ModelStore
+@testable import ModelStore
 import TestSupport
 import Testing
 
@@ -32,6 +32,14 @@ func sha256(_ bytes: [UInt8]) -> String {
         #expect(throws: ModelStoreError.notInstalled("smollm2-135m")) { try store.resolve("smollm2-135m") }
         #expect(throws: ModelStoreError.unknownModel("nope", known: ["smollm2-135m", "gemma3-270m"])) { try store.resolve("nope") }
         #expect(throws: ModelStoreError.notInstalled("nope")) { try store.setDefault("nope") }
+    }
+
+    @Test func homeFollowsTheEnvironment() {
+        // $HOME wins even for root, whose NSHomeDirectory() ignores it on Linux.
+        #expect(ModelStore.fromEnvironment(["HOME": "/h"]).home.path == "/h/.local/share/rdic")
+        #expect(ModelStore.fromEnvironment(["HOME": "/h", "XDG_DATA_HOME": "/x"]).home.path == "/x/rdic")
+        #expect(ModelStore.fromEnvironment(["HOME": "/h", "RDIC_HOME": "/r"]).home.path == "/r")
+        #expect(ModelStore.fromEnvironment(["HOME": "/h"]).ollamaModelsDirectory.path == "/h/.ollama/models")
     }
 
     @Test func registersLocalFileInPlace() async throws {

@@ -6,7 +6,7 @@ import Tokenizers
 
 /// The local engine answers through the same `ChatProvider` protocol as hosted backends, on the
 /// real instruction-tuned model.
-@Suite struct LocalEngineProviderTests {
+@Suite(.computeBound) struct LocalEngineProviderTests {
     @Test func answersThroughTheProtocolLikeTheEngineItself() async throws {
         let engine = try Engine(path: TestModels.path(for: .smollm2), contextLength: 2048)
         let provider = LocalEngineProvider(engine: engine, modelName: "smollm2-135m")

@@ -65,7 +65,7 @@ import TestSupport
 
 /// Rows of the real models' tensors, dequantized, against gguf Python's dequantization of the
 /// same bytes (recorded with their file offsets in Fixtures/real/rows.json).
-@Suite struct RealModelDequantizeTests {
+@Suite(.computeBound) struct RealModelDequantizeTests {
     struct Row: Decodable, CustomTestStringConvertible, Sendable {
         let model, file, tensor, type: String
         let row, offset, count: Int

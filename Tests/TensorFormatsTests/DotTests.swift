@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 import TensorFormats
 
@@ -156,7 +157,7 @@ import TensorFormats
 
 /// Kernels on rows of the real models' weights (the rows listed in Fixtures/real/rows.json,
 /// whose dequantized values come from gguf Python).
-@Suite struct RealModelDotTests {
+@Suite(.computeBound) struct RealModelDotTests {
     @Test(arguments: RealModelDequantizeTests.rows.filter { $0.type != "F32" })
     func kernelOnRealRow(row: RealModelDequantizeTests.Row) throws {
         let type = try #require(GGMLType(name: row.type))

@@ -1,8 +1,9 @@
+import TestSupport
 import Testing
 import Tokenizers
 
 /// Token ids must equal llama.cpp's (llama-tokenize, build 11312) for every fixture row.
-@Suite struct FixtureTests {
+@Suite(.computeBound) struct FixtureTests {
     @Test(arguments: TokenizeCase.load("gemma3-270m"))
     func gemmaMatchesLlamaCpp(_ c: TokenizeCase) throws {
         let ids = try Models.gemma.encode(c.text, addBOS: c.addBOS ? nil : false, parseSpecial: c.parseSpecial)

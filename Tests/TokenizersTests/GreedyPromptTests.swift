@@ -4,7 +4,7 @@ import Tokenizers
 
 /// The prompts of the greedy-generation fixtures (up to ~1,400 tokens of licence text) must encode
 /// to llama.cpp's prompt ids, and the generated ids must decode to llama.cpp's text.
-@Suite struct GreedyPromptTests {
+@Suite(.computeBound) struct GreedyPromptTests {
     struct Row: CustomStringConvertible, Sendable {
         let model: String, name: String, prompt: String, promptIDs: [Int32], outputIDs: [Int32], text: String
         var description: String { "\(model) \(name)" }

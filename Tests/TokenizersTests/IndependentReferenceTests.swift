@@ -5,7 +5,7 @@ import Tokenizers
 /// The GPL-3 licence and random mixed-script strings against independent implementations:
 /// Hugging Face `tokenizers` for SmolLM2 and Google's `sentencepiece` for Gemma 3
 /// (Tests/TestSupport/Fixtures/tokenizers/generate_independent.py).
-@Suite struct IndependentReferenceTests {
+@Suite(.computeBound) struct IndependentReferenceTests {
     struct Row: CustomStringConvertible, Sendable {
         let model: String, text: String, ids: [Int32]
         var description: String { "\(model) \(text.prefix(30).debugDescription)" }
