@@ -20,14 +20,15 @@ public final class Engine: Sendable {
     /// Loads the GGUF file at `path`. `threads` sizes the worker pool (default: one per core).
     /// Fails before any work when the weights plus a `contextLength` cache do not fit in memory.
     public init(path: String, threads: Int? = nil, contextLength: Int = Engine.defaultContextLength,
-                kvType: KVElementType = .f16) throws {
+                kv: KVStorage = .f16) throws {
         let file = try GGUFFile(path: path)
         self.path = path
         fingerprint = ModelFingerprint.of(file)
         tokenizer = try Tokenizer(gguf: file)
         chatTemplate = try? ChatTemplate.forModel(metadata: file.metadata)
         model = try Transformer(file: file, threads: threads)
-        try Engine.checkMemory(model: model, contextLength: contextLength, kvType: kvType)
+        try model.validate(kv)
+        try Engine.checkMemory(model: model, contextLength: contextLength, kv: kv)
     }
 
     /// rdic's default context (tokens); capped at the model's `context_length`.
@@ -35,9 +36,9 @@ public final class Engine: Sendable {
 
     /// Throws `insufficientMemory` when the mapped weights plus a full cache of
     /// `contextLength` tokens exceed the memory the system reports as available.
-    public static func checkMemory(model: Transformer, contextLength: Int, kvType: KVElementType) throws {
+    public static func checkMemory(model: Transformer, contextLength: Int, kv: KVStorage) throws {
         let ctx = min(contextLength, model.hyperparameters.contextLength)
-        let cache = model.cacheConfiguration(contextLength: ctx, elementType: kvType).bytesNeeded(tokens: ctx)
+        let cache = model.cacheConfiguration(contextLength: ctx, storage: kv).bytesNeeded(tokens: ctx)
         let needed = model.weightBytes + cache
         if let available = availableMemory(), needed > available {
             throw ModelError.insufficientMemory(needed: needed, available: available)
@@ -55,8 +56,8 @@ public final class Engine: Sendable {
     }
 
     /// A new sequence with an empty cache.
-    public func makeSession(contextLength: Int = Engine.defaultContextLength, kvType: KVElementType = .f16) -> Session {
-        Session(engine: self, cache: model.makeCache(contextLength: contextLength, elementType: kvType))
+    public func makeSession(contextLength: Int = Engine.defaultContextLength, kv: KVStorage = .f16) -> Session {
+        Session(engine: self, cache: model.makeCache(contextLength: contextLength, storage: kv))
     }
 
     /// Token ids of a raw prompt: special-token text parsed, BOS as the metadata says.

@@ -20,7 +20,7 @@ public enum Perplexity {
     /// `context`. `maxChunks` limits the work (nil: every whole chunk). `progress` is called
     /// after each chunk.
     public static func compute(model: Transformer, tokens: [Int32], context: Int, bos: Int32?,
-                               kvType: KVElementType = .f16, batchSize: Int = 512, maxChunks: Int? = nil,
+                               kv: KVStorage = .f16, batchSize: Int = 512, maxChunks: Int? = nil,
                                progress: (PerplexityResult) -> Void = { _ in }) throws -> PerplexityResult {
         guard context >= 4 else { throw ModelError.invalidHyperparameter("perplexity context \(context) is too small") }
         let available = tokens.count / context
@@ -38,7 +38,7 @@ public enum Perplexity {
             let start = c * context
             var chunk = Array(tokens[start..<(start + context)])
             if let bos { chunk[0] = bos }
-            let cache = model.makeCache(contextLength: context, elementType: kvType)
+            let cache = model.makeCache(contextLength: context, storage: kv)
             // Hidden states of positions first..<context-1 (each predicts the next token).
             var hidden: [Float] = []
             var i = 0

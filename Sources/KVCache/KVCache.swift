@@ -1,9 +1,9 @@
 import TensorFormats
 
-/// How keys and values are stored in cache blocks. f16 halves the memory and is llama.cpp's
-/// default (its reference outputs were made with it); f32 is the exact setting. Quantized
-/// types (q8_0, q4_0) are meant to slot in here: a block stores whole rows of `headDim`
-/// elements, which is a whole number of 32-element quantization blocks for every model we run.
+/// How keys or values are stored in cache blocks. f16 halves the memory and is llama.cpp's
+/// default (its reference outputs were made with it); f32 is the exact setting; q8_0 and q4_0
+/// are ggml's 32-element block formats (a row of `headDim` elements is a whole number of blocks
+/// for every model we run). `KVStorage` picks one for keys and one for values.
 public enum KVElementType: String, Sendable, CaseIterable, CustomStringConvertible {
     case f32, f16, q8_0, q4_0
 
@@ -64,26 +64,30 @@ public enum KVCacheError: Error, Sendable, Equatable, CustomStringConvertible {
 /// The cache's fixed parameters.
 public struct KVCacheConfiguration: Sendable, Equatable {
     public var layers: [KVLayerShape]
-    public var elementType: KVElementType
+    public var storage: KVStorage
     /// Tokens per block. Blocks are the unit of allocation (and later of sharing between
     /// forked sequences), so memory grows with the sequence, not with the context size.
     public var blockTokens: Int
     /// Most tokens one sequence may hold.
     public var contextLength: Int
 
-    public init(layers: [KVLayerShape], elementType: KVElementType = .f16, blockTokens: Int = 64,
+    public init(layers: [KVLayerShape], storage: KVStorage = .f16, blockTokens: Int = 64,
                 contextLength: Int) {
         precondition(blockTokens > 0 && contextLength > 0)
         self.layers = layers
-        self.elementType = elementType
+        self.storage = storage
         self.blockTokens = blockTokens
         self.contextLength = contextLength
     }
 
+    /// Bytes of one token's keys (all KV heads) in `layer`.
+    public func keyRowBytes(layer: Int) -> Int { layers[layer].kvHeads * storage.key.rowBytes(layers[layer].keyLength) }
+    /// Bytes of one token's values (all KV heads) in `layer`.
+    public func valueRowBytes(layer: Int) -> Int { layers[layer].kvHeads * storage.value.rowBytes(layers[layer].valueLength) }
+
     /// Bytes one block of `layer` takes (keys, values and positions).
     public func blockBytes(layer: Int) -> Int {
-        let s = layers[layer]
-        return blockTokens * (s.kvHeads * (elementType.rowBytes(s.keyLength) + elementType.rowBytes(s.valueLength)) + 4)
+        blockTokens * (keyRowBytes(layer: layer) + valueRowBytes(layer: layer) + 4)
     }
 
     /// Bytes the cache takes at most for a sequence of `tokens` tokens: sliding layers stop
@@ -225,12 +229,10 @@ public final class SequenceKVCache: @unchecked Sendable {
             throw .contextFull(tokens: total, context: configuration.contextLength)
         }
         let bt = configuration.blockTokens
-        let type = configuration.elementType
         for l in layers.indices {
-            let s = layers[l].shape
+            let kRow = configuration.keyRowBytes(layer: l), vRow = configuration.valueRowBytes(layer: l)
             layers[l].ensure(tokens: total, blockTokens: bt) {
-                KVBlock(capacity: bt, keyRowBytes: s.kvHeads * type.rowBytes(s.keyLength),
-                        valueRowBytes: s.kvHeads * type.rowBytes(s.valueLength))
+                KVBlock(capacity: bt, keyRowBytes: kRow, valueRowBytes: vRow)
             }
             // Only the blocks this batch writes need to be private (copy-on-write).
             if n > 0 {
@@ -256,19 +258,23 @@ public final class SequenceKVCache: @unchecked Sendable {
     /// Stores the keys (all KV heads, f32) of pending token `i` of the batch.
     public func writeKey(layer: Int, batchIndex i: Int, _ src: UnsafePointer<Float>) {
         let (block, s) = slot(layer: layer, token: count + i)
-        let n = layers[layer].shape.kvHeads * layers[layer].shape.keyLength
-        store(src, n, into: block.key(s))
+        let shape = layers[layer].shape
+        store(src, heads: shape.kvHeads, length: shape.keyLength, as: configuration.storage.key,
+              rotated: configuration.storage.rotatesKeys, into: block.key(s))
     }
 
     /// Stores the values (all KV heads, f32) of pending token `i` of the batch.
     public func writeValue(layer: Int, batchIndex i: Int, _ src: UnsafePointer<Float>) {
         let (block, s) = slot(layer: layer, token: count + i)
-        let n = layers[layer].shape.kvHeads * layers[layer].shape.valueLength
-        store(src, n, into: block.value(s))
+        let shape = layers[layer].shape
+        store(src, heads: shape.kvHeads, length: shape.valueLength, as: configuration.storage.value,
+              rotated: configuration.storage.rotatesValues, into: block.value(s))
     }
 
-    @inline(__always) private func store(_ src: UnsafePointer<Float>, _ n: Int, into dst: UnsafeMutableRawPointer) {
-        switch configuration.elementType {
+    @inline(__always) private func store(_ src: UnsafePointer<Float>, heads: Int, length: Int, as type: KVElementType,
+                                         rotated: Bool, into dst: UnsafeMutableRawPointer) {
+        let n = heads * length
+        switch type {
         case .f32:
             dst.copyMemory(from: src, byteCount: 4 * n)
         case .f16:
@@ -277,7 +283,12 @@ public final class SequenceKVCache: @unchecked Sendable {
         case .q8_0, .q4_0:
             // Rows are whole 32-element blocks per head, so quantizing all heads at once gives
             // the same blocks as per head.
-            try! quantize(configuration.elementType.ggmlType, from: src, count: n, into: dst)
+            guard rotated else { return try! quantize(type.ggmlType, from: src, count: n, into: dst) }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { row in
+                row.baseAddress!.update(from: src, count: n)
+                for h in 0..<heads { hadamardRotate(row.baseAddress! + h * length, count: length) }
+                try! quantize(type.ggmlType, from: row.baseAddress!, count: n, into: dst)
+            }
         }
     }
 

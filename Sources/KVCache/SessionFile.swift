@@ -28,10 +28,11 @@ public enum SessionFileError: Error, Sendable, Equatable, CustomStringConvertibl
 /// A session's cache and tokens as one safetensors file.
 ///
 /// Layout: per layer `layers.N.keys` / `layers.N.values` (dtype F16 or F32, shape
-/// `[tokens, kvHeads, length]`) and `layers.N.positions` (I32), holding only the tokens the
+/// `[tokens, kvHeads, length]`; quantized rows as U8 `[tokens, rowBytes]`) and `layers.N.positions` (I32), holding only the tokens the
 /// layer still stores (a sliding layer: its window). The `__metadata__` header holds the format
-/// version, the model fingerprint, the token ids, the per-layer kind and window state, the KV
-/// types, and an XXH64 checksum over the header values and the whole data section.
+/// version, the model fingerprint, the token ids, the per-layer kind and window state, the key
+/// and value types and whether quantized rows are Hadamard-rotated (`kv_rotation`), and an
+/// XXH64 checksum over the header values and the whole data section.
 public enum SessionFile {
     public static let formatName = "rdic-kv-session"
     public static let formatVersion = 1
@@ -49,8 +50,6 @@ public enum SessionFile {
         precondition(cache.pending == 0, "save between batches")
         let config = cache.configuration
         let bt = config.blockTokens
-        let type = config.elementType
-        let dtype = type == .f16 ? "F16" : type == .f32 ? "F32" : "U8"
         var writer = SafetensorsWriter()
         var layerInfo: [[String: Any]] = []
         for l in cache.layers.indices {
@@ -63,13 +62,10 @@ public enum SessionFile {
                 values += UnsafeRawBufferPointer(start: block.value(s), count: block.valueRowBytes)
                 withUnsafeBytes(of: block.positions[s].littleEndian) { positions += $0 }
             }
-            // Quantized rows are opaque bytes to other readers: U8 [tokens, rowBytes].
-            let kShape = dtype == "U8" ? [stored.count, block0Bytes(type, shape.kvHeads, shape.keyLength)]
-                : [stored.count, shape.kvHeads, shape.keyLength]
-            let vShape = dtype == "U8" ? [stored.count, block0Bytes(type, shape.kvHeads, shape.valueLength)]
-                : [stored.count, shape.kvHeads, shape.valueLength]
-            writer.add("layers.\(l).keys", dtype: dtype, shape: kShape, bytes: keys)
-            writer.add("layers.\(l).values", dtype: dtype, shape: vShape, bytes: values)
+            let (kType, kShape) = tensorLayout(config.storage.key, tokens: stored.count, heads: shape.kvHeads, length: shape.keyLength)
+            let (vType, vShape) = tensorLayout(config.storage.value, tokens: stored.count, heads: shape.kvHeads, length: shape.valueLength)
+            writer.add("layers.\(l).keys", dtype: kType, shape: kShape, bytes: keys)
+            writer.add("layers.\(l).values", dtype: vType, shape: vShape, bytes: values)
             writer.add("layers.\(l).positions", dtype: "I32", shape: [stored.count], bytes: positions)
             layerInfo.append(["kind": shape.window == nil ? "global" : "sliding", "window": shape.window ?? 0,
                               "first_token": stored.lowerBound, "kv_heads": shape.kvHeads,
@@ -84,8 +80,9 @@ public enum SessionFile {
         meta["next_position"] = String(cache.nextPosition)
         meta["block_tokens"] = String(bt)
         meta["context_length"] = String(config.contextLength)
-        meta["key_type"] = config.elementType.rawValue
-        meta["value_type"] = config.elementType.rawValue
+        meta["key_type"] = config.storage.key.rawValue
+        meta["value_type"] = config.storage.value.rawValue
+        meta["kv_rotation"] = config.storage.rotation ? "hadamard" : "none"
         meta["layers"] = try json(layerInfo)
         writer.metadata = meta
         let (_, data) = try writer.encode()
@@ -120,14 +117,17 @@ public enum SessionFile {
         guard let count = m["token_count"].flatMap({ Int($0) }), let next = m["next_position"].flatMap({ Int32($0) }),
               let bt = m["block_tokens"].flatMap({ Int($0) }), bt > 0,
               let context = m["context_length"].flatMap({ Int($0) }), context >= count,
-              let type = m["key_type"].flatMap({ KVElementType(rawValue: $0) }), m["value_type"] == type.rawValue,
+              let keyType = m["key_type"].flatMap({ KVElementType(rawValue: $0) }),
+              let valueType = m["value_type"].flatMap({ KVElementType(rawValue: $0) }),
+              let rotation = ["hadamard": true, "none": false][m["kv_rotation"] ?? "none"],
               let tokenData = m["tokens"]?.data(using: .utf8),
               let tokens = (try? JSONSerialization.jsonObject(with: tokenData)) as? [Int], tokens.count == count,
               let layerData = m["layers"]?.data(using: .utf8),
               let info = (try? JSONSerialization.jsonObject(with: layerData)) as? [[String: Any]]
         else { throw bad("missing or invalid header fields") }
         guard info.count == expected.count else { throw bad("\(info.count) layers, the model has \(expected.count)") }
-        let config = KVCacheConfiguration(layers: expected, elementType: type, blockTokens: bt, contextLength: context)
+        let storage = KVStorage(key: keyType, value: valueType, rotation: rotation)
+        let config = KVCacheConfiguration(layers: expected, storage: storage, blockTokens: bt, contextLength: context)
         let cache = SequenceKVCache(configuration: config)
         for (l, shape) in expected.enumerated() {
             guard let first = info[l]["first_token"] as? Int, first % bt == 0, first <= count,
@@ -136,8 +136,7 @@ public enum SessionFile {
                   let positions = file.entry("layers.\(l).positions")
             else { throw bad("layer \(l) does not match the model") }
             let n = count - first
-            let kRow = shape.kvHeads * type.rowBytes(shape.keyLength)
-            let vRow = shape.kvHeads * type.rowBytes(shape.valueLength)
+            let kRow = config.keyRowBytes(layer: l), vRow = config.valueRowBytes(layer: l)
             guard keys.range.count == n * kRow, values.range.count == n * vRow, positions.range.count == 4 * n else {
                 throw bad("layer \(l) tensors have the wrong size")
             }
@@ -164,8 +163,14 @@ public enum SessionFile {
         return Contents(cache: cache, tokens: tokens.map { Int32($0) }, metadata: m)
     }
 
-    private static func block0Bytes(_ type: KVElementType, _ heads: Int, _ length: Int) -> Int {
-        heads * type.rowBytes(length)
+    /// The safetensors dtype and shape of `tokens` rows. Quantized rows are opaque bytes to
+    /// other readers: U8 `[tokens, rowBytes]`.
+    private static func tensorLayout(_ type: KVElementType, tokens: Int, heads: Int, length: Int) -> (String, [Int]) {
+        switch type {
+        case .f32: ("F32", [tokens, heads, length])
+        case .f16: ("F16", [tokens, heads, length])
+        case .q8_0, .q4_0: ("U8", [tokens, heads * type.rowBytes(length)])
+        }
     }
 
     private static func json(_ value: Any) throws -> String {

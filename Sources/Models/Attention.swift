@@ -51,7 +51,9 @@ struct Rope {
 /// seen when its position is not after the query's and, on a sliding layer, is less than
 /// `window` before it. With an f32 cache this is llama.cpp's exact path (scores, softmax,
 /// weighted sum); with an f16 cache it follows llama.cpp's default flash attention (query
-/// rounded to f16, online softmax, f16 accumulator).
+/// rounded to f16, online softmax, f16 accumulator). Quantized keys are scored with the query
+/// in Q8_0 (integer dot products), quantized values are widened as they are accumulated, and
+/// rotated rows (see `KVStorage`) are met by rotating the query and the output.
 struct AttentionKernel {
     let heads: Int
     let kvHeads: Int
@@ -64,12 +66,13 @@ struct AttentionKernel {
 
     func run(cache: SequenceKVCache, layer: Int, window: Int?, n: Int,
              q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-             pool: ThreadPool, scratch: Scratch) {
+             pool: ThreadPool, scratch: Scratch, quantizedQueries: [QuantizedActivations]) {
         let stored = cache.storedTokens(layer: layer)
         let bt = cache.configuration.blockTokens
-        let type = cache.configuration.elementType
-        let half = type == .f16
-        let kGroupBytes = type.rowBytes(keyLength), vGroupBytes = type.rowBytes(valueLength)
+        let storage = cache.configuration.storage
+        let keyType = storage.key, valueType = storage.value
+        let half = keyType == .f16 && valueType == .f16
+        let kGroupBytes = keyType.rowBytes(keyLength), vGroupBytes = valueType.rowBytes(valueLength)
         let group = heads / kvHeads
         let qStride = heads * keyLength
         let oStride = heads * valueLength
@@ -77,10 +80,10 @@ struct AttentionKernel {
         pool.run(chunks: n * heads) { item, worker in
             let i = item / heads, h = item % heads, g = h / group
             let buf = scratch.buffer(worker)
-            let qv = buf, kv = buf + keyLength, vv = buf + 2 * keyLength
+            let qv = buf
             let scores = buf + 2 * keyLength + valueLength
             qv.update(from: q + i * qStride + h * keyLength, count: keyLength)
-            if half { roundToHalf(qv, keyLength) }
+            if keyType == .f16 { roundToHalf(qv, keyLength) }
             let (qb, qs) = cache.slot(layer: layer, token: base + i)
             let qpos = qb.positions[qs]
 
@@ -89,8 +92,15 @@ struct AttentionKernel {
                            q: qv, chunk: scores, out: out + i * oStride + h * valueLength)
                 return
             }
+            // Quantized keys: the query goes through the same rotation as the stored keys, then
+            // to Q8_0, so each score is one integer dot product (llama.cpp's path too).
+            let qq = quantizedQueries[worker]
+            if keyType.isQuantized {
+                if storage.rotatesKeys { hadamardRotate(qv, count: keyLength) }
+                qq.quantize(row: 0, from: qv)
+            }
 
-            // f32 cache: scores of visible keys (-inf marks a masked slot), softmax, weighted sum.
+            // Scores of visible keys (-inf marks a masked slot), softmax, weighted sum.
             var maxScore = -Float.infinity
             var t = stored.lowerBound
             var j = 0
@@ -101,14 +111,13 @@ struct AttentionKernel {
                     let kp = block.positions[s]
                     var score = -Float.infinity
                     if kp <= qpos && (window == nil || qpos - kp < Int32(window!)) {
-                        if type == .f32 {
-                            let k = UnsafePointer(block.key(s).assumingMemoryBound(to: Float.self) + g * keyLength)
-                            score = dot(qv, k, keyLength) * scoreScale
-                        } else {
-                            // Quantized keys (q8_0 / q4_0): widen the head's row, then dot.
-                            try! dequantize(type.ggmlType, from: block.key(s) + g * kGroupBytes, count: keyLength, into: kv)
-                            score = dot(qv, UnsafePointer(kv), keyLength) * scoreScale
+                        let k = block.key(s) + g * kGroupBytes
+                        switch keyType {
+                        case .f32: score = dot(qv, k.assumingMemoryBound(to: Float.self), keyLength)
+                        case .f16: score = dotHalf(qv, k, keyLength)
+                        case .q8_0, .q4_0: score = try! vecDot(keyType.ggmlType, weightRow: k, activations: qq)
                         }
+                        score *= scoreScale
                         if score > maxScore { maxScore = score }
                     }
                     scores[j] = score
@@ -135,15 +144,17 @@ struct AttentionKernel {
                     let p = scores[j] * inv
                     j += 1
                     if p == 0 { continue }
-                    if type == .f32 {
-                        axpy(p, block.value(s).assumingMemoryBound(to: Float.self) + g * valueLength, o, valueLength)
-                    } else {
-                        try! addScaled(type.ggmlType, row: block.value(s) + g * vGroupBytes, count: valueLength,
-                                       scale: p, into: o)
+                    let v = block.value(s) + g * vGroupBytes
+                    switch valueType {
+                    case .f32: axpy(p, v.assumingMemoryBound(to: Float.self), o, valueLength)
+                    case .f16: axpyHalf(p, v, o, valueLength)
+                    case .q8_0, .q4_0: try! addScaled(valueType.ggmlType, row: v, count: valueLength, scale: p, into: o)
                     }
                 }
                 t += m
             }
+            // Stored values were rotated: so is their weighted sum; rotate it back.
+            if storage.rotatesValues { hadamardRotate(o, count: valueLength) }
         }
     }
 

@@ -37,6 +37,8 @@ public final class Transformer: @unchecked Sendable {
     private var workspace = Workspace()
     private let activationBuffers = ActivationBuffers()
     private var attentionScratch: Scratch
+    /// Per thread: one query head in Q8_0, for scoring quantized keys.
+    private let attentionQueries: [QuantizedActivations]
 
     /// Loads the model at `path`. `threads` sizes the thread pool (default: one per core).
     public convenience init(path: String, threads: Int? = nil) throws {
@@ -76,6 +78,10 @@ public final class Transformer: @unchecked Sendable {
         hyperparameters = hp
         pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         attentionScratch = Scratch(threads: pool.threadCount, floatsPerThread: attention.scratchFloats(stored: 1024))
+        // Empty when heads are not whole Q8_0 blocks; such a model cannot use quantized keys.
+        attentionQueries = (0..<pool.threadCount).compactMap { _ in
+            try? QuantizedActivations(format: .q8_0, count: h.keyLength, capacity: 1)
+        }
     }
 
     deinit { pool.shutdown() }
@@ -84,21 +90,31 @@ public final class Transformer: @unchecked Sendable {
     public var weightBytes: Int { file.fileSize }
 
     /// The cache shape of this model.
-    public func cacheConfiguration(contextLength: Int, elementType: KVElementType = .f16,
+    public func cacheConfiguration(contextLength: Int, storage: KVStorage = .f16,
                                    blockTokens: Int = 64) -> KVCacheConfiguration {
         let h = hyperparameters
         let shapes = (0..<h.layerCount).map { i in
             KVLayerShape(kvHeads: h.kvHeadCount, keyLength: h.keyLength, valueLength: h.valueLength,
                          window: h.isSliding(i) ? h.slidingWindow : nil)
         }
-        return KVCacheConfiguration(layers: shapes, elementType: elementType, blockTokens: blockTokens,
+        return KVCacheConfiguration(layers: shapes, storage: storage, blockTokens: blockTokens,
                                     contextLength: contextLength)
     }
 
+    /// Refuses quantized storage for heads that are not whole Q8_0/Q4_0 blocks.
+    public func validate(_ storage: KVStorage) throws(ModelError) {
+        let h = hyperparameters
+        let keysOK = !storage.key.isQuantized || (h.keyLength % 32 == 0 && !attentionQueries.isEmpty)
+        let valuesOK = !storage.value.isQuantized || h.valueLength % 32 == 0
+        guard keysOK && valuesOK else {
+            throw .unsupportedKVStorage(storage: storage.description, keyLength: h.keyLength, valueLength: h.valueLength)
+        }
+    }
+
     /// A new empty sequence cache (context capped at the model's `context_length`).
-    public func makeCache(contextLength: Int = 32768, elementType: KVElementType = .f16) -> SequenceKVCache {
+    public func makeCache(contextLength: Int = 32768, storage: KVStorage = .f16) -> SequenceKVCache {
         SequenceKVCache(configuration: cacheConfiguration(
-            contextLength: min(contextLength, hyperparameters.contextLength), elementType: elementType))
+            contextLength: min(contextLength, hyperparameters.contextLength), storage: storage))
     }
 
     /// Runs `tokens` (at `positions`, default consecutive after the cache's last) through the
@@ -205,7 +221,7 @@ public final class Transformer: @unchecked Sendable {
             }
         }
         attention.run(cache: cache, layer: l, window: sliding ? h.slidingWindow : nil, n: n,
-                      q: w.q, out: w.att, pool: pool, scratch: attentionScratch)
+                      q: w.q, out: w.att, pool: pool, scratch: attentionScratch, quantizedQueries: attentionQueries)
         L.wo.multiply(input(w.att, n: n, cols: ow), into: w.xb, yStride: d, pool: pool)
         if let pn = L.postAttentionNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
         add(w.xb, into: w.x, count: n * d)

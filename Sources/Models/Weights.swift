@@ -79,6 +79,8 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case promptTooLong(tokens: Int, context: Int)
     case tokenOutOfRange(token: Int32, vocabulary: Int)
     case insufficientMemory(needed: Int, available: Int)
+    /// Quantized KV rows must be whole 32-element blocks per head.
+    case unsupportedKVStorage(storage: String, keyLength: Int, valueLength: Int)
 
     public var description: String {
         switch self {
@@ -90,6 +92,8 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidHyperparameter(let m): "invalid hyper-parameter: \(m)"
         case .promptTooLong(let n, let c): "the prompt is \(n) tokens long but the context holds \(c) tokens"
         case .tokenOutOfRange(let t, let v): "token id \(t) is outside the vocabulary of \(v) tokens"
+        case .unsupportedKVStorage(let st, let k, let v):
+            "KV storage \(st) needs heads of whole 32-element blocks; this model's keys are \(k) and values \(v) long"
         case .insufficientMemory(let need, let avail):
             "the model needs about \(need / (1 << 20)) MiB (weights + KV cache) but only \(avail / (1 << 20)) MiB are available"
         }

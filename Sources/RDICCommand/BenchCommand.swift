@@ -38,8 +38,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: [.customShort("b"), .customLong("batch-size")], help: "Tokens per prefill batch.")
     var batchSize = 512
 
-    @Option(help: "KV cache element type: f16 or f32.")
-    var kvType: String = "f16"
+    @OptionGroup var kv: KVOptions
 
     @Flag(help: "Print a JSON list of results with llama-bench's field names.")
     var json = false
@@ -48,9 +47,6 @@ struct BenchCommand: ParsableCommand {
         guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-        guard KVElementType(rawValue: kvType) != nil else {
-            throw ValidationError("--kv-type must be one of \(KVElementType.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
         _ = try Self.numbers(nPrompt, "-p")
         _ = try Self.numbers(nGen, "-n")
         _ = try Self.numbers(nDepth, "-d")
@@ -70,11 +66,12 @@ struct BenchCommand: ParsableCommand {
         let path = try resolveModelPath(model)
         let file = try GGUFFile(path: path)
         let transformer = try Transformer(file: file, threads: threads)
-        let kv = KVElementType(rawValue: kvType)!
-        let runner = BenchRunner(model: transformer, batchSize: batchSize, kvType: kv)
+        let kv = try self.kv.storage()
+        try transformer.validate(kv)
+        let runner = BenchRunner(model: transformer, batchSize: batchSize, kv: kv)
         let tests = BenchTest.matrix(prompts: try Self.numbers(nPrompt, "-p"), gens: try Self.numbers(nGen, "-n"),
                                      depths: try Self.numbers(nDepth, "-d"))
-        let info = BenchModelInfo(file: file, path: path, batchSize: batchSize, kvType: kv)
+        let info = BenchModelInfo(file: file, path: path, batchSize: batchSize, kv: kv)
         if !json { print(BenchOutput.tableHeader) }
         var results: [BenchResult] = []
         for test in tests {
@@ -97,9 +94,9 @@ struct BenchModelInfo {
     let sizeBytes: Int
     let parameters: Int
     let batchSize: Int
-    let kvType: KVElementType
+    let kv: KVStorage
 
-    init(file: GGUFFile, path: String, batchSize: Int, kvType: KVElementType) {
+    init(file: GGUFFile, path: String, batchSize: Int, kv: KVStorage) {
         fileName = path
         let arch = file.metadata.string("general.architecture") ?? "?"
         let common = Dictionary(grouping: file.tensors.filter { $0.shape.count >= 2 }, by: \.type)
@@ -108,7 +105,7 @@ struct BenchModelInfo {
         sizeBytes = file.tensors.reduce(0) { $0 + $1.byteCount }
         parameters = file.tensors.reduce(0) { $0 + $1.elementCount }
         self.batchSize = batchSize
-        self.kvType = kvType
+        self.kv = kv
     }
 }
 
@@ -141,8 +138,8 @@ enum BenchOutput {
                 ("n_batch", "\(m.batchSize)"),
                 ("n_ubatch", "\(m.batchSize)"),
                 ("n_threads", "\(r.threads)"),
-                ("type_k", quoted(m.kvType.rawValue)),
-                ("type_v", quoted(m.kvType.rawValue)),
+                ("type_k", quoted(m.kv.key.rawValue)),
+                ("type_v", quoted(m.kv.value.rawValue)),
                 ("n_prompt", "\(r.test.prompt)"),
                 ("n_gen", "\(r.test.gen)"),
                 ("n_depth", "\(r.test.depth)"),

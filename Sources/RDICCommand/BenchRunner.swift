@@ -65,14 +65,14 @@ struct BenchResult: Sendable {
 final class BenchRunner {
     let model: Transformer
     let batchSize: Int
-    let kvType: KVElementType
+    let kv: KVStorage
     private var rng: UInt64 = 0x2545_F491_4F6C_DD1D
     private let logits: UnsafeMutablePointer<Float>
 
-    init(model: Transformer, batchSize: Int = 512, kvType: KVElementType = .f16) {
+    init(model: Transformer, batchSize: Int = 512, kv: KVStorage = .f16) {
         self.model = model
         self.batchSize = max(1, batchSize)
-        self.kvType = kvType
+        self.kv = kv
         logits = .allocate(capacity: model.hyperparameters.vocabularySize)
     }
 
@@ -109,7 +109,7 @@ final class BenchRunner {
 
     /// Runs `test` `repetitions` times (after one warm-up) and returns its timings.
     func run(_ test: BenchTest, repetitions: Int) throws -> BenchResult {
-        let cache = model.makeCache(contextLength: test.depth + test.prompt + test.gen + 1, elementType: kvType)
+        let cache = model.makeCache(contextLength: test.depth + test.prompt + test.gen + 1, storage: kv)
         // Warm-up, untimed: pages the weights in and sizes every buffer.
         if test.prompt > 0 { try prefill(test.prompt, cache: cache) }
         if test.gen > 0 { try generate(1, cache: cache) }

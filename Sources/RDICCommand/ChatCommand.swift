@@ -23,7 +23,7 @@ struct ChatCommand: AsyncParsableCommand {
         let engine = try await engineOptions.loadEngine()
         let name = self.session
         let session = try name.map { try SessionStore.open($0, engine: engine, contextLength: engineOptions.ctx, options: engineOptions) }
-            ?? engine.makeSession(contextLength: engineOptions.ctx, kvType: try engineOptions.kvElementType())
+            ?? engine.makeSession(contextLength: engineOptions.ctx, kv: try engineOptions.kv.storage())
         var messages: [ChatMessage] = system.map { [.system($0)] } ?? []
         // A saved conversation carries its messages in the session file's header.
         if let name, !session.tokens.isEmpty,

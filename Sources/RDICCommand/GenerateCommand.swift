@@ -25,7 +25,7 @@ struct GenerateCommand: AsyncParsableCommand {
     func run() async throws {
         let engine = try await engineOptions.loadEngine()
         let session = try self.session.map { try SessionStore.open($0, engine: engine, contextLength: engineOptions.ctx, options: engineOptions) }
-            ?? engine.makeSession(contextLength: engineOptions.ctx, kvType: try engineOptions.kvElementType())
+            ?? engine.makeSession(contextLength: engineOptions.ctx, kv: try engineOptions.kv.storage())
         let ids = session.tokens.isEmpty ? engine.encode(prompt)
             : session.tokens + engine.tokenizer.encode(prompt, addBOS: false, parseSpecial: true)
         defer { if let name = self.session { try? session.save(to: SessionStore.url(name)) } }

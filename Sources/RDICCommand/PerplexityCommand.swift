@@ -26,7 +26,7 @@ struct PerplexityCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data("perplexity: \(tokens.count) tokens, ctx \(ctx), \(tokens.count / ctx) chunks\n".utf8))
         let start = Date()
         let result = try Perplexity.compute(
-            model: engine.model, tokens: tokens, context: ctx, bos: bos, kvType: try engineOptions.kvElementType(),
+            model: engine.model, tokens: tokens, context: ctx, bos: bos, kv: try engineOptions.kv.storage(),
             batchSize: batch, maxChunks: chunks
         ) { r in
             FileHandle.standardOutput.write(Data(String(format: "[%d]%.4f,", r.chunks, r.perplexity).utf8))

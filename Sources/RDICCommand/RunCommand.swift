@@ -15,21 +15,45 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Context length in tokens (capped at the model's context_length).")
     var ctx: Int = Engine.defaultContextLength
 
-    @Option(help: "KV cache element type: f32, f16, q8_0 or q4_0.")
-    var kvType: String = "f16"
-
-    func kvElementType() throws -> KVElementType {
-        guard let t = KVElementType(rawValue: kvType) else {
-            throw ValidationError("--kv-type must be one of \(KVElementType.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        return t
-    }
+    @OptionGroup var kv: KVOptions
 
     /// Resolves the model (installing the default one on first use) and loads it.
     func loadEngine() async throws -> Engine {
         let path = try await ModelResolution.resolve(model).path
-        return try Engine(path: path, threads: threads, contextLength: ctx, kvType: try kvElementType())
+        return try Engine(path: path, threads: threads, contextLength: ctx, kv: try kv.storage())
     }
+}
+
+/// How the KV cache stores keys and values (`--kv-type`, or keys and values separately).
+struct KVOptions: ParsableArguments {
+    @Option(help: "KV cache element type for keys and values: f32, f16, q8_0 or q4_0.")
+    var kvType: String = "f16"
+
+    @Option(name: [.customLong("cache-type-k"), .customLong("ctk", withSingleDash: true)],
+            help: "Element type of keys (overrides --kv-type).")
+    var keyType: String?
+
+    @Option(name: [.customLong("cache-type-v"), .customLong("ctv", withSingleDash: true)],
+            help: "Element type of values (overrides --kv-type).")
+    var valueType: String?
+
+    @Flag(inversion: .prefixedNo, help: "Hadamard-rotate quantized rows before quantizing (better 4-bit quality).")
+    var kvRotation = true
+
+    func storage() throws -> KVStorage {
+        func parse(_ name: String, _ flag: String) throws -> KVElementType {
+            guard let t = KVElementType(rawValue: name) else {
+                throw ValidationError("\(flag) must be one of \(KVElementType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return t
+        }
+        let both = try parse(kvType, "--kv-type")
+        return KVStorage(key: try keyType.map { try parse($0, "--cache-type-k") } ?? both,
+                         value: try valueType.map { try parse($0, "--cache-type-v") } ?? both,
+                         rotation: kvRotation)
+    }
+
+    func validate() throws { _ = try storage() }
 }
 
 /// Sampling flags shared by run, chat and generate.
@@ -68,7 +92,7 @@ struct RunCommand: AsyncParsableCommand {
         var messages: [ChatMessage] = []
         if let system { messages.append(.system(system)) }
         messages.append(.user(prompt))
-        let session = engine.makeSession(contextLength: engineOptions.ctx, kvType: try engineOptions.kvElementType())
+        let session = engine.makeSession(contextLength: engineOptions.ctx, kv: try engineOptions.kv.storage())
         var options = GenerationOptions(maxTokens: maxTokens, sampling: sampling.parameters, stopStrings: sampling.stop)
         options.stopAtEndOfGeneration = true
         let summary = try await streamToStdout(session.generate(prompt: engine.encode(chat: messages), options: options))

@@ -45,7 +45,7 @@ struct SessionCommand: AsyncParsableCommand {
 
         func run() async throws {
             let engine = try await engineOptions.loadEngine()
-            let kv = try engineOptions.kvElementType()
+            let kv = try engineOptions.kv.storage()
             var text = ""
             var ids: [Int32] = []
             var i = 0
@@ -59,7 +59,7 @@ struct SessionCommand: AsyncParsableCommand {
             options.stopAtEndOfGeneration = false
             let ctx = max(engineOptions.ctx, tokens + 16)
 
-            let s = engine.makeSession(contextLength: ctx, kvType: kv)
+            let s = engine.makeSession(contextLength: ctx, kv: kv)
             _ = try s.run(prompt: history, options: options) { _ in }
             let url = FileManager.default.temporaryDirectory.appendingPathComponent("rdic-bench-session-\(getpid()).safetensors")
             defer { try? FileManager.default.removeItem(at: url) }
@@ -69,7 +69,7 @@ struct SessionCommand: AsyncParsableCommand {
             let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
 
             t0 = Date()
-            let fresh = engine.makeSession(contextLength: ctx, kvType: kv)
+            let fresh = engine.makeSession(contextLength: ctx, kv: kv)
             let a = try fresh.run(prompt: prompt, options: options) { _ in }
             let prefillSeconds = Date().timeIntervalSince(t0)
 
@@ -78,7 +78,7 @@ struct SessionCommand: AsyncParsableCommand {
             let b = try restored.run(prompt: prompt, options: options) { _ in }
             let restoreSeconds = Date().timeIntervalSince(t0)
 
-            let full = engine.model.cacheConfiguration(contextLength: ctx, elementType: kv)
+            let full = engine.model.cacheConfiguration(contextLength: ctx, storage: kv)
             var allGlobal = full
             for l in allGlobal.layers.indices { allGlobal.layers[l].window = nil }
             let perTokenFull = allGlobal.layers.indices.reduce(0) { $0 + allGlobal.blockBytes(layer: $1) } / full.blockTokens

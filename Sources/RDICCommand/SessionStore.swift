@@ -25,7 +25,7 @@ enum SessionStore {
     static func open(_ name: String, engine: Engine, contextLength: Int, options: EngineOptions) throws -> Session {
         let url = try url(name)
         if FileManager.default.fileExists(atPath: url.path) { return try engine.restoreSession(from: url.path) }
-        return engine.makeSession(contextLength: contextLength, kvType: try options.kvElementType())
+        return engine.makeSession(contextLength: contextLength, kv: try options.kv.storage())
     }
 }
 

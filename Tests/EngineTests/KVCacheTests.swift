@@ -7,7 +7,7 @@ import Testing
     func config(window: Int? = 8, type: KVElementType = .f32) -> KVCacheConfiguration {
         KVCacheConfiguration(layers: [KVLayerShape(kvHeads: 1, keyLength: 4, valueLength: 4),
                                       KVLayerShape(kvHeads: 1, keyLength: 4, valueLength: 4, window: window)],
-                             elementType: type, blockTokens: 4, contextLength: 64)
+                             storage: KVStorage(type), blockTokens: 4, contextLength: 64)
     }
 
     func append(_ cache: SequenceKVCache, _ n: Int) throws {

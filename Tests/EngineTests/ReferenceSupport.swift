@@ -95,7 +95,7 @@ struct GreedyComparison: CustomStringConvertible {
 /// Generation follows the reference's ids; it stops at a differing id past the near-tie.
 func compareGreedy(_ model: Transformer, _ ref: ReferencePrompt, kv: KVElementType,
                    batch: Int = 512) throws -> GreedyComparison {
-    let cache = model.makeCache(contextLength: 4096, elementType: kv)
+    let cache = model.makeCache(contextLength: 4096, storage: KVStorage(kv))
     let vocab = model.hyperparameters.vocabularySize
     var result = GreedyComparison(name: ref.name)
     var hidden: [Float] = []

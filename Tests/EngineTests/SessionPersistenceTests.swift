@@ -37,11 +37,12 @@ private func tempFile(_ name: String) -> URL {
 @Suite(.serialized, .computeBound) struct SessionPersistenceTests {
     /// Prefill a prompt longer than Gemma's window, save, restore, and continue: the restored
     /// session generates the same tokens as the original continuing without the round trip.
-    @Test(arguments: [TestModels.Name.gemma3, .smollm2], [KVElementType.f16, .q8_0])
-    func restoreEqualsContinue(_ name: TestModels.Name, _ kv: KVElementType) throws {
+    @Test(arguments: [TestModels.Name.gemma3, .smollm2],
+          [KVStorage.f16, .q8_0, KVStorage(key: .q8_0, value: .q4_0, rotation: true)])
+    func restoreEqualsContinue(_ name: TestModels.Name, _ kv: KVStorage) throws {
         let engine = try SessionEngines.engine(name)
         let prompt = try SessionEngines.prompt(engine, count: 700)
-        let original = engine.makeSession(contextLength: 2048, kvType: kv)
+        let original = engine.makeSession(contextLength: 2048, kv: kv)
         let first = try original.run(prompt: prompt, options: greedy(1)) { _ in }.outputIds
         let url = tempFile("continue-\(name)-\(kv)")
         defer { try? FileManager.default.removeItem(at: url) }
@@ -49,7 +50,7 @@ private func tempFile(_ name: String) -> URL {
 
         let restored = try engine.restoreSession(from: url.path)
         #expect(restored.tokens == prompt)
-        #expect(restored.cache.configuration.elementType == kv)
+        #expect(restored.cache.configuration.storage == kv)
         if name == .gemma3 {
             // Sliding layers saved only their window: the file holds fewer rows than tokens.
             #expect(restored.cache.storedTokens(layer: 0).count < prompt.count)
