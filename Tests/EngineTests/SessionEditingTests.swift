@@ -62,6 +62,24 @@ private func freshContinuation(_ engine: Engine, _ tokens: [Int32], _ n: Int) th
         #expect(branched.outputIds == (try freshContinuation(engine, Array(text[..<100]) + other, 8)))
     }
 
+    /// A restored Gemma session holds only the window on its sliding layers; rewinding it past
+    /// the window prefills the kept tokens from the saved token ids and continues like a fresh
+    /// session.
+    @Test func restoredGemmaRewindsPastItsWindow() throws {
+        let engine = try SessionEngines.engine(.gemma3)
+        let text = try SessionEngines.prompt(engine, count: 700)
+        let original = engine.makeSession(contextLength: 2048)
+        try original.append(tokens: text)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("rdic-rewind-\(getpid()).safetensors")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try original.save(to: url)
+        let restored = try engine.restoreSession(from: url.path)
+        #expect(try restored.rewind(to: 300) == 300)
+        #expect(restored.tokens == Array(text[..<300]))
+        let out = try restored.run(prompt: restored.tokens, options: greedy(8)) { _ in }
+        #expect(out.outputIds == (try freshContinuation(engine, Array(text[..<300]), 8)))
+    }
+
     /// Rewinding to the start empties the session; rewinding past the end is refused.
     @Test func rewindBounds() throws {
         let engine = try SessionEngines.engine(.smollm2)
