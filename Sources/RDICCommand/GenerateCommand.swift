@@ -49,8 +49,9 @@ struct GenerateCommand: AsyncParsableCommand {
         if let name = self.session {
             // The saved session holds every sampled token (the last one, and the end-of-generation
             // token, are not in the cache after generating), so the next --prompt continues
-            // after the whole output; only those one or two tokens are run here.
-            try session.prefill(ids + summary.sampledIds)
+            // after the whole output; only those one or two tokens are run here. A generation
+            // that filled the context keeps what fits.
+            try session.prefill(Array((ids + summary.sampledIds).prefix(session.cache.configuration.contextLength)))
             try SessionStore.save(session, as: name)
         }
         guard json else { return }
