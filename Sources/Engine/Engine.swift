@@ -64,10 +64,11 @@ public final class Engine: Sendable {
     public func encode(_ text: String) -> [Int32] { tokenizer.encode(text, addBOS: nil, parseSpecial: true) }
 
     /// Token ids of a conversation rendered with the chat template, ending with the assistant's
-    /// turn header.
-    public func encode(chat messages: [ChatMessage]) -> [Int32] {
+    /// turn header unless `addGenerationPrompt` is false (then it ends where the next turn's
+    /// prompt continues: the history a saved chat session holds).
+    public func encode(chat messages: [ChatMessage], addGenerationPrompt: Bool = true) -> [Int32] {
         guard let t = chatTemplate else { return encode(messages.map(\.content).joined(separator: "\n")) }
-        return encode(t.render(messages, addGenerationPrompt: true))
+        return encode(t.render(messages, addGenerationPrompt: addGenerationPrompt))
     }
 }
 
@@ -117,10 +118,17 @@ public struct GenerationSummary: Sendable {
     public var decodeTokens = 0
     public var decodeSeconds = 0.0
     public var finishReason = FinishReason.maxTokens
+    /// The generated tokens, without the end-of-generation token that stopped generation.
     public var outputIds: [Int32] = []
+    /// The end-of-generation token sampled last, when that is what ended the generation.
+    public var endOfGenerationToken: Int32?
     public var text = ""
 
     public init() {}
+
+    /// Every token sampled, in order: `outputIds` and the end-of-generation token if one ended
+    /// the generation. The prompt followed by these is the sequence as the model produced it.
+    public var sampledIds: [Int32] { outputIds + (endOfGenerationToken.map { [$0] } ?? []) }
 
     /// Prompt tokens actually run through the model.
     public var prefilledTokens: Int { promptTokens - reusedPromptTokens }

@@ -8,6 +8,11 @@ import Tokenizers
 /// Each `generate` call prefills only the tokens that are not already cached (the longest
 /// common prefix of the new prompt and the cached tokens is kept), so a multi-turn chat
 /// re-processes just the new turn. One generation at a time per session.
+///
+/// A generation leaves its last sampled token (and the end-of-generation token it stopped at)
+/// out of the cache: running it would cost a forward pass that is wasted when the session is
+/// discarded, while the next turn's prompt contains it anyway and prefills it with the rest.
+/// Before saving a session for later, bring it up to the full conversation with `prefill(_:)`.
 public final class Session: @unchecked Sendable {
     public let engine: Engine
     public let cache: SequenceKVCache
@@ -54,7 +59,7 @@ public final class Session: @unchecked Sendable {
 
         var summary = GenerationSummary()
         let start = Date()
-        let prefilled = try prefill(prompt, batchSize: options.batchSize)
+        let prefilled = try bringCache(to: prompt, rerunLast: true, batchSize: options.batchSize)
         var hidden = prefilled.hidden
         summary.promptTokens = prompt.count
         summary.reusedPromptTokens = prefilled.reused
@@ -84,6 +89,7 @@ public final class Session: @unchecked Sendable {
             history.append(next)
             if options.stopAtEndOfGeneration && engine.tokenizer.isEndOfGeneration(next) {
                 summary.finishReason = .endOfGeneration
+                summary.endOfGenerationToken = next
                 summary.decodeTokens += 1
                 break
             }
@@ -107,26 +113,74 @@ public final class Session: @unchecked Sendable {
         return summary
     }
 
-    /// Brings the cache to hold `prompt`, reusing the cached common prefix (at least the last
-    /// prompt token is always run), and returns the hidden state of the final position.
-    private func prefill(_ prompt: [Int32], batchSize: Int) throws -> (hidden: [Float], reused: Int) {
+    /// Brings the cache to hold `sequence`, reusing the cached common prefix, and returns the
+    /// hidden state of its final position (when anything ran) and how many tokens were reused.
+    /// `rerunLast` keeps the last token out of the reused prefix, so a generation always has
+    /// the final position's hidden state to sample from. Callers hold `lock`.
+    func bringCache(to sequence: [Int32], rerunLast: Bool, batchSize: Int) throws -> (hidden: [Float], reused: Int) {
+        let context = cache.configuration.contextLength
+        guard sequence.count <= context else {
+            throw ModelError.promptTooLong(tokens: sequence.count, context: context)
+        }
+        let limit = min(tokens.count, rerunLast ? sequence.count - 1 : sequence.count)
         var common = 0
-        while common < min(tokens.count, prompt.count - 1) && tokens[common] == prompt[common] { common += 1 }
+        while common < limit && tokens[common] == sequence[common] { common += 1 }
         if common < tokens.count {
+            // A sliding-window layer that no longer holds the keys position `common` needs
+            // makes `truncate` clear the cache; the kept tokens are then run again below.
             cache.truncate(to: common)
             common = cache.count
             tokens.removeSubrange(common...)
         }
         var hidden: [Float] = []
         var i = common
-        while i < prompt.count {
-            let end = min(i + max(1, batchSize), prompt.count)
-            let chunk = Array(prompt[i..<end])
+        while i < sequence.count {
+            let end = min(i + max(1, batchSize), sequence.count)
+            let chunk = Array(sequence[i..<end])
             hidden = try engine.model.forward(tokens: chunk, cache: cache, outputRows: (chunk.count - 1)..<chunk.count)
             tokens.append(contentsOf: chunk)
             i = end
         }
         return (hidden, common)
+    }
+
+    /// Runs `newTokens` through the model after the cached ones, without generating: a system
+    /// prompt, a document or a tool result goes into the cache now, so later turns (and forks
+    /// of this session) start from it.
+    public func append(tokens newTokens: [Int32], batchSize: Int = 512) throws {
+        guard !newTokens.isEmpty else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        _ = try bringCache(to: tokens + newTokens, rerunLast: false, batchSize: batchSize)
+    }
+
+    /// Keeps the first `count` tokens and forgets the rest, as if the session had only ever
+    /// been fed those. Usually this just drops cache rows; but a sliding-window layer keeps only
+    /// its last `window` positions, so going back further than that leaves it without keys the
+    /// kept tokens need, and the kept tokens are then prefilled again. Returns how many tokens
+    /// were recomputed (0 when the cache could simply be cut).
+    @discardableResult
+    public func rewind(to count: Int, batchSize: Int = 512) throws -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        guard count >= 0 && count <= tokens.count else {
+            throw EngineError.rewindBeyondEnd(requested: count, tokens: tokens.count)
+        }
+        let kept = Array(tokens.prefix(count))
+        let reused = try bringCache(to: kept, rerunLast: false, batchSize: batchSize).reused
+        return count - reused
+    }
+
+    /// Makes the session hold exactly `sequence` without generating: the longest common prefix
+    /// with the cached tokens is kept, the rest forgotten, and what is missing prefilled.
+    /// Returns how many tokens were reused. This is how a caller brings a session up to the
+    /// conversation the next turn will see (e.g. the last sampled token and the end-of-turn
+    /// marker, which a generation samples but does not run) before saving it.
+    @discardableResult
+    public func prefill(_ sequence: [Int32], batchSize: Int = 512) throws -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return try bringCache(to: sequence, rerunLast: false, batchSize: batchSize).reused
     }
 
     /// Forgets the cached sequence.
@@ -139,12 +193,16 @@ public final class Session: @unchecked Sendable {
 }
 
 /// Errors of the generation layer.
-public enum EngineError: Error, Sendable, CustomStringConvertible {
+public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case emptyPrompt
+    /// `rewind(to:)` was asked to keep more tokens than the session holds.
+    case rewindBeyondEnd(requested: Int, tokens: Int)
 
     public var description: String {
         switch self {
         case .emptyPrompt: "the prompt is empty"
+        case .rewindBeyondEnd(let requested, let tokens):
+            "cannot rewind to \(requested) tokens: the session holds \(tokens)"
         }
     }
 }

@@ -27,14 +27,21 @@ struct ChatCommand: AsyncParsableCommand {
         var messages: [ChatMessage] = system.map { [.system($0)] } ?? []
         // A saved conversation carries its messages in the session file's header.
         if let name, !session.tokens.isEmpty,
-           let json = try? SafetensorsFile(path: SessionStore.url(name).path).metadata["chat_messages"],
+           let json = try? SessionStore.header(SessionStore.url(name))["chat_messages"],
            let saved = try? JSONDecoder().decode([ChatMessage].self, from: Data(json.utf8)) {
             messages = saved
+            if verbose {
+                FileHandle.standardError.write(Data("session \(name): restored \(session.tokens.count) tokens, \(saved.count) messages\n".utf8))
+            }
         }
+        /// Saves the conversation as the next turn will see it. A generation leaves its last
+        /// token and the end-of-turn marker out of the cache; they are run now (work the next
+        /// turn would do anyway), so a restored chat prefills only the new message.
         func save() throws {
             guard let name else { return }
+            try session.prefill(engine.encode(chat: messages, addGenerationPrompt: false))
             let json = String(decoding: try JSONEncoder().encode(messages), as: UTF8.self)
-            try session.save(to: SessionStore.url(name), extra: ["chat_messages": json])
+            try SessionStore.save(session, as: name, extra: ["chat_messages": json])
         }
         let interactive = isatty(0) != 0
         while true {

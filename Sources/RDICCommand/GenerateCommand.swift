@@ -28,29 +28,38 @@ struct GenerateCommand: AsyncParsableCommand {
             ?? engine.makeSession(contextLength: engineOptions.ctx, kv: try engineOptions.kv.storage())
         let ids = session.tokens.isEmpty ? engine.encode(prompt)
             : session.tokens + engine.tokenizer.encode(prompt, addBOS: false, parseSpecial: true)
-        defer { if let name = self.session { try? session.save(to: SessionStore.url(name)) } }
         var options = GenerationOptions(
             maxTokens: maxTokens,
             sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP, seed: seed),
             stopStrings: stop, logprobs: logprobs)
         options.stopAtEndOfGeneration = true
-        guard json else {
-            _ = try await streamToStdout(session.generate(prompt: ids, options: options))
-            FileHandle.standardOutput.write(Data("\n".utf8))
-            return
-        }
         var steps: [[TokenLogprob]] = []
         var summary = GenerationSummary()
-        for try await event in session.generate(prompt: ids, options: options) {
-            switch event {
-            case .token(let t): if t.id >= 0 { steps.append(t.topLogprobs) }
-            case .finished(let s): summary = s
+        if json {
+            for try await event in session.generate(prompt: ids, options: options) {
+                switch event {
+                case .token(let t): if t.id >= 0 { steps.append(t.topLogprobs) }
+                case .finished(let s): summary = s
+                }
             }
+        } else {
+            summary = try await streamToStdout(session.generate(prompt: ids, options: options))
+            FileHandle.standardOutput.write(Data("\n".utf8))
         }
+        if let name = self.session {
+            // The saved session holds every sampled token (the last one, and the end-of-generation
+            // token, are not in the cache after generating), so the next --prompt continues
+            // after the whole output; only those one or two tokens are run here. A generation
+            // that filled the context keeps what fits.
+            try session.prefill(Array((ids + summary.sampledIds).prefix(session.cache.configuration.contextLength)))
+            try SessionStore.save(session, as: name)
+        }
+        guard json else { return }
         let output = GenerateOutput(
             prompt_ids: ids, output_ids: summary.outputIds, text: summary.text,
             logprobs: logprobs > 0 ? steps : nil,
-            timings: .init(prompt_tokens: summary.promptTokens, prompt_ms: summary.promptSeconds * 1000,
+            timings: .init(prompt_tokens: summary.promptTokens, reused_prompt_tokens: summary.reusedPromptTokens,
+                           prompt_ms: summary.promptSeconds * 1000,
                            decode_tokens: summary.decodeTokens, decode_ms: summary.decodeSeconds * 1000),
             finish_reason: summary.finishReason.rawValue)
         let encoder = JSONEncoder()
@@ -63,6 +72,8 @@ struct GenerateCommand: AsyncParsableCommand {
 struct GenerateOutput: Encodable {
     struct Timings: Encodable {
         var prompt_tokens: Int
+        /// Prompt tokens found in the session's cache (not prefilled again).
+        var reused_prompt_tokens: Int
         var prompt_ms: Double
         var decode_tokens: Int
         var decode_ms: Double
