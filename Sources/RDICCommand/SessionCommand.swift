@@ -87,7 +87,9 @@ struct SessionCommand: AsyncParsableCommand {
             ([tokens, kv_heads, head_length], F16 or F32; quantized KV types are U8 rows of ggml \
             blocks) and layers.N.positions (I32), holding the tokens the layer still stores (a \
             sliding-window layer only its window: see "first_token" in the "layers" metadata). The \
-            metadata also holds the token ids, KV types, model fingerprint and a checksum.
+            metadata also holds the token ids, key_type and value_type, kv_rotation ("hadamard": \
+            quantized rows hold each head multiplied by the orthonormal Hadamard matrix, which is \
+            its own inverse), the model fingerprint and a checksum.
 
             --tokens-json writes {"session", "model_fingerprint", "token_count", "tokens", "pieces", \
             "text"}: the token ids, each token's text, and the decoded sequence. Decoding needs the \
