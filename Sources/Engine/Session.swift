@@ -75,7 +75,10 @@ public final class Session: @unchecked Sendable {
         for step in 0..<options.maxTokens {
             if step > 0 {
                 guard cache.count < context else { summary.finishReason = .contextFull; break }
-                hidden = try model.forward(tokens: [summary.outputIds.last!], cache: cache, outputRows: 0..<1)
+                // The step's forward pass writes into `hidden` in place: no allocation per token.
+                try hidden.withUnsafeMutableBufferPointer { h in
+                    try model.decode(token: summary.outputIds.last!, cache: cache, into: h.baseAddress!)
+                }
                 tokens.append(summary.outputIds.last!)
             }
             hidden.withUnsafeBufferPointer { h in

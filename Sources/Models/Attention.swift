@@ -67,95 +67,9 @@ struct AttentionKernel {
     func run(cache: SequenceKVCache, layer: Int, window: Int?, n: Int,
              q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
              pool: ThreadPool, scratch: Scratch, quantizedQueries: [QuantizedActivations]) {
-        let stored = cache.storedTokens(layer: layer)
-        let bt = cache.configuration.blockTokens
-        let storage = cache.configuration.storage
-        let keyType = storage.key, valueType = storage.value
-        let half = keyType == .f16 && valueType == .f16
-        let kGroupBytes = keyType.rowBytes(keyLength), vGroupBytes = valueType.rowBytes(valueLength)
-        let group = heads / kvHeads
-        let qStride = heads * keyLength
-        let oStride = heads * valueLength
-        let base = cache.count
-        pool.run(chunks: n * heads) { item, worker in
-            let i = item / heads, h = item % heads, g = h / group
-            let buf = scratch.buffer(worker)
-            let qv = buf
-            let scores = buf + 2 * keyLength + valueLength
-            qv.update(from: q + i * qStride + h * keyLength, count: keyLength)
-            if keyType == .f16 { roundToHalf(qv, keyLength) }
-            let (qb, qs) = cache.slot(layer: layer, token: base + i)
-            let qpos = qb.positions[qs]
-
-            if half {
-                onlineHalf(cache: cache, layer: layer, window: window, stored: stored, qpos: qpos, g: g,
-                           q: qv, chunk: scores, out: out + i * oStride + h * valueLength)
-                return
-            }
-            // Quantized keys: the query goes through the same rotation as the stored keys, then
-            // to Q8_0, so each score is one integer dot product (llama.cpp's path too).
-            let qq = quantizedQueries[worker]
-            if keyType.isQuantized {
-                if storage.rotatesKeys { hadamardRotate(qv, count: keyLength) }
-                qq.quantize(row: 0, from: qv)
-            }
-
-            // Scores of visible keys (-inf marks a masked slot), softmax, weighted sum.
-            var maxScore = -Float.infinity
-            var t = stored.lowerBound
-            var j = 0
-            while t < stored.upperBound {
-                let (block, s0) = cache.slot(layer: layer, token: t)
-                let m = min(bt - s0, stored.upperBound - t)
-                for s in s0..<(s0 + m) {
-                    let kp = block.positions[s]
-                    var score = -Float.infinity
-                    if kp <= qpos && (window == nil || qpos - kp < Int32(window!)) {
-                        let k = block.key(s) + g * kGroupBytes
-                        switch keyType {
-                        case .f32: score = dot(qv, k.assumingMemoryBound(to: Float.self), keyLength)
-                        case .f16: score = dotHalf(qv, k, keyLength)
-                        case .q8_0, .q4_0: score = try! vecDot(keyType.ggmlType, weightRow: k, activations: qq)
-                        }
-                        score *= scoreScale
-                        if score > maxScore { maxScore = score }
-                    }
-                    scores[j] = score
-                    j += 1
-                }
-                t += m
-            }
-
-            var sum: Double = 0
-            for x in 0..<j {
-                let e = scores[x] == -.infinity ? 0 : expf(scores[x] - maxScore)
-                scores[x] = e
-                sum += Double(e)
-            }
-            let inv = Float(1 / sum)
-            let o = out + i * oStride + h * valueLength
-            o.initialize(repeating: 0, count: valueLength)
-            t = stored.lowerBound
-            j = 0
-            while t < stored.upperBound {
-                let (block, s0) = cache.slot(layer: layer, token: t)
-                let m = min(bt - s0, stored.upperBound - t)
-                for s in s0..<(s0 + m) {
-                    let p = scores[j] * inv
-                    j += 1
-                    if p == 0 { continue }
-                    let v = block.value(s) + g * vGroupBytes
-                    switch valueType {
-                    case .f32: axpy(p, v.assumingMemoryBound(to: Float.self), o, valueLength)
-                    case .f16: axpyHalf(p, v, o, valueLength)
-                    case .q8_0, .q4_0: try! addScaled(valueType.ggmlType, row: v, count: valueLength, scale: p, into: o)
-                    }
-                }
-                t += m
-            }
-            // Stored values were rotated: so is their weighted sum; rotate it back.
-            if storage.rotatesValues { hadamardRotate(o, count: valueLength) }
-        }
+        let job = AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
+                               scratch: scratch, quantizedQueries: quantizedQueries)
+        pool.run(chunks: n * heads, job: job)
     }
 
     /// Attention of one query head over an f16 cache in the manner of llama.cpp's default CPU
@@ -164,7 +78,7 @@ struct AttentionKernel {
     /// kept in f32 here so the update vectorizes: the difference is below the reference's own
     /// f16/f32 noise.)
     @inline(__always)
-    private func onlineHalf(cache: SequenceKVCache, layer: Int, window: Int?, stored: Range<Int>, qpos: Int32, g: Int,
+    func onlineHalf(cache: SequenceKVCache, layer: Int, window: Int?, stored: Range<Int>, qpos: Int32, g: Int,
                             q: UnsafeMutablePointer<Float>, chunk sc: UnsafeMutablePointer<Float>,
                             out o: UnsafeMutablePointer<Float>) {
         // Keys are taken in runs of up to `run` visible ones: their scores, one rescale of the
@@ -224,3 +138,123 @@ import TensorFormats
 
 /// `x` rounded to the nearest f16 (ties to even), as a Float.
 @inline(__always) func halfToFloatRounded(_ x: Float) -> Float { Float(Float16(x)) }
+
+/// One (query, head) pair per chunk: `AttentionKernel.run` as a pool job, so a decoded token's
+/// attention allocates nothing.
+struct AttentionJob: PoolJob {
+    let kernel: AttentionKernel
+    let cache: SequenceKVCache
+    let layer: Int
+    let window: Int?
+    let q: UnsafePointer<Float>
+    let out: UnsafeMutablePointer<Float>
+    let scratch: Scratch
+    let quantizedQueries: [QuantizedActivations]
+    let stored: Range<Int>
+    let base: Int
+
+    init(kernel: AttentionKernel, cache: SequenceKVCache, layer: Int, window: Int?, q: UnsafePointer<Float>,
+         out: UnsafeMutablePointer<Float>, scratch: Scratch, quantizedQueries: [QuantizedActivations]) {
+        self.kernel = kernel
+        self.cache = cache
+        self.layer = layer
+        self.window = window
+        self.q = q
+        self.out = out
+        self.scratch = scratch
+        self.quantizedQueries = quantizedQueries
+        stored = cache.storedTokens(layer: layer)
+        base = cache.count
+    }
+
+    func run(chunk item: Int, worker: Int) {
+        let heads = kernel.heads, kvHeads = kernel.kvHeads
+        let keyLength = kernel.keyLength, valueLength = kernel.valueLength, scoreScale = kernel.scoreScale
+        let bt = cache.configuration.blockTokens
+        let storage = cache.configuration.storage
+        let keyType = storage.key, valueType = storage.value
+        let half = keyType == .f16 && valueType == .f16
+        let kGroupBytes = keyType.rowBytes(keyLength), vGroupBytes = valueType.rowBytes(valueLength)
+        let group = heads / kvHeads
+        let qStride = heads * keyLength
+        let oStride = heads * valueLength
+        let i = item / heads, h = item % heads, g = h / group
+        let buf = scratch.buffer(worker)
+        let qv = buf
+        let scores = buf + 2 * keyLength + valueLength
+        qv.update(from: q + i * qStride + h * keyLength, count: keyLength)
+        if keyType == .f16 { roundToHalf(qv, keyLength) }
+        let (qb, qs) = cache.slot(layer: layer, token: base + i)
+        let qpos = qb.positions[qs]
+
+        if half {
+            kernel.onlineHalf(cache: cache, layer: layer, window: window, stored: stored, qpos: qpos, g: g,
+                              q: qv, chunk: scores, out: out + i * oStride + h * valueLength)
+            return
+        }
+        // Quantized keys: the query goes through the same rotation as the stored keys, then
+        // to Q8_0, so each score is one integer dot product (llama.cpp's path too).
+        let qq = keyType.isQuantized ? quantizedQueries[worker] : nil
+        if let qq {
+            if storage.rotatesKeys { hadamardRotate(qv, count: keyLength) }
+            qq.quantize(row: 0, from: qv)
+        }
+
+        // Scores of visible keys (-inf marks a masked slot), softmax, weighted sum.
+        var maxScore = -Float.infinity
+        var t = stored.lowerBound
+        var j = 0
+        while t < stored.upperBound {
+            let (block, s0) = cache.slot(layer: layer, token: t)
+            let m = min(bt - s0, stored.upperBound - t)
+            for s in s0..<(s0 + m) {
+                let kp = block.positions[s]
+                var score = -Float.infinity
+                if kp <= qpos && (window == nil || qpos - kp < Int32(window!)) {
+                    let k = block.key(s) + g * kGroupBytes
+                    switch keyType {
+                    case .f32: score = dot(qv, k.assumingMemoryBound(to: Float.self), keyLength)
+                    case .f16: score = dotHalf(qv, k, keyLength)
+                    case .q8_0, .q4_0: score = try! vecDot(keyType.ggmlType, weightRow: k, activations: qq!)
+                    }
+                    score *= scoreScale
+                    if score > maxScore { maxScore = score }
+                }
+                scores[j] = score
+                j += 1
+            }
+            t += m
+        }
+
+        var sum: Double = 0
+        for x in 0..<j {
+            let e = scores[x] == -.infinity ? 0 : expf(scores[x] - maxScore)
+            scores[x] = e
+            sum += Double(e)
+        }
+        let inv = Float(1 / sum)
+        let o = out + i * oStride + h * valueLength
+        o.initialize(repeating: 0, count: valueLength)
+        t = stored.lowerBound
+        j = 0
+        while t < stored.upperBound {
+            let (block, s0) = cache.slot(layer: layer, token: t)
+            let m = min(bt - s0, stored.upperBound - t)
+            for s in s0..<(s0 + m) {
+                let p = scores[j] * inv
+                j += 1
+                if p == 0 { continue }
+                let v = block.value(s) + g * vGroupBytes
+                switch valueType {
+                case .f32: axpy(p, v.assumingMemoryBound(to: Float.self), o, valueLength)
+                case .f16: axpyHalf(p, v, o, valueLength)
+                case .q8_0, .q4_0: try! addScaled(valueType.ggmlType, row: v, count: valueLength, scale: p, into: o)
+                }
+            }
+            t += m
+        }
+        // Stored values were rotated: so is their weighted sum; rotate it back.
+        if storage.rotatesValues { hadamardRotate(o, count: valueLength) }
+    
+    }
+}

@@ -5,15 +5,17 @@ import TensorFormats
 /// Quantized weights are multiplied with activations quantized on the fly to 8 bits (Q8_0 or
 /// Q8_K, whichever the weight type's kernel takes), exactly as llama.cpp does, so the rounding
 /// matches the reference. Each format is prepared at most once per input (Q, K and V share the
-/// same normalized input), into buffers that `ActivationBuffers` keeps across calls.
-final class MatmulInput {
+/// same normalized input), into buffers that `ActivationBuffers` keeps across calls. A value:
+/// making one per matrix product allocates nothing.
+struct MatmulInput {
     let x: UnsafePointer<Float>
     let n: Int
     let cols: Int
     let buffers: ActivationBuffers
     private let pool: ThreadPool
-    private var prepared: [ActivationFormat: QuantizedActivations] = [:]
-    private var expanded: [ActivationFormat: UnsafeMutablePointer<Float>] = [:]
+    /// Prepared activations, by format (f32, q8_0, q8_K).
+    private var prepared: (QuantizedActivations?, QuantizedActivations?, QuantizedActivations?) = (nil, nil, nil)
+    private var expanded: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) = (nil, nil, nil)
 
     init(_ x: UnsafePointer<Float>, n: Int, cols: Int, buffers: ActivationBuffers, pool: ThreadPool) {
         self.x = x
@@ -23,29 +25,50 @@ final class MatmulInput {
         self.pool = pool
     }
 
-    func activations(_ format: ActivationFormat) -> QuantizedActivations {
-        if let a = prepared[format] { return a }
+    mutating func activations(_ format: ActivationFormat) -> QuantizedActivations {
+        switch format {
+        case .f32: if let a = prepared.0 { return a }
+        case .q8_0: if let a = prepared.1 { return a }
+        case .q8_K: if let a = prepared.2 { return a }
+        }
         let a = buffers.buffer(format: format, cols: cols, rows: n)
         let x = self.x, cols = self.cols
-        pool.parallelFor(n) { range, _ in
-            for i in range { a.quantize(row: i, from: x + i * cols) }
+        if n < 4 {
+            // A decoded token: one row is quicker to quantize here than to hand to the pool.
+            for i in 0..<n { a.quantize(row: i, from: x + i * cols) }
+        } else {
+            pool.parallelFor(n) { range, _ in
+                for i in range { a.quantize(row: i, from: x + i * cols) }
+            }
         }
-        prepared[format] = a
+        switch format {
+        case .f32: prepared.0 = a
+        case .q8_0: prepared.1 = a
+        case .q8_K: prepared.2 = a
+        }
         return a
     }
 
     /// The quantized activations expanded back to floats (`[n][cols]`): what the integer
     /// kernels multiply with, exactly, so a float product with decoded weight rows gives the
     /// same sums up to float rounding.
-    func expandedActivations(_ format: ActivationFormat) -> UnsafeMutablePointer<Float> {
-        if let e = expanded[format] { return e }
+    mutating func expandedActivations(_ format: ActivationFormat) -> UnsafeMutablePointer<Float> {
+        switch format {
+        case .f32: if let e = expanded.0 { return e }
+        case .q8_0: if let e = expanded.1 { return e }
+        case .q8_K: if let e = expanded.2 { return e }
+        }
         let a = activations(format)
         let e = buffers.expandedBuffer(format: format, cols: cols, rows: n)
         let cols = self.cols
         pool.parallelFor(n) { range, _ in
             for i in range { a.values(row: i, into: e + i * cols) }
         }
-        expanded[format] = e
+        switch format {
+        case .f32: expanded.0 = e
+        case .q8_0: expanded.1 = e
+        case .q8_K: expanded.2 = e
+        }
         return e
     }
 }
@@ -96,7 +119,7 @@ extension WeightMatrix {
     /// `y[t][r - rowRange.lowerBound] = dot(row r, x[t])` for every token `t` of the input and
     /// row `r` in `rowRange` (default: all rows); `y` rows are `yStride` apart. Rows are split
     /// across the pool.
-    func multiply(_ input: MatmulInput, into y: UnsafeMutablePointer<Float>, yStride: Int,
+    func multiply(_ input: inout MatmulInput, into y: UnsafeMutablePointer<Float>, yStride: Int,
                   rowRange: Range<Int>? = nil, pool: ThreadPool) {
         precondition(input.cols == cols)
         let range = rowRange ?? 0..<rows
@@ -106,15 +129,28 @@ extension WeightMatrix {
                           scratch: input.buffers.panelScratch(threads: pool.threadCount, cols: cols))
             return
         }
-        let base = self.base, type = self.type, n = input.n
-        let out = y - range.lowerBound
-        let acts = input.activations(type.activationFormat!)
-        pool.parallelFor(range.count, minChunk: 16) { chunk, _ in
-            let rows = (range.lowerBound + chunk.lowerBound)..<(range.lowerBound + chunk.upperBound)
-            // Types were checked at load (`hasDotKernel`), so this cannot fail.
-            try! matmul(weights: base, type: type, rows: rows, input: acts, batch: 0..<n,
-                        output: out, outputStride: yStride)
+        let part = MatmulJob.Part(base: base + range.lowerBound * rowBytes, type: type, rows: range.count, y: y,
+                                  yStride: yStride, activations: input.activations(type.activationFormat!))
+        MatmulJob(part, n: input.n).run(on: pool)
+    }
+
+    /// Several matrices times the same input (Q, K and V; gate and up) as one parallel job:
+    /// for a single decoded token each product is only tens of microseconds, so one hand-off
+    /// to the pool instead of three saves most of the synchronization. Batches of `Gemm` size
+    /// run matrix by matrix.
+    static func multiplyAll(_ a: MatmulTarget, _ b: MatmulTarget, _ c: MatmulTarget? = nil,
+                            input: inout MatmulInput, pool: ThreadPool) {
+        if input.n >= Gemm.minTokens {
+            a.weights.multiply(&input, into: a.y, yStride: a.yStride, pool: pool)
+            b.weights.multiply(&input, into: b.y, yStride: b.yStride, pool: pool)
+            if let c { c.weights.multiply(&input, into: c.y, yStride: c.yStride, pool: pool) }
+            return
         }
+        func part(_ t: MatmulTarget) -> MatmulJob.Part {
+            MatmulJob.Part(base: t.weights.base, type: t.weights.type, rows: t.weights.rows, y: t.y, yStride: t.yStride,
+                           activations: input.activations(t.weights.type.activationFormat!))
+        }
+        MatmulJob(part(a), part(b), c.map(part), n: input.n).run(on: pool)
     }
 }
 
@@ -125,31 +161,84 @@ struct MatmulTarget {
     let yStride: Int
 }
 
-extension WeightMatrix {
-    /// Several matrices times the same input (Q, K and V; gate and up) as one parallel job:
-    /// for a single decoded token each product is only tens of microseconds, so one hand-off
-    /// to the pool instead of three saves most of the synchronization. Batches of `Gemm` size
-    /// run matrix by matrix.
-    static func multiplyAll(_ targets: [MatmulTarget], input: MatmulInput, pool: ThreadPool) {
-        if input.n >= Gemm.minTokens || targets.count == 1 {
-            for t in targets { t.weights.multiply(input, into: t.y, yStride: t.yStride, pool: pool) }
-            return
-        }
-        let acts = targets.map { input.activations($0.weights.type.activationFormat!) }
-        var starts: [Int] = [0]
-        for t in targets { starts.append(starts.last! + t.weights.rows) }
-        let total = starts.last!, n = input.n
-        pool.parallelFor(total, minChunk: 16) { chunk, _ in
-            var lo = chunk.lowerBound
-            var m = 0
-            while lo < chunk.upperBound {
-                while starts[m + 1] <= lo { m += 1 }
-                let hi = min(chunk.upperBound, starts[m + 1])
-                let t = targets[m]
-                try! matmul(weights: t.weights.base, type: t.weights.type, rows: (lo - starts[m])..<(hi - starts[m]),
-                            input: acts[m], batch: 0..<n, output: t.y, outputStride: t.yStride)
-                lo = hi
-            }
+/// Up to three matrix-vector (or small-batch) products with prepared activations, their rows
+/// concatenated and split into chunks across the pool. A value, run without allocating.
+struct MatmulJob: PoolJob {
+    struct Part {
+        let base: UnsafeRawPointer
+        let type: GGMLType
+        let rows: Int
+        let y: UnsafeMutablePointer<Float>
+        let yStride: Int
+        let activations: QuantizedActivations
+    }
+
+    let a: Part, b: Part?, c: Part?
+    let n: Int
+    let totalRows: Int
+    var chunkRows: Int
+
+    init(_ a: Part, _ b: Part? = nil, _ c: Part? = nil, n: Int) {
+        self.a = a
+        self.b = b
+        self.c = c
+        self.n = n
+        totalRows = a.rows + (b?.rows ?? 0) + (c?.rows ?? 0)
+        chunkRows = 16
+    }
+
+    /// Runs the products, in about four chunks per thread of at least 16 rows (as
+    /// `parallelFor` would cut them).
+    func run(on pool: ThreadPool) {
+        var job = self
+        let target = max(1, min(4 * pool.threadCount, totalRows / 16))
+        job.chunkRows = (totalRows + target - 1) / target
+        pool.run(chunks: (totalRows + job.chunkRows - 1) / job.chunkRows, job: job)
+    }
+
+    func run(chunk: Int, worker: Int) {
+        let lo = chunk * chunkRows, hi = min(totalRows, lo + chunkRows)
+        var start = 0
+        run(a, rows: lo..<hi, partStart: &start)
+        if let b { run(b, rows: lo..<hi, partStart: &start) }
+        if let c { run(c, rows: lo..<hi, partStart: &start) }
+    }
+
+    /// The rows of `part` (whose first row is `partStart` in the concatenation) in `rows`.
+    @inline(__always) private func run(_ part: Part, rows: Range<Int>, partStart: inout Int) {
+        let start = partStart, end = start + part.rows
+        partStart = end
+        let lo = max(rows.lowerBound, start), hi = min(rows.upperBound, end)
+        guard lo < hi else { return }
+        // Types were checked at load (`hasDotKernel`), so this cannot fail.
+        try! matmul(weights: part.base, type: part.type, rows: (lo - start)..<(hi - start), input: part.activations,
+                    batch: 0..<n, output: part.y, outputStride: part.yStride)
+    }
+}
+
+/// `gate[j] = act(gate[j]) * up[j]`: the gated feed-forward activation, in chunks of at least
+/// 1024 elements.
+struct GatedActivationJob: PoolJob {
+    let activation: GateActivation
+    let gate: UnsafeMutablePointer<Float>
+    let up: UnsafePointer<Float>
+    let count: Int
+    static let chunk = 1024
+
+    init(activation: GateActivation, gate: UnsafeMutablePointer<Float>, up: UnsafePointer<Float>, count: Int) {
+        self.activation = activation
+        self.gate = gate
+        self.up = up
+        self.count = count
+    }
+
+    func run(on pool: ThreadPool) { pool.run(chunks: (count + Self.chunk - 1) / Self.chunk, job: self) }
+
+    func run(chunk: Int, worker: Int) {
+        let range = (chunk * Self.chunk)..<min(count, (chunk + 1) * Self.chunk)
+        switch activation {
+        case .geluTanh: for j in range { gate[j] = geluGgml(gate[j]) * up[j] }
+        case .silu: for j in range { gate[j] = silu(gate[j]) * up[j] }
         }
     }
 }

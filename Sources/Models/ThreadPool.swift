@@ -16,7 +16,7 @@ public final class ThreadPool: @unchecked Sendable {
     private let generation = Atomic<Int>(0)
     private let running = Atomic<Int>(0)
     private let nextChunk = Atomic<Int>(0)
-    private var job: ((Int, Int) -> Void)?   // (chunk index, worker index)
+    private var job: Job?
     private var chunkCount = 0
     private var sleepers = 0
     private var mainWaiting = false
@@ -49,44 +49,57 @@ public final class ThreadPool: @unchecked Sendable {
     /// returns when all have run. `worker` is in `0..<threadCount` and is unique among the
     /// chunks running at once, so it can index per-thread scratch memory.
     ///
-    /// `body` is escaping on purpose: its context lives on the heap with atomic reference
-    /// counting, since worker threads retain and release it (a non-escaping closure's context
-    /// may live on the caller's stack, which other threads must not reference-count).
-    public func run(chunks: Int, _ body: @escaping (Int, Int) -> Void) {
+    /// Handing a closure to other threads costs one heap allocation (its context must outlive
+    /// the caller's frame as far as the compiler can tell); the per-token path of a forward
+    /// pass uses `run(chunks:job:)` instead, which allocates nothing.
+    public func run(chunks: Int, _ body: (Int, Int) -> Void) {
         if chunks <= 0 { return }
         if threadCount == 1 || chunks == 1 {
             for c in 0..<chunks { body(c, 0) }
             return
         }
-        do {
-            let escapable = body
-            lock.lock()
-            job = escapable
-            chunkCount = chunks
-            nextChunk.store(0, ordering: .relaxed)
-            running.store(threadCount - 1, ordering: .relaxed)
-            generation.wrappingAdd(1, ordering: .releasing)
-            if sleepers > 0 { lock.broadcast() }
-            lock.unlock()
+        withoutActuallyEscaping(body) { escapable in dispatch(.closure(escapable), chunks: chunks) }
+    }
 
-            drain(body: escapable, worker: 0)
-
-            var spins = 0
-            while running.load(ordering: .acquiring) > 0 && spins < Self.spinLimit { spins += 1 }
-            if running.load(ordering: .acquiring) > 0 {
-                lock.lock()
-                mainWaiting = true
-                while running.load(ordering: .acquiring) > 0 { lock.wait() }
-                mainWaiting = false
-                lock.unlock()
-            }
-            job = nil
+    /// Runs `job.run(chunk:worker:)` for every chunk in `0..<chunks`, like `run(chunks:_:)`,
+    /// without allocating: the job stays in the caller's frame and workers reach it through a
+    /// pointer while the caller waits for them.
+    public func run<J: PoolJob>(chunks: Int, job: J) {
+        if chunks <= 0 { return }
+        if threadCount == 1 || chunks == 1 {
+            for c in 0..<chunks { job.run(chunk: c, worker: 0) }
+            return
         }
+        withUnsafePointer(to: job) { dispatch(.value(UnsafeRawPointer($0), J.self), chunks: chunks) }
+    }
+
+    private func dispatch(_ work: Job, chunks: Int) {
+        lock.lock()
+        job = work
+        chunkCount = chunks
+        nextChunk.store(0, ordering: .relaxed)
+        running.store(threadCount - 1, ordering: .relaxed)
+        generation.wrappingAdd(1, ordering: .releasing)
+        if sleepers > 0 { lock.broadcast() }
+        lock.unlock()
+
+        drain(work, worker: 0)
+
+        var spins = 0
+        while running.load(ordering: .acquiring) > 0 && spins < Self.spinLimit { spins += 1 }
+        if running.load(ordering: .acquiring) > 0 {
+            lock.lock()
+            mainWaiting = true
+            while running.load(ordering: .acquiring) > 0 { lock.wait() }
+            mainWaiting = false
+            lock.unlock()
+        }
+        job = nil
     }
 
     /// Splits `0..<count` into about `4 * threadCount` contiguous ranges (at least `minChunk`
     /// long) and runs `body(range, worker)` on each.
-    public func parallelFor(_ count: Int, minChunk: Int = 1, _ body: @escaping (Range<Int>, Int) -> Void) {
+    public func parallelFor(_ count: Int, minChunk: Int = 1, _ body: (Range<Int>, Int) -> Void) {
         if count <= 0 { return }
         let target = max(1, min(threadCount * 4, count / max(1, minChunk)))
         let size = (count + target - 1) / target
@@ -96,11 +109,14 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    @inline(__always) private func drain(body: (Int, Int) -> Void, worker: Int) {
+    @inline(__always) private func drain(_ work: Job, worker: Int) {
         while true {
             let c = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue
             if c >= chunkCount { return }
-            body(c, worker)
+            switch work {
+            case .closure(let body): body(c, worker)
+            case .value(let pointer, let type): type.run(at: pointer, chunk: c, worker: worker)
+            }
         }
     }
 
@@ -108,9 +124,9 @@ public final class ThreadPool: @unchecked Sendable {
     /// the job's closure is released before it reports completion.
     @inline(never) private func runCurrentJob(worker: Int) {
         lock.lock()
-        let body = job
+        let work = job
         lock.unlock()
-        if let body { drain(body: body, worker: worker) }
+        if let work { drain(work, worker: worker) }
     }
 
     private func workerLoop(index: Int) {
@@ -137,4 +153,23 @@ public final class ThreadPool: @unchecked Sendable {
             }
         }
     }
+}
+
+/// Work for `ThreadPool.run(chunks:job:)`: a value type holding what a closure would capture.
+public protocol PoolJob {
+    func run(chunk: Int, worker: Int)
+}
+
+extension PoolJob {
+    /// Runs the job stored at `pointer` (a `Self`): how workers call a job they know only by
+    /// its type.
+    static func run(at pointer: UnsafeRawPointer, chunk: Int, worker: Int) {
+        pointer.assumingMemoryBound(to: Self.self).pointee.run(chunk: chunk, worker: worker)
+    }
+}
+
+/// What the pool is running: a closure, or a job value on the caller's stack.
+private enum Job {
+    case closure((Int, Int) -> Void)
+    case value(UnsafeRawPointer, any PoolJob.Type)
 }

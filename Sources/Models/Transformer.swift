@@ -122,12 +122,34 @@ public final class Transformer: @unchecked Sendable {
     /// batch rows in `outputRows` (`[rows][embeddingLength]`).
     public func forward(tokens: [Int32], cache: SequenceKVCache, positions: [Int32]? = nil,
                         outputRows: Range<Int>) throws -> [Float] {
+        var result = [Float](repeating: 0, count: outputRows.count * hyperparameters.embeddingLength)
+        try tokens.withUnsafeBufferPointer { t in
+            try result.withUnsafeMutableBufferPointer { r in
+                try forward(tokens: t, cache: cache, positions: positions, outputRows: outputRows, into: r.baseAddress!)
+            }
+        }
+        return result
+    }
+
+    /// One generated token through the model, its output-normed hidden state written to `out`
+    /// (`embeddingLength` floats). Allocates nothing (beyond a new cache block every
+    /// `blockTokens` tokens).
+    public func decode(token: Int32, cache: SequenceKVCache, into out: UnsafeMutablePointer<Float>) throws {
+        try withUnsafePointer(to: token) { t in
+            try forward(tokens: UnsafeBufferPointer(start: t, count: 1), cache: cache, outputRows: 0..<1, into: out)
+        }
+    }
+
+    /// `forward(tokens:cache:positions:outputRows:)` writing the hidden states of `outputRows`
+    /// to `out` (`outputRows.count * embeddingLength` floats).
+    public func forward(tokens: UnsafeBufferPointer<Int32>, cache: SequenceKVCache, positions: [Int32]? = nil,
+                        outputRows: Range<Int>, into out: UnsafeMutablePointer<Float>) throws {
         lock.lock()
         defer { lock.unlock() }
         let h = hyperparameters
         let n = tokens.count
         precondition(outputRows.lowerBound >= 0 && outputRows.upperBound <= n)
-        if n == 0 { return [] }
+        if n == 0 { return }
         for tok in tokens where tok < 0 || Int(tok) >= h.vocabularySize {
             throw ModelError.tokenOutOfRange(token: tok, vocabulary: h.vocabularySize)
         }
@@ -135,7 +157,8 @@ public final class Transformer: @unchecked Sendable {
             throw ModelError.promptTooLong(tokens: cache.count + n, context: cache.configuration.contextLength)
         }
         try cache.reserve(n, positions: positions)
-        let stored = (0..<h.layerCount).map { cache.storedTokens(layer: $0).count }.max() ?? n
+        var stored = n
+        for l in 0..<h.layerCount { stored = max(stored, cache.storedTokens(layer: l).count) }
         if attention.scratchFloats(stored: stored) > attentionScratch.floatsPerThread {
             attentionScratch = Scratch(threads: pool.threadCount,
                                        floatsPerThread: attention.scratchFloats(stored: max(stored, 2 * attentionScratch.floatsPerThread)))
@@ -152,17 +175,15 @@ public final class Transformer: @unchecked Sendable {
             }
         }
         // RoPE tables for each token's position, per distinct (base, scale).
-        let positionsUsed = (0..<n).map { i -> Int32 in
-            let (b, s) = cache.slot(layer: 0, token: cache.count + i)
-            return b.positions[s]
-        }
         let half = h.ropeDimensions / 2
         let ropeGlobal = h.rope(layer: h.slidingLayers.firstIndex(of: false) ?? 0)
         let ropeSliding = (h.slidingRopeBase, h.slidingRopeScale)
         for i in 0..<n {
-            rope.tables(pos: positionsUsed[i], base: ropeGlobal.base, scale: ropeGlobal.scale,
+            let (block, slot) = cache.slot(layer: 0, token: cache.count + i)
+            let position = block.positions[slot]
+            rope.tables(pos: position, base: ropeGlobal.base, scale: ropeGlobal.scale,
                         cos: w.cosG + i * half, sin: w.sinG + i * half)
-            rope.tables(pos: positionsUsed[i], base: ropeSliding.0, scale: ropeSliding.1,
+            rope.tables(pos: position, base: ropeSliding.0, scale: ropeSliding.1,
                         cos: w.cosS + i * half, sin: w.sinS + i * half)
         }
 
@@ -172,15 +193,11 @@ public final class Transformer: @unchecked Sendable {
         cache.commit()
 
         // Final norm of the requested rows.
-        var result = [Float](repeating: 0, count: outputRows.count * d)
-        result.withUnsafeMutableBufferPointer { out in
-            outputNorm.withUnsafeBufferPointer { wn in
-                for (k, i) in outputRows.enumerated() {
-                    rmsNorm(w.x + i * d, wn.baseAddress!, out.baseAddress! + k * d, d, eps: h.rmsEpsilon)
-                }
+        outputNorm.withUnsafeBufferPointer { wn in
+            for (k, i) in outputRows.enumerated() {
+                rmsNorm(w.x + i * d, wn.baseAddress!, out + k * d, d, eps: h.rmsEpsilon)
             }
         }
-        return result
     }
 
     private func runLayer(_ l: Int, n: Int, cache: SequenceKVCache, w: Workspace.Buffers) throws {
@@ -193,10 +210,10 @@ public final class Transformer: @unchecked Sendable {
         let eps = h.rmsEpsilon
 
         normRows(w.x, L.attentionNorm, w.xb, n: n, width: d)
-        let attnIn = input(w.xb, n: n, cols: d)
-        WeightMatrix.multiplyAll([MatmulTarget(weights: L.wq, y: w.q, yStride: qw),
-                                  MatmulTarget(weights: L.wk, y: w.k, yStride: kw),
-                                  MatmulTarget(weights: L.wv, y: w.v, yStride: vw)], input: attnIn, pool: pool)
+        var attnIn = input(w.xb, n: n, cols: d)
+        WeightMatrix.multiplyAll(MatmulTarget(weights: L.wq, y: w.q, yStride: qw),
+                                 MatmulTarget(weights: L.wk, y: w.k, yStride: kw),
+                                 MatmulTarget(weights: L.wv, y: w.v, yStride: vw), input: &attnIn, pool: pool)
 
         let sliding = h.isSliding(l)
         let cosT = sliding ? w.cosS : w.cosG, sinT = sliding ? w.sinS : w.sinG
@@ -222,22 +239,18 @@ public final class Transformer: @unchecked Sendable {
         }
         attention.run(cache: cache, layer: l, window: sliding ? h.slidingWindow : nil, n: n,
                       q: w.q, out: w.att, pool: pool, scratch: attentionScratch, quantizedQueries: attentionQueries)
-        L.wo.multiply(input(w.att, n: n, cols: ow), into: w.xb, yStride: d, pool: pool)
+        var attnOut = input(w.att, n: n, cols: ow)
+        L.wo.multiply(&attnOut, into: w.xb, yStride: d, pool: pool)
         if let pn = L.postAttentionNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
         add(w.xb, into: w.x, count: n * d)
 
         normRows(w.x, L.ffnNorm, w.xb, n: n, width: d)
-        let ffnIn = input(w.xb, n: n, cols: d)
-        WeightMatrix.multiplyAll([MatmulTarget(weights: L.gate, y: w.gate, yStride: ff),
-                                  MatmulTarget(weights: L.up, y: w.up, yStride: ff)], input: ffnIn, pool: pool)
-        let act = h.activation
-        pool.parallelFor(n * ff, minChunk: 1024) { range, _ in
-            switch act {
-            case .geluTanh: for j in range { w.gate[j] = geluGgml(w.gate[j]) * w.up[j] }
-            case .silu: for j in range { w.gate[j] = silu(w.gate[j]) * w.up[j] }
-            }
-        }
-        L.down.multiply(input(w.gate, n: n, cols: ff), into: w.xb, yStride: d, pool: pool)
+        var ffnIn = input(w.xb, n: n, cols: d)
+        WeightMatrix.multiplyAll(MatmulTarget(weights: L.gate, y: w.gate, yStride: ff),
+                                 MatmulTarget(weights: L.up, y: w.up, yStride: ff), input: &ffnIn, pool: pool)
+        GatedActivationJob(activation: h.activation, gate: w.gate, up: w.up, count: n * ff).run(on: pool)
+        var ffnHidden = input(w.gate, n: n, cols: ff)
+        L.down.multiply(&ffnHidden, into: w.xb, yStride: d, pool: pool)
         if let pn = L.postFFNNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
         add(w.xb, into: w.x, count: n * d)
     }
@@ -264,8 +277,8 @@ public final class Transformer: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let h = hyperparameters
-        output.multiply(input(hidden, n: rows, cols: h.embeddingLength), into: out, yStride: h.vocabularySize,
-                        pool: pool)
+        var x = input(hidden, n: rows, cols: h.embeddingLength)
+        output.multiply(&x, into: out, yStride: h.vocabularySize, pool: pool)
         if let cap = h.finalLogitSoftcap {
             for j in 0..<(rows * h.vocabularySize) { out[j] = tanhf(out[j] / cap) * cap }
         }

@@ -68,15 +68,20 @@ final class BenchRunner {
     let kv: KVStorage
     private var rng: UInt64 = 0x2545_F491_4F6C_DD1D
     private let logits: UnsafeMutablePointer<Float>
+    private let hidden: UnsafeMutablePointer<Float>
 
     init(model: Transformer, batchSize: Int = 512, kv: KVStorage = .f16) {
         self.model = model
         self.batchSize = max(1, batchSize)
         self.kv = kv
         logits = .allocate(capacity: model.hyperparameters.vocabularySize)
+        hidden = .allocate(capacity: model.hyperparameters.embeddingLength)
     }
 
-    deinit { logits.deallocate() }
+    deinit {
+        logits.deallocate()
+        hidden.deallocate()
+    }
 
     /// A pseudo-random token id (llama-bench draws them from `rand() % n_vocab`).
     private func randomToken() -> Int32 {
@@ -101,8 +106,8 @@ final class BenchRunner {
     private func generate(_ n: Int, cache: SequenceKVCache) throws {
         var token = randomToken()
         for _ in 0..<n {
-            let hidden = try model.forward(tokens: [token], cache: cache, outputRows: 0..<1)
-            hidden.withUnsafeBufferPointer { model.logits(hidden: $0.baseAddress!, rows: 1, into: logits) }
+            try model.decode(token: token, cache: cache, into: hidden)
+            model.logits(hidden: hidden, rows: 1, into: logits)
             token = randomToken()
         }
     }

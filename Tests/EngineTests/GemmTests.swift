@@ -23,15 +23,15 @@ import TestSupport
             var single = [Float](repeating: .nan, count: n * rows)
             let buffers = ActivationBuffers()
             x.withUnsafeBufferPointer { xp in
-                let all = MatmulInput(xp.baseAddress!, n: n, cols: w.cols, buffers: buffers, pool: pool)
+                var all = MatmulInput(xp.baseAddress!, n: n, cols: w.cols, buffers: buffers, pool: pool)
                 #expect(n >= Gemm.minTokens)
                 batch.withUnsafeMutableBufferPointer {
-                    w.multiply(all, into: $0.baseAddress!, yStride: rows, rowRange: 0..<rows, pool: pool)
+                    w.multiply(&all, into: $0.baseAddress!, yStride: rows, rowRange: 0..<rows, pool: pool)
                 }
                 for t in 0..<n {
-                    let one = MatmulInput(xp.baseAddress! + t * w.cols, n: 1, cols: w.cols, buffers: buffers, pool: pool)
+                    var one = MatmulInput(xp.baseAddress! + t * w.cols, n: 1, cols: w.cols, buffers: buffers, pool: pool)
                     single.withUnsafeMutableBufferPointer {
-                        w.multiply(one, into: $0.baseAddress! + t * rows, yStride: rows, rowRange: 0..<rows, pool: pool)
+                        w.multiply(&one, into: $0.baseAddress! + t * rows, yStride: rows, rowRange: 0..<rows, pool: pool)
                     }
                 }
             }
