@@ -50,8 +50,8 @@ struct Rope {
 /// length, then softmax, then the weighted sum of values. Visibility is by position: a key is
 /// seen when its position is not after the query's and, on a sliding layer, is less than
 /// `window` before it. With an f32 cache this is llama.cpp's exact path (scores, softmax,
-/// weighted sum); with an f16 cache it follows llama.cpp's default flash attention (query
-/// rounded to f16, online softmax, f16 accumulator). Quantized keys are scored with the query
+/// weighted sum); an f16 cache goes to `HalfAttentionJob`, llama.cpp's default flash attention
+/// (query rounded to f16, online softmax) by query-head group. Quantized keys are scored with the query
 /// in Q8_0 (integer dot products), quantized values are widened as they are accumulated, and
 /// rotated rows (see `KVStorage`) are met by rotating the query and the output.
 struct AttentionKernel {
@@ -62,76 +62,35 @@ struct AttentionKernel {
     let scoreScale: Float
 
     /// Floats of per-thread scratch needed for a layer storing `stored` tokens.
-    func scratchFloats(stored: Int) -> Int { max(stored, 2 * Self.onlineRun) + 2 * keyLength + 2 * valueLength + 64 }
+    func scratchFloats(stored: Int) -> Int {
+        max(stored + 2 * keyLength + 2 * valueLength + 64, HalfAttentionJob.scratchFloats(self))
+    }
 
     func run(cache: SequenceKVCache, layer: Int, window: Int?, n: Int,
              q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-             pool: ThreadPool, scratch: Scratch, quantizedQueries: [QuantizedActivations]) {
+             pool: ThreadPool, scratch: Scratch, partials: Scratch, quantizedQueries: [QuantizedActivations]) {
+        let storage = cache.configuration.storage
+        if storage.key == .f16 && storage.value == .f16 {
+            let stored = cache.storedTokens(layer: layer)
+            let slices = HalfAttentionJob.slices(tokens: n, kvHeads: kvHeads, stored: stored.count, threads: pool.threadCount)
+            let job = HalfAttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
+                                       scratch: scratch, partials: partials.buffer(0), stored: stored,
+                                       base: cache.count, slices: slices)
+            pool.run(chunks: n * kvHeads * slices, job: job)
+            job.merge(tokens: n)
+            return
+        }
         let job = AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
                                scratch: scratch, quantizedQueries: quantizedQueries)
         pool.run(chunks: n * heads, job: job)
     }
 
-    /// Attention of one query head over an f16 cache in the manner of llama.cpp's default CPU
-    /// flash attention: the query rounded to f16, one pass with an online softmax, divided by
-    /// the softmax sum at the end. (llama.cpp keeps the running sum of values in f16; it is
-    /// kept in f32 here so the update vectorizes: the difference is below the reference's own
-    /// f16/f32 noise.)
-    @inline(__always)
-    func onlineHalf(cache: SequenceKVCache, layer: Int, window: Int?, stored: Range<Int>, qpos: Int32, g: Int,
-                            q: UnsafeMutablePointer<Float>, chunk sc: UnsafeMutablePointer<Float>,
-                            out o: UnsafeMutablePointer<Float>) {
-        // Keys are taken in runs of up to `run` visible ones: their scores, one rescale of the
-        // running sum when the run raises the maximum, their weights 8 at a time, then the
-        // values. The same online softmax as one key at a time, with fewer rescales.
-        let run = Self.onlineRun
-        let rows = UnsafeMutableRawPointer(sc + run).bindMemory(to: Int32.self, capacity: run)
-        let bt = cache.configuration.blockTokens
-        o.initialize(repeating: 0, count: valueLength)
-        var maxScore = -Float.infinity
-        var sum: Float = 0
-        var t = stored.lowerBound
-        while t < stored.upperBound {
-            let (block, s0) = cache.slot(layer: layer, token: t)
-            let m = min(bt - s0, stored.upperBound - t)
-            var s = s0
-            while s < s0 + m {
-                let end = min(s0 + m, s + run)
-                var c = 0
-                var runMax = -Float.infinity
-                while s < end {
-                    let kp = block.positions[s]
-                    if kp <= qpos && (window == nil || qpos - kp < Int32(window!)) {
-                        let score = dotHalf(q, block.key(s) + 2 * g * keyLength, keyLength) * scoreScale
-                        sc[c] = score
-                        rows[c] = Int32(s)
-                        runMax = max(runMax, score)
-                        c += 1
-                    }
-                    s += 1
-                }
-                if c == 0 { continue }
-                if runMax > maxScore {
-                    if maxScore > -.infinity {
-                        let ms = expf(maxScore - runMax)
-                        scale(o, ms, valueLength)
-                        sum *= ms
-                    }
-                    maxScore = runMax
-                }
-                sum += expShifted(sc, c, minus: maxScore)
-                for u in 0..<c {
-                    axpyHalf(sc[u], block.value(Int(rows[u])) + 2 * g * valueLength, o, valueLength)
-                }
-            }
-            t += m
-        }
-        let inv: Float = sum == 0 ? 0 : 1 / sum
-        scale(o, inv, valueLength)
+    /// Floats of the partial-softmax buffer a batch of `n` tokens over `stored` keys needs.
+    func partialFloats(tokens n: Int, stored: Int, threads: Int) -> Int {
+        let slices = HalfAttentionJob.slices(tokens: n, kvHeads: kvHeads, stored: stored, threads: threads)
+        return HalfAttentionJob.partialFloats(self, tokens: n, slices: slices)
     }
 
-    /// Visible keys per online-softmax step (see `onlineHalf`).
-    static let onlineRun = 32
 }
 
 import TensorFormats
@@ -173,7 +132,6 @@ struct AttentionJob: PoolJob {
         let bt = cache.configuration.blockTokens
         let storage = cache.configuration.storage
         let keyType = storage.key, valueType = storage.value
-        let half = keyType == .f16 && valueType == .f16
         let kGroupBytes = keyType.rowBytes(keyLength), vGroupBytes = valueType.rowBytes(valueLength)
         let group = heads / kvHeads
         let qStride = heads * keyLength
@@ -187,11 +145,6 @@ struct AttentionJob: PoolJob {
         let (qb, qs) = cache.slot(layer: layer, token: base + i)
         let qpos = qb.positions[qs]
 
-        if half {
-            kernel.onlineHalf(cache: cache, layer: layer, window: window, stored: stored, qpos: qpos, g: g,
-                              q: qv, chunk: scores, out: out + i * oStride + h * valueLength)
-            return
-        }
         // Quantized keys: the query goes through the same rotation as the stored keys, then
         // to Q8_0, so each score is one integer dot product (llama.cpp's path too).
         let qq = keyType.isQuantized ? quantizedQueries[worker] : nil

@@ -37,6 +37,8 @@ public final class Transformer: @unchecked Sendable {
     private var workspace = Workspace()
     private let activationBuffers = ActivationBuffers()
     private var attentionScratch: Scratch
+    /// Partial softmax results of attention split over key slices (see `HalfAttentionJob`).
+    private var attentionPartials: Scratch
     /// Per thread: one query head in Q8_0, for scoring quantized keys.
     private let attentionQueries: [QuantizedActivations]
 
@@ -78,6 +80,7 @@ public final class Transformer: @unchecked Sendable {
         hyperparameters = hp
         pool = ThreadPool(threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
         attentionScratch = Scratch(threads: pool.threadCount, floatsPerThread: attention.scratchFloats(stored: 1024))
+        attentionPartials = Scratch(threads: 1, floatsPerThread: 4096)
         // Empty when heads are not whole Q8_0 blocks; such a model cannot use quantized keys.
         attentionQueries = (0..<pool.threadCount).compactMap { _ in
             try? QuantizedActivations(format: .q8_0, count: h.keyLength, capacity: 1)
@@ -163,6 +166,10 @@ public final class Transformer: @unchecked Sendable {
             attentionScratch = Scratch(threads: pool.threadCount,
                                        floatsPerThread: attention.scratchFloats(stored: max(stored, 2 * attentionScratch.floatsPerThread)))
         }
+        let partialsNeeded = attention.partialFloats(tokens: n, stored: stored, threads: pool.threadCount)
+        if partialsNeeded > attentionPartials.floatsPerThread {
+            attentionPartials = Scratch(threads: 1, floatsPerThread: max(partialsNeeded, 2 * attentionPartials.floatsPerThread))
+        }
         let w = workspace.prepare(tokens: n, h)
         let d = h.embeddingLength
 
@@ -238,7 +245,8 @@ public final class Transformer: @unchecked Sendable {
             }
         }
         attention.run(cache: cache, layer: l, window: sliding ? h.slidingWindow : nil, n: n,
-                      q: w.q, out: w.att, pool: pool, scratch: attentionScratch, quantizedQueries: attentionQueries)
+                      q: w.q, out: w.att, pool: pool, scratch: attentionScratch,
+                      partials: attentionPartials, quantizedQueries: attentionQueries)
         var attnOut = input(w.att, n: n, cols: ow)
         L.wo.multiply(&attnOut, into: w.xb, yStride: d, pool: pool)
         if let pn = L.postAttentionNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }

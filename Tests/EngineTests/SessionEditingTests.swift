@@ -59,7 +59,14 @@ private func freshContinuation(_ engine: Engine, _ tokens: [Int32], _ n: Int) th
         try session.rewind(to: 100)
         try session.append(tokens: Array(other))
         let branched = try session.run(prompt: session.tokens, options: greedy(8)) { _ in }
-        #expect(branched.outputIds == (try freshContinuation(engine, Array(text[..<100]) + other, 8)))
+        // The twin takes the same steps from a fresh 100-token session (its last kept token was
+        // re-run alone by `far`, a different kernel than the batch that wrote the others).
+        let twin = engine.makeSession(contextLength: 2048)
+        try twin.append(tokens: Array(text[..<100]))
+        _ = try twin.run(prompt: twin.tokens, options: greedy(8)) { _ in }
+        try twin.rewind(to: 100)
+        try twin.append(tokens: Array(other))
+        #expect(branched.outputIds == (try twin.run(prompt: twin.tokens, options: greedy(8)) { _ in }.outputIds))
     }
 
     /// A restored Gemma session holds only the window on its sliding layers; rewinding it past

@@ -1,0 +1,260 @@
+import Foundation
+import KVCache
+
+/// Attention over an f16 cache in the manner of llama.cpp's CPU flash attention (query rounded
+/// to f16, online softmax, one division at the end), organised for grouped-query attention.
+///
+/// One chunk is one query token, one KV head and one slice of the stored keys. The query heads
+/// sharing that KV head are processed together, so each f16 key and value row is widened once
+/// for the whole group (not once per query head) and read from memory once. A decoded token
+/// has few KV heads for the threads, so its keys are split into slices, each
+/// giving a partial softmax (its maximum, its sum and its weighted values) that `merge` combines
+/// as flash decoding does. Running sums are kept in f32 (llama.cpp keeps the values' in f16; the
+/// difference is below the reference's own f16/f32 noise).
+struct HalfAttentionJob: PoolJob {
+    let kernel: AttentionKernel
+    let cache: SequenceKVCache
+    let layer: Int
+    let window: Int?
+    let q: UnsafePointer<Float>
+    let out: UnsafeMutablePointer<Float>
+    let scratch: Scratch
+    /// Per (token, head, slice): maximum, sum, then `valueLength` weighted values.
+    let partials: UnsafeMutablePointer<Float>
+    let stored: Range<Int>
+    let base: Int
+    let slices: Int
+
+    /// Visible keys per online-softmax step.
+    static let run = 32
+
+    /// Key slices per KV head for one decoded token: about eight chunks per thread, slices of
+    /// at least 128 keys. A batch is not sliced, so a token's result does not depend on which
+    /// batch (of more than one) it came in.
+    static func slices(tokens n: Int, kvHeads: Int, stored: Int, threads: Int) -> Int {
+        guard n == 1, kvHeads < 4 * threads else { return 1 }
+        let wanted = (8 * threads + kvHeads - 1) / kvHeads
+        return max(1, min(wanted, stored / 128))
+    }
+
+    /// Floats of per-thread scratch for `kernel`.
+    static func scratchFloats(_ k: AttentionKernel) -> Int {
+        let group = k.heads / k.kvHeads
+        return group * (k.keyLength + run + k.valueLength + 3) + max(k.keyLength, k.valueLength) + run
+    }
+
+    /// Floats of `partials` for `n` tokens cut into `slices`.
+    static func partialFloats(_ k: AttentionKernel, tokens n: Int, slices: Int) -> Int {
+        slices > 1 ? n * k.heads * slices * (k.valueLength + 2) : 0
+    }
+
+    func run(chunk: Int, worker: Int) {
+        let heads = kernel.heads, kvHeads = kernel.kvHeads, group = heads / kvHeads
+        let kl = kernel.keyLength, vl = kernel.valueLength, scoreScale = kernel.scoreScale
+        let run = Self.run
+        let slice = chunk % slices, g = (chunk / slices) % kvHeads, i = chunk / (slices * kvHeads)
+        let lo = stored.lowerBound + stored.count * slice / slices
+        let hi = stored.lowerBound + stored.count * (slice + 1) / slices
+
+        let buf = scratch.buffer(worker)
+        let qs = buf                                   // [group][kl]
+        let sc = qs + group * kl                       // [group][run]
+        let acc = sc + group * run                     // [group][vl]
+        let maxes = acc + group * vl, sums = maxes + group, runMax = sums + group
+        let row = runMax + group                       // one widened key or value row
+        let rows = UnsafeMutableRawPointer(row + max(kl, vl)).bindMemory(to: Int32.self, capacity: run)
+
+        for h in 0..<group {
+            let qh = qs + h * kl
+            qh.update(from: q + i * heads * kl + (g * group + h) * kl, count: kl)
+            roundToHalf(qh, kl)
+            maxes[h] = -.infinity
+            sums[h] = 0
+        }
+        acc.initialize(repeating: 0, count: group * vl)
+        let (qb, qslot) = cache.slot(layer: layer, token: base + i)
+        let qpos = qb.positions[qslot]
+        let bt = cache.configuration.blockTokens
+
+        var t = lo
+        while t < hi {
+            let (block, s0) = cache.slot(layer: layer, token: t)
+            let end = s0 + min(bt - s0, hi - t)
+            var s = s0
+            while s < end {
+                let runEnd = min(end, s + run)
+                var c = 0
+                for h in 0..<group { runMax[h] = -.infinity }
+                while s < runEnd {
+                    let kp = block.positions[s]
+                    if kp <= qpos && (window == nil || qpos - kp < Int32(window!)) {
+                        groupScores(qs, group: group, key: block.key(s) + 2 * g * kl, kl, scale: scoreScale,
+                                    into: sc + c, stride: run)
+                        for h in 0..<group { runMax[h] = max(runMax[h], sc[h * run + c]) }
+                        rows[c] = Int32(s)
+                        c += 1
+                    }
+                    s += 1
+                }
+                if c == 0 { continue }
+                for h in 0..<group {
+                    if runMax[h] > maxes[h] {
+                        if maxes[h] > -.infinity {
+                            let f = expf(maxes[h] - runMax[h])
+                            scale(acc + h * vl, f, vl)
+                            sums[h] *= f
+                        }
+                        maxes[h] = runMax[h]
+                    }
+                    sums[h] += expShifted(sc + h * run, c, minus: maxes[h])
+                }
+                for u in 0..<c {
+                    groupAccumulate(block.value(Int(rows[u])) + 2 * g * vl, vl, weights: sc + u, stride: run,
+                                    group: group, into: acc)
+                }
+            }
+            t += end - s0
+        }
+
+        for h in 0..<group {
+            let head = g * group + h
+            if slices == 1 {
+                let o = out + (i * heads + head) * vl
+                let inv: Float = sums[h] == 0 ? 0 : 1 / sums[h]
+                for j in 0..<vl { o[j] = acc[h * vl + j] * inv }
+            } else {
+                let p = partials + ((i * heads + head) * slices + slice) * (vl + 2)
+                p[0] = maxes[h]
+                p[1] = sums[h]
+                (p + 2).update(from: acc + h * vl, count: vl)
+            }
+        }
+    }
+
+    /// Combines the slices' partial softmaxes into the output (when there is more than one).
+    func merge(tokens n: Int) {
+        guard slices > 1 else { return }
+        let heads = kernel.heads, vl = kernel.valueLength
+        for item in 0..<(n * heads) {
+            let first = partials + item * slices * (vl + 2)
+            var m = -Float.infinity
+            for s in 0..<slices { m = max(m, first[s * (vl + 2)]) }
+            let o = out + item * vl
+            o.initialize(repeating: 0, count: vl)
+            var total: Float = 0
+            if m > -.infinity {
+                for s in 0..<slices {
+                    let p = first + s * (vl + 2)
+                    guard p[1] > 0 else { continue }
+                    let w = expf(p[0] - m)
+                    total += w * p[1]
+                    axpy(w, p + 2, o, vl)
+                }
+            }
+            if total > 0 { scale(o, 1 / total, vl) }
+        }
+    }
+}
+
+/// `out[h * stride] = dot(q[h], key) * scale` for the `group` queries (`[group][n]`) of one f16
+/// key row: the row is widened once, 8 values at a time, for all of them.
+@inline(__always)
+func groupScores(_ q: UnsafePointer<Float>, group: Int, key: UnsafeRawPointer, _ n: Int, scale: Float,
+                 into out: UnsafeMutablePointer<Float>, stride: Int) {
+    switch group {
+    case 1:
+        out[0] = dotHalf(q, key, n) * scale
+    case 2:
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
+        var j = 0
+        while j < n {
+            let k = loadHalf8(key, j)
+            a0.addProduct(load8(q, j), k)
+            a1.addProduct(load8(q + n, j), k)
+            j += 8
+        }
+        out[0] = a0.sum() * scale
+        out[stride] = a1.sum() * scale
+    case 3:
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>()
+        var j = 0
+        while j < n {
+            let k = loadHalf8(key, j)
+            a0.addProduct(load8(q, j), k)
+            a1.addProduct(load8(q + n, j), k)
+            a2.addProduct(load8(q + 2 * n, j), k)
+            j += 8
+        }
+        out[0] = a0.sum() * scale
+        out[stride] = a1.sum() * scale
+        out[2 * stride] = a2.sum() * scale
+    case 4:
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var j = 0
+        while j < n {
+            let k = loadHalf8(key, j)
+            a0.addProduct(load8(q, j), k)
+            a1.addProduct(load8(q + n, j), k)
+            a2.addProduct(load8(q + 2 * n, j), k)
+            a3.addProduct(load8(q + 3 * n, j), k)
+            j += 8
+        }
+        out[0] = a0.sum() * scale
+        out[stride] = a1.sum() * scale
+        out[2 * stride] = a2.sum() * scale
+        out[3 * stride] = a3.sum() * scale
+    default:
+        for h in 0..<group { out[h * stride] = dotHalf(q + h * n, key, n) * scale }
+    }
+}
+
+/// `acc[h] += weights[h * stride] * value` for the `group` accumulators (`[group][n]`) and one
+/// f16 value row, widened once per 8 values.
+@inline(__always)
+func groupAccumulate(_ value: UnsafeRawPointer, _ n: Int, weights: UnsafePointer<Float>, stride: Int, group: Int,
+                     into acc: UnsafeMutablePointer<Float>) {
+    @inline(__always) func update(_ h: Int, _ w: SIMD8<Float>, _ v: SIMD8<Float>, _ j: Int) {
+        let p = acc + h &* n
+        var a = load8(p, j)
+        a.addProduct(w, v)
+        store8(a, p, j)
+    }
+    switch group {
+    case 1:
+        axpyHalf(weights[0], value, acc, n)
+    case 2:
+        let w0 = SIMD8<Float>(repeating: weights[0]), w1 = SIMD8<Float>(repeating: weights[stride])
+        var j = 0
+        while j < n {
+            let v = loadHalf8(value, j)
+            update(0, w0, v, j)
+            update(1, w1, v, j)
+            j &+= 8
+        }
+    case 3:
+        let w0 = SIMD8<Float>(repeating: weights[0]), w1 = SIMD8<Float>(repeating: weights[stride])
+        let w2 = SIMD8<Float>(repeating: weights[2 * stride])
+        var j = 0
+        while j < n {
+            let v = loadHalf8(value, j)
+            update(0, w0, v, j)
+            update(1, w1, v, j)
+            update(2, w2, v, j)
+            j &+= 8
+        }
+    case 4:
+        let w0 = SIMD8<Float>(repeating: weights[0]), w1 = SIMD8<Float>(repeating: weights[stride])
+        let w2 = SIMD8<Float>(repeating: weights[2 * stride]), w3 = SIMD8<Float>(repeating: weights[3 * stride])
+        var j = 0
+        while j < n {
+            let v = loadHalf8(value, j)
+            update(0, w0, v, j)
+            update(1, w1, v, j)
+            update(2, w2, v, j)
+            update(3, w3, v, j)
+            j &+= 8
+        }
+    default:
+        for h in 0..<group { axpyHalf(weights[h * stride], value, acc + h * n, n) }
+    }
+}
