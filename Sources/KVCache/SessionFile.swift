@@ -93,6 +93,21 @@ public enum SessionFile {
     /// Reads a session file, refusing it unless it is whole, unaltered, of this format
     /// version and saved from the model with `fingerprint` whose cache layers are `layers`.
     public static func read(path: String, fingerprint: String, layers expected: [KVLayerShape]) throws(SessionFileError) -> Contents {
+        let file = try open(path)
+        guard file.metadata["model_fingerprint"] == fingerprint else {
+            throw .wrongModel(path: path, file: file.metadata["model_fingerprint"] ?? "none", loaded: fingerprint)
+        }
+        return try decode(file, expected: expected)
+    }
+
+    /// The header of the session file at `path` once every check that needs no model has
+    /// passed (whole, rdic session, this format version, checksum): for copying, exporting or
+    /// listing sessions without loading their model.
+    public static func verify(path: String) throws(SessionFileError) -> [String: String] {
+        try open(path).metadata
+    }
+
+    private static func open(_ path: String) throws(SessionFileError) -> SafetensorsFile {
         let file: SafetensorsFile
         do { file = try SafetensorsFile(path: path) } catch { throw .unreadable(error) }
         let m = file.metadata
@@ -105,10 +120,7 @@ public enum SessionFile {
         rest["checksum_xxh64"] = nil
         let computed = file.withDataSection { checksum(metadata: rest, bytes: $0) }
         guard computed == stored else { throw .checksumMismatch(path: path, stored: stored, computed: computed) }
-        guard m["model_fingerprint"] == fingerprint else {
-            throw .wrongModel(path: path, file: m["model_fingerprint"] ?? "none", loaded: fingerprint)
-        }
-        return try decode(file, expected: expected)
+        return file
     }
 
     private static func decode(_ file: SafetensorsFile, expected: [KVLayerShape]) throws(SessionFileError) -> Contents {

@@ -107,7 +107,7 @@ struct SessionCommand: AsyncParsableCommand {
 
         func run() throws {
             let source = try SessionStore.existing(name)
-            let header = try SessionStore.header(source)
+            let header = try SessionStore.verifiedHeader(source)
             let destination = URL(fileURLWithPath: output ?? "\(name).safetensors")
             let jsonDestination = tokensJson.flatMap { $0 == "-" ? nil : URL(fileURLWithPath: $0) }
             // Refuse before writing anything, so a refusal never leaves half an export.
@@ -176,7 +176,7 @@ struct SessionCommand: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: source.path) else {
                 throw SessionStoreError.notASession(path: file, reason: "no such file")
             }
-            _ = try SessionStore.header(source)
+            _ = try SessionStore.verifiedHeader(source)
             try FileManager.default.createDirectory(at: SessionStore.directory, withIntermediateDirectories: true)
             try ExclusiveFile.copy(from: source, to: destination, overwrite: force)
             print(name)

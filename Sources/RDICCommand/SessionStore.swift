@@ -12,6 +12,7 @@ enum SessionStoreError: Error, CustomStringConvertible, Equatable {
     case notFound(name: String, known: [String])
     case exists(path: String)
     case notASession(path: String, reason: String)
+    case damaged(SessionFileError)
     case modelMismatch(model: String, session: String)
     case noModelToDecode(session: String)
     case writeFailed(path: String, reason: String)
@@ -24,6 +25,7 @@ enum SessionStoreError: Error, CustomStringConvertible, Equatable {
             "no saved session named '\(n)'" + (known.isEmpty ? " (none saved yet)" : "; saved: \(known.joined(separator: ", "))")
         case .exists(let p): "\(p) already exists (use --force to replace it)"
         case .notASession(let p, let r): "\(p) is not an rdic session file: \(r)"
+        case .damaged(let e): "\(e)"
         case .modelMismatch(let m, let s): "model \(m) is not the model session '\(s)' was saved from"
         case .noModelToDecode(let s):
             "session '\(s)' does not record its model file, or that file is gone; pass --model to decode its tokens"
@@ -62,6 +64,18 @@ enum SessionStore {
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         return files.filter { $0.hasSuffix(".safetensors") && !$0.hasPrefix(".") }
             .map { String($0.dropLast(".safetensors".count)) }.sorted()
+    }
+
+    /// The header of an rdic session file after every check short of the model's (format,
+    /// version, checksum): a damaged file is never copied in or out of the store.
+    static func verifiedHeader(_ url: URL) throws(SessionStoreError) -> [String: String] {
+        do { return try SessionFile.verify(path: url.path) } catch {
+            switch error {
+            case .notASession: throw .notASession(path: url.path, reason: "no '\(SessionFile.formatName)' header")
+            case .unreadable(let reason): throw .notASession(path: url.path, reason: "\(reason)")
+            default: throw .damaged(error)
+            }
+        }
     }
 
     /// The header of an rdic session file (checked to be one; the full checks run on restore).

@@ -182,6 +182,15 @@ private func safetensorsHeader(_ url: URL) throws -> [String: Any] {
         let junk = try env.rdic(["session", "import", notSession.path])
         #expect(junk.status != 0)
         #expect(junk.stderr.contains("is not an rdic session file"), "\(junk.stderr)")
+        // A damaged session (one byte of its cache flipped) is refused too, not copied in.
+        var bytes = try Data(contentsOf: out)
+        bytes[bytes.count - 100] ^= 0x40
+        let damaged = env.home.appendingPathComponent("damaged.safetensors")
+        try bytes.write(to: damaged)
+        let refused = try env.rdic(["session", "import", damaged.path])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("corrupted (checksum"), "\(refused.stderr)")
+        #expect(!(try env.rdic(["session", "list"]).stdout.contains("damaged\t")))
 
         #expect(try env.rdic(["session", "rm", "s1"]).status == 0)
         let remaining = try env.rdic(["session", "list"])
