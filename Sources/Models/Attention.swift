@@ -72,11 +72,11 @@ struct AttentionKernel {
         let storage = cache.configuration.storage
         if storage.key == .f16 && storage.value == .f16 {
             let stored = cache.storedTokens(layer: layer)
-            let slices = HalfAttentionJob.slices(tokens: n, kvHeads: kvHeads, stored: stored.count, threads: pool.threadCount)
+            let slices = HalfAttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
             let job = HalfAttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
                                        scratch: scratch, partials: partials.buffer(0), stored: stored,
                                        base: cache.count, slices: slices)
-            pool.run(chunks: n * kvHeads * slices, job: job)
+            pool.run(chunks: n * slices, job: job)
             job.merge(tokens: n)
             return
         }
@@ -87,7 +87,7 @@ struct AttentionKernel {
 
     /// Floats of the partial-softmax buffer a batch of `n` tokens over `stored` keys needs.
     func partialFloats(tokens n: Int, stored: Int, threads: Int) -> Int {
-        let slices = HalfAttentionJob.slices(tokens: n, kvHeads: kvHeads, stored: stored, threads: threads)
+        let slices = HalfAttentionJob.slices(tokens: n, stored: stored, threads: threads)
         return HalfAttentionJob.partialFloats(self, tokens: n, slices: slices)
     }
 

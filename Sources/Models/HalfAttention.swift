@@ -4,10 +4,10 @@ import KVCache
 /// Attention over an f16 cache in the manner of llama.cpp's CPU flash attention (query rounded
 /// to f16, online softmax, one division at the end), organised for grouped-query attention.
 ///
-/// One chunk is one query token, one KV head and one slice of the stored keys. The query heads
-/// sharing that KV head are processed together, so each f16 key and value row is widened once
-/// for the whole group (not once per query head) and read from memory once. A decoded token
-/// has few KV heads for the threads, so its keys are split into slices, each
+/// One chunk is one query token and one slice of the stored keys, for every head: each token's
+/// keys and values are read from memory once, in order, and each KV head's row is widened once
+/// for the query heads sharing it. A decoded token is one chunk per slice: its keys are split
+/// into slices, each
 /// giving a partial softmax (its maximum, its sum and its weighted values) that `merge` combines
 /// as flash decoding does. Running sums are kept in f32 (llama.cpp keeps the values' in f16; the
 /// difference is below the reference's own f16/f32 noise).
@@ -28,19 +28,17 @@ struct HalfAttentionJob: PoolJob {
     /// Visible keys per online-softmax step.
     static let run = 32
 
-    /// Key slices per KV head for one decoded token: about eight chunks per thread, slices of
-    /// at least 128 keys. A batch is not sliced, so a token's result does not depend on which
-    /// batch (of more than one) it came in.
-    static func slices(tokens n: Int, kvHeads: Int, stored: Int, threads: Int) -> Int {
-        guard n == 1, kvHeads < 4 * threads else { return 1 }
-        let wanted = (8 * threads + kvHeads - 1) / kvHeads
-        return max(1, min(wanted, stored / 128))
+    /// Key slices for one decoded token: about eight chunks per thread, slices of at least 128
+    /// keys. A batch is not sliced, so a token's result does not depend on which batch (of more
+    /// than one) it came in.
+    static func slices(tokens n: Int, stored: Int, threads: Int) -> Int {
+        guard n == 1 else { return 1 }
+        return max(1, min(8 * threads, stored / 128))
     }
 
     /// Floats of per-thread scratch for `kernel`.
     static func scratchFloats(_ k: AttentionKernel) -> Int {
-        let group = k.heads / k.kvHeads
-        return group * (k.keyLength + run + k.valueLength + 3) + max(k.keyLength, k.valueLength) + run
+        k.heads * (k.keyLength + run + k.valueLength + 3) + run
     }
 
     /// Floats of `partials` for `n` tokens cut into `slices`.
@@ -52,26 +50,24 @@ struct HalfAttentionJob: PoolJob {
         let heads = kernel.heads, kvHeads = kernel.kvHeads, group = heads / kvHeads
         let kl = kernel.keyLength, vl = kernel.valueLength, scoreScale = kernel.scoreScale
         let run = Self.run
-        let slice = chunk % slices, g = (chunk / slices) % kvHeads, i = chunk / (slices * kvHeads)
+        let slice = chunk % slices, i = chunk / slices
         let lo = stored.lowerBound + stored.count * slice / slices
         let hi = stored.lowerBound + stored.count * (slice + 1) / slices
 
         let buf = scratch.buffer(worker)
-        let qs = buf                                   // [group][kl]
-        let sc = qs + group * kl                       // [group][run]
-        let acc = sc + group * run                     // [group][vl]
-        let maxes = acc + group * vl, sums = maxes + group, runMax = sums + group
-        let row = runMax + group                       // one widened key or value row
-        let rows = UnsafeMutableRawPointer(row + max(kl, vl)).bindMemory(to: Int32.self, capacity: run)
+        let qs = buf                                   // [heads][kl]
+        let sc = qs + heads * kl                       // [heads][run]
+        let acc = sc + heads * run                     // [heads][vl]
+        let maxes = acc + heads * vl, sums = maxes + heads, runMax = sums + heads
+        let rows = UnsafeMutableRawPointer(runMax + heads).bindMemory(to: Int32.self, capacity: run)
 
-        for h in 0..<group {
-            let qh = qs + h * kl
-            qh.update(from: q + i * heads * kl + (g * group + h) * kl, count: kl)
-            roundToHalf(qh, kl)
+        qs.update(from: q + i * heads * kl, count: heads * kl)
+        roundToHalf(qs, heads * kl)
+        for h in 0..<heads {
             maxes[h] = -.infinity
             sums[h] = 0
         }
-        acc.initialize(repeating: 0, count: group * vl)
+        acc.initialize(repeating: 0, count: heads * vl)
         let (qb, qslot) = cache.slot(layer: layer, token: base + i)
         let qpos = qb.positions[qslot]
         let bt = cache.configuration.blockTokens
@@ -82,48 +78,55 @@ struct HalfAttentionJob: PoolJob {
             let end = s0 + min(bt - s0, hi - t)
             var s = s0
             while s < end {
+                // A run: up to `run` slots, their visible keys listed once for every head.
                 let runEnd = min(end, s + run)
                 var c = 0
-                for h in 0..<group { runMax[h] = -.infinity }
                 while s < runEnd {
                     let kp = block.positions[s]
                     if kp <= qpos && (window == nil || qpos - kp < Int32(window!)) {
-                        groupScores(qs, group: group, key: block.key(s) + 2 * g * kl, kl, scale: scoreScale,
-                                    into: sc + c, stride: run)
-                        for h in 0..<group { runMax[h] = max(runMax[h], sc[h * run + c]) }
                         rows[c] = Int32(s)
                         c += 1
                     }
                     s += 1
                 }
                 if c == 0 { continue }
-                for h in 0..<group {
-                    if runMax[h] > maxes[h] {
+                for g in 0..<kvHeads {
+                    for u in 0..<c {
+                        groupScores(qs + g * group * kl, group: group, key: block.key(Int(rows[u])) + 2 * g * kl, kl,
+                                    scale: scoreScale, into: sc + g * group * run + u, stride: run)
+                    }
+                }
+                for h in 0..<heads {
+                    var m = -Float.infinity
+                    for u in 0..<c { m = max(m, sc[h * run + u]) }
+                    if m > maxes[h] {
                         if maxes[h] > -.infinity {
-                            let f = expf(maxes[h] - runMax[h])
+                            let f = expf(maxes[h] - m)
                             scale(acc + h * vl, f, vl)
                             sums[h] *= f
                         }
-                        maxes[h] = runMax[h]
+                        maxes[h] = m
                     }
                     sums[h] += expShifted(sc + h * run, c, minus: maxes[h])
                 }
                 for u in 0..<c {
-                    groupAccumulate(block.value(Int(rows[u])) + 2 * g * vl, vl, weights: sc + u, stride: run,
-                                    group: group, into: acc)
+                    let v = block.value(Int(rows[u]))
+                    for g in 0..<kvHeads {
+                        groupAccumulate(v + 2 * g * vl, vl, weights: sc + g * group * run + u, stride: run,
+                                        group: group, into: acc + g * group * vl)
+                    }
                 }
             }
             t += end - s0
         }
 
-        for h in 0..<group {
-            let head = g * group + h
+        for h in 0..<heads {
             if slices == 1 {
-                let o = out + (i * heads + head) * vl
+                let o = out + (i * heads + h) * vl
                 let inv: Float = sums[h] == 0 ? 0 : 1 / sums[h]
                 for j in 0..<vl { o[j] = acc[h * vl + j] * inv }
             } else {
-                let p = partials + ((i * heads + head) * slices + slice) * (vl + 2)
+                let p = partials + ((i * heads + h) * slices + slice) * (vl + 2)
                 p[0] = maxes[h]
                 p[1] = sums[h]
                 (p + 2).update(from: acc + h * vl, count: vl)
