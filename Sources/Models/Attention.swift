@@ -1,5 +1,6 @@
-import KVCache
 import Foundation
+import KVCache
+import TensorFormats
 
 /// Rotary position embedding tables and application, computed as ggml does (theta advanced by
 /// repeated multiplication, so the rounding matches).
@@ -90,13 +91,7 @@ struct AttentionKernel {
         let slices = HalfAttentionJob.slices(tokens: n, stored: stored, threads: threads)
         return HalfAttentionJob.partialFloats(self, tokens: n, slices: slices)
     }
-
 }
-
-import TensorFormats
-
-/// `x` rounded to the nearest f16 (ties to even), as a Float.
-@inline(__always) func halfToFloatRounded(_ x: Float) -> Float { Float(Float16(x)) }
 
 /// One (query, head) pair per chunk: `AttentionKernel.run` as a pool job, so a decoded token's
 /// attention allocates nothing.
@@ -208,6 +203,5 @@ struct AttentionJob: PoolJob {
         }
         // Stored values were rotated: so is their weighted sum; rotate it back.
         if storage.rotatesValues { hadamardRotate(o, count: valueLength) }
-    
     }
 }
