@@ -13,9 +13,8 @@ struct MatmulInput {
     let cols: Int
     let buffers: ActivationBuffers
     private let pool: ThreadPool
-    /// Prepared activations, by format (f32, q8_0, q8_K).
-    private var prepared: (QuantizedActivations?, QuantizedActivations?, QuantizedActivations?) = (nil, nil, nil)
-    private var expanded: (UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?, UnsafeMutablePointer<Float>?) = (nil, nil, nil)
+    private var prepared = ByFormat<QuantizedActivations>()
+    private var expanded = ByFormat<UnsafeMutablePointer<Float>>()
 
     init(_ x: UnsafePointer<Float>, n: Int, cols: Int, buffers: ActivationBuffers, pool: ThreadPool) {
         self.x = x
@@ -26,11 +25,7 @@ struct MatmulInput {
     }
 
     mutating func activations(_ format: ActivationFormat) -> QuantizedActivations {
-        switch format {
-        case .f32: if let a = prepared.0 { return a }
-        case .q8_0: if let a = prepared.1 { return a }
-        case .q8_K: if let a = prepared.2 { return a }
-        }
+        if let a = prepared[format] { return a }
         let a = buffers.buffer(format: format, cols: cols, rows: n)
         let x = self.x, cols = self.cols
         if n < 4 {
@@ -41,11 +36,7 @@ struct MatmulInput {
                 for i in range { a.quantize(row: i, from: x + i * cols) }
             }
         }
-        switch format {
-        case .f32: prepared.0 = a
-        case .q8_0: prepared.1 = a
-        case .q8_K: prepared.2 = a
-        }
+        prepared[format] = a
         return a
     }
 
@@ -53,23 +44,38 @@ struct MatmulInput {
     /// kernels multiply with, exactly, so a float product with decoded weight rows gives the
     /// same sums up to float rounding.
     mutating func expandedActivations(_ format: ActivationFormat) -> UnsafeMutablePointer<Float> {
-        switch format {
-        case .f32: if let e = expanded.0 { return e }
-        case .q8_0: if let e = expanded.1 { return e }
-        case .q8_K: if let e = expanded.2 { return e }
-        }
+        if let e = expanded[format] { return e }
         let a = activations(format)
         let e = buffers.expandedBuffer(format: format, cols: cols, rows: n)
         let cols = self.cols
         pool.parallelFor(n) { range, _ in
             for i in range { a.values(row: i, into: e + i * cols) }
         }
-        switch format {
-        case .f32: expanded.0 = e
-        case .q8_0: expanded.1 = e
-        case .q8_K: expanded.2 = e
-        }
+        expanded[format] = e
         return e
+    }
+}
+
+/// One optional value per activation format, held inline (a dictionary would allocate for
+/// every matrix product of a decoded token).
+struct ByFormat<Value> {
+    private var f32, q8_0, q8_K: Value?
+
+    subscript(format: ActivationFormat) -> Value? {
+        get {
+            switch format {
+            case .f32: f32
+            case .q8_0: q8_0
+            case .q8_K: q8_K
+            }
+        }
+        set {
+            switch format {
+            case .f32: f32 = newValue
+            case .q8_0: q8_0 = newValue
+            case .q8_K: q8_K = newValue
+            }
+        }
     }
 }
 

@@ -12,13 +12,8 @@ struct GenerateCommand: AsyncParsableCommand {
 
     @Option(help: "The raw prompt text.") var prompt: String
     @Option(help: "Most tokens to generate.") var maxTokens: Int = 128
-    @Option(help: "Temperature (0: greedy).") var temperature: Float = 0.8
-    @Option(help: "Top-k (0: off).") var topK: Int = 40
-    @Option(help: "Top-p (1: off).") var topP: Float = 0.95
-    @Option(help: "Min-p (0: off).") var minP: Float = 0.05
-    @Option(help: "Random seed.") var seed: UInt64?
+    @OptionGroup var sampling: SamplingOptions
     @Option(help: "Report the top K log-probs of each step.") var logprobs: Int = 0
-    @Option(help: "Stop text (repeatable).") var stop: [String] = []
     @Flag(help: "Print one JSON object instead of streaming text.") var json = false
     @Option(help: "Continue the named saved session (see rdic session) and save it afterwards.") var session: String?
 
@@ -30,8 +25,7 @@ struct GenerateCommand: AsyncParsableCommand {
             : session.tokens + engine.tokenizer.encode(prompt, addBOS: false, parseSpecial: true)
         var options = GenerationOptions(
             maxTokens: maxTokens,
-            sampling: SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP, seed: seed),
-            stopStrings: stop, logprobs: logprobs)
+            sampling: sampling.parameters, stopStrings: sampling.stop, logprobs: logprobs)
         options.stopAtEndOfGeneration = true
         var steps: [[TokenLogprob]] = []
         var summary = GenerationSummary()
