@@ -1,6 +1,8 @@
 import TensorFormats
 
-/// Cache-blocked matrix x matrix product for prefill: `y[t][r] = Σ_k x[t][k] · W[r][k]`.
+/// Cache-blocked matrix x matrix product for prefill: `y[t][r] = Σ_k x[t][k] · W[r][k]`, on
+/// f32 panels. The portable path: on x86-64, weight types with an unsigned form go through
+/// `IntegerGemm` instead.
 ///
 /// A batch of many tokens multiplies every weight row many times, so it pays to decode the
 /// quantized weights once and reuse them: each thread takes panels of `panelRows` rows,

@@ -15,6 +15,7 @@ struct MatmulInput {
     private let pool: ThreadPool
     private var prepared = ByFormat<QuantizedActivations>()
     private var expanded = ByFormat<UnsafeMutablePointer<Float>>()
+    private var bytes = ByFormat<ByteActivations>()
 
     init(_ x: UnsafePointer<Float>, n: Int, cols: Int, buffers: ActivationBuffers, pool: ThreadPool) {
         self.x = x
@@ -53,6 +54,18 @@ struct MatmulInput {
         }
         expanded[format] = e
         return e
+    }
+
+    /// The quantized activations as plain bytes, for `IntegerGemm`.
+    mutating func byteActivations(_ format: ActivationFormat) -> ByteActivations {
+        if let b = bytes[format] { return b }
+        let a = activations(format)
+        let b = buffers.byteBuffer(format: format, cols: cols, rows: n)
+        pool.parallelFor(n) { range, _ in
+            for i in range { b.fill(row: i, from: a, row: i) }
+        }
+        bytes[format] = b
+        return b
     }
 }
 
@@ -100,11 +113,24 @@ final class ActivationBuffers: @unchecked Sendable {
         return p
     }
 
+    private var bytes: [Key: ByteActivations] = [:]
+
+    func byteBuffer(format: ActivationFormat, cols: Int, rows: Int) -> ByteActivations {
+        let key = Key(format: format, cols: cols)
+        if let b = bytes[key], b.capacity >= rows { return b }
+        let b = ByteActivations(count: cols, capacity: max(rows, 16))
+        bytes[key] = b
+        return b
+    }
+
     private var panels: Scratch?
 
-    /// Per-thread panel scratch for `Gemm` on matrices of up to `cols` columns.
+    /// Per-thread panel scratch for `Gemm` and `IntegerGemm` on matrices of up to `cols` columns.
     func panelScratch(threads: Int, cols: Int) -> Scratch {
-        let need = Gemm.scratchFloats(cols: cols)
+        var need = Gemm.scratchFloats(cols: cols)
+        #if arch(x86_64)
+        need = max(need, IntegerGemm.scratchFloats(cols: cols))
+        #endif
         if let p = panels, p.floatsPerThread >= need { return p }
         let p = Scratch(threads: threads, floatsPerThread: need)
         panels = p
@@ -130,9 +156,17 @@ extension WeightMatrix {
         precondition(input.cols == cols)
         let range = rowRange ?? 0..<rows
         if input.n >= Gemm.minTokens {
-            let x = UnsafePointer(input.expandedActivations(type.activationFormat!))
-            multiplyBatch(x, n: input.n, into: y, yStride: yStride, rowRange: range, pool: pool,
-                          scratch: input.buffers.panelScratch(threads: pool.threadCount, cols: cols))
+            let format = type.activationFormat!
+            let scratch = input.buffers.panelScratch(threads: pool.threadCount, cols: cols)
+            #if arch(x86_64)
+            if let layout = type.unsignedLayout {
+                multiplyBatch(input.byteActivations(format), n: input.n, layout: layout, into: y, yStride: yStride,
+                              rowRange: range, pool: pool, scratch: scratch)
+                return
+            }
+            #endif
+            let x = UnsafePointer(input.expandedActivations(format))
+            multiplyBatch(x, n: input.n, into: y, yStride: yStride, rowRange: range, pool: pool, scratch: scratch)
             return
         }
         let part = MatmulJob.Part(base: base + range.lowerBound * rowBytes, type: type, rows: range.count, y: y,

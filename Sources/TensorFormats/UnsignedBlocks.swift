@@ -1,0 +1,182 @@
+/// Weight rows as small unsigned integers with a scale and a minimum per block, for integer
+/// matrix products built on an unsigned x signed byte multiply-add (x86's `pmaddubsw`):
+///
+///     value = scale[b] * (u - offset) - min[b],   0 <= u <= maxValue
+///
+/// Every format whose quants fit six bits decodes to this form; a product with 8-bit
+/// activations then sums `u * a` exactly in integers, subtracts `offset * Σa` exactly too, and
+/// needs floats only once per block (and for the minimums).
+public struct UnsignedLayout: Sendable, Equatable {
+    /// Elements sharing one scale: 32, or 16 for Q6_K.
+    public let blockSize: Int
+    /// The largest `u`: products of two `u * a` pairs stay within 16 bits up to 63.
+    public let maxValue: Int
+    /// Subtracted from every `u`.
+    public let offset: Int32
+    /// Whether the blocks have a minimum (otherwise every `min` is 0).
+    public let hasMin: Bool
+}
+
+extension GGMLType {
+    /// How `decodeUnsigned` represents this type, or nil when its quants do not fit (Q8_0's
+    /// full bytes, the 16-element scales of Q2_K and Q3_K).
+    public var unsignedLayout: UnsignedLayout? {
+        switch self {
+        case .q4_0: UnsignedLayout(blockSize: 32, maxValue: 15, offset: 8, hasMin: false)
+        case .q4_1: UnsignedLayout(blockSize: 32, maxValue: 15, offset: 0, hasMin: true)
+        case .q5_0: UnsignedLayout(blockSize: 32, maxValue: 31, offset: 16, hasMin: false)
+        case .q5_1: UnsignedLayout(blockSize: 32, maxValue: 31, offset: 0, hasMin: true)
+        case .q4_K: UnsignedLayout(blockSize: 32, maxValue: 15, offset: 0, hasMin: true)
+        case .q5_K: UnsignedLayout(blockSize: 32, maxValue: 31, offset: 0, hasMin: true)
+        case .q6_K: UnsignedLayout(blockSize: 16, maxValue: 63, offset: 32, hasMin: false)
+        default: nil
+        }
+    }
+}
+
+/// Decodes `count` elements (whole blocks) of `type` at `src` into `u` (`count` bytes) and
+/// `scales` and `mins` (`count / blockSize` each). `scale * (u - offset) - min` equals
+/// `dequantize`'s value bit for bit.
+public func decodeUnsigned(_ type: GGMLType, from src: UnsafeRawPointer, count: Int, u: UnsafeMutablePointer<UInt8>,
+                           scales: UnsafeMutablePointer<Float>, mins: UnsafeMutablePointer<Float>) {
+    precondition(type.unsignedLayout != nil, "\(type) has no unsigned form")
+    precondition(count % type.blockSize == 0, "\(count) is not whole blocks of \(type)")
+    let bb = type.blockBytes
+    for b in 0..<(count / type.blockSize) {
+        let x = src + b * bb
+        switch type {
+        case .q4_0, .q4_1:
+            let qs = x + (type == .q4_0 ? 2 : 4)
+            let out = u + 32 * b
+            for j in 0..<16 {
+                let q = qs.byte(j)
+                out[j] = q & 0x0F
+                out[j + 16] = q >> 4
+            }
+            scales[b] = x.half(0)
+            mins[b] = type == .q4_1 ? -x.half(2) : 0
+        case .q5_0, .q5_1:
+            let hasMin = type == .q5_1
+            let qh = x.u32(hasMin ? 4 : 2), qs = x + (hasMin ? 8 : 6)
+            let out = u + 32 * b
+            for j in 0..<16 {
+                let q = UInt32(qs.byte(j))
+                out[j] = UInt8((q & 0x0F) | (((qh >> UInt32(j)) & 1) << 4))
+                out[j + 16] = UInt8((q >> 4) | (((qh >> UInt32(j + 16)) & 1) << 4))
+            }
+            scales[b] = x.half(0)
+            mins[b] = hasMin ? -x.half(2) : 0
+        case .q4_K, .q5_K:
+            let d = x.half(0), dmin = x.half(2)
+            let five = type == .q5_K
+            let qs = x + (five ? 48 : 16), qh = x + 16
+            let out = u + 256 * b
+            for j in 0..<4 {
+                for l in 0..<32 {
+                    let q = qs.byte(32 * j + l)
+                    var lo = q & 0x0F, hi = q >> 4
+                    if five {
+                        let h = qh.byte(l)
+                        lo |= ((h >> UInt8(2 * j)) & 1) << 4
+                        hi |= ((h >> UInt8(2 * j + 1)) & 1) << 4
+                    }
+                    out[64 * j + l] = lo
+                    out[64 * j + 32 + l] = hi
+                }
+            }
+            for s in 0..<8 {
+                let (sc, m) = scaleMinK4(s, x + 4)
+                scales[8 * b + s] = d * Float(sc)
+                mins[8 * b + s] = dmin * Float(m)
+            }
+        case .q6_K:
+            let d = x.half(208)
+            let out = u + 256 * b
+            for n in 0..<2 {
+                let ql = x + 64 * n, qh = x + 128 + 32 * n
+                for l in 0..<32 {
+                    let h = qh.byte(l)
+                    out[128 * n + l] = (ql.byte(l) & 0x0F) | ((h & 3) << 4)
+                    out[128 * n + l + 32] = (ql.byte(l + 32) & 0x0F) | (((h >> 2) & 3) << 4)
+                    out[128 * n + l + 64] = (ql.byte(l) >> 4) | (((h >> 4) & 3) << 4)
+                    out[128 * n + l + 96] = (ql.byte(l + 32) >> 4) | (((h >> 6) & 3) << 4)
+                }
+            }
+            for s in 0..<16 {
+                scales[16 * b + s] = d * Float(x.int8(192 + s))
+                mins[16 * b + s] = 0
+            }
+        default:
+            preconditionFailure("\(type) has no unsigned form")
+        }
+    }
+}
+
+/// Activation rows as plain signed bytes (the quants of a `QuantizedActivations`, unchanged),
+/// with each block's scale, quant sum and scaled sum at 16 and at 32 elements per block: what
+/// an integer product with `decodeUnsigned` weights needs besides the bytes.
+public final class ByteActivations: @unchecked Sendable {
+    /// Elements per row.
+    public let count: Int
+    public let capacity: Int
+    /// `[capacity][count]` quants.
+    public let qs: UnsafeMutablePointer<Int8>
+    private let blockData: UnsafeMutablePointer<Float>
+
+    public init(count: Int, capacity: Int) {
+        precondition(count % 32 == 0 && capacity > 0)
+        self.count = count
+        self.capacity = capacity
+        qs = UnsafeMutableRawPointer.allocate(byteCount: count * capacity, alignment: 64)
+            .bindMemory(to: Int8.self, capacity: count * capacity)
+        // Per row: (scale, sum, scaled sum) for count/16 blocks, then for count/32 blocks.
+        let n = 3 * (count / 16 + count / 32) * capacity
+        blockData = .allocate(capacity: n)
+        blockData.initialize(repeating: 0, count: n)
+    }
+
+    deinit {
+        qs.deallocate()
+        blockData.deallocate()
+    }
+
+    /// The per-block values of `row` for blocks of `blockSize` (16 or 32) elements.
+    @inline(__always) public func blocks(row: Int, blockSize: Int) -> ActivationBlocks {
+        let per16 = count / 16, per32 = count / 32
+        let rowBase = blockData + 3 * (per16 + per32) * row
+        let (base, nb) = blockSize == 16 ? (rowBase, per16) : (rowBase + 3 * per16, per32)
+        return ActivationBlocks(scales: base, sums: UnsafeMutableRawPointer(base + nb).assumingMemoryBound(to: Int32.self),
+                                scaledSums: base + 2 * nb)
+    }
+
+    /// Copies row `source` of `a` (Q8_0 or Q8_K, `count` elements) into row `row`.
+    public func fill(row: Int, from a: QuantizedActivations, row source: Int) {
+        precondition(a.count == count && a.format != .f32 && row < capacity)
+        let src = a.qs + source * count, dst = qs + row * count
+        for c in 0..<(count / 32) {
+            for j in 0..<16 {
+                dst[32 * c + 2 * j] = Int8(truncatingIfNeeded: src[32 * c + j])
+                dst[32 * c + 2 * j + 1] = Int8(truncatingIfNeeded: src[32 * c + 16 + j])
+            }
+        }
+        let scales = a.scales + source * a.scalesPerRow, perScale = a.format.blockSize
+        for size in stride(from: 16, through: 32, by: 16) {
+            let out = blocks(row: row, blockSize: size)
+            for b in 0..<(count / size) {
+                var sum: Int32 = 0
+                for j in 0..<size { sum &+= Int32(dst[size * b + j]) }
+                let d = scales[size * b / perScale]
+                out.scales[b] = d
+                out.sums[b] = sum
+                out.scaledSums[b] = d * Float(sum)
+            }
+        }
+    }
+}
+
+/// One activation row's per-block values (see `ByteActivations`).
+public struct ActivationBlocks {
+    public let scales: UnsafeMutablePointer<Float>
+    public let sums: UnsafeMutablePointer<Int32>
+    public let scaledSums: UnsafeMutablePointer<Float>
+}
