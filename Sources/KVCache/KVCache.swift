@@ -282,12 +282,17 @@ public final class SequenceKVCache: @unchecked Sendable {
             for j in 0..<n { d[j] = floatToHalf(src[j]) }
         case .q8_0, .q4_0:
             // Rows are whole 32-element blocks per head, so quantizing all heads at once gives
-            // the same blocks as per head.
-            guard rotated else { return try! quantize(type.ggmlType, from: src, count: n, into: dst) }
+            // the same blocks as per head. 4-bit blocks get a fitted scale (Q4_0's reference
+            // scale wastes levels on blocks with an outlier).
+            @inline(__always) func blocks(_ x: UnsafePointer<Float>) {
+                if type == .q4_0 { quantizeQ4_0Fitted(from: x, count: n, into: dst) }
+                else { try! quantize(type.ggmlType, from: x, count: n, into: dst) }
+            }
+            guard rotated else { return blocks(src) }
             withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { row in
                 row.baseAddress!.update(from: src, count: n)
                 for h in 0..<heads { hadamardRotate(row.baseAddress! + h * length, count: length) }
-                try! quantize(type.ggmlType, from: row.baseAddress!, count: n, into: dst)
+                blocks(row.baseAddress!)
             }
         }
     }

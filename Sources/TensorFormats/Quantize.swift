@@ -120,3 +120,78 @@ func quantizeQ8_KBlock(
     }
     return 1 / iscale
 }
+
+/// Q4_0 blocks with the scale chosen to minimize the squared error, for KV caches.
+///
+/// The reference quantizer maps the value of largest magnitude to -8 and rounds the rest; for
+/// a block with one outlier that wastes most of the 16 levels. Here 19 inverse scales around
+/// the reference one are tried (as ggml's `make_qx_quants` does for model weights), each with
+/// its least-squares scale, and the best is kept; the quants are then rounded with the stored
+/// f16 scale. The blocks are ordinary Q4_0; where the reference's has less error (the fitted
+/// scale's f16 rounding can cost more than the fit gained) it is kept.
+public func quantizeQ4_0Fitted(from src: UnsafePointer<Float>, count: Int, into dst: UnsafeMutableRawPointer) {
+    precondition(count % 32 == 0)
+    for b in 0..<count / 32 { quantizeQ4_0FittedBlock(src + 32 * b, into: dst + 18 * b) }
+}
+
+@inline(__always)
+func quantizeQ4_0FittedBlock(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
+    var amax: Float = 0, maxValue: Float = 0
+    for j in 0..<32 where amax < abs(x[j]) {
+        amax = abs(x[j])
+        maxValue = x[j]
+    }
+    guard amax > 0, amax.isFinite else { return quantizeQ4_0Block(x, into: block) }
+    let p = UnsafeRawPointer(x)
+    let v = (p.loadUnaligned(as: F32x8.self), p.loadUnaligned(fromByteOffset: 32, as: F32x8.self),
+             p.loadUnaligned(fromByteOffset: 64, as: F32x8.self), p.loadUnaligned(fromByteOffset: 96, as: F32x8.self))
+    /// round(x · iscale) + 8 clamped to 0...15, as floats. Adding 1.5 · 2^23 leaves the rounded
+    /// value in the low mantissa bits; the clamp is integer arithmetic (the standard library's
+    /// `pointwiseMin` is a generic per-lane loop).
+    @inline(__always) func levels(_ x: F32x8, _ iscale: F32x8) -> F32x8 {
+        let rounded = unsafeBitCast(x * iscale + 12_582_912, to: I32x8.self) &- 0x4B40_0000
+        var a = rounded &+ 8
+        a &= ~(a &>> 31)
+        var b = 15 &- a
+        b &= ~(b &>> 31)
+        return toFloat(15 &- b)
+    }
+    var bestScale: Float = 0, bestFit: Float = -1
+    for i in -9...9 {
+        let iscale = F32x8(repeating: -(8 + 0.1 * Float(i)) / maxValue), eight = F32x8(repeating: 8)
+        let l0 = levels(v.0, iscale) - eight, l1 = levels(v.1, iscale) - eight
+        let l2 = levels(v.2, iscale) - eight, l3 = levels(v.3, iscale) - eight
+        let lx = (l0 * v.0 + l1 * v.1 + l2 * v.2 + l3 * v.3).sum()
+        let l2sum = (l0 * l0 + l1 * l1 + l2 * l2 + l3 * l3).sum()
+        // With the least-squares scale lx / l2sum the squared error is Σx² - lx² / l2sum.
+        guard l2sum > 0 else { continue }
+        let fit = lx * lx / l2sum
+        if fit > bestFit {
+            bestFit = fit
+            bestScale = lx / l2sum
+        }
+    }
+    let dBits = floatToHalf(bestScale)
+    let d = halfToFloat(dBits)
+    guard d != 0, d.isFinite else { return quantizeQ4_0Block(x, into: block) }
+    let id = F32x8(repeating: 1 / d), dv = F32x8(repeating: d), eight = F32x8(repeating: 8)
+    let q = (levels(v.0, id), levels(v.1, id), levels(v.2, id), levels(v.3, id))
+    @inline(__always) func error(_ x: F32x8, _ q: F32x8) -> F32x8 {
+        let e = x - dv * (q - eight)
+        return e * e
+    }
+    let fittedError = (error(v.0, q.0) + error(v.1, q.1) + error(v.2, q.2) + error(v.3, q.3)).sum()
+    // The reference block, when the f16 rounding of the fitted scale made it the better one.
+    quantizeQ4_0Block(x, into: block)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { r in
+        dequantizeQ4_0(UnsafeRawPointer(block), r.baseAddress!)
+        var referenceError: Float = 0
+        for j in 0..<32 { referenceError += (x[j] - r[j]) * (x[j] - r[j]) }
+        guard fittedError < referenceError else { return }
+        block.storeBytes(of: dBits.littleEndian, as: UInt16.self)
+        for j in 0..<16 {
+            let lo = UInt8(j < 8 ? q.0[j] : q.1[j - 8]), hi = UInt8(j < 8 ? q.2[j] : q.3[j - 8])
+            block.storeBytes(of: lo | (hi << 4), toByteOffset: 2 + j, as: UInt8.self)
+        }
+    }
+}
