@@ -91,9 +91,16 @@ struct HalfAttentionJob: PoolJob {
                 }
                 if c == 0 { continue }
                 for g in 0..<kvHeads {
-                    for u in 0..<c {
-                        groupScores(qs + g * group * kl, group: group, key: block.key(Int(rows[u])) + 2 * g * kl, kl,
-                                    scale: scoreScale, into: sc + g * group * run + u, stride: run)
+                    let q = qs + g * group * kl, out = sc + g * group * run
+                    var u = 0
+                    while u + 2 <= c {
+                        groupScores2(q, group: group, keys: block.key(Int(rows[u])) + 2 * g * kl,
+                                     block.key(Int(rows[u + 1])) + 2 * g * kl, kl, scale: scoreScale, into: out + u, stride: run)
+                        u += 2
+                    }
+                    if u < c {
+                        groupScores(q, group: group, key: block.key(Int(rows[u])) + 2 * g * kl, kl, scale: scoreScale,
+                                    into: out + u, stride: run)
                     }
                 }
                 for h in 0..<heads {
@@ -109,12 +116,9 @@ struct HalfAttentionJob: PoolJob {
                     }
                     sums[h] += expShifted(sc + h * run, c, minus: maxes[h])
                 }
-                for u in 0..<c {
-                    let v = block.value(Int(rows[u]))
-                    for g in 0..<kvHeads {
-                        groupAccumulate(v + 2 * g * vl, vl, weights: sc + g * group * run + u, stride: run,
-                                        group: group, into: acc + g * group * vl)
-                    }
+                for g in 0..<kvHeads {
+                    groupAccumulate(block, rows: rows, c, offset: 2 * g * vl, vl, weights: sc + g * group * run, stride: run,
+                                    group: group, into: acc + g * group * vl)
                 }
             }
             t += end - s0
@@ -259,5 +263,131 @@ func groupAccumulate(_ value: UnsafeRawPointer, _ n: Int, weights: UnsafePointer
         }
     default:
         for h in 0..<group { axpyHalf(weights[h * stride], value, acc + h * n, n) }
+    }
+}
+
+/// `groupScores` for two keys at once: 2 x `group` accumulators, so each query slice loaded
+/// serves both keys. Each score is summed in the same order as `groupScores` sums it.
+@inline(__always)
+func groupScores2(_ q: UnsafePointer<Float>, group: Int, keys k0: UnsafeRawPointer, _ k1: UnsafeRawPointer, _ n: Int,
+                  scale: Float, into out: UnsafeMutablePointer<Float>, stride: Int) {
+    switch group {
+    case 2:
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b0 = SIMD8<Float>(), b1 = SIMD8<Float>()
+        var j = 0
+        while j < n {
+            let x = loadHalf8(k0, j), y = loadHalf8(k1, j)
+            var v = load8(q, j)
+            a0.addProduct(v, x); b0.addProduct(v, y)
+            v = load8(q + n, j)
+            a1.addProduct(v, x); b1.addProduct(v, y)
+            j += 8
+        }
+        out[0] = a0.sum() * scale; out[1] = b0.sum() * scale
+        out[stride] = a1.sum() * scale; out[stride + 1] = b1.sum() * scale
+    case 3:
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>()
+        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>()
+        var j = 0
+        while j < n {
+            let x = loadHalf8(k0, j), y = loadHalf8(k1, j)
+            var v = load8(q, j)
+            a0.addProduct(v, x); b0.addProduct(v, y)
+            v = load8(q + n, j)
+            a1.addProduct(v, x); b1.addProduct(v, y)
+            v = load8(q + 2 * n, j)
+            a2.addProduct(v, x); b2.addProduct(v, y)
+            j += 8
+        }
+        out[0] = a0.sum() * scale; out[1] = b0.sum() * scale
+        out[stride] = a1.sum() * scale; out[stride + 1] = b1.sum() * scale
+        out[2 * stride] = a2.sum() * scale; out[2 * stride + 1] = b2.sum() * scale
+    case 4:
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+        var j = 0
+        while j < n {
+            let x = loadHalf8(k0, j), y = loadHalf8(k1, j)
+            var v = load8(q, j)
+            a0.addProduct(v, x); b0.addProduct(v, y)
+            v = load8(q + n, j)
+            a1.addProduct(v, x); b1.addProduct(v, y)
+            v = load8(q + 2 * n, j)
+            a2.addProduct(v, x); b2.addProduct(v, y)
+            v = load8(q + 3 * n, j)
+            a3.addProduct(v, x); b3.addProduct(v, y)
+            j += 8
+        }
+        out[0] = a0.sum() * scale; out[1] = b0.sum() * scale
+        out[stride] = a1.sum() * scale; out[stride + 1] = b1.sum() * scale
+        out[2 * stride] = a2.sum() * scale; out[2 * stride + 1] = b2.sum() * scale
+        out[3 * stride] = a3.sum() * scale; out[3 * stride + 1] = b3.sum() * scale
+    default:
+        groupScores(q, group: group, key: k0, n, scale: scale, into: out, stride: stride)
+        groupScores(q, group: group, key: k1, n, scale: scale, into: out + 1, stride: stride)
+    }
+}
+
+/// `acc[h] += weights[h * stride + u] * value(rows[u])` over the `c` listed rows of `block`
+/// (values `offset` bytes into each row), 16 columns at a time: the `group` x 16 sums stay
+/// in registers across the rows instead of going through memory once per row. Each sum
+/// takes the rows in order, as one `groupAccumulate` per row would.
+@inline(__always)
+func groupAccumulate(_ block: KVBlock, rows: UnsafePointer<Int32>, _ c: Int, offset: Int, _ n: Int,
+                     weights: UnsafePointer<Float>, stride: Int, group: Int, into acc: UnsafeMutablePointer<Float>) {
+    guard n % 16 == 0 else {
+        for u in 0..<c {
+            groupAccumulate(block.value(Int(rows[u])) + offset, n, weights: weights + u, stride: stride, group: group, into: acc)
+        }
+        return
+    }
+    switch group {
+    case 1: groupAccumulate(C1.self, block, rows, c, offset, n, weights, stride, acc)
+    case 2: groupAccumulate(C2.self, block, rows, c, offset, n, weights, stride, acc)
+    case 3: groupAccumulate(C3.self, block, rows, c, offset, n, weights, stride, acc)
+    case 4: groupAccumulate(C4.self, block, rows, c, offset, n, weights, stride, acc)
+    default:
+        for u in 0..<c {
+            groupAccumulate(block.value(Int(rows[u])) + offset, n, weights: weights + u, stride: stride, group: group, into: acc)
+        }
+    }
+}
+
+/// `groupAccumulate` for `G.value` (1...4) heads.
+private func groupAccumulate<G: Count>(_: G.Type, _ block: KVBlock, _ rows: UnsafePointer<Int32>, _ c: Int, _ offset: Int,
+                                       _ n: Int, _ weights: UnsafePointer<Float>, _ stride: Int,
+                                       _ acc: UnsafeMutablePointer<Float>) {
+    let group = G.value
+    var j = 0
+    while j < n {
+        var s00 = load8(acc, j), s01 = load8(acc, j + 8)
+        var s10 = SIMD8<Float>(), s11 = SIMD8<Float>(), s20 = SIMD8<Float>(), s21 = SIMD8<Float>()
+        var s30 = SIMD8<Float>(), s31 = SIMD8<Float>()
+        if group > 1 { s10 = load8(acc + n, j); s11 = load8(acc + n, j + 8) }
+        if group > 2 { s20 = load8(acc + 2 * n, j); s21 = load8(acc + 2 * n, j + 8) }
+        if group > 3 { s30 = load8(acc + 3 * n, j); s31 = load8(acc + 3 * n, j + 8) }
+        for u in 0..<c {
+            let v = block.value(Int(rows[u])) + offset
+            let v0 = loadHalf8(v, j), v1 = loadHalf8(v, j + 8)
+            var w = SIMD8<Float>(repeating: weights[u])
+            s00.addProduct(w, v0); s01.addProduct(w, v1)
+            if group > 1 {
+                w = SIMD8<Float>(repeating: weights[stride + u])
+                s10.addProduct(w, v0); s11.addProduct(w, v1)
+            }
+            if group > 2 {
+                w = SIMD8<Float>(repeating: weights[2 * stride + u])
+                s20.addProduct(w, v0); s21.addProduct(w, v1)
+            }
+            if group > 3 {
+                w = SIMD8<Float>(repeating: weights[3 * stride + u])
+                s30.addProduct(w, v0); s31.addProduct(w, v1)
+            }
+        }
+        store8(s00, acc, j); store8(s01, acc, j + 8)
+        if group > 1 { store8(s10, acc + n, j); store8(s11, acc + n, j + 8) }
+        if group > 2 { store8(s20, acc + 2 * n, j); store8(s21, acc + 2 * n, j + 8) }
+        if group > 3 { store8(s30, acc + 3 * n, j); store8(s31, acc + 3 * n, j + 8) }
+        j += 16
     }
 }

@@ -60,10 +60,10 @@ enum IntegerGemm {
         while t + tokenTile <= n {
             let out = y + t * yStride + r0
             switch (layout.blockSize, groupsPerWiden(layout)) {
-            case (16, _): p.tokens4(a, t, Shape<B16, K2>.self, out, yStride, rows: count)
-            case (_, 8): p.tokens4(a, t, Shape<B32, K8>.self, out, yStride, rows: count)
-            case (_, 4): p.tokens4(a, t, Shape<B32, K4>.self, out, yStride, rows: count)
-            default: p.tokens4(a, t, Shape<B32, K2>.self, out, yStride, rows: count)
+            case (16, _): p.tokens4(a, t, Shape<C4, C2>.self, out, yStride, rows: count)
+            case (_, 8): p.tokens4(a, t, Shape<C8, C8>.self, out, yStride, rows: count)
+            case (_, 4): p.tokens4(a, t, Shape<C8, C4>.self, out, yStride, rows: count)
+            default: p.tokens4(a, t, Shape<C8, C2>.self, out, yStride, rows: count)
             }
             t += tokenTile
         }
@@ -73,14 +73,6 @@ enum IntegerGemm {
         }
     }
 }
-
-/// A compile-time count, so that generic kernels specialize with constant loop bounds.
-protocol Count { static var value: Int { get } }
-enum K2: Count { static var value: Int { 2 } }
-enum K4: Count { static var value: Int { 4 } }
-enum K8: Count { static var value: Int { 8 } }
-enum B16: Count { static var value: Int { 4 } }
-enum B32: Count { static var value: Int { 8 } }
 
 /// Groups of 4 columns per block, and groups summed in 16 bits before widening.
 protocol BlockShape {

@@ -114,6 +114,15 @@ let geluTable: [UInt16] = (0..<65536).map { bits in
 @inline(__always)
 func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
 
+/// A count known at compile time: generic kernels specialized on one get constant loop
+/// bounds, so their loops unroll and their accumulators stay in registers.
+protocol Count { static var value: Int { get } }
+enum C1: Count { static var value: Int { 1 } }
+enum C2: Count { static var value: Int { 2 } }
+enum C3: Count { static var value: Int { 3 } }
+enum C4: Count { static var value: Int { 4 } }
+enum C8: Count { static var value: Int { 8 } }
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

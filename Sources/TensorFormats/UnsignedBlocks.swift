@@ -153,23 +153,22 @@ public final class ByteActivations: @unchecked Sendable {
     public func fill(row: Int, from a: QuantizedActivations, row source: Int) {
         precondition(a.count == count && a.format != .f32 && row < capacity)
         let src = a.qs + source * count, dst = qs + row * count
-        for c in 0..<(count / 32) {
-            for j in 0..<16 {
-                dst[32 * c + 2 * j] = Int8(truncatingIfNeeded: src[32 * c + j])
-                dst[32 * c + 2 * j + 1] = Int8(truncatingIfNeeded: src[32 * c + 16 + j])
-            }
-        }
         let scales = a.scales + source * a.scalesPerRow, perScale = a.format.blockSize
-        for size in stride(from: 16, through: 32, by: 16) {
-            let out = blocks(row: row, blockSize: size)
-            for b in 0..<(count / size) {
-                var sum: Int32 = 0
-                for j in 0..<size { sum &+= Int32(dst[size * b + j]) }
-                let d = scales[size * b / perScale]
-                out.scales[b] = d
-                out.sums[b] = sum
-                out.scaledSums[b] = d * Float(sum)
+        let b16 = blocks(row: row, blockSize: 16), b32 = blocks(row: row, blockSize: 32)
+        for c in 0..<(count / 32) {
+            // The source holds each 32 as its 16 even-indexed quants, then its 16 odd-indexed.
+            let s = src + 32 * c, d = dst + 32 * c
+            var low: Int32 = 0, high: Int32 = 0
+            for j in 0..<16 {
+                let even = s[j], odd = s[16 + j]
+                d[2 * j] = Int8(truncatingIfNeeded: even)
+                d[2 * j + 1] = Int8(truncatingIfNeeded: odd)
+                if j < 8 { low &+= Int32(even) &+ Int32(odd) } else { high &+= Int32(even) &+ Int32(odd) }
             }
+            let scale = scales[32 * c / perScale]
+            b16.set(2 * c, scale: scale, sum: low)
+            b16.set(2 * c + 1, scale: scale, sum: high)
+            b32.set(c, scale: scale, sum: low &+ high)
         }
     }
 }
@@ -179,4 +178,10 @@ public struct ActivationBlocks {
     public let scales: UnsafeMutablePointer<Float>
     public let sums: UnsafeMutablePointer<Int32>
     public let scaledSums: UnsafeMutablePointer<Float>
+
+    @inline(__always) func set(_ b: Int, scale: Float, sum: Int32) {
+        scales[b] = scale
+        sums[b] = sum
+        scaledSums[b] = scale * Float(sum)
+    }
 }
