@@ -76,7 +76,7 @@ struct AttentionKernel {
             let slices = HalfAttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
             let job = HalfAttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
                                        scratch: scratch, partials: partials.buffer(0), stored: stored,
-                                       base: cache.count, slices: slices)
+                                       base: cache.count, slices: slices, batch: n > 1)
             pool.run(chunks: n * slices, job: job)
             job.merge(tokens: n)
             return

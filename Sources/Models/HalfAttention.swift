@@ -24,6 +24,10 @@ struct HalfAttentionJob: PoolJob {
     let stored: Range<Int>
     let base: Int
     let slices: Int
+    /// A prefill batch, whose keys and values were just written and sit in cache: rows are
+    /// read in register-blocked tiles. A decoded token streams them from memory, where reading
+    /// each row whole and in order (as the prefetcher expects) is faster.
+    let batch: Bool
 
     /// Visible keys per online-softmax step.
     static let run = 32
@@ -93,14 +97,15 @@ struct HalfAttentionJob: PoolJob {
                 for g in 0..<kvHeads {
                     let q = qs + g * group * kl, out = sc + g * group * run
                     var u = 0
-                    while u + 2 <= c {
+                    while batch && u + 2 <= c {
                         groupScores2(q, group: group, keys: block.key(Int(rows[u])) + 2 * g * kl,
                                      block.key(Int(rows[u + 1])) + 2 * g * kl, kl, scale: scoreScale, into: out + u, stride: run)
                         u += 2
                     }
-                    if u < c {
+                    while u < c {
                         groupScores(q, group: group, key: block.key(Int(rows[u])) + 2 * g * kl, kl, scale: scoreScale,
                                     into: out + u, stride: run)
+                        u += 1
                     }
                 }
                 for h in 0..<heads {
@@ -116,9 +121,19 @@ struct HalfAttentionJob: PoolJob {
                     }
                     sums[h] += expShifted(sc + h * run, c, minus: maxes[h])
                 }
-                for g in 0..<kvHeads {
-                    groupAccumulate(block, rows: rows, c, offset: 2 * g * vl, vl, weights: sc + g * group * run, stride: run,
-                                    group: group, into: acc + g * group * vl)
+                if batch {
+                    for g in 0..<kvHeads {
+                        groupAccumulate(block, rows: rows, c, offset: 2 * g * vl, vl, weights: sc + g * group * run,
+                                        stride: run, group: group, into: acc + g * group * vl)
+                    }
+                } else {
+                    for u in 0..<c {
+                        let v = block.value(Int(rows[u]))
+                        for g in 0..<kvHeads {
+                            groupAccumulate(v + 2 * g * vl, vl, weights: sc + g * group * run + u, stride: run,
+                                            group: group, into: acc + g * group * vl)
+                        }
+                    }
                 }
             }
             t += end - s0
