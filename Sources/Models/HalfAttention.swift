@@ -94,18 +94,28 @@ struct HalfAttentionJob: PoolJob {
                     s += 1
                 }
                 if c == 0 { continue }
-                for g in 0..<kvHeads {
-                    let q = qs + g * group * kl, out = sc + g * group * run
-                    var u = 0
-                    while batch && u + 2 <= c {
-                        groupScores2(q, group: group, keys: block.key(Int(rows[u])) + 2 * g * kl,
-                                     block.key(Int(rows[u + 1])) + 2 * g * kl, kl, scale: scoreScale, into: out + u, stride: run)
-                        u += 2
+                if batch {
+                    for g in 0..<kvHeads {
+                        let q = qs + g * group * kl, out = sc + g * group * run
+                        var u = 0
+                        while u + 2 <= c {
+                            groupScores2(q, group: group, keys: block.key(Int(rows[u])) + 2 * g * kl,
+                                         block.key(Int(rows[u + 1])) + 2 * g * kl, kl, scale: scoreScale, into: out + u,
+                                         stride: run)
+                            u += 2
+                        }
+                        if u < c {
+                            groupScores(q, group: group, key: block.key(Int(rows[u])) + 2 * g * kl, kl, scale: scoreScale,
+                                        into: out + u, stride: run)
+                        }
                     }
-                    while u < c {
-                        groupScores(q, group: group, key: block.key(Int(rows[u])) + 2 * g * kl, kl, scale: scoreScale,
-                                    into: out + u, stride: run)
-                        u += 1
+                } else {
+                    for u in 0..<c {
+                        let key = block.key(Int(rows[u]))
+                        for g in 0..<kvHeads {
+                            groupScores(qs + g * group * kl, group: group, key: key + 2 * g * kl, kl, scale: scoreScale,
+                                        into: sc + g * group * run + u, stride: run)
+                        }
                     }
                 }
                 for h in 0..<heads {
