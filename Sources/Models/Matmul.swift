@@ -61,8 +61,12 @@ struct MatmulInput {
         if let b = bytes[format] { return b }
         let a = activations(format)
         let b = buffers.byteBuffer(format: format, cols: cols, rows: n)
-        pool.parallelFor(n) { range, _ in
-            for i in range { b.fill(row: i, from: a, row: i) }
+        if n < 4 {
+            for i in 0..<n { b.fill(row: i, from: a, row: i) }
+        } else {
+            pool.parallelFor(n) { range, _ in
+                for i in range { b.fill(row: i, from: a, row: i) }
+            }
         }
         bytes[format] = b
         return b
@@ -169,8 +173,8 @@ extension WeightMatrix {
             multiplyBatch(x, n: input.n, into: y, yStride: yStride, rowRange: range, pool: pool, scratch: scratch)
             return
         }
-        let part = MatmulJob.Part(base: base + range.lowerBound * rowBytes, type: type, rows: range.count, y: y,
-                                  yStride: yStride, activations: input.activations(type.activationFormat!))
+        let part = MatmulJob.Part(base: base + range.lowerBound * rowBytes, type: type, rows: range.count, rowBytes: rowBytes,
+                                  y: y, yStride: yStride, input: &input)
         MatmulJob(part, n: input.n).run(on: pool)
     }
 
@@ -187,10 +191,12 @@ extension WeightMatrix {
             return
         }
         func part(_ t: MatmulTarget) -> MatmulJob.Part {
-            MatmulJob.Part(base: t.weights.base, type: t.weights.type, rows: t.weights.rows, y: t.y, yStride: t.yStride,
-                           activations: input.activations(t.weights.type.activationFormat!))
+            MatmulJob.Part(base: t.weights.base, type: t.weights.type, rows: t.weights.rows, rowBytes: t.weights.rowBytes,
+                           y: t.y, yStride: t.yStride, input: &input)
         }
-        MatmulJob(part(a), part(b), c.map(part), n: input.n).run(on: pool)
+        let pa = part(a), pb = part(b)
+        let pc = c.map { part($0) }
+        MatmulJob(pa, pb, pc, n: input.n).run(on: pool)
     }
 }
 
@@ -208,9 +214,29 @@ struct MatmulJob: PoolJob {
         let base: UnsafeRawPointer
         let type: GGMLType
         let rows: Int
+        let rowBytes: Int
         let y: UnsafeMutablePointer<Float>
         let yStride: Int
         let activations: QuantizedActivations
+        /// One token's activations as bytes, where `ByteDot` has a kernel for the type.
+        let bytes: ByteActivations?
+
+        init(base: UnsafeRawPointer, type: GGMLType, rows: Int, rowBytes: Int, y: UnsafeMutablePointer<Float>,
+             yStride: Int, input: inout MatmulInput) {
+            self.base = base
+            self.type = type
+            self.rows = rows
+            self.rowBytes = rowBytes
+            self.y = y
+            self.yStride = yStride
+            let format = type.activationFormat!
+            activations = input.activations(format)
+            #if arch(x86_64)
+            bytes = input.n == 1 && ByteDot.supports(type) ? input.byteActivations(format) : nil
+            #else
+            bytes = nil
+            #endif
+        }
     }
 
     let a: Part, b: Part?, c: Part?
@@ -250,6 +276,14 @@ struct MatmulJob: PoolJob {
         partStart = end
         let lo = max(rows.lowerBound, start), hi = min(rows.upperBound, end)
         guard lo < hi else { return }
+        #if arch(x86_64)
+        if let bytes = part.bytes {
+            ByteDot.rows(part.type, base: part.base, rowBytes: part.rowBytes, rows: (lo - start)..<(hi - start),
+                         cols: bytes.count, x: bytes.qs, blocks: bytes.blocks(row: 0, blockSize: 32),
+                         blocks16: bytes.blocks(row: 0, blockSize: 16), y: part.y, yStride: 1)
+            return
+        }
+        #endif
         // Types were checked at load (`hasDotKernel`), so this cannot fail.
         try! matmul(weights: part.base, type: part.type, rows: (lo - start)..<(hi - start), input: part.activations,
                     batch: 0..<n, output: part.y, outputStride: part.yStride)

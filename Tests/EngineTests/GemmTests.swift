@@ -1,16 +1,22 @@
 import Foundation
 import GGUF
 @testable import Models
+import TensorFormats
 import Testing
 import TestSupport
 
-/// The prefill products against the one-token path (quantized dot kernels), on real weight
-/// matrices of every type the two models use: the default batch path (`IntegerGemm` on x86-64
-/// where the type has an unsigned form) and the portable f32 panels (`Gemm`) must both give
-/// the same products up to float rounding.
+/// The x86-64 integer kernels and the portable f32 panels against the portable quantized dot
+/// kernels (TensorFormats' `matmul`, which follow ggml's per-block integer sums), on real
+/// weight matrices of every type the two models use and a Q4_0 matrix: one decoded token
+/// (`ByteDot` where it has a kernel), a prefill batch (`IntegerGemm` where the type has an
+/// unsigned form) and the f32 panels (`Gemm`) must all give the same products up to float
+/// rounding.
 @Suite(.serialized, .computeBound) struct GemmTests {
     func compare(_ name: TestModels.Name, tensors: [String]) throws {
-        let file = try GGUFFile(path: TestModels.path(for: name))
+        try compare(try GGUFFile(path: TestModels.path(for: name)), tensors: tensors)
+    }
+
+    func compare(_ file: GGUFFile, tensors: [String]) throws {
         let loader = TensorLoader(file: file)
         let pool = ThreadPool(threads: 2)
         defer { pool.shutdown() }
@@ -20,13 +26,17 @@ import TestSupport
             let n = 37, rows = min(w.rows, 203)  // a partial last panel, and a token tile plus one
             var rng = SystemRandomNumberGenerator()
             let x = (0..<(n * w.cols)).map { _ in Float.random(in: -2...2, using: &rng) }
-            var batch = [Float](repeating: .nan, count: n * rows)
-            var panels = [Float](repeating: .nan, count: n * rows)
-            var single = [Float](repeating: .nan, count: n * rows)
+            var reference = [Float](repeating: .nan, count: n * rows)
+            var batch = reference, panels = reference, single = reference
             let buffers = ActivationBuffers()
-            x.withUnsafeBufferPointer { xp in
+            try x.withUnsafeBufferPointer { xp in
                 var all = MatmulInput(xp.baseAddress!, n: n, cols: w.cols, buffers: buffers, pool: pool)
                 #expect(n >= Gemm.minTokens)
+                let activations = all.activations(w.type.activationFormat!)
+                try reference.withUnsafeMutableBufferPointer {
+                    try matmul(weights: w.base, type: w.type, rows: 0..<rows, input: activations, batch: 0..<n,
+                               output: $0.baseAddress!, outputStride: rows)
+                }
                 batch.withUnsafeMutableBufferPointer {
                     w.multiply(&all, into: $0.baseAddress!, yStride: rows, rowRange: 0..<rows, pool: pool)
                 }
@@ -42,14 +52,32 @@ import TestSupport
                     }
                 }
             }
-            let scale = single.map(abs).max()!
-            for (path, values) in [("default", batch), ("f32 panels", panels)] {
+            let scale = reference.map(abs).max()!
+            for (path, values) in [("one token", single), ("batch", batch), ("f32 panels", panels)] {
                 var worst: Float = 0
-                for i in 0..<(n * rows) { worst = max(worst, abs(values[i] - single[i])) }
+                for i in 0..<(n * rows) { worst = max(worst, abs(values[i] - reference[i])) }
                 print("[gemm] \(tensorName) (\(w.type)) \(path): worst difference / scale \(worst / scale)")
                 #expect(worst <= 1e-4 * scale, "\(tensorName) (\(w.type)) \(path): worst difference \(worst), scale \(scale)")
             }
         }
+    }
+
+    /// Neither real model has Q4_0 weights: a random matrix written to a GGUF file.
+    @Test func q4_0() throws {
+        let rows = 100, cols = 512
+        var state: UInt64 = 42
+        let floats = (0..<(rows * cols)).map { _ -> Float in
+            state = state &* 6_364_136_223_846_793_005 &+ 1
+            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
+        }
+        var data = [UInt8](repeating: 0, count: rows * cols / 32 * 18)
+        try floats.withUnsafeBufferPointer { try quantize(.q4_0, from: $0.baseAddress!, count: rows * cols, into: &data) }
+        var writer = GGUFWriter()
+        try writer.addTensor(name: "w", type: .q4_0, shape: [cols, rows], data: data)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("rdic-gemm-q4_0-\(UUID().uuidString).gguf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try writer.write(to: url)
+        try compare(try GGUFFile(path: url.path), tensors: ["w"])
     }
 
     @Test func gemmaTypes() throws {

@@ -1,0 +1,209 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+import TensorFormats
+
+/// Decode-time dot products of 32-element-block weight rows with one token's 8-bit activations
+/// on x86-64, built on `pmaddubsw` as `IntegerGemm` is: per block, the weight quants are
+/// unpacked to 32 bytes in registers and multiplied with the 32 activation bytes in one
+/// instruction, then scaled once. (The portable kernels in TensorFormats widen to 16 bits
+/// first, which costs twice the multiplies; at one token per weight row nothing can be
+/// amortized, so the instruction count is the speed.) Offsets (Q4_0's 8, Q5_0's 16) are
+/// subtracted from the exact integer sums; Q4_1's minimum goes through the activation sums.
+enum ByteDot {
+    typealias Bytes = SIMD4<Int64>
+
+    static func supports(_ type: GGMLType) -> Bool {
+        switch type {
+        case .q4_0, .q4_1, .q5_0, .q8_0, .q4_K, .q6_K: true
+        default: false
+        }
+    }
+
+    /// `y[r * yStride]` = row r · activations, for `rows` rows of `type` from `base`.
+    /// `blocks` and `blocks16` are the activations' per-block values at 32 and 16 elements.
+    static func rows(_ type: GGMLType, base: UnsafeRawPointer, rowBytes: Int, rows: Range<Int>, cols: Int,
+                     x: UnsafePointer<Int8>, blocks: ActivationBlocks, blocks16: ActivationBlocks,
+                     y: UnsafeMutablePointer<Float>, yStride: Int) {
+        switch type {
+        case .q4_0: run(base, rowBytes, rows, cols, y, yStride) { q4_0($0, $1, x, blocks) }
+        case .q4_1: run(base, rowBytes, rows, cols, y, yStride) { q4_1($0, $1, x, blocks) }
+        case .q5_0: run(base, rowBytes, rows, cols, y, yStride) { q5_0($0, $1, x, blocks) }
+        case .q8_0: run(base, rowBytes, rows, cols, y, yStride) { q8_0($0, $1, x, blocks) }
+        case .q4_K: run(base, rowBytes, rows, cols, y, yStride) { q4_K($0, $1 / 8, x, blocks) }
+        case .q6_K: run(base, rowBytes, rows, cols, y, yStride) { q6_K($0, $1 / 8, x, blocks, blocks16) }
+        default: preconditionFailure("no byte kernel for \(type)")
+        }
+    }
+
+    @inline(__always)
+    private static func run(_ base: UnsafeRawPointer, _ rowBytes: Int, _ rows: Range<Int>, _ cols: Int,
+                            _ y: UnsafeMutablePointer<Float>, _ yStride: Int,
+                            _ kernel: (UnsafeRawPointer, Int) -> Float) {
+        for r in rows { y[r * yStride] = kernel(base + r * rowBytes, cols / 32) }
+    }
+
+    @inline(__always) private static func scale(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+        Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
+    }
+
+    /// The 32 nibbles of 16 bytes as bytes: low nibbles are elements 0-15, high ones 16-31.
+    @inline(__always) private static func nibbles(_ p: UnsafeRawPointer) -> Bytes {
+        let q = p.loadUnaligned(as: SIMD2<Int64>.self)
+        let mask = _mm_set1_epi8(0x0F)
+        return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), mask), _mm_and_si128(q, mask))
+    }
+
+    /// Σ over 8 lanes of 4 byte products each: `w` unsigned, `x` signed.
+    @inline(__always) private static func products(_ w: Bytes, _ x: UnsafePointer<Int8>, _ block: Int) -> Bytes {
+        let a = UnsafeRawPointer(x + 32 &* block).loadUnaligned(as: Bytes.self)
+        return _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1))
+    }
+
+    @inline(__always) private static func add(_ acc: inout SIMD8<Float>, _ sum: Bytes, _ scale: Float) {
+        acc.addProduct(_mm256_cvtepi32_ps(sum), SIMD8(repeating: scale))
+    }
+
+    @inline(__always) private static func minus(_ sum: Bytes, _ k: Int32) -> Bytes {
+        _mm256_sub_epi32(sum, _mm256_setr_epi32(k, 0, 0, 0, 0, 0, 0, 0))
+    }
+
+    @inline(__always) private static func total(_ v: SIMD8<Float>) -> Float {
+        let h = v.lowHalf + v.highHalf
+        let q = h.lowHalf + h.highHalf
+        return q[0] + q[1]
+    }
+
+    @inline(__always) private static func q4_0(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafePointer<Int8>,
+                                               _ a: ActivationBlocks) -> Float {
+        var acc = SIMD8<Float>()
+        for b in 0..<blocks {
+            let blk = w + 18 &* b
+            add(&acc, minus(products(nibbles(blk + 2), x, b), 8 &* a.sums[b]), scale(blk, 0) * a.scales[b])
+        }
+        return total(acc)
+    }
+
+    @inline(__always) private static func q4_1(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafePointer<Int8>,
+                                               _ a: ActivationBlocks) -> Float {
+        var acc = SIMD8<Float>()
+        var minimum: Float = 0
+        for b in 0..<blocks {
+            let blk = w + 20 &* b
+            add(&acc, products(nibbles(blk + 4), x, b), scale(blk, 0) * a.scales[b])
+            minimum += scale(blk, 2) * a.scaledSums[b]
+        }
+        return total(acc) + minimum
+    }
+
+    @inline(__always) private static func q5_0(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafePointer<Int8>,
+                                               _ a: ActivationBlocks) -> Float {
+        var acc = SIMD8<Float>()
+        // Byte j of `spread` holds byte j / 8 of qh; OR-ing in every bit but bit j % 8 and
+        // comparing with all-ones leaves 0xFF where element j's fifth bit is set.
+        let spread = _mm256_set_epi64x(0x0303_0303_0303_0303, 0x0202_0202_0202_0202, 0x0101_0101_0101_0101, 0)
+        let others = _mm256_set1_epi64x(0x7FBF_DFEF_F7FB_FDFE)
+        let ones = _mm256_set1_epi64x(-1), sixteen = _mm256_set1_epi8(0x10)
+        for b in 0..<blocks {
+            let blk = w + 22 &* b
+            let qh = Int32(bitPattern: blk.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+            let bits = _mm256_cmpeq_epi8(_mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(qh), spread), others), ones)
+            let u = _mm256_or_si256(nibbles(blk + 6), _mm256_and_si256(bits, sixteen))
+            add(&acc, minus(products(u, x, b), 16 &* a.sums[b]), scale(blk, 0) * a.scales[b])
+        }
+        return total(acc)
+    }
+
+    /// Σ scale · (bytes · activations) over 8 lanes: the multiply-add with the block's 16-bit
+    /// scale in every lane replaces the widening by ones.
+    @inline(__always) private static func scaled(_ w: Bytes, _ x: UnsafePointer<Int8>, _ element: Int, _ scale: Bytes) -> Bytes {
+        let a = UnsafeRawPointer(x + element).loadUnaligned(as: Bytes.self)
+        return _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), scale)
+    }
+
+    /// Q4_K: d, dmin, 12 bytes of 6-bit scales and mins (unpacked 4 at a time as in
+    /// TensorFormats' `dotQ4_K`), 128 bytes of nibbles: 32 bytes' low nibbles are one
+    /// 32-element sub-block, their high nibbles the next.
+    @inline(__always) private static func q4_K(_ w: UnsafeRawPointer, _ superBlocks: Int, _ x: UnsafePointer<Int8>,
+                                               _ a: ActivationBlocks) -> Float {
+        var acc = SIMD8<Float>()
+        var minimum: Float = 0
+        let mask = _mm256_set1_epi8(0x0F)
+        for sb in 0..<superBlocks {
+            let blk = w + 144 &* sb
+            let u0 = blk.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+            let u1 = blk.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+            let u2 = blk.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
+            let scales = SIMD2<UInt32>(u0 & 0x3f3f_3f3f, (u2 & 0x0f0f_0f0f) | (((u0 >> 6) & 0x0303_0303) << 4))
+            let mins = SIMD2<UInt32>(u1 & 0x3f3f_3f3f, ((u2 >> 4) & 0x0f0f_0f0f) | (((u1 >> 6) & 0x0303_0303) << 4))
+            let sc = unsafeBitCast(scales, to: SIMD8<UInt8>.self), mn = unsafeBitCast(mins, to: SIMD8<UInt8>.self)
+            let xs = x + 256 &* sb
+            var isum = Bytes()
+            var msum: Int32 = 0
+            for j in 0..<4 {
+                let q = blk.loadUnaligned(fromByteOffset: 16 &+ 32 &* j, as: Bytes.self)
+                let lo = _mm256_and_si256(q, mask), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), mask)
+                isum = _mm256_add_epi32(isum, scaled(lo, xs, 64 &* j, _mm256_set1_epi16(Int16(sc[2 &* j]))))
+                isum = _mm256_add_epi32(isum, scaled(hi, xs, 64 &* j &+ 32, _mm256_set1_epi16(Int16(sc[2 &* j &+ 1]))))
+                msum &+= Int32(mn[2 &* j]) &* a.sums[8 &* sb &+ 2 &* j] &+ Int32(mn[2 &* j &+ 1]) &* a.sums[8 &* sb &+ 2 &* j &+ 1]
+            }
+            let da = a.scales[8 &* sb]
+            add(&acc, isum, scale(blk, 0) * da)
+            minimum += scale(blk, 2) * da * Float(msum)
+        }
+        return total(acc) - minimum
+    }
+
+    /// Q6_K: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales (one per 16
+    /// elements), d; value d · scale · (q - 32).
+    @inline(__always) private static func q6_K(_ w: UnsafeRawPointer, _ superBlocks: Int, _ x: UnsafePointer<Int8>,
+                                               _ a: ActivationBlocks, _ a16: ActivationBlocks) -> Float {
+        var acc = SIMD8<Float>()
+        let low = _mm256_set1_epi8(0x0F), high = _mm256_set1_epi8(0x30)
+        for sb in 0..<superBlocks {
+            let blk = w + 210 &* sb
+            let sc = blk + 192
+            @inline(__always) func s(_ i: Int) -> Int16 { Int16(sc.load(fromByteOffset: i, as: Int8.self)) }
+            /// Scales g (first 16 elements) and g + 1 (next 16), as 16-bit lanes.
+            @inline(__always) func pair(_ g: Int) -> Bytes {
+                _mm256_setr_epi16(s(g), s(g), s(g), s(g), s(g), s(g), s(g), s(g),
+                                  s(g + 1), s(g + 1), s(g + 1), s(g + 1), s(g + 1), s(g + 1), s(g + 1), s(g + 1))
+            }
+            let xs = x + 256 &* sb
+            var isum = Bytes()
+            for n in 0..<2 {
+                let ql0 = blk.loadUnaligned(fromByteOffset: 64 &* n, as: Bytes.self)
+                let ql1 = blk.loadUnaligned(fromByteOffset: 64 &* n &+ 32, as: Bytes.self)
+                let qh = blk.loadUnaligned(fromByteOffset: 128 &+ 32 &* n, as: Bytes.self)
+                let e0 = _mm256_or_si256(_mm256_and_si256(ql0, low), _mm256_and_si256(_mm256_slli_epi16(qh, 4), high))
+                let e1 = _mm256_or_si256(_mm256_and_si256(ql1, low), _mm256_and_si256(_mm256_slli_epi16(qh, 2), high))
+                let e2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low), _mm256_and_si256(qh, high))
+                let e3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
+                                         _mm256_and_si256(_mm256_srli_epi16(qh, 2), high))
+                let base = 128 &* n, g = 8 &* n
+                isum = _mm256_add_epi32(isum, scaled(e0, xs, base, pair(g)))
+                isum = _mm256_add_epi32(isum, scaled(e1, xs, base &+ 32, pair(g &+ 2)))
+                isum = _mm256_add_epi32(isum, scaled(e2, xs, base &+ 64, pair(g &+ 4)))
+                isum = _mm256_add_epi32(isum, scaled(e3, xs, base &+ 96, pair(g &+ 6)))
+            }
+            var offset: Int32 = 0
+            for g in 0..<16 { offset &+= Int32(s(g)) &* a16.sums[16 &* sb &+ g] }
+            add(&acc, minus(isum, 32 &* offset), scale(blk, 208) * a.scales[8 &* sb])
+        }
+        return total(acc)
+    }
+
+    @inline(__always) private static func q8_0(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafePointer<Int8>,
+                                               _ a: ActivationBlocks) -> Float {
+        var acc = SIMD8<Float>()
+        for b in 0..<blocks {
+            let blk = w + 34 &* b
+            let q = blk.loadUnaligned(fromByteOffset: 2, as: Bytes.self)
+            let act = UnsafeRawPointer(x + 32 &* b).loadUnaligned(as: Bytes.self)
+            // Signed x signed through unsigned x signed: |w| times x with w's sign.
+            let p = _mm256_maddubs_epi16(_mm256_abs_epi8(q), _mm256_sign_epi8(act, q))
+            add(&acc, _mm256_madd_epi16(p, _mm256_set1_epi16(1)), scale(blk, 0) * a.scales[b])
+        }
+        return total(acc)
+    }
+}
+#endif
