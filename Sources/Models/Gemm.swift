@@ -26,22 +26,60 @@ enum Gemm {
     static let minTokens = 32
 
     /// Floats of per-thread scratch for a matrix of `cols` columns.
-    static func scratchFloats(cols: Int) -> Int { panelRows * cols + cols }
+    static func scratchFloats(cols: Int) -> Int {
+        let blocks = cols / 32
+        return panelRows * cols + cols + cols / 4 + 2 * blocks + panelRows * blocks + 16
+    }
+
+    /// Whether the weights' minimums are kept out of the panel: llama.cpp multiplies those of
+    /// Q4_1 and Q5_1 with Q8_1's f16 sum of each activation block, not with the exact sum a
+    /// decoded row would give, so they are added separately (`addMinimums`).
+    @inline(__always) static func separatesMinimums(_ type: GGMLType) -> Bool { type == .q4_1 || type == .q5_1 }
 
     /// Decodes rows `r0..<r0+count` (count <= 16) of `w` into `panel` as `panel[k * 16 + i]`,
-    /// zero for the missing rows of a last, partial panel.
+    /// zero for the missing rows of a last, partial panel; with separate minimums, these go to
+    /// `mins[b * 16 + i]`.
     @inline(__always)
     static func pack(_ w: WeightMatrix, rows r0: Int, count: Int, panel: UnsafeMutablePointer<Float>,
-                     row tmp: UnsafeMutablePointer<Float>) {
-        let cols = w.cols
-        if count < panelRows { panel.update(repeating: 0, count: panelRows * cols) }
+                     row tmp: UnsafeMutablePointer<Float>, mins: UnsafeMutablePointer<Float>) {
+        let cols = w.cols, blocks = cols / 32
+        let separate = separatesMinimums(w.type)
+        if count < panelRows {
+            panel.update(repeating: 0, count: panelRows * cols)
+            if separate { mins.update(repeating: 0, count: panelRows * blocks) }
+        }
         for i in 0..<count {
-            w.decodeRow(r0 + i, into: tmp)
+            if separate {
+                let scales = tmp + cols, rowMins = scales + blocks
+                let bytes = UnsafeMutableRawPointer(rowMins + blocks).assumingMemoryBound(to: UInt8.self)
+                decodeUnsigned(w.type, from: w.row(r0 + i), count: cols, u: bytes, scales: scales, mins: rowMins)
+                for k in 0..<cols { tmp[k] = scales[k / 32] * Float(bytes[k]) }
+                for b in 0..<blocks { mins[b * panelRows + i] = -rowMins[b] }
+            } else {
+                w.decodeRow(r0 + i, into: tmp)
+            }
             var p = panel + i
             for k in 0..<cols {
                 p.pointee = tmp[k]
                 p += panelRows
             }
+        }
+    }
+
+    /// y[t][0..<16] += Σ_b mins[b][0..<16] · sums[t][b]: the minimums' term for every token.
+    static func addMinimums(_ mins: UnsafePointer<Float>, blocks: Int, activations a: QuantizedActivations, n: Int,
+                            _ y: UnsafeMutablePointer<Float>, yStride: Int, rows: Int) {
+        for t in 0..<n {
+            let s = a.minSums(row: t)
+            var lo = SIMD8<Float>(), hi = SIMD8<Float>()
+            for b in 0..<blocks {
+                let m = UnsafeRawPointer(mins + b * panelRows)
+                lo.addProduct(m.loadUnaligned(as: SIMD8<Float>.self), SIMD8(repeating: s[b]))
+                hi.addProduct(m.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self), SIMD8(repeating: s[b]))
+            }
+            let out = y + t * yStride
+            for i in 0..<min(rows, 8) { out[i] += lo[i] }
+            if rows > 8 { for i in 8..<rows { out[i] += hi[i - 8] } }
         }
     }
 
@@ -106,12 +144,18 @@ enum Gemm {
         }
     }
 
-    /// Rows `r0..<r0+count` of `w` times all `n` tokens of `x` (`cols` apart) into `y`.
-    static func panel(_ w: WeightMatrix, rows r0: Int, count: Int, x: UnsafePointer<Float>, n: Int,
-                      y: UnsafeMutablePointer<Float>, yStride: Int, scratch: UnsafeMutablePointer<Float>) {
+    /// Rows `r0..<r0+count` of `w` times all `n` tokens of `x` (`cols` apart) into `y`;
+    /// `activations` are the quantized rows `x` was expanded from.
+    static func panel(_ w: WeightMatrix, rows r0: Int, count: Int, x: UnsafePointer<Float>, activations: QuantizedActivations,
+                      n: Int, y: UnsafeMutablePointer<Float>, yStride: Int, scratch: UnsafeMutablePointer<Float>) {
         let cols = w.cols
-        let panel = scratch, tmp = scratch + panelRows * cols
-        pack(w, rows: r0, count: count, panel: panel, row: tmp)
+        let panel = scratch, mins = scratch + panelRows * cols, tmp = mins + panelRows * (cols / 32)
+        pack(w, rows: r0, count: count, panel: panel, row: tmp, mins: mins)
+        defer {
+            if separatesMinimums(w.type) {
+                addMinimums(mins, blocks: cols / 32, activations: activations, n: n, y + r0, yStride: yStride, rows: count)
+            }
+        }
         var t = 0
         while t + tokenTile <= n {
             kernel6(panel, cols: cols, x + t * cols, xStride: cols, y + t * yStride + r0, yStride: yStride, rows: count)
@@ -127,8 +171,8 @@ enum Gemm {
 extension WeightMatrix {
     /// `y[t][r - rowRange.lowerBound] = dot(row r, x[t])` for `n` f32 token rows, through
     /// `Gemm`'s decoded panels, split across the pool by panel.
-    func multiplyBatch(_ x: UnsafePointer<Float>, n: Int, into y: UnsafeMutablePointer<Float>, yStride: Int,
-                       rowRange: Range<Int>, pool: ThreadPool, scratch: Scratch) {
+    func multiplyBatch(_ x: UnsafePointer<Float>, activations: QuantizedActivations, n: Int, into y: UnsafeMutablePointer<Float>,
+                       yStride: Int, rowRange: Range<Int>, pool: ThreadPool, scratch: Scratch) {
         let out = y - rowRange.lowerBound
         let panels = (rowRange.count + Gemm.panelRows - 1) / Gemm.panelRows
         pool.parallelFor(panels) { chunk, worker in
@@ -136,7 +180,8 @@ extension WeightMatrix {
             for p in chunk {
                 let r0 = rowRange.lowerBound + p * Gemm.panelRows
                 let count = min(Gemm.panelRows, rowRange.upperBound - r0)
-                Gemm.panel(self, rows: r0, count: count, x: x, n: n, y: out, yStride: yStride, scratch: buf)
+                Gemm.panel(self, rows: r0, count: count, x: x, activations: activations, n: n, y: out, yStride: yStride,
+                           scratch: buf)
             }
         }
     }

@@ -170,7 +170,8 @@ extension WeightMatrix {
             }
             #endif
             let x = UnsafePointer(input.expandedActivations(format))
-            multiplyBatch(x, n: input.n, into: y, yStride: yStride, rowRange: range, pool: pool, scratch: scratch)
+            multiplyBatch(x, activations: input.activations(format), n: input.n, into: y, yStride: yStride, rowRange: range,
+                          pool: pool, scratch: scratch)
             return
         }
         let part = MatmulJob.Part(base: base + range.lowerBound * rowBytes, type: type, rows: range.count, rowBytes: rowBytes,

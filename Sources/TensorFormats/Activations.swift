@@ -1,8 +1,9 @@
 /// Activations prepared for the dot-product kernels.
 ///
 /// ggml multiplies a quantized weight row with activations quantized on the fly to 8 bits
-/// (Q8_0 for the 32-element formats, Q8_K for the K-quants), so that the inner loop is an
-/// integer multiply-add. `QuantizedActivations` holds such rows in a kernel-friendly layout:
+/// (Q8_0 for the 32-element formats, Q8_1 for those with a minimum, Q8_K for the K-quants), so
+/// that the inner loop is an integer multiply-add. The rounding is its CPU backend's (see
+/// `quantizeQ8_0ActivationLanes`); Q8_1 is Q8_0 plus each block's `minSums`. `QuantizedActivations` holds such rows in a kernel-friendly layout:
 /// the quants already widened to 16 bits and split, per 32 elements, into the 16 even-indexed
 /// then the 16 odd-indexed ones (the order in which the kernels unpack weight bytes, so the
 /// widening is paid once per activation row instead of once per weight row); scales as `Float`;
@@ -67,6 +68,9 @@ public final class QuantizedActivations: @unchecked Sendable {
     let scales: UnsafeMutablePointer<Float>
     /// .q8_0: sum of the quants of each 32-block; .q8_K: of each 16.
     let sums: UnsafeMutablePointer<Int32>
+    /// .q8_0: each block's d · Σq rounded to f16, Q8_1's `s` (what llama.cpp multiplies Q4_1
+    /// and Q5_1 minimums with).
+    let minSums: UnsafeMutablePointer<Float>
 
     /// Kernel constants kept in memory so that the optimizer cannot fold them into worse code:
     /// [0] the nibble mask of `splitNibbles`, [1...2] the shifts and multiplier of `q5HighBits`.
@@ -99,6 +103,9 @@ public final class QuantizedActivations: @unchecked Sendable {
         let nSums = (format == .f32 ? 0 : (format == .q8_0 ? count / 32 : count / 16)) * capacity + 8
         sums = UnsafeMutablePointer<Int32>.allocate(capacity: nSums)
         sums.initialize(repeating: 0, count: nSums)
+        let nMinSums = (format == .q8_0 ? count / 32 : 0) * capacity + 8
+        minSums = .allocate(capacity: nMinSums)
+        minSums.initialize(repeating: 0, count: nMinSums)
         kernelConstants = UnsafeMutablePointer<SIMD16<UInt16>>.allocate(capacity: 3)
         kernelConstants.initialize(to: SIMD16<UInt16>(repeating: 0x0F0F))
         (kernelConstants + 1).initialize(to: unsafeBitCast(SIMD8<UInt32>(0, 4, 8, 12, 16, 20, 24, 28), to: SIMD16<UInt16>.self))
@@ -109,6 +116,7 @@ public final class QuantizedActivations: @unchecked Sendable {
         qs.deallocate()
         scales.deallocate()
         sums.deallocate()
+        minSums.deallocate()
         kernelConstants.deallocate()
     }
 
@@ -122,10 +130,12 @@ public final class QuantizedActivations: @unchecked Sendable {
         case .f32:
             s.update(from: x, count: count)
         case .q8_0:
+            let minSum = minSums + row * (count / 32)
             for b in 0..<count / 32 {
-                let (d, lanes) = quantizeQ8_0Lanes(x + 32 * b)
+                let (d, exactD, lanes) = quantizeQ8_0ActivationLanes(x + 32 * b)
                 s[b] = halfToFloat(d)
                 sum[b] = (lanes.0 &+ lanes.1 &+ lanes.2 &+ lanes.3).wrappedSum()
+                minSum[b] = halfToFloat(floatToHalf(exactD * Float(sum[b])))
                 storeSplit(lanes, q + 32 * b)
             }
         case .q8_K:
@@ -145,6 +155,12 @@ public final class QuantizedActivations: @unchecked Sendable {
             dst[k] = Int16(src[2 * k])
             dst[16 + k] = Int16(src[2 * k + 1])
         }
+    }
+
+    /// Q8_1's sum term of each 32-block of `row` (.q8_0 rows only).
+    public func minSums(row: Int) -> UnsafePointer<Float> {
+        precondition(format == .q8_0 && row >= 0 && row < capacity)
+        return UnsafePointer(minSums + row * (count / 32))
     }
 
     /// Row `row` dequantized (what the kernels actually multiply with), for tests and debugging.

@@ -41,7 +41,7 @@
                     // d and m are the first two f16 fields of Q4_1/Q5_1 blocks.
                     let (d, m) = blockHalfPairs(p, stride: blockBytes, n)
                     s = d * da
-                    extra += m * da * load8AsFloats(a.sums + b)
+                    extra += m * (load8(a.minSums + b) * mask)
                 } else {
                     s = blockHalves(p, stride: blockBytes, offset: dOffset, n) * da
                     extra += offset * (s * load8AsFloats(a.sums + b))

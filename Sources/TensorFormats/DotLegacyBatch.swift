@@ -45,7 +45,7 @@ typealias Scales64 = (F32x8, F32x8, F32x8, F32x8, F32x8, F32x8, F32x8, F32x8)
                         let row = member(a, r)
                         let da = load8(row.scales + b) * mask
                         scales.storeBytes(of: d * da, toByteOffset: 256 &* r &+ 4 &* g, as: F32x8.self)
-                        result[r] += laneSum(m * da * load8AsFloats(row.sums + b))
+                        result[r] += laneSum(m * (load8(row.minSums + b) * mask))
                     }
                 } else {
                     let d = blockHalves(p, stride: blockBytes, offset: dOffset, n)

@@ -41,6 +41,26 @@ typealias U32x8 = SIMD8<UInt32>
     unsafeBitCast(bits(v + 12_582_912) &- 0x4B40_0000, to: I32x8.self)
 }
 
+/// The 32 Q8_0 quants of a block as llama.cpp's CPU backend quantizes activations (its SIMD
+/// `quantize_row_q8_0`, not the reference): ties round to even, and on x86-64 the inverse
+/// scale is 127 / amax rather than 1 / (amax / 127), which rounds differently about once in
+/// 10^5 quants: enough, over a forward pass, to move these small models' log-probs by
+/// hundredths. Returns the f16 bits of d, d itself (Q8_1's sum term uses it unrounded) and
+/// the quants.
+@inline(__always) func quantizeQ8_0ActivationLanes(_ x: UnsafePointer<Float>)
+    -> (d: UInt16, exactD: Float, q: (I32x8, I32x8, I32x8, I32x8)) {
+    let amax = absMax32(x)
+    let d = amax / 127
+    #if arch(x86_64)
+    let id: Float = amax != 0 ? 127 / amax : 0
+    #else
+    let id: Float = d != 0 ? 1 / d : 0
+    #endif
+    let p = UnsafeRawPointer(x)
+    @inline(__always) func lane(_ c: Int) -> I32x8 { roundEven(p.loadUnaligned(fromByteOffset: 32 * c, as: F32x8.self) * id) }
+    return (floatToHalf(d), d, (lane(0), lane(1), lane(2), lane(3)))
+}
+
 /// The 32 Q8_0 quants of a block (4 x 8 lanes) and the f16 bits of its scale, as
 /// `quantize_row_q8_0_ref`: d = amax / 127, q = roundf(x * (1 / d)).
 @inline(__always) func quantizeQ8_0Lanes(_ x: UnsafePointer<Float>) -> (d: UInt16, q: (I32x8, I32x8, I32x8, I32x8)) {

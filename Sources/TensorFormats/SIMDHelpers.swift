@@ -54,6 +54,8 @@ extension UnsafeRawPointer {
     let qs: UnsafeRawPointer
     let scales: UnsafePointer<Float>
     let sums: UnsafePointer<Int32>
+    /// `QuantizedActivations.minSums` (Q8_0 rows only).
+    let minSums: UnsafePointer<Float>
     /// `QuantizedActivations.kernelConstants`.
     let constants: UnsafePointer<U16x16>
     /// See `splitNibbles`.
@@ -65,7 +67,7 @@ extension UnsafeRawPointer {
 extension QuantizedActivations {
     @inline(__always) func row(_ r: Int) -> ActivationRow {
         ActivationRow(qs: UnsafeRawPointer(qs + r * count), scales: scales + r * scalesPerRow, sums: sums + r * sumsPerRow,
-                      constants: kernelConstants)
+                      minSums: minSums + (format == .q8_0 ? r * (count / 32) : 0), constants: kernelConstants)
     }
 }
 

@@ -113,7 +113,8 @@ public func decodeUnsigned(_ type: GGMLType, from src: UnsafeRawPointer, count: 
 }
 
 /// Activation rows as plain signed bytes (the quants of a `QuantizedActivations`, unchanged),
-/// with each block's scale, quant sum and scaled sum at 16 and at 32 elements per block: what
+/// with each block's scale, quant sum and scaled sum (for Q8_0 rows at 32: Q8_1's f16 one) at
+/// 16 and at 32 elements per block: what
 /// an integer product with `decodeUnsigned` weights needs besides the bytes.
 public final class ByteActivations: @unchecked Sendable {
     /// Elements per row.
@@ -169,6 +170,8 @@ public final class ByteActivations: @unchecked Sendable {
             b16.set(2 * c, scale: scale, sum: low)
             b16.set(2 * c + 1, scale: scale, sum: high)
             b32.set(c, scale: scale, sum: low &+ high)
+            // Q8_1's f16 sum term, as the minimums of Q4_1 and Q5_1 are multiplied with.
+            if a.format == .q8_0 { b32.scaledSums[c] = a.minSums[source * (count / 32) + c] }
         }
     }
 }

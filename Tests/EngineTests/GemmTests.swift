@@ -42,7 +42,8 @@ import TestSupport
                 }
                 let expanded = UnsafePointer(all.expandedActivations(w.type.activationFormat!))
                 panels.withUnsafeMutableBufferPointer {
-                    w.multiplyBatch(expanded, n: n, into: $0.baseAddress!, yStride: rows, rowRange: 0..<rows, pool: pool,
+                    w.multiplyBatch(expanded, activations: activations, n: n, into: $0.baseAddress!, yStride: rows,
+                                    rowRange: 0..<rows, pool: pool,
                                     scratch: buffers.panelScratch(threads: pool.threadCount, cols: w.cols))
                 }
                 for t in 0..<n {

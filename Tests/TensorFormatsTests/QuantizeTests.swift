@@ -71,12 +71,35 @@ import TensorFormats
             try raw.withUnsafeMutableBytes { try quantize(.q8_K, from: src.baseAddress!, count: input.count, into: $0.baseAddress!) }
         }
         #expect(k.values(row: 0) == (try dequantized(.q8_K, raw, count: input.count)))
+        // Q8_0 activations are rounded as llama.cpp's CPU backend rounds them (its SIMD
+        // quantizer): ties to even and, on x86-64, an inverse scale of 127 / amax. Q8_1's sum
+        // term is d · Σq with the unrounded d, rounded to f16.
         let z = try QuantizedActivations(format: .q8_0, count: input.count)
         input.withUnsafeBufferPointer { z.quantize(row: 0, from: $0.baseAddress!) }
+        var expected: [Float] = [], expectedSums: [Float] = []
+        for b in 0..<(input.count / 32) {
+            let block = input[(32 * b)..<(32 * b + 32)]
+            let amax = block.map(abs).max()!, d = amax / 127
+            #if arch(x86_64)
+            let id: Float = amax != 0 ? 127 / amax : 0
+            #else
+            let id: Float = d != 0 ? 1 / d : 0
+            #endif
+            let q = block.map { ($0 * id).rounded(.toNearestOrEven) }
+            expected += q.map { $0 * Float(Float16(d)) }
+            expectedSums.append(Float(Float16(d * q.reduce(0, +))))
+        }
+        #expect(z.values(row: 0) == expected)
+        #expect(Array(UnsafeBufferPointer(start: z.minSums(row: 0), count: input.count / 32)) == expectedSums)
+        // The reference quantizer (ties away from zero, 1 / d) differs by at most one step.
         var raw0 = [UInt8](repeating: 0, count: GGMLType.q8_0.byteCount(elements: input.count)!)
         try input.withUnsafeBufferPointer { src in
             try raw0.withUnsafeMutableBytes { try quantize(.q8_0, from: src.baseAddress!, count: input.count, into: $0.baseAddress!) }
         }
-        #expect(z.values(row: 0) == (try dequantized(.q8_0, raw0, count: input.count)))
+        let reference = try dequantized(.q8_0, raw0, count: input.count), ours = z.values(row: 0)
+        for i in 0..<input.count where ours[i] != reference[i] {
+            let step = Float(Float16(input[(32 * (i / 32))..<(32 * (i / 32) + 32)].map(abs).max()! / 127))
+            #expect(abs(ours[i] - reference[i]) == step, "element \(i): \(ours[i]) vs \(reference[i])")
+        }
     }
 }
