@@ -186,3 +186,24 @@ extension WeightMatrix {
         }
     }
 }
+
+#if arch(x86_64)
+extension WeightMatrix {
+    /// `y[t][r - rowRange.lowerBound] = dot(row r, x[t])` through `IntegerGemm`, split across
+    /// the pool by panel.
+    func multiplyBatch(_ a: ByteActivations, n: Int, into y: UnsafeMutablePointer<Float>, yStride: Int,
+                       rowRange: Range<Int>, pool: ThreadPool, scratch: Scratch) {
+        let out = y - rowRange.lowerBound
+        let panels = (rowRange.count + IntegerGemm.panelRows - 1) / IntegerGemm.panelRows
+        pool.parallelFor(panels) { chunk, worker in
+            let buf = scratch.buffer(worker)
+            for p in chunk {
+                let r0 = rowRange.lowerBound + p * IntegerGemm.panelRows
+                let count = min(IntegerGemm.panelRows, rowRange.upperBound - r0)
+                IntegerGemm.panel(type, weights: base, rowBytes: rowBytes, cols: cols, rows: r0, count: count, a: a, n: n,
+                                  y: out, yStride: yStride, scratch: buf)
+            }
+        }
+    }
+}
+#endif

@@ -121,7 +121,6 @@ enum C1: Count { static var value: Int { 1 } }
 enum C2: Count { static var value: Int { 2 } }
 enum C3: Count { static var value: Int { 3 } }
 enum C4: Count { static var value: Int { 4 } }
-enum C8: Count { static var value: Int { 8 } }
 
 #if canImport(Glibc)
 import Glibc

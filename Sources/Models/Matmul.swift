@@ -163,9 +163,9 @@ extension WeightMatrix {
             let format = type.activationFormat!
             let scratch = input.buffers.panelScratch(threads: pool.threadCount, cols: cols)
             #if arch(x86_64)
-            if let layout = type.unsignedLayout {
-                multiplyBatch(input.byteActivations(format), n: input.n, layout: layout, into: y, yStride: yStride,
-                              rowRange: range, pool: pool, scratch: scratch)
+            if type.unsignedLayout != nil {
+                multiplyBatch(input.byteActivations(format), n: input.n, into: y, yStride: yStride, rowRange: range,
+                              pool: pool, scratch: scratch)
                 return
             }
             #endif

@@ -3,7 +3,8 @@ import TensorFormats
 
 /// Throughput of the quantized matrix products: one activation row (decode, matrix x vector)
 /// and 64 rows (a prefill tile) against a 1024 x 2048 weight matrix of each format the two
-/// real models use, plus the other K-quants. Weights are random bytes with finite f16 scales,
+/// real models use, plus the other K-quants; the portable kernels and, on x86-64, the byte
+/// kernels the engine uses there (`ByteDot`, `IntegerGemm`), single-threaded. Weights are random bytes with finite f16 scales,
 /// so the benchmark needs no model file; kernels do the same work whatever the values.
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput, .mallocCountTotal],
@@ -24,6 +25,36 @@ let benchmarks: @Sendable () -> Void = {
                     blackHole(output[0])
                 }
             }
+            #if arch(x86_64)
+            // The x86-64 byte kernels: ByteDot for one token, IntegerGemm for a batch.
+            let bytes = ByteActivations(count: cols, capacity: batch)
+            for r in 0..<batch { bytes.fill(row: r, from: input, row: r) }
+            let rowBytes = type.byteCount(elements: cols)!
+            if batch == 1 && ByteDot.supports(type) {
+                Benchmark("\(type) \(rows)x\(cols) x 1 rows, ByteDot", configuration: .init(scalingFactor: .one)) { benchmark in
+                    for _ in benchmark.scaledIterations {
+                        ByteDot.rows(type, base: weights.base, rowBytes: rowBytes, rows: 0..<rows, cols: cols, x: bytes.qs,
+                                     blocks: bytes.blocks(row: 0, blockSize: 32), blocks16: bytes.blocks(row: 0, blockSize: 16),
+                                     y: output, yStride: 1)
+                        blackHole(output[0])
+                    }
+                }
+            }
+            if batch > 1 && type.unsignedLayout != nil {
+                let scratch = UnsafeMutablePointer<Float>.allocate(capacity: IntegerGemm.scratchFloats(cols: cols))
+                Benchmark("\(type) \(rows)x\(cols) x \(batch) rows, IntegerGemm",
+                          configuration: .init(scalingFactor: .one)) { benchmark in
+                    for _ in benchmark.scaledIterations {
+                        for r0 in stride(from: 0, to: rows, by: IntegerGemm.panelRows) {
+                            IntegerGemm.panel(type, weights: weights.base, rowBytes: rowBytes, cols: cols, rows: r0,
+                                              count: IntegerGemm.panelRows, a: bytes, n: batch, y: output, yStride: rows,
+                                              scratch: scratch)
+                        }
+                        blackHole(output[0])
+                    }
+                }
+            }
+            #endif
         }
     }
 }

@@ -1,6 +1,5 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
-import TensorFormats
 
 /// Prefill products in integer arithmetic on x86-64: weights decoded to unsigned bytes
 /// (`decodeUnsigned`) times the 8-bit activations, with `pmaddubsw` (32 byte products summed in
@@ -13,8 +12,8 @@ import TensorFormats
 /// broadcast of 4 activation bytes multiplies them all: lane r of the result is row r. Tokens go
 /// past the panel four at a time. Per block the integer sum is exact (offsets included) and
 /// becomes a float once: `acc += float(Σ u·a - offset·Σa) · scale·d_a - min·d_a·Σa`.
-enum IntegerGemm {
-    static let panelRows = 8
+public enum IntegerGemm {
+    public static let panelRows = 8
     static let tokenTile = 4
 
     /// How many byte multiply-adds (2 · maxValue · 127 at most each) can be summed in 16 bits.
@@ -24,28 +23,31 @@ enum IntegerGemm {
     }
 
     /// Floats of per-thread scratch for a matrix of `cols` columns.
-    static func scratchFloats(cols: Int) -> Int {
+    public static func scratchFloats(cols: Int) -> Int {
         let blocks = cols / 16
         // Panel bytes, panel scales and mins, then one decoded row's bytes, scales and mins.
         return (panelRows * cols + cols) / 4 + 2 * panelRows * blocks + 2 * blocks + 16
     }
 
-    /// Rows `r0..<r0+count` of `w` times all `n` tokens of `a` into `y` (token t's row r at
-    /// `y[t * yStride + r]`).
-    static func panel(_ w: WeightMatrix, layout: UnsignedLayout, rows r0: Int, count: Int, a: ByteActivations, n: Int,
-                      y: UnsafeMutablePointer<Float>, yStride: Int, scratch: UnsafeMutablePointer<Float>) {
-        let cols = w.cols, blocks = cols / layout.blockSize
+    /// Rows `r0..<r0+count` (count <= 8) of a matrix of `type` (rows `rowBytes` apart from
+    /// `weights`, `cols` columns) times all `n` tokens of `a` into `y` (token t's row r at
+    /// `y[t * yStride + r]`), using `scratch` (`scratchFloats(cols:)` floats).
+    public static func panel(_ type: GGMLType, weights: UnsafeRawPointer, rowBytes: Int, cols: Int, rows r0: Int, count: Int,
+                             a: ByteActivations, n: Int, y: UnsafeMutablePointer<Float>, yStride: Int,
+                             scratch: UnsafeMutablePointer<Float>) {
+        guard let layout = type.unsignedLayout else { preconditionFailure("\(type) has no unsigned form") }
+        let blocks = cols / layout.blockSize
         let scales = scratch, mins = scales + panelRows * blocks
         let rowScales = mins + panelRows * blocks, rowMins = rowScales + blocks
         let panel = UnsafeMutableRawPointer(rowMins + blocks)
-        let rowBytes = (panel + panelRows * cols).assumingMemoryBound(to: UInt8.self)
+        let bytes = (panel + panelRows * cols).assumingMemoryBound(to: UInt8.self)
         if count < panelRows {
             panel.initializeMemory(as: UInt8.self, repeating: 0, count: panelRows * cols)
             scales.initialize(repeating: 0, count: 2 * panelRows * blocks)
         }
         for i in 0..<count {
-            decodeUnsigned(w.type, from: w.row(r0 + i), count: cols, u: rowBytes, scales: rowScales, mins: rowMins)
-            let src = UnsafeRawPointer(rowBytes)
+            decodeUnsigned(type, from: weights + (r0 + i) * rowBytes, count: cols, u: bytes, scales: rowScales, mins: rowMins)
+            let src = UnsafeRawPointer(bytes)
             for g in 0..<(cols / 4) {
                 panel.storeBytes(of: src.loadUnaligned(fromByteOffset: 4 * g, as: UInt32.self), toByteOffset: 32 * g + 4 * i,
                                  as: UInt32.self)
@@ -83,6 +85,12 @@ enum Shape<Groups: Count, K: Count>: BlockShape {
     static var groups: Int { Groups.value }
     static var k: Int { K.value }
 }
+
+/// A compile-time count, so that each specialization of `Panel.tokens4` has constant loop bounds.
+protocol Count { static var value: Int { get } }
+enum C2: Count { static var value: Int { 2 } }
+enum C4: Count { static var value: Int { 4 } }
+enum C8: Count { static var value: Int { 8 } }
 
 /// A decoded panel of 8 rows (see `IntegerGemm`).
 private struct Panel {
@@ -184,22 +192,4 @@ private struct Panel {
     }
 }
 
-extension WeightMatrix {
-    /// `y[t][r - rowRange.lowerBound] = dot(row r, x[t])` through `IntegerGemm`, split across
-    /// the pool by panel.
-    func multiplyBatch(_ a: ByteActivations, n: Int, layout: UnsignedLayout, into y: UnsafeMutablePointer<Float>,
-                       yStride: Int, rowRange: Range<Int>, pool: ThreadPool, scratch: Scratch) {
-        let out = y - rowRange.lowerBound
-        let panels = (rowRange.count + IntegerGemm.panelRows - 1) / IntegerGemm.panelRows
-        pool.parallelFor(panels) { chunk, worker in
-            let buf = scratch.buffer(worker)
-            for p in chunk {
-                let r0 = rowRange.lowerBound + p * IntegerGemm.panelRows
-                let count = min(IntegerGemm.panelRows, rowRange.upperBound - r0)
-                IntegerGemm.panel(self, layout: layout, rows: r0, count: count, a: a, n: n, y: out, yStride: yStride,
-                                  scratch: buf)
-            }
-        }
-    }
-}
 #endif

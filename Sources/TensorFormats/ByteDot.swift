@@ -1,18 +1,17 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
-import TensorFormats
 
 /// Decode-time dot products of 32-element-block weight rows with one token's 8-bit activations
 /// on x86-64, built on `pmaddubsw` as `IntegerGemm` is: per block, the weight quants are
 /// unpacked to 32 bytes in registers and multiplied with the 32 activation bytes in one
-/// instruction, then scaled once. (The portable kernels in TensorFormats widen to 16 bits
+/// instruction, then scaled once. (The portable kernels (`matmul`) widen to 16 bits
 /// first, which costs twice the multiplies; at one token per weight row nothing can be
 /// amortized, so the instruction count is the speed.) Offsets (Q4_0's 8, Q5_0's 16) are
 /// subtracted from the exact integer sums; Q4_1's minimum goes through the activation sums.
-enum ByteDot {
+public enum ByteDot {
     typealias Bytes = SIMD4<Int64>
 
-    static func supports(_ type: GGMLType) -> Bool {
+    public static func supports(_ type: GGMLType) -> Bool {
         switch type {
         case .q4_0, .q4_1, .q5_0, .q8_0, .q4_K, .q6_K: true
         default: false
@@ -21,7 +20,7 @@ enum ByteDot {
 
     /// `y[r * yStride]` = row r · activations, for `rows` rows of `type` from `base`.
     /// `blocks` and `blocks16` are the activations' per-block values at 32 and 16 elements.
-    static func rows(_ type: GGMLType, base: UnsafeRawPointer, rowBytes: Int, rows: Range<Int>, cols: Int,
+    public static func rows(_ type: GGMLType, base: UnsafeRawPointer, rowBytes: Int, rows: Range<Int>, cols: Int,
                      x: UnsafePointer<Int8>, blocks: ActivationBlocks, blocks16: ActivationBlocks,
                      y: UnsafeMutablePointer<Float>, yStride: Int) {
         switch type {
@@ -121,7 +120,7 @@ enum ByteDot {
     }
 
     /// Q4_K: d, dmin, 12 bytes of 6-bit scales and mins (unpacked 4 at a time as in
-    /// TensorFormats' `dotQ4_K`), 128 bytes of nibbles: 32 bytes' low nibbles are one
+    /// `dotQ4_K`), 128 bytes of nibbles: 32 bytes' low nibbles are one
     /// 32-element sub-block, their high nibbles the next.
     @inline(__always) private static func q4_K(_ w: UnsafeRawPointer, _ superBlocks: Int, _ x: UnsafePointer<Int8>,
                                                _ a: ActivationBlocks) -> Float {
