@@ -169,41 +169,41 @@ enum Gemm {
 }
 
 extension WeightMatrix {
+    /// Runs `body(r0, count, scratch)` for every panel of `panelRows` rows in `rowRange`, the
+    /// panels split across the pool.
+    @inline(__always)
+    private func forEachPanel(of panelRows: Int, in rowRange: Range<Int>, pool: ThreadPool, scratch: Scratch,
+                              _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
+        let panels = (rowRange.count + panelRows - 1) / panelRows
+        pool.parallelFor(panels) { chunk, worker in
+            let buf = scratch.buffer(worker)
+            for p in chunk {
+                let r0 = rowRange.lowerBound + p * panelRows
+                body(r0, min(panelRows, rowRange.upperBound - r0), buf)
+            }
+        }
+    }
+
     /// `y[t][r - rowRange.lowerBound] = dot(row r, x[t])` for `n` f32 token rows, through
-    /// `Gemm`'s decoded panels, split across the pool by panel.
+    /// `Gemm`'s decoded panels.
     func multiplyBatch(_ x: UnsafePointer<Float>, activations: QuantizedActivations, n: Int, into y: UnsafeMutablePointer<Float>,
                        yStride: Int, rowRange: Range<Int>, pool: ThreadPool, scratch: Scratch) {
         let out = y - rowRange.lowerBound
-        let panels = (rowRange.count + Gemm.panelRows - 1) / Gemm.panelRows
-        pool.parallelFor(panels) { chunk, worker in
-            let buf = scratch.buffer(worker)
-            for p in chunk {
-                let r0 = rowRange.lowerBound + p * Gemm.panelRows
-                let count = min(Gemm.panelRows, rowRange.upperBound - r0)
-                Gemm.panel(self, rows: r0, count: count, x: x, activations: activations, n: n, y: out, yStride: yStride,
-                           scratch: buf)
-            }
+        forEachPanel(of: Gemm.panelRows, in: rowRange, pool: pool, scratch: scratch) { r0, count, buf in
+            Gemm.panel(self, rows: r0, count: count, x: x, activations: activations, n: n, y: out, yStride: yStride,
+                       scratch: buf)
         }
     }
-}
 
-#if arch(x86_64)
-extension WeightMatrix {
-    /// `y[t][r - rowRange.lowerBound] = dot(row r, x[t])` through `IntegerGemm`, split across
-    /// the pool by panel.
+    #if arch(x86_64)
+    /// `y[t][r - rowRange.lowerBound] = dot(row r, x[t])` through `IntegerGemm`.
     func multiplyBatch(_ a: ByteActivations, n: Int, into y: UnsafeMutablePointer<Float>, yStride: Int,
                        rowRange: Range<Int>, pool: ThreadPool, scratch: Scratch) {
         let out = y - rowRange.lowerBound
-        let panels = (rowRange.count + IntegerGemm.panelRows - 1) / IntegerGemm.panelRows
-        pool.parallelFor(panels) { chunk, worker in
-            let buf = scratch.buffer(worker)
-            for p in chunk {
-                let r0 = rowRange.lowerBound + p * IntegerGemm.panelRows
-                let count = min(IntegerGemm.panelRows, rowRange.upperBound - r0)
-                IntegerGemm.panel(type, weights: base, rowBytes: rowBytes, cols: cols, rows: r0, count: count, a: a, n: n,
-                                  y: out, yStride: yStride, scratch: buf)
-            }
+        forEachPanel(of: IntegerGemm.panelRows, in: rowRange, pool: pool, scratch: scratch) { r0, count, buf in
+            IntegerGemm.panel(type, weights: base, rowBytes: rowBytes, cols: cols, rows: r0, count: count, a: a, n: n,
+                              y: out, yStride: yStride, scratch: buf)
         }
     }
+    #endif
 }
-#endif

@@ -7,8 +7,7 @@ import KVCache
 /// One chunk is one query token and one slice of the stored keys, for every head: each token's
 /// keys and values are read from memory once, in order, and each KV head's row is widened once
 /// for the query heads sharing it. A decoded token is one chunk per slice: its keys are split
-/// into slices, each
-/// giving a partial softmax (its maximum, its sum and its weighted values) that `merge` combines
+/// into slices, each giving a partial softmax (its maximum, its sum and its weighted values) that `merge` combines
 /// as flash decoding does. Running sums are kept in f32 (llama.cpp keeps the values' in f16; the
 /// difference is below the reference's own f16/f32 noise).
 struct HalfAttentionJob: PoolJob {
@@ -297,60 +296,42 @@ func groupAccumulate(_ value: UnsafeRawPointer, _ n: Int, weights: UnsafePointer
 func groupScores2(_ q: UnsafePointer<Float>, group: Int, keys k0: UnsafeRawPointer, _ k1: UnsafeRawPointer, _ n: Int,
                   scale: Float, into out: UnsafeMutablePointer<Float>, stride: Int) {
     switch group {
-    case 2:
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), b0 = SIMD8<Float>(), b1 = SIMD8<Float>()
-        var j = 0
-        while j < n {
-            let x = loadHalf8(k0, j), y = loadHalf8(k1, j)
-            var v = load8(q, j)
-            a0.addProduct(v, x); b0.addProduct(v, y)
-            v = load8(q + n, j)
-            a1.addProduct(v, x); b1.addProduct(v, y)
-            j += 8
-        }
-        out[0] = a0.sum() * scale; out[1] = b0.sum() * scale
-        out[stride] = a1.sum() * scale; out[stride + 1] = b1.sum() * scale
-    case 3:
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>()
-        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>()
-        var j = 0
-        while j < n {
-            let x = loadHalf8(k0, j), y = loadHalf8(k1, j)
-            var v = load8(q, j)
-            a0.addProduct(v, x); b0.addProduct(v, y)
-            v = load8(q + n, j)
-            a1.addProduct(v, x); b1.addProduct(v, y)
-            v = load8(q + 2 * n, j)
-            a2.addProduct(v, x); b2.addProduct(v, y)
-            j += 8
-        }
-        out[0] = a0.sum() * scale; out[1] = b0.sum() * scale
-        out[stride] = a1.sum() * scale; out[stride + 1] = b1.sum() * scale
-        out[2 * stride] = a2.sum() * scale; out[2 * stride + 1] = b2.sum() * scale
-    case 4:
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
-        var j = 0
-        while j < n {
-            let x = loadHalf8(k0, j), y = loadHalf8(k1, j)
-            var v = load8(q, j)
-            a0.addProduct(v, x); b0.addProduct(v, y)
-            v = load8(q + n, j)
-            a1.addProduct(v, x); b1.addProduct(v, y)
-            v = load8(q + 2 * n, j)
-            a2.addProduct(v, x); b2.addProduct(v, y)
-            v = load8(q + 3 * n, j)
-            a3.addProduct(v, x); b3.addProduct(v, y)
-            j += 8
-        }
-        out[0] = a0.sum() * scale; out[1] = b0.sum() * scale
-        out[stride] = a1.sum() * scale; out[stride + 1] = b1.sum() * scale
-        out[2 * stride] = a2.sum() * scale; out[2 * stride + 1] = b2.sum() * scale
-        out[3 * stride] = a3.sum() * scale; out[3 * stride + 1] = b3.sum() * scale
+    case 2: groupScores2(C2.self, q, k0, k1, n, scale, out, stride)
+    case 3: groupScores2(C3.self, q, k0, k1, n, scale, out, stride)
+    case 4: groupScores2(C4.self, q, k0, k1, n, scale, out, stride)
     default:
         groupScores(q, group: group, key: k0, n, scale: scale, into: out, stride: stride)
         groupScores(q, group: group, key: k1, n, scale: scale, into: out + 1, stride: stride)
     }
+}
+
+/// `groupScores2` for `G.value` (2...4) heads.
+private func groupScores2<G: Count>(_: G.Type, _ q: UnsafePointer<Float>, _ k0: UnsafeRawPointer, _ k1: UnsafeRawPointer,
+                                    _ n: Int, _ scale: Float, _ out: UnsafeMutablePointer<Float>, _ stride: Int) {
+    let group = G.value
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+    var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+    var j = 0
+    while j < n {
+        let x = loadHalf8(k0, j), y = loadHalf8(k1, j)
+        var v = load8(q, j)
+        a0.addProduct(v, x); b0.addProduct(v, y)
+        v = load8(q + n, j)
+        a1.addProduct(v, x); b1.addProduct(v, y)
+        if group > 2 {
+            v = load8(q + 2 * n, j)
+            a2.addProduct(v, x); b2.addProduct(v, y)
+        }
+        if group > 3 {
+            v = load8(q + 3 * n, j)
+            a3.addProduct(v, x); b3.addProduct(v, y)
+        }
+        j += 8
+    }
+    out[0] = a0.sum() * scale; out[1] = b0.sum() * scale
+    out[stride] = a1.sum() * scale; out[stride + 1] = b1.sum() * scale
+    if group > 2 { out[2 * stride] = a2.sum() * scale; out[2 * stride + 1] = b2.sum() * scale }
+    if group > 3 { out[3 * stride] = a3.sum() * scale; out[3 * stride + 1] = b3.sum() * scale }
 }
 
 /// `acc[h] += weights[h * stride + u] * value(rows[u])` over the `c` listed rows of `block`

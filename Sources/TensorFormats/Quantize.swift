@@ -73,11 +73,7 @@ func quantizeQ8_0Block(_ x: UnsafePointer<Float>, into qs: UnsafeMutablePointer<
 /// One Q4_0 block: the value of largest magnitude (first one, sign kept) maps to -8.
 @inline(__always)
 func quantizeQ4_0Block(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
-    var amax: Float = 0, maxValue: Float = 0
-    for j in 0..<32 where amax < abs(x[j]) {
-        amax = abs(x[j])
-        maxValue = x[j]
-    }
+    let (_, maxValue) = signedMax32(x)
     let d = maxValue / -8
     let id: Float = d != 0 ? 1 / d : 0
     block.storeBytes(of: floatToHalf(d).littleEndian, as: UInt16.self)
@@ -121,6 +117,16 @@ func quantizeQ8_KBlock(
     return 1 / iscale
 }
 
+/// The largest |x| of 32 values and the first value that has it, with its sign.
+@inline(__always) func signedMax32(_ x: UnsafePointer<Float>) -> (amax: Float, value: Float) {
+    var amax: Float = 0, value: Float = 0
+    for j in 0..<32 where amax < abs(x[j]) {
+        amax = abs(x[j])
+        value = x[j]
+    }
+    return (amax, value)
+}
+
 /// Q4_0 blocks with the scale chosen to minimize the squared error, for KV caches.
 ///
 /// The reference quantizer maps the value of largest magnitude to -8 and rounds the rest; for
@@ -136,11 +142,7 @@ public func quantizeQ4_0Fitted(from src: UnsafePointer<Float>, count: Int, into 
 
 @inline(__always)
 func quantizeQ4_0FittedBlock(_ x: UnsafePointer<Float>, into block: UnsafeMutableRawPointer) {
-    var amax: Float = 0, maxValue: Float = 0
-    for j in 0..<32 where amax < abs(x[j]) {
-        amax = abs(x[j])
-        maxValue = x[j]
-    }
+    let (amax, maxValue) = signedMax32(x)
     guard amax > 0, amax.isFinite else { return quantizeQ4_0Block(x, into: block) }
     let p = UnsafeRawPointer(x)
     let v = (p.loadUnaligned(as: F32x8.self), p.loadUnaligned(fromByteOffset: 32, as: F32x8.self),
