@@ -56,7 +56,7 @@ struct MatmulInput {
         return e
     }
 
-    /// The quantized activations as plain bytes, for `IntegerGemm`.
+    /// The quantized activations as plain bytes, for the x86-64 byte kernels (`IntegerGemm`, `ByteDot`).
     mutating func byteActivations(_ format: ActivationFormat) -> ByteActivations {
         if let b = bytes[format] { return b }
         let a = activations(format)
