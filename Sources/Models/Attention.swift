@@ -69,7 +69,8 @@ struct AttentionKernel {
 
     func run(cache: SequenceKVCache, layer: Int, window: Int?, n: Int,
              q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
-             pool: ThreadPool, scratch: Scratch, partials: Scratch, quantizedQueries: [QuantizedActivations]) {
+             pool: ThreadPool, scratch: Scratch, partials: Scratch, quantizedQueries: [QuantizedActivations],
+             queryBytes: [ByteActivations]) {
         let storage = cache.configuration.storage
         if storage.key == .f16 && storage.value == .f16 {
             let stored = cache.storedTokens(layer: layer)
@@ -82,7 +83,7 @@ struct AttentionKernel {
             return
         }
         let job = AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
-                               scratch: scratch, quantizedQueries: quantizedQueries)
+                               scratch: scratch, quantizedQueries: quantizedQueries, queryBytes: queryBytes)
         pool.run(chunks: n * heads, job: job)
     }
 
@@ -104,11 +105,14 @@ struct AttentionJob: PoolJob {
     let out: UnsafeMutablePointer<Float>
     let scratch: Scratch
     let quantizedQueries: [QuantizedActivations]
+    /// Per worker, the quantized query as bytes for `ByteDot` (x86-64).
+    let queryBytes: [ByteActivations]
     let stored: Range<Int>
     let base: Int
 
     init(kernel: AttentionKernel, cache: SequenceKVCache, layer: Int, window: Int?, q: UnsafePointer<Float>,
-         out: UnsafeMutablePointer<Float>, scratch: Scratch, quantizedQueries: [QuantizedActivations]) {
+         out: UnsafeMutablePointer<Float>, scratch: Scratch, quantizedQueries: [QuantizedActivations],
+         queryBytes: [ByteActivations]) {
         self.kernel = kernel
         self.cache = cache
         self.layer = layer
@@ -117,6 +121,7 @@ struct AttentionJob: PoolJob {
         self.out = out
         self.scratch = scratch
         self.quantizedQueries = quantizedQueries
+        self.queryBytes = queryBytes
         stored = cache.storedTokens(layer: layer)
         base = cache.count
     }
@@ -147,6 +152,13 @@ struct AttentionJob: PoolJob {
             if storage.rotatesKeys { hadamardRotate(qv, count: keyLength) }
             qq.quantize(row: 0, from: qv)
         }
+        // On x86-64 a block's keys are scored in one `ByteDot` call instead of a dot product
+        // call per key.
+        #if arch(x86_64)
+        let queryRow = qq == nil ? nil : queryBytes[worker]
+        if let queryRow, let qq { queryRow.fill(row: 0, from: qq, row: 0) }
+        let keyRowBytes = cache.configuration.keyRowBytes(layer: layer)
+        #endif
 
         // Scores of visible keys (-inf marks a masked slot), softmax, weighted sum.
         var maxScore = -Float.infinity
@@ -155,6 +167,15 @@ struct AttentionJob: PoolJob {
         while t < stored.upperBound {
             let (block, s0) = cache.slot(layer: layer, token: t)
             let m = min(bt - s0, stored.upperBound - t)
+            var blockScored = false
+            #if arch(x86_64)
+            if let queryRow {
+                ByteDot.rows(keyType.ggmlType, base: block.key(s0) + g * kGroupBytes, rowBytes: keyRowBytes, rows: 0..<m,
+                             cols: keyLength, x: queryRow.qs, blocks: queryRow.blocks(row: 0, blockSize: 32),
+                             blocks16: queryRow.blocks(row: 0, blockSize: 16), y: scores + j, yStride: 1)
+                blockScored = true
+            }
+            #endif
             for s in s0..<(s0 + m) {
                 let kp = block.positions[s]
                 var score = -Float.infinity
@@ -163,7 +184,8 @@ struct AttentionJob: PoolJob {
                     switch keyType {
                     case .f32: score = dot(qv, k.assumingMemoryBound(to: Float.self), keyLength)
                     case .f16: score = dotHalf(qv, k, keyLength)
-                    case .q8_0, .q4_0: score = try! vecDot(keyType.ggmlType, weightRow: k, activations: qq!)
+                    case .q8_0, .q4_0:
+                        score = blockScored ? scores[j] : try! vecDot(keyType.ggmlType, weightRow: k, activations: qq!)
                     }
                     score *= scoreScale
                     if score > maxScore { maxScore = score }

@@ -41,6 +41,8 @@ public final class Transformer: @unchecked Sendable {
     private var attentionPartials: Scratch
     /// Per thread: one query head in Q8_0, for scoring quantized keys.
     private let attentionQueries: [QuantizedActivations]
+    /// The same queries as bytes, for the x86-64 byte kernels.
+    private let attentionQueryBytes: [ByteActivations]
 
     /// Loads the model at `path`. `threads` sizes the thread pool (default: one per core).
     public convenience init(path: String, threads: Int? = nil) throws {
@@ -85,6 +87,7 @@ public final class Transformer: @unchecked Sendable {
         attentionQueries = (0..<pool.threadCount).compactMap { _ in
             try? QuantizedActivations(format: .q8_0, count: h.keyLength, capacity: 1)
         }
+        attentionQueryBytes = attentionQueries.map { ByteActivations(count: $0.count, capacity: 1) }
     }
 
     deinit { pool.shutdown() }
@@ -246,7 +249,8 @@ public final class Transformer: @unchecked Sendable {
         }
         attention.run(cache: cache, layer: l, window: sliding ? h.slidingWindow : nil, n: n,
                       q: w.q, out: w.att, pool: pool, scratch: attentionScratch,
-                      partials: attentionPartials, quantizedQueries: attentionQueries)
+                      partials: attentionPartials, quantizedQueries: attentionQueries,
+                      queryBytes: attentionQueryBytes)
         var attnOut = input(w.att, n: n, cols: ow)
         L.wo.multiply(&attnOut, into: w.xb, yStride: d, pool: pool)
         if let pn = L.postAttentionNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
