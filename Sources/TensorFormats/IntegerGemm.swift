@@ -5,7 +5,9 @@ import _Builtin_intrinsics.intel
 /// (`decodeUnsigned`) times the 8-bit activations, with `pmaddubsw` (32 byte products summed in
 /// pairs per instruction, four times the multiply-adds of an f32 FMA) and `pmaddwd`. Swift's
 /// SIMD types cannot express these two instructions, so they come from Clang's intrinsics; other
-/// platforms (and weight types without an unsigned form) use `Gemm`'s f32 panels.
+/// platforms (and weight types without an unsigned form) use `Gemm`'s f32 panels. The byte-lane
+/// operations around them are intrinsics too: written with `SIMD32<UInt8>` they compiled to
+/// generic per-lane code (measured 1.5x slower here, far worse in `ByteDot`).
 ///
 /// Each thread decodes a panel of 8 rows, interleaved four bytes at a time (`panel[g][row][4]`,
 /// 32 bytes per group of 4 columns), so one 256-bit load holds 4 columns of all 8 rows and one
