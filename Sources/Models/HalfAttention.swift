@@ -7,8 +7,8 @@ import KVCache
 /// One chunk is one query token and one slice of the stored keys, for every head: each token's
 /// keys and values are read from memory once, in order, and each KV head's row is widened once
 /// for the query heads sharing it. A decoded token is one chunk per slice: its keys are split
-/// into slices, each giving a partial softmax (its maximum, its sum and its weighted values) that `merge` combines
-/// as flash decoding does. Running sums are kept in f32 (llama.cpp keeps the values' in f16; the
+/// into slices, each giving a partial softmax (its maximum, its sum and its weighted values)
+/// that `merge` combines as flash decoding does. Running sums are kept in f32 (llama.cpp keeps the values' in f16; the
 /// difference is below the reference's own f16/f32 noise).
 struct HalfAttentionJob: PoolJob {
     let kernel: AttentionKernel
@@ -193,50 +193,32 @@ struct HalfAttentionJob: PoolJob {
 func groupScores(_ q: UnsafePointer<Float>, group: Int, key: UnsafeRawPointer, _ n: Int, scale: Float,
                  into out: UnsafeMutablePointer<Float>, stride: Int) {
     switch group {
-    case 1:
-        out[0] = dotHalf(q, key, n) * scale
-    case 2:
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
-        var j = 0
-        while j < n {
-            let k = loadHalf8(key, j)
-            a0.addProduct(load8(q, j), k)
-            a1.addProduct(load8(q + n, j), k)
-            j += 8
-        }
-        out[0] = a0.sum() * scale
-        out[stride] = a1.sum() * scale
-    case 3:
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>()
-        var j = 0
-        while j < n {
-            let k = loadHalf8(key, j)
-            a0.addProduct(load8(q, j), k)
-            a1.addProduct(load8(q + n, j), k)
-            a2.addProduct(load8(q + 2 * n, j), k)
-            j += 8
-        }
-        out[0] = a0.sum() * scale
-        out[stride] = a1.sum() * scale
-        out[2 * stride] = a2.sum() * scale
-    case 4:
-        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-        var j = 0
-        while j < n {
-            let k = loadHalf8(key, j)
-            a0.addProduct(load8(q, j), k)
-            a1.addProduct(load8(q + n, j), k)
-            a2.addProduct(load8(q + 2 * n, j), k)
-            a3.addProduct(load8(q + 3 * n, j), k)
-            j += 8
-        }
-        out[0] = a0.sum() * scale
-        out[stride] = a1.sum() * scale
-        out[2 * stride] = a2.sum() * scale
-        out[3 * stride] = a3.sum() * scale
-    default:
-        for h in 0..<group { out[h * stride] = dotHalf(q + h * n, key, n) * scale }
+    case 1: out[0] = dotHalf(q, key, n) * scale
+    case 2: groupScores(C2.self, q, key, n, scale, out, stride)
+    case 3: groupScores(C3.self, q, key, n, scale, out, stride)
+    case 4: groupScores(C4.self, q, key, n, scale, out, stride)
+    default: for h in 0..<group { out[h * stride] = dotHalf(q + h * n, key, n) * scale }
     }
+}
+
+/// `groupScores` for `G.value` (2...4) heads.
+private func groupScores<G: Count>(_: G.Type, _ q: UnsafePointer<Float>, _ key: UnsafeRawPointer, _ n: Int, _ scale: Float,
+                                   _ out: UnsafeMutablePointer<Float>, _ stride: Int) {
+    let group = G.value
+    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+    var j = 0
+    while j < n {
+        let k = loadHalf8(key, j)
+        a0.addProduct(load8(q, j), k)
+        a1.addProduct(load8(q + n, j), k)
+        if group > 2 { a2.addProduct(load8(q + 2 * n, j), k) }
+        if group > 3 { a3.addProduct(load8(q + 3 * n, j), k) }
+        j += 8
+    }
+    out[0] = a0.sum() * scale
+    out[stride] = a1.sum() * scale
+    if group > 2 { out[2 * stride] = a2.sum() * scale }
+    if group > 3 { out[3 * stride] = a3.sum() * scale }
 }
 
 /// `acc[h] += weights[h * stride] * value` for the `group` accumulators (`[group][n]`) and one
@@ -244,49 +226,35 @@ func groupScores(_ q: UnsafePointer<Float>, group: Int, key: UnsafeRawPointer, _
 @inline(__always)
 func groupAccumulate(_ value: UnsafeRawPointer, _ n: Int, weights: UnsafePointer<Float>, stride: Int, group: Int,
                      into acc: UnsafeMutablePointer<Float>) {
-    @inline(__always) func update(_ h: Int, _ w: SIMD8<Float>, _ v: SIMD8<Float>, _ j: Int) {
+    switch group {
+    case 1: axpyHalf(weights[0], value, acc, n)
+    case 2: groupAccumulate(C2.self, value, n, weights, stride, acc)
+    case 3: groupAccumulate(C3.self, value, n, weights, stride, acc)
+    case 4: groupAccumulate(C4.self, value, n, weights, stride, acc)
+    default: for h in 0..<group { axpyHalf(weights[h * stride], value, acc + h * n, n) }
+    }
+}
+
+/// `groupAccumulate` for `G.value` (2...4) heads.
+private func groupAccumulate<G: Count>(_: G.Type, _ value: UnsafeRawPointer, _ n: Int, _ weights: UnsafePointer<Float>,
+                                       _ stride: Int, _ acc: UnsafeMutablePointer<Float>) {
+    let group = G.value
+    let w = (SIMD8<Float>(repeating: weights[0]), SIMD8<Float>(repeating: weights[stride]),
+             SIMD8<Float>(repeating: group > 2 ? weights[2 * stride] : 0), SIMD8<Float>(repeating: group > 3 ? weights[3 * stride] : 0))
+    @inline(__always) func update(_ h: Int, _ weight: SIMD8<Float>, _ v: SIMD8<Float>, _ j: Int) {
         let p = acc + h &* n
         var a = load8(p, j)
-        a.addProduct(w, v)
+        a.addProduct(weight, v)
         store8(a, p, j)
     }
-    switch group {
-    case 1:
-        axpyHalf(weights[0], value, acc, n)
-    case 2:
-        let w0 = SIMD8<Float>(repeating: weights[0]), w1 = SIMD8<Float>(repeating: weights[stride])
-        var j = 0
-        while j < n {
-            let v = loadHalf8(value, j)
-            update(0, w0, v, j)
-            update(1, w1, v, j)
-            j &+= 8
-        }
-    case 3:
-        let w0 = SIMD8<Float>(repeating: weights[0]), w1 = SIMD8<Float>(repeating: weights[stride])
-        let w2 = SIMD8<Float>(repeating: weights[2 * stride])
-        var j = 0
-        while j < n {
-            let v = loadHalf8(value, j)
-            update(0, w0, v, j)
-            update(1, w1, v, j)
-            update(2, w2, v, j)
-            j &+= 8
-        }
-    case 4:
-        let w0 = SIMD8<Float>(repeating: weights[0]), w1 = SIMD8<Float>(repeating: weights[stride])
-        let w2 = SIMD8<Float>(repeating: weights[2 * stride]), w3 = SIMD8<Float>(repeating: weights[3 * stride])
-        var j = 0
-        while j < n {
-            let v = loadHalf8(value, j)
-            update(0, w0, v, j)
-            update(1, w1, v, j)
-            update(2, w2, v, j)
-            update(3, w3, v, j)
-            j &+= 8
-        }
-    default:
-        for h in 0..<group { axpyHalf(weights[h * stride], value, acc + h * n, n) }
+    var j = 0
+    while j < n {
+        let v = loadHalf8(value, j)
+        update(0, w.0, v, j)
+        update(1, w.1, v, j)
+        if group > 2 { update(2, w.2, v, j) }
+        if group > 3 { update(3, w.3, v, j) }
+        j &+= 8
     }
 }
 
