@@ -31,14 +31,14 @@ struct Rope {
         case .normal:
             for i in 0..<half {
                 let x0 = x[2 * i], x1 = x[2 * i + 1]
-                x[2 * i] = x0 * c[i] - x1 * s[i]
-                x[2 * i + 1] = x0 * s[i] + x1 * c[i]
+                x[2 * i] = (-(x1 * s[i])).addingProduct(x0, c[i])
+                x[2 * i + 1] = (x1 * c[i]).addingProduct(x0, s[i])
             }
         case .neox:
             for i in 0..<half {
                 let x0 = x[i], x1 = x[i + half]
-                x[i] = x0 * c[i] - x1 * s[i]
-                x[i + half] = x0 * s[i] + x1 * c[i]
+                x[i] = (-(x1 * s[i])).addingProduct(x0, c[i])
+                x[i + half] = (x1 * c[i]).addingProduct(x0, s[i])
             }
         }
     }
@@ -51,8 +51,8 @@ struct Rope {
 /// length, then softmax, then the weighted sum of values. Visibility is by position: a key is
 /// seen when its position is not after the query's and, on a sliding layer, is less than
 /// `window` before it. With an f32 cache this is llama.cpp's exact path (scores, softmax,
-/// weighted sum); an f16 cache goes to `HalfAttentionJob`, llama.cpp's default flash attention
-/// (query rounded to f16, online softmax) by query-head group. Quantized keys are scored with the query
+/// weighted sum); an f16 cache goes to `FlashAttentionJob`, llama.cpp's default flash attention
+/// reproduced operation for operation. Quantized keys are scored with the query
 /// in Q8_0 (integer dot products), quantized values are widened as they are accumulated, and
 /// rotated rows (see `KVStorage`) are met by rotating the query and the output.
 struct AttentionKernel {
@@ -64,7 +64,7 @@ struct AttentionKernel {
 
     /// Floats of per-thread scratch needed for a layer storing `stored` tokens.
     func scratchFloats(stored: Int) -> Int {
-        max(stored + 2 * keyLength + 2 * valueLength + 64, HalfAttentionJob.scratchFloats(self))
+        max(stored + 2 * keyLength + 2 * valueLength + 64, FlashAttentionJob.scratchFloats(self))
     }
 
     func run(cache: SequenceKVCache, layer: Int, window: Int?, n: Int,
@@ -74,12 +74,12 @@ struct AttentionKernel {
         let storage = cache.configuration.storage
         if storage.key == .f16 && storage.value == .f16 {
             let stored = cache.storedTokens(layer: layer)
-            let slices = HalfAttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
-            let job = HalfAttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
-                                       scratch: scratch, partials: partials.buffer(0), stored: stored,
-                                       base: cache.count, slices: slices, batch: n > 1)
-            pool.run(chunks: n * slices, job: job)
-            job.merge(tokens: n)
+            let path = FlashAttentionJob.path(tokens: n, stored: stored.upperBound, threads: pool.threadCount)
+            let job = FlashAttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
+                                        scratch: scratch, partials: partials.buffer(0), stored: stored,
+                                        base: cache.count, n: n, path: path)
+            pool.run(chunks: FlashAttentionJob.chunks(path, tokens: n), job: job)
+            job.merge()
             return
         }
         let job = AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
@@ -89,8 +89,7 @@ struct AttentionKernel {
 
     /// Floats of the partial-softmax buffer a batch of `n` tokens over `stored` keys needs.
     func partialFloats(tokens n: Int, stored: Int, threads: Int) -> Int {
-        let slices = HalfAttentionJob.slices(tokens: n, stored: stored, threads: threads)
-        return HalfAttentionJob.partialFloats(self, tokens: n, slices: slices)
+        FlashAttentionJob.partialFloats(self, path: FlashAttentionJob.path(tokens: n, stored: stored, threads: threads))
     }
 }
 

@@ -110,9 +110,25 @@ let geluTable: [UInt16] = (0..<65536).map { bits in
     return Float16(g).bitPattern
 }
 
-/// SiLU, x * sigmoid(x).
+/// SiLU, x * sigmoid(x), as ggml computes it on the CPU.
 @inline(__always)
 func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
+
+/// `gate = silu(gate) * up` over `n` values as ggml's `ggml_vec_swiglu_f32` does on AVX2:
+/// 8 at a time with its vectorized exponential (`expGgml`), the rest with `expf`.
+@inline(__always)
+func siluGated(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
+    var i = 0
+    while i + 8 <= n {
+        let x = load8(gate, i)
+        store8(x / (1 + expGgml(SIMD8() - x)) * load8(up, i), gate, i)
+        i += 8
+    }
+    while i < n {
+        gate[i] = silu(gate[i]) * up[i]
+        i += 1
+    }
+}
 
 /// A count known at compile time: generic kernels specialized on one get constant loop
 /// bounds, so their loops unroll and their accumulators stay in registers.

@@ -233,7 +233,8 @@ struct MatmulJob: PoolJob {
             let format = type.activationFormat!
             activations = input.activations(format)
             #if arch(x86_64)
-            bytes = input.n == 1 && ByteDot.supports(type) ? input.byteActivations(format) : nil
+            let byTokens = input.n == 1 ? ByteDot.supports(type) : ByteDot.matchesGgml(type)
+            bytes = byTokens ? input.byteActivations(format) : nil
             #else
             bytes = nil
             #endif
@@ -279,9 +280,11 @@ struct MatmulJob: PoolJob {
         guard lo < hi else { return }
         #if arch(x86_64)
         if let bytes = part.bytes {
-            ByteDot.rows(part.type, base: part.base, rowBytes: part.rowBytes, rows: (lo - start)..<(hi - start),
-                         cols: bytes.count, x: bytes.qs, blocks: bytes.blocks(row: 0, blockSize: 32),
-                         blocks16: bytes.blocks(row: 0, blockSize: 16), y: part.y, yStride: 1)
+            for i in 0..<n {
+                ByteDot.rows(part.type, base: part.base, rowBytes: part.rowBytes, rows: (lo - start)..<(hi - start),
+                             cols: bytes.count, x: bytes.qs + i * bytes.count, blocks: bytes.blocks(row: i, blockSize: 32),
+                             blocks16: bytes.blocks(row: i, blockSize: 16), y: part.y + i * part.yStride, yStride: 1)
+            }
             return
         }
         #endif
@@ -313,7 +316,7 @@ struct GatedActivationJob: PoolJob {
         let range = (chunk * Self.chunk)..<min(count, (chunk + 1) * Self.chunk)
         switch activation {
         case .geluTanh: for j in range { gate[j] = geluGgml(gate[j]) * up[j] }
-        case .silu: for j in range { gate[j] = silu(gate[j]) * up[j] }
+        case .silu: siluGated(gate + range.lowerBound, up + range.lowerBound, range.count)
         }
     }
 }

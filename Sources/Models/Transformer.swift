@@ -37,7 +37,7 @@ public final class Transformer: @unchecked Sendable {
     private var workspace = Workspace()
     private let activationBuffers = ActivationBuffers()
     private var attentionScratch: Scratch
-    /// Partial softmax results of attention split over key slices (see `HalfAttentionJob`).
+    /// Partial softmax results of a decoded token's attention split over key cells (see `FlashAttentionJob`).
     private var attentionPartials: Scratch
     /// Per thread: one query head in Q8_0, for scoring quantized keys.
     private let attentionQueries: [QuantizedActivations]

@@ -18,6 +18,13 @@ public enum ByteDot {
         }
     }
 
+    /// Types whose kernel is ggml's AVX2 `vec_dot` operation for operation (the same integer
+    /// lanes, fused multiply-adds and reduction order), so a product equals llama.cpp's to the
+    /// bit: worth running every token of a small batch through.
+    public static func matchesGgml(_ type: GGMLType) -> Bool {
+        type == .q4_1 || type == .q8_0
+    }
+
     /// `y[r * yStride]` = row r · activations, for `rows` rows of `type` from `base`.
     /// `blocks` and `blocks16` are the activations' per-block values at 32 and 16 elements.
     public static func rows(_ type: GGMLType, base: UnsafeRawPointer, rowBytes: Int, rows: Range<Int>, cols: Int,
@@ -89,7 +96,7 @@ public enum ByteDot {
         for b in 0..<blocks {
             let blk = w + 20 &* b
             add(&acc, products(nibbles(blk + 4), x, b), scale(blk, 0) * a.scales[b])
-            minimum += scale(blk, 2) * a.scaledSums[b]
+            minimum = minimum.addingProduct(scale(blk, 2), a.scaledSums[b])  // fused, as GCC compiles ggml's
         }
         return total(acc) + minimum
     }
