@@ -51,8 +51,9 @@ struct Rope {
 /// length, then softmax, then the weighted sum of values. Visibility is by position: a key is
 /// seen when its position is not after the query's and, on a sliding layer, is less than
 /// `window` before it. With an f32 cache this is llama.cpp's exact path (scores, softmax,
-/// weighted sum); an f16 cache goes to `FlashAttentionJob`, llama.cpp's default flash attention
-/// reproduced operation for operation. Quantized keys are scored with the query
+/// weighted sum); an f16 cache goes to `HalfAttentionJob` (llama.cpp's flash attention
+/// organised for speed) or, with `Numerics.llamaCpp`, `FlashAttentionJob` (the same, operation
+/// for operation). Quantized keys are scored with the query
 /// in Q8_0 (integer dot products), quantized values are widened as they are accumulated, and
 /// rotated rows (see `KVStorage`) are met by rotating the query and the output.
 struct AttentionKernel {
@@ -64,14 +65,25 @@ struct AttentionKernel {
 
     /// Floats of per-thread scratch needed for a layer storing `stored` tokens.
     func scratchFloats(stored: Int) -> Int {
-        max(stored + 2 * keyLength + 2 * valueLength + 64, FlashAttentionJob.scratchFloats(self))
+        max(stored + 2 * keyLength + 2 * valueLength + 64, HalfAttentionJob.scratchFloats(self),
+            FlashAttentionJob.scratchFloats(self))
     }
 
     func run(cache: SequenceKVCache, layer: Int, window: Int?, n: Int,
              q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
              pool: ThreadPool, scratch: Scratch, partials: Scratch, quantizedQueries: [QuantizedActivations],
-             queryBytes: [ByteActivations]) {
+             queryBytes: [ByteActivations], llamaCpp: Bool) {
         let storage = cache.configuration.storage
+        if storage.key == .f16 && storage.value == .f16 && !llamaCpp {
+            let stored = cache.storedTokens(layer: layer)
+            let slices = HalfAttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
+            let job = HalfAttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
+                                       scratch: scratch, partials: partials.buffer(0), stored: stored,
+                                       base: cache.count, slices: slices, batch: n > 1)
+            pool.run(chunks: n * slices, job: job)
+            job.merge(tokens: n)
+            return
+        }
         if storage.key == .f16 && storage.value == .f16 {
             let stored = cache.storedTokens(layer: layer)
             let path = FlashAttentionJob.path(tokens: n, stored: stored.upperBound, threads: pool.threadCount)
@@ -88,8 +100,12 @@ struct AttentionKernel {
     }
 
     /// Floats of the partial-softmax buffer a batch of `n` tokens over `stored` keys needs.
-    func partialFloats(tokens n: Int, stored: Int, threads: Int) -> Int {
-        FlashAttentionJob.partialFloats(self, path: FlashAttentionJob.path(tokens: n, stored: stored, threads: threads))
+    func partialFloats(tokens n: Int, stored: Int, threads: Int, llamaCpp: Bool) -> Int {
+        if llamaCpp {
+            return FlashAttentionJob.partialFloats(self, path: FlashAttentionJob.path(tokens: n, stored: stored, threads: threads))
+        }
+        let slices = HalfAttentionJob.slices(tokens: n, stored: stored, threads: threads)
+        return HalfAttentionJob.partialFloats(self, tokens: n, slices: slices)
     }
 }
 

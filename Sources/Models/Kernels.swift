@@ -106,7 +106,8 @@ func geluGgml(_ x: Float) -> Float {
 let geluTable: [UInt16] = (0..<65536).map { bits in
     let xh = Float(Float16(bitPattern: UInt16(bits)))
     let c: Float = 0.797_884_560_802_865_4  // sqrt(2 / pi)
-    let g = 0.5 * xh * (1 + tanhf(c * xh * (1 + 0.044715 * xh * xh)))
+    // GCC fuses ggml's `1.0f + GELU_COEF_A*x*x` into one multiply-add.
+    let g = 0.5 * xh * (1 + tanhf(c * xh * Float(1).addingProduct(0.044715 * xh, xh)))
     return Float16(g).bitPattern
 }
 

@@ -34,10 +34,16 @@ public final class Transformer: @unchecked Sendable {
     let rope: Rope
     let attention: AttentionKernel
     private let lock = NSLock()
+    /// See `Numerics`; changed between forward passes, not during one.
+    public var numerics: Numerics {
+        get { lock.withLock { _numerics } }
+        set { lock.withLock { _numerics = newValue } }
+    }
+    private var _numerics = Numerics.fast
     private var workspace = Workspace()
     private let activationBuffers = ActivationBuffers()
     private var attentionScratch: Scratch
-    /// Partial softmax results of a decoded token's attention split over key cells (see `FlashAttentionJob`).
+    /// Partial softmax results of attention split over key slices (`HalfAttentionJob`) or cells (`FlashAttentionJob`).
     private var attentionPartials: Scratch
     /// Per thread: one query head in Q8_0, for scoring quantized keys.
     private let attentionQueries: [QuantizedActivations]
@@ -169,7 +175,8 @@ public final class Transformer: @unchecked Sendable {
             attentionScratch = Scratch(threads: pool.threadCount,
                                        floatsPerThread: attention.scratchFloats(stored: max(stored, 2 * attentionScratch.floatsPerThread)))
         }
-        let partialsNeeded = attention.partialFloats(tokens: n, stored: stored, threads: pool.threadCount)
+        let partialsNeeded = attention.partialFloats(tokens: n, stored: stored, threads: pool.threadCount,
+                                                     llamaCpp: _numerics == .llamaCpp)
         if partialsNeeded > attentionPartials.floatsPerThread {
             attentionPartials = Scratch(threads: 1, floatsPerThread: max(partialsNeeded, 2 * attentionPartials.floatsPerThread))
         }
@@ -250,7 +257,7 @@ public final class Transformer: @unchecked Sendable {
         attention.run(cache: cache, layer: l, window: sliding ? h.slidingWindow : nil, n: n,
                       q: w.q, out: w.att, pool: pool, scratch: attentionScratch,
                       partials: attentionPartials, quantizedQueries: attentionQueries,
-                      queryBytes: attentionQueryBytes)
+                      queryBytes: attentionQueryBytes, llamaCpp: _numerics == .llamaCpp)
         var attnOut = input(w.att, n: n, cols: ow)
         L.wo.multiply(&attnOut, into: w.xb, yStride: d, pool: pool)
         if let pn = L.postAttentionNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
@@ -268,7 +275,7 @@ public final class Transformer: @unchecked Sendable {
     }
 
     private func input(_ x: UnsafePointer<Float>, n: Int, cols: Int) -> MatmulInput {
-        MatmulInput(x, n: n, cols: cols, buffers: activationBuffers, pool: pool)
+        MatmulInput(x, n: n, cols: cols, buffers: activationBuffers, pool: pool, tokenByToken: _numerics == .llamaCpp)
     }
 
     private func normRows(_ x: UnsafeMutablePointer<Float>, _ weight: [Float], _ out: UnsafeMutablePointer<Float>,

@@ -40,6 +40,9 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var kv: KVOptions
 
+    @Option(help: "Kernels: fast or llama-cpp (see rdic generate --help).")
+    var numerics: Numerics = .fast
+
     @Flag(help: "Print a JSON list of results with llama-bench's field names.")
     var json = false
 
@@ -66,6 +69,7 @@ struct BenchCommand: ParsableCommand {
         let path = try resolveModelPath(model)
         let file = try GGUFFile(path: path)
         let transformer = try Transformer(file: file, threads: threads)
+        transformer.numerics = numerics
         let kv = try self.kv.storage()
         try transformer.validate(kv)
         let runner = BenchRunner(model: transformer, batchSize: batchSize, kv: kv)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Models
 import KVCache
 import Tokenizers
 
@@ -17,10 +18,15 @@ struct EngineOptions: ParsableArguments {
 
     @OptionGroup var kv: KVOptions
 
+    @Option(help: "Kernels: fast, or llama-cpp (llama.cpp's x86-64 AVX2 arithmetic operation for operation: decoded tokens and batches under 32 tokens give its floats bit for bit; slower attention).")
+    var numerics: Numerics = .fast
+
     /// Resolves the model (installing the default one on first use) and loads it.
     func loadEngine() async throws -> Engine {
         let path = try await ModelResolution.resolve(model).path
-        return try Engine(path: path, threads: threads, contextLength: ctx, kv: try kv.storage())
+        let engine = try Engine(path: path, threads: threads, contextLength: ctx, kv: try kv.storage())
+        engine.model.numerics = numerics
+        return engine
     }
 }
 

@@ -1,13 +1,17 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 
-/// Decode-time dot products of 32-element-block weight rows with one token's 8-bit activations
-/// on x86-64, built on `pmaddubsw` as `IntegerGemm` is: per block, the weight quants are
-/// unpacked to 32 bytes in registers and multiplied with the 32 activation bytes in one
-/// instruction, then scaled once. (The portable kernels (`matmul`) widen to 16 bits
-/// first, which costs twice the multiplies; at one token per weight row nothing can be
-/// amortized, so the instruction count is the speed.) Offsets (Q4_0's 8, Q5_0's 16) are
-/// subtracted from the exact integer sums; Q4_1's minimum goes through the activation sums.
+/// Dot products of 32-element-block weight rows with one token's 8-bit activations on x86-64,
+/// built on `pmaddubsw` as `IntegerGemm` is: per block, the weight quants are unpacked to 32
+/// bytes in registers and multiplied with the 32 activation bytes in one instruction. (The
+/// portable kernels (`matmul`) widen to 16 bits first, which costs twice the multiplies; at one
+/// token per weight row nothing can be amortized, so the instruction count is the speed.)
+///
+/// Each kernel is the one llama.cpp's AVX2 build runs for the type, operation for operation:
+/// ggml's `vec_dot` (for Q4_K, its repacked 8x8 kernel, which llama.cpp uses on AVX2): the same
+/// integer lanes with the offsets taken out per lane, the same fused multiply-adds (also where
+/// GCC fuses ggml's scalar code) and the same reduction. So a product equals llama.cpp's to the
+/// bit, which is why decoded tokens and batches under `Gemm.minTokens` go through here.
 public enum ByteDot {
     typealias Bytes = SIMD4<Int64>
 
@@ -18,25 +22,33 @@ public enum ByteDot {
         }
     }
 
-    /// Types whose kernel is ggml's AVX2 `vec_dot` operation for operation (the same integer
-    /// lanes, fused multiply-adds and reduction order), so a product equals llama.cpp's to the
-    /// bit: worth running every token of a small batch through.
-    public static func matchesGgml(_ type: GGMLType) -> Bool {
-        type == .q4_1 || type == .q8_0
-    }
-
     /// `y[r * yStride]` = row r · activations, for `rows` rows of `type` from `base`.
+    /// `token` of a batch of `batch` tokens: llama.cpp's kernel, so the float steps, can depend
+    /// on both. Q4_K (repacked): rows in the batch's groups of four go through its GEMM, which
+    /// adds each 64-element pair of sub-blocks to its sums, the rest through its GEMV, which
+    /// adds each super-block. Q6_K: batches of 8 or more go through its tiled K-quant kernel,
+    /// which scales each super-block's integer sum by the weight's d before the activation's.
     /// `blocks` and `blocks16` are the activations' per-block values at 32 and 16 elements.
     public static func rows(_ type: GGMLType, base: UnsafeRawPointer, rowBytes: Int, rows: Range<Int>, cols: Int,
                      x: UnsafePointer<Int8>, blocks: ActivationBlocks, blocks16: ActivationBlocks,
-                     y: UnsafeMutablePointer<Float>, yStride: Int) {
+                     y: UnsafeMutablePointer<Float>, yStride: Int, batch: Int = 1, token: Int = 0) {
         switch type {
         case .q4_0: run(base, rowBytes, rows, cols, y, yStride) { q4_0($0, $1, x, blocks) }
         case .q4_1: run(base, rowBytes, rows, cols, y, yStride) { q4_1($0, $1, x, blocks) }
         case .q5_0: run(base, rowBytes, rows, cols, y, yStride) { q5_0($0, $1, x, blocks) }
         case .q8_0: run(base, rowBytes, rows, cols, y, yStride) { q8_0($0, $1, x, blocks) }
-        case .q4_K: run(base, rowBytes, rows, cols, y, yStride) { q4_K($0, $1 / 8, x, blocks) }
-        case .q6_K: run(base, rowBytes, rows, cols, y, yStride) { q6_K($0, $1 / 8, x, blocks, blocks16) }
+        case .q4_K:
+            if batch > 3 && token < batch - batch % 4 {
+                run(base, rowBytes, rows, cols, y, yStride) { q4_K($0, $1 / 8, x, blocks, pairwise: true) }
+            } else {
+                run(base, rowBytes, rows, cols, y, yStride) { q4_K($0, $1 / 8, x, blocks, pairwise: false) }
+            }
+        case .q6_K:
+            if batch >= 8 {
+                run(base, rowBytes, rows, cols, y, yStride) { q6_K($0, $1 / 8, x, blocks, blocks16, tiled: true) }
+            } else {
+                run(base, rowBytes, rows, cols, y, yStride) { q6_K($0, $1 / 8, x, blocks, blocks16, tiled: false) }
+            }
         default: preconditionFailure("no byte kernel for \(type)")
         }
     }
@@ -69,8 +81,10 @@ public enum ByteDot {
         acc.addProduct(_mm256_cvtepi32_ps(sum), SIMD8(repeating: scale))
     }
 
-    @inline(__always) private static func minus(_ sum: Bytes, _ k: Int32) -> Bytes {
-        _mm256_sub_epi32(sum, _mm256_setr_epi32(k, 0, 0, 0, 0, 0, 0, 0))
+    /// The sum of the 8 integer lanes.
+    @inline(__always) private static func lanes(_ v: Bytes) -> Int32 {
+        let l = unsafeBitCast(v, to: SIMD8<Int32>.self)
+        return l.wrappedSum()
     }
 
     @inline(__always) private static func total(_ v: SIMD8<Float>) -> Float {
@@ -82,9 +96,10 @@ public enum ByteDot {
     @inline(__always) private static func q4_0(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafePointer<Int8>,
                                                _ a: ActivationBlocks) -> Float {
         var acc = SIMD8<Float>()
+        let eight = _mm256_set1_epi8(8)
         for b in 0..<blocks {
             let blk = w + 18 &* b
-            add(&acc, minus(products(nibbles(blk + 2), x, b), 8 &* a.sums[b]), scale(blk, 0) * a.scales[b])
+            add(&acc, _mm256_sub_epi32(products(nibbles(blk + 2), x, b), products(eight, x, b)), scale(blk, 0) * a.scales[b])
         }
         return total(acc)
     }
@@ -114,7 +129,7 @@ public enum ByteDot {
             let qh = Int32(bitPattern: blk.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
             let bits = _mm256_cmpeq_epi8(_mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(qh), spread), others), ones)
             let u = _mm256_or_si256(nibbles(blk + 6), _mm256_and_si256(bits, sixteen))
-            add(&acc, minus(products(u, x, b), 16 &* a.sums[b]), scale(blk, 0) * a.scales[b])
+            add(&acc, _mm256_sub_epi32(products(u, x, b), products(sixteen, x, b)), scale(blk, 0) * a.scales[b])
         }
         return total(acc)
     }
@@ -130,8 +145,8 @@ public enum ByteDot {
     /// `dotQ4_K`), 128 bytes of nibbles: 32 bytes' low nibbles are one
     /// 32-element sub-block, their high nibbles the next.
     @inline(__always) private static func q4_K(_ w: UnsafeRawPointer, _ superBlocks: Int, _ x: UnsafePointer<Int8>,
-                                               _ a: ActivationBlocks) -> Float {
-        var acc = SIMD8<Float>()
+                                               _ a: ActivationBlocks, pairwise: Bool) -> Float {
+        var acc: Float = 0
         var minimum: Float = 0
         let mask = _mm256_set1_epi8(0x0F)
         for sb in 0..<superBlocks {
@@ -143,6 +158,8 @@ public enum ByteDot {
             let mins = SIMD2<UInt32>(u1 & 0x3f3f_3f3f, ((u2 >> 4) & 0x0f0f_0f0f) | (((u1 >> 6) & 0x0303_0303) << 4))
             let sc = unsafeBitCast(scales, to: SIMD8<UInt8>.self), mn = unsafeBitCast(mins, to: SIMD8<UInt8>.self)
             let xs = x + 256 &* sb
+            let da = a.scales[8 &* sb]
+            let d = scale(blk, 0) * da, dmin = scale(blk, 2) * da
             var isum = Bytes()
             var msum: Int32 = 0
             for j in 0..<4 {
@@ -151,19 +168,27 @@ public enum ByteDot {
                 isum = _mm256_add_epi32(isum, scaled(lo, xs, 64 &* j, _mm256_set1_epi16(Int16(sc[2 &* j]))))
                 isum = _mm256_add_epi32(isum, scaled(hi, xs, 64 &* j &+ 32, _mm256_set1_epi16(Int16(sc[2 &* j &+ 1]))))
                 msum &+= Int32(mn[2 &* j]) &* a.sums[8 &* sb &+ 2 &* j] &+ Int32(mn[2 &* j &+ 1]) &* a.sums[8 &* sb &+ 2 &* j &+ 1]
+                if pairwise {
+                    acc = acc.addingProduct(Float(lanes(isum)), d)
+                    minimum = minimum.addingProduct(Float(msum), dmin)
+                    isum = Bytes()
+                    msum = 0
+                }
             }
-            let da = a.scales[8 &* sb]
-            add(&acc, isum, scale(blk, 0) * da)
-            minimum += scale(blk, 2) * da * Float(msum)
+            if !pairwise {
+                acc = acc.addingProduct(Float(lanes(isum)), d)
+                minimum = minimum.addingProduct(Float(msum), dmin)
+            }
         }
-        return total(acc) - minimum
+        return acc - minimum
     }
 
     /// Q6_K: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales (one per 16
     /// elements), d; value d · scale · (q - 32).
     @inline(__always) private static func q6_K(_ w: UnsafeRawPointer, _ superBlocks: Int, _ x: UnsafePointer<Int8>,
-                                               _ a: ActivationBlocks, _ a16: ActivationBlocks) -> Float {
+                                               _ a: ActivationBlocks, _ a16: ActivationBlocks, tiled: Bool) -> Float {
         var acc = SIMD8<Float>()
+        var tiledSum: Float = 0
         let low = _mm256_set1_epi8(0x0F), high = _mm256_set1_epi8(0x30)
         for sb in 0..<superBlocks {
             let blk = w + 210 &* sb
@@ -191,11 +216,20 @@ public enum ByteDot {
                 isum = _mm256_add_epi32(isum, scaled(e2, xs, base &+ 64, pair(g &+ 4)))
                 isum = _mm256_add_epi32(isum, scaled(e3, xs, base &+ 96, pair(g &+ 6)))
             }
-            var offset: Int32 = 0
-            for g in 0..<16 { offset &+= Int32(s(g)) &* a16.sums[16 &* sb &+ g] }
-            add(&acc, minus(isum, 32 &* offset), scale(blk, 208) * a.scales[8 &* sb])
+            // Lane l's offset covers sub-blocks 2l and 2l + 1, as ggml's does.
+            var offsets = SIMD8<Int32>()
+            for l in 0..<8 {
+                offsets[l] = 32 &* (Int32(s(2 &* l)) &* a16.sums[16 &* sb &+ 2 &* l]
+                    &+ Int32(s(2 &* l &+ 1)) &* a16.sums[16 &* sb &+ 2 &* l &+ 1])
+            }
+            let lanesSum = _mm256_sub_epi32(isum, unsafeBitCast(offsets, to: Bytes.self))
+            if tiled {
+                tiledSum = tiledSum.addingProduct(scale(blk, 208) * Float(lanes(lanesSum)), a.scales[8 &* sb])
+            } else {
+                add(&acc, lanesSum, scale(blk, 208) * a.scales[8 &* sb])
+            }
         }
-        return total(acc)
+        return tiled ? tiledSum : total(acc)
     }
 
     @inline(__always) private static func q8_0(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafePointer<Int8>,

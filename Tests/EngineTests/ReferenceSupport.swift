@@ -8,11 +8,23 @@ enum Loaded {
     static let gemma = Result { try Transformer(path: TestModels.path(for: .gemma3), threads: 2) }
     static let smollm = Result { try Transformer(path: TestModels.path(for: .smollm2), threads: 2) }
 
-    static func model(_ name: TestModels.Name) throws -> Transformer {
-        switch name {
-        case .gemma3: try gemma.get()
-        case .smollm2: try smollm.get()
+    /// Separate instances with `Numerics.llamaCpp`, so no other suite sees the switch.
+    static let gemmaLlamaCpp = Result { try llamaCpp(.gemma3) }
+    static let smollmLlamaCpp = Result { try llamaCpp(.smollm2) }
+
+    static func model(_ name: TestModels.Name, numerics: Numerics = .fast) throws -> Transformer {
+        switch (name, numerics) {
+        case (.gemma3, .fast): try gemma.get()
+        case (.smollm2, .fast): try smollm.get()
+        case (.gemma3, .llamaCpp): try gemmaLlamaCpp.get()
+        case (.smollm2, .llamaCpp): try smollmLlamaCpp.get()
         }
+    }
+
+    private static func llamaCpp(_ name: TestModels.Name) throws -> Transformer {
+        let model = try Transformer(path: TestModels.path(for: name), threads: 2)
+        model.numerics = .llamaCpp
+        return model
     }
 }
 
@@ -82,6 +94,11 @@ struct GreedyComparison: CustomStringConvertible {
         top1Matches == checkedSteps && minOverlap >= 8 && worstMeanAbsDelta <= 0.15
     }
 
+    /// Our greedy ids equal the reference's at least until its first near-tie.
+    var matchesUpToNearTie: Bool {
+        divergedAt.map { $0 >= (nearTieStep ?? 32) } ?? true
+    }
+
     var description: String {
         "\(name): checked \(checkedSteps) steps, top-1 \(top1Matches)/\(checkedSteps), min top-10 overlap \(minOverlap), "
             + "mean|dlp| avg \(String(format: "%.4f", checkedSteps > 0 ? sumMeanAbsDelta / Double(checkedSteps) : 0)) "
@@ -90,20 +107,33 @@ struct GreedyComparison: CustomStringConvertible {
     }
 }
 
+/// `range` cut into llama.cpp's micro-batches of at most 512 tokens.
+func ubatches(_ range: Range<Int>) -> [Range<Int>] {
+    stride(from: range.lowerBound, to: range.upperBound, by: 512).map { $0..<min($0 + 512, range.upperBound) }
+}
+
+/// How llama-server, which made the fixtures, fed a prompt of `n` tokens to a model with a
+/// sliding-window cache (Gemma 3): it processes the last 4 tokens, and the 512 before them, as
+/// batches of their own so that it can checkpoint the cache there (server-context.cpp,
+/// `checkpoint_offsets`). The batch sizes matter: llama.cpp's repacked Q4_K kernels sum the
+/// rows of a batch's groups of four differently from the rest (see `ByteDot`).
+func serverBatches(_ n: Int) -> [Range<Int>] {
+    let cuts = [0] + [n - 516, n - 4].filter { $0 > 0 } + [n]
+    return zip(cuts, cuts.dropFirst()).flatMap { ubatches($0..<$1) }
+}
+
 /// Replays a reference prompt: prefill the prompt ids, then generate greedily, comparing each
 /// step's distribution with llama.cpp's until the reference's first near-tie (gap < 0.2 nats).
 /// Generation follows the reference's ids; it stops at a differing id past the near-tie.
 func compareGreedy(_ model: Transformer, _ ref: ReferencePrompt, kv: KVElementType,
-                   batch: Int = 512) throws -> GreedyComparison {
+                   batches: [Range<Int>]? = nil) throws -> GreedyComparison {
     let cache = model.makeCache(contextLength: 4096, storage: KVStorage(kv))
     let vocab = model.hyperparameters.vocabularySize
     var result = GreedyComparison(name: ref.name)
     var hidden: [Float] = []
-    var start = 0
-    while start < ref.promptIds.count {
-        let chunk = Array(ref.promptIds[start..<min(start + batch, ref.promptIds.count)])
+    for range in batches ?? ubatches(0..<ref.promptIds.count) {
+        let chunk = Array(ref.promptIds[range])
         hidden = try model.forward(tokens: chunk, cache: cache, outputRows: (chunk.count - 1)..<chunk.count)
-        start += chunk.count
     }
     var checking = true
     for (step, r) in ref.steps.enumerated() {
