@@ -4,7 +4,7 @@
 # busy machine slows both alike. Prints tokens/s of each and the ratio rdic / llama.cpp, and the
 # peak RSS of each process. Not part of CI.
 #
-#   LLAMA_CPP_BIN=~/llama.cpp/build/bin scripts/compare-llamacpp.sh MODEL.gguf [-p 512] [-n 128] [-d 0] [-t 2] [-r 3] [--rounds 2]
+#   LLAMA_CPP_BIN=~/llama.cpp/build/bin scripts/compare-llamacpp.sh MODEL.gguf [-p 512] [-n 128] [-d 0] [-t 2] [-r 3] [--rounds 2] [--numerics fast|llama-cpp]
 #
 # LLAMA_CPP_BIN is the folder holding llama-bench (or the llama-bench binary itself). RDIC is the
 # rdic binary (default: .build/release/rdic, built with `swift build -c release` if missing).
@@ -13,11 +13,11 @@ set -euo pipefail
 usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [[ $# -ge 1 ]] || usage
 model=$1; shift
-p=512 n=128 d=0 t=$(nproc) r=3 rounds=2
+p=512 n=128 d=0 t=$(nproc) r=3 rounds=2 numerics=fast
 while [[ $# -gt 0 ]]; do
   case $1 in
     -p) p=$2; shift 2 ;; -n) n=$2; shift 2 ;; -d) d=$2; shift 2 ;; -t) t=$2; shift 2 ;;
-    -r) r=$2; shift 2 ;; --rounds) rounds=$2; shift 2 ;; *) usage ;;
+    -r) r=$2; shift 2 ;; --rounds) rounds=$2; shift 2 ;; --numerics) numerics=$2; shift 2 ;; *) usage ;;
   esac
 done
 [[ -n "${LLAMA_CPP_BIN:-}" ]] || { echo "set LLAMA_CPP_BIN to llama.cpp's build/bin folder" >&2; exit 2; }
@@ -42,7 +42,7 @@ for ((i = 0; i < rounds; i++)); do
   echo "round $((i + 1))/$rounds: llama-bench" >&2
   measure llama "$i" "$llama" -m "$model" -p "$p" -n "$n" -d "$d" -t "$t" -r "$r" -o json
   echo "round $((i + 1))/$rounds: rdic bench" >&2
-  measure rdic "$i" "$rdic" bench -m "$model" -p "$p" -n "$n" -d "$d" -t "$t" -r "$r" --json
+  measure rdic "$i" "$rdic" bench -m "$model" -p "$p" -n "$n" -d "$d" -t "$t" -r "$r" --numerics "$numerics" --json
 done
 
 python3 - "$work" "$rounds" <<'PY'

@@ -45,7 +45,7 @@ struct FlashAttentionJob: PoolJob {
 
     static let keyTile = 64
     /// Queries per chunk on the `tiles` path: each key tile is widened once for all of them.
-    static let queryTile = 8
+    static let queryTile = 16
 
     /// Cells in llama.cpp's view of a cache holding `tokens` tokens.
     static func cells(tokens: Int) -> Int { max(256, (tokens + 255) / 256 * 256) }
@@ -68,7 +68,7 @@ struct FlashAttentionJob: PoolJob {
 
     static func scratchFloats(_ k: AttentionKernel) -> Int {
         let group = k.heads / k.kvHeads
-        return keyTile * (k.keyLength + k.valueLength + 2) + queryTile * group * (k.valueLength + 2)
+        return keyTile * (k.keyLength + k.valueLength + 3) + queryTile * (group * (k.valueLength + 2) + 1)
             + k.heads * k.keyLength + k.valueLength
     }
 
@@ -151,13 +151,15 @@ struct FlashAttentionJob: PoolJob {
         let vt = kt + kl * tile               // [tile][vl]
         let kq = vt + tile * vl               // [tile]
         let rowVisible = kq + tile            // [tile], 1 where the key is visible
-        let state = rowVisible + tile         // per (query, head in group): max, sum, [vl] values
+        let keyPositions = rowVisible + tile  // [tile], as floats (exact below 2^24); nan: no key
+        let queryPositions = keyPositions + tile  // [queryTile]
+        let state = queryPositions + Self.queryTile  // per (query, head in group): max, sum, [vl] values
         let stateFloats = vl + 2
-        var qpos = [Int32](repeating: 0, count: queries.count)
         for (k, i) in queries.enumerated() {
             let (qb, qslot) = cache.slot(layer: layer, token: base + i)
-            qpos[k] = qb.positions[qslot]
+            queryPositions[k] = Float(qb.positions[qslot])
         }
+        let window = self.window.map(Float.init)
         let scale = kernel.scoreScale
         for g in 0..<kernel.kvHeads {
             for r in 0..<(queries.count * group) {
@@ -169,23 +171,23 @@ struct FlashAttentionJob: PoolJob {
             var tileStart = stored.lowerBound / tile * tile
             while tileStart < stored.upperBound {
                 let lo = max(tileStart, stored.lowerBound), hi = min(tileStart + tile, stored.upperBound)
-                kt.initialize(repeating: 0, count: kl * tile)
+                // Columns without a key keep stale values: their scores become -inf below.
+                keyPositions.initialize(repeating: .nan, count: tile)
                 for t in lo..<hi {
                     let (block, slot) = cache.slot(layer: layer, token: t)
                     let key = block.key(slot) + 2 * g * kl, value = block.value(slot) + 2 * g * vl
                     let c = t - tileStart
+                    keyPositions[c] = Float(block.positions[slot])
                     for d in 0..<kl { kt[d * tile + c] = Float(key.load(fromByteOffset: 2 * d, as: Float16.self)) }
                     for d in 0..<vl { vt[c * vl + d] = Float(value.load(fromByteOffset: 2 * d, as: Float16.self)) }
                 }
                 for (k, i) in queries.enumerated() {
                     var any = false
+                    let qp = queryPositions[k]
                     for c in 0..<tile {
-                        let t = tileStart + c
-                        var v = false
-                        if t >= lo && t < hi {
-                            let (block, slot) = cache.slot(layer: layer, token: t)
-                            v = visible(block.positions[slot], from: qpos[k])
-                        }
+                        // NaN (no key) compares false.
+                        let kp = keyPositions[c]
+                        let v = kp <= qp && (window == nil || qp - kp < window!)
                         rowVisible[c] = v ? 1 : 0
                         any = any || v
                     }
