@@ -295,7 +295,19 @@ struct MatmulJob: PoolJob {
         guard lo < hi else { return }
         #if arch(x86_64)
         if let bytes = part.bytes {
-            for i in 0..<n {
+            var first = 0
+            if n >= 4 && ByteDot.supportsFour(part.type) {
+                // Four tokens per pass: each weight block unpacked once for the four.
+                while first + 4 <= n {
+                    let b = (bytes.blocks(row: first, blockSize: 32), bytes.blocks(row: first + 1, blockSize: 32),
+                             bytes.blocks(row: first + 2, blockSize: 32), bytes.blocks(row: first + 3, blockSize: 32))
+                    ByteDot.rows4(part.type, base: part.base, rowBytes: part.rowBytes, rows: (lo - start)..<(hi - start),
+                                  cols: bytes.count, x: bytes.qs + first * bytes.count, xStride: bytes.count, blocks: b,
+                                  y: part.y + first * part.yStride, yStride: 1, yTokenStride: part.yStride)
+                    first += 4
+                }
+            }
+            for i in first..<n {
                 ByteDot.rows(part.type, base: part.base, rowBytes: part.rowBytes, rows: (lo - start)..<(hi - start),
                              cols: bytes.count, x: bytes.qs + i * bytes.count, blocks: bytes.blocks(row: i, blockSize: 32),
                              blocks16: bytes.blocks(row: i, blockSize: 16), y: part.y + i * part.yStride, yStride: 1,

@@ -60,24 +60,24 @@ public enum ByteDot {
         for r in rows { y[r * yStride] = kernel(base + r * rowBytes, cols / 32) }
     }
 
-    @inline(__always) private static func scale(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
+    @inline(__always) static func scale(_ p: UnsafeRawPointer, _ offset: Int) -> Float {
         Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: offset, as: UInt16.self)))
     }
 
     /// The 32 nibbles of 16 bytes as bytes: low nibbles are elements 0-15, high ones 16-31.
-    @inline(__always) private static func nibbles(_ p: UnsafeRawPointer) -> Bytes {
+    @inline(__always) static func nibbles(_ p: UnsafeRawPointer) -> Bytes {
         let q = p.loadUnaligned(as: SIMD2<Int64>.self)
         let mask = _mm_set1_epi8(0x0F)
         return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), mask), _mm_and_si128(q, mask))
     }
 
     /// Σ over 8 lanes of 4 byte products each: `w` unsigned, `x` signed.
-    @inline(__always) private static func products(_ w: Bytes, _ x: UnsafePointer<Int8>, _ block: Int) -> Bytes {
+    @inline(__always) static func products(_ w: Bytes, _ x: UnsafePointer<Int8>, _ block: Int) -> Bytes {
         let a = UnsafeRawPointer(x + 32 &* block).loadUnaligned(as: Bytes.self)
         return _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1))
     }
 
-    @inline(__always) private static func add(_ acc: inout SIMD8<Float>, _ sum: Bytes, _ scale: Float) {
+    @inline(__always) static func add(_ acc: inout SIMD8<Float>, _ sum: Bytes, _ scale: Float) {
         acc.addProduct(_mm256_cvtepi32_ps(sum), SIMD8(repeating: scale))
     }
 
@@ -87,7 +87,7 @@ public enum ByteDot {
         return l.wrappedSum()
     }
 
-    @inline(__always) private static func total(_ v: SIMD8<Float>) -> Float {
+    @inline(__always) static func total(_ v: SIMD8<Float>) -> Float {
         let h = v.lowHalf + v.highHalf
         let q = h.lowHalf + h.highHalf
         return q[0] + q[1]
@@ -119,19 +119,24 @@ public enum ByteDot {
     @inline(__always) private static func q5_0(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafePointer<Int8>,
                                                _ a: ActivationBlocks) -> Float {
         var acc = SIMD8<Float>()
+        let sixteen = _mm256_set1_epi8(0x10)
+        for b in 0..<blocks {
+            let blk = w + 22 &* b
+            add(&acc, _mm256_sub_epi32(products(q5Bytes(blk), x, b), products(sixteen, x, b)), scale(blk, 0) * a.scales[b])
+        }
+        return total(acc)
+    }
+
+    /// A Q5_0 block's 32 quants as unsigned bytes (0...31), elements in order.
+    @inline(__always) static func q5Bytes(_ blk: UnsafeRawPointer) -> Bytes {
         // Byte j of `spread` holds byte j / 8 of qh; OR-ing in every bit but bit j % 8 and
         // comparing with all-ones leaves 0xFF where element j's fifth bit is set.
         let spread = _mm256_set_epi64x(0x0303_0303_0303_0303, 0x0202_0202_0202_0202, 0x0101_0101_0101_0101, 0)
         let others = _mm256_set1_epi64x(0x7FBF_DFEF_F7FB_FDFE)
-        let ones = _mm256_set1_epi64x(-1), sixteen = _mm256_set1_epi8(0x10)
-        for b in 0..<blocks {
-            let blk = w + 22 &* b
-            let qh = Int32(bitPattern: blk.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
-            let bits = _mm256_cmpeq_epi8(_mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(qh), spread), others), ones)
-            let u = _mm256_or_si256(nibbles(blk + 6), _mm256_and_si256(bits, sixteen))
-            add(&acc, _mm256_sub_epi32(products(u, x, b), products(sixteen, x, b)), scale(blk, 0) * a.scales[b])
-        }
-        return total(acc)
+        let qh = Int32(bitPattern: blk.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+        let bits = _mm256_cmpeq_epi8(_mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(qh), spread), others),
+                                     _mm256_set1_epi64x(-1))
+        return _mm256_or_si256(nibbles(blk + 6), _mm256_and_si256(bits, _mm256_set1_epi8(0x10)))
     }
 
     /// Σ scale · (bytes · activations) over 8 lanes: the multiply-add with the block's 16-bit

@@ -27,7 +27,7 @@ import TestSupport
             var rng = SystemRandomNumberGenerator()
             let x = (0..<(n * w.cols)).map { _ in Float.random(in: -2...2, using: &rng) }
             var reference = [Float](repeating: .nan, count: n * rows)
-            var batch = reference, panels = reference, single = reference
+            var batch = reference, panels = reference, single = reference, tokens = reference
             let buffers = ActivationBuffers()
             try x.withUnsafeBufferPointer { xp in
                 var all = MatmulInput(xp.baseAddress!, n: n, cols: w.cols, buffers: buffers, pool: pool)
@@ -46,6 +46,10 @@ import TestSupport
                                     rowRange: 0..<rows, pool: pool,
                                     scratch: buffers.panelScratch(threads: pool.threadCount, cols: w.cols))
                 }
+                var byToken = MatmulInput(xp.baseAddress!, n: n, cols: w.cols, buffers: buffers, pool: pool, tokenByToken: true)
+                tokens.withUnsafeMutableBufferPointer {
+                    w.multiply(&byToken, into: $0.baseAddress!, yStride: rows, rowRange: 0..<rows, pool: pool)
+                }
                 for t in 0..<n {
                     var one = MatmulInput(xp.baseAddress! + t * w.cols, n: 1, cols: w.cols, buffers: buffers, pool: pool)
                     single.withUnsafeMutableBufferPointer {
@@ -54,7 +58,14 @@ import TestSupport
                 }
             }
             let scale = reference.map(abs).max()!
-            for (path, values) in [("one token", single), ("batch", batch), ("f32 panels", panels)] {
+            #if arch(x86_64)
+            // The 32-element block types' four-token kernels are the one-token kernels' arithmetic
+            // (K-quants follow llama.cpp's batch-dependent kernels, see `ByteDot.rows`).
+            if [GGMLType.q4_0, .q4_1, .q5_0, .q8_0].contains(w.type) {
+                #expect(tokens == single, "\(tensorName) (\(w.type)): token by token differs from one token at a time")
+            }
+            #endif
+            for (path, values) in [("one token", single), ("token by token", tokens), ("batch", batch), ("f32 panels", panels)] {
                 var worst: Float = 0
                 for i in 0..<(n * rows) { worst = max(worst, abs(values[i] - reference[i])) }
                 print("[gemm] \(tensorName) (\(w.type)) \(path): worst difference / scale \(worst / scale)")
