@@ -296,14 +296,17 @@ struct MatmulJob: PoolJob {
         #if arch(x86_64)
         if let bytes = part.bytes {
             var first = 0
-            if n >= 4 && ByteDot.supportsFour(part.type) {
+            if n >= 4 {
                 // Four tokens per pass: each weight block unpacked once for the four.
                 while first + 4 <= n {
-                    let b = (bytes.blocks(row: first, blockSize: 32), bytes.blocks(row: first + 1, blockSize: 32),
-                             bytes.blocks(row: first + 2, blockSize: 32), bytes.blocks(row: first + 3, blockSize: 32))
+                    @inline(__always) func blocks(_ size: Int) -> ByteDot.Blocks4 {
+                        (bytes.blocks(row: first, blockSize: size), bytes.blocks(row: first + 1, blockSize: size),
+                         bytes.blocks(row: first + 2, blockSize: size), bytes.blocks(row: first + 3, blockSize: size))
+                    }
                     ByteDot.rows4(part.type, base: part.base, rowBytes: part.rowBytes, rows: (lo - start)..<(hi - start),
-                                  cols: bytes.count, x: bytes.qs + first * bytes.count, xStride: bytes.count, blocks: b,
-                                  y: part.y + first * part.yStride, yStride: 1, yTokenStride: part.yStride)
+                                  cols: bytes.count, x: bytes.qs + first * bytes.count, xStride: bytes.count,
+                                  blocks: blocks(32), blocks16: blocks(16), y: part.y + first * part.yStride, yStride: 1,
+                                  yTokenStride: part.yStride, batch: n)
                     first += 4
                 }
             }

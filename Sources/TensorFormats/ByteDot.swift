@@ -82,7 +82,7 @@ public enum ByteDot {
     }
 
     /// The sum of the 8 integer lanes.
-    @inline(__always) private static func lanes(_ v: Bytes) -> Int32 {
+    @inline(__always) static func lanes(_ v: Bytes) -> Int32 {
         let l = unsafeBitCast(v, to: SIMD8<Int32>.self)
         return l.wrappedSum()
     }
@@ -141,7 +141,7 @@ public enum ByteDot {
 
     /// Σ scale · (bytes · activations) over 8 lanes: the multiply-add with the block's 16-bit
     /// scale in every lane replaces the widening by ones.
-    @inline(__always) private static func scaled(_ w: Bytes, _ x: UnsafePointer<Int8>, _ element: Int, _ scale: Bytes) -> Bytes {
+    @inline(__always) static func scaled(_ w: Bytes, _ x: UnsafePointer<Int8>, _ element: Int, _ scale: Bytes) -> Bytes {
         let a = UnsafeRawPointer(x + element).loadUnaligned(as: Bytes.self)
         return _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), scale)
     }
@@ -156,12 +156,7 @@ public enum ByteDot {
         let mask = _mm256_set1_epi8(0x0F)
         for sb in 0..<superBlocks {
             let blk = w + 144 &* sb
-            let u0 = blk.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
-            let u1 = blk.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
-            let u2 = blk.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
-            let scales = SIMD2<UInt32>(u0 & 0x3f3f_3f3f, (u2 & 0x0f0f_0f0f) | (((u0 >> 6) & 0x0303_0303) << 4))
-            let mins = SIMD2<UInt32>(u1 & 0x3f3f_3f3f, ((u2 >> 4) & 0x0f0f_0f0f) | (((u1 >> 6) & 0x0303_0303) << 4))
-            let sc = unsafeBitCast(scales, to: SIMD8<UInt8>.self), mn = unsafeBitCast(mins, to: SIMD8<UInt8>.self)
+            let (sc, mn) = q4KScales(blk)
             let xs = x + 256 &* sb
             let da = a.scales[8 &* sb]
             let d = scale(blk, 0) * da, dmin = scale(blk, 2) * da
@@ -188,46 +183,36 @@ public enum ByteDot {
         return acc - minimum
     }
 
+    /// A Q4_K super-block's eight 6-bit sub-block scales and minimums.
+    @inline(__always) static func q4KScales(_ blk: UnsafeRawPointer) -> (SIMD8<UInt8>, SIMD8<UInt8>) {
+        let u0 = blk.loadUnaligned(fromByteOffset: 4, as: UInt32.self)
+        let u1 = blk.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+        let u2 = blk.loadUnaligned(fromByteOffset: 12, as: UInt32.self)
+        let scales = SIMD2<UInt32>(u0 & 0x3f3f_3f3f, (u2 & 0x0f0f_0f0f) | (((u0 >> 6) & 0x0303_0303) << 4))
+        let mins = SIMD2<UInt32>(u1 & 0x3f3f_3f3f, ((u2 >> 4) & 0x0f0f_0f0f) | (((u1 >> 6) & 0x0303_0303) << 4))
+        return (unsafeBitCast(scales, to: SIMD8<UInt8>.self), unsafeBitCast(mins, to: SIMD8<UInt8>.self))
+    }
+
     /// Q6_K: 128 bytes of low nibbles, 64 of high bit pairs, 16 int8 scales (one per 16
     /// elements), d; value d · scale · (q - 32).
     @inline(__always) private static func q6_K(_ w: UnsafeRawPointer, _ superBlocks: Int, _ x: UnsafePointer<Int8>,
                                                _ a: ActivationBlocks, _ a16: ActivationBlocks, tiled: Bool) -> Float {
         var acc = SIMD8<Float>()
         var tiledSum: Float = 0
-        let low = _mm256_set1_epi8(0x0F), high = _mm256_set1_epi8(0x30)
         for sb in 0..<superBlocks {
             let blk = w + 210 &* sb
-            let sc = blk + 192
-            @inline(__always) func s(_ i: Int) -> Int16 { Int16(sc.load(fromByteOffset: i, as: Int8.self)) }
-            /// Scales g (first 16 elements) and g + 1 (next 16), as 16-bit lanes.
-            @inline(__always) func pair(_ g: Int) -> Bytes {
-                _mm256_setr_epi16(s(g), s(g), s(g), s(g), s(g), s(g), s(g), s(g),
-                                  s(g + 1), s(g + 1), s(g + 1), s(g + 1), s(g + 1), s(g + 1), s(g + 1), s(g + 1))
-            }
             let xs = x + 256 &* sb
             var isum = Bytes()
             for n in 0..<2 {
-                let ql0 = blk.loadUnaligned(fromByteOffset: 64 &* n, as: Bytes.self)
-                let ql1 = blk.loadUnaligned(fromByteOffset: 64 &* n &+ 32, as: Bytes.self)
-                let qh = blk.loadUnaligned(fromByteOffset: 128 &+ 32 &* n, as: Bytes.self)
-                let e0 = _mm256_or_si256(_mm256_and_si256(ql0, low), _mm256_and_si256(_mm256_slli_epi16(qh, 4), high))
-                let e1 = _mm256_or_si256(_mm256_and_si256(ql1, low), _mm256_and_si256(_mm256_slli_epi16(qh, 2), high))
-                let e2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low), _mm256_and_si256(qh, high))
-                let e3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
-                                         _mm256_and_si256(_mm256_srli_epi16(qh, 2), high))
+                let e = q6Quants(blk, half: n)
                 let base = 128 &* n, g = 8 &* n
-                isum = _mm256_add_epi32(isum, scaled(e0, xs, base, pair(g)))
-                isum = _mm256_add_epi32(isum, scaled(e1, xs, base &+ 32, pair(g &+ 2)))
-                isum = _mm256_add_epi32(isum, scaled(e2, xs, base &+ 64, pair(g &+ 4)))
-                isum = _mm256_add_epi32(isum, scaled(e3, xs, base &+ 96, pair(g &+ 6)))
+                isum = _mm256_add_epi32(isum, scaled(e.0, xs, base, q6Pair(blk, g)))
+                isum = _mm256_add_epi32(isum, scaled(e.1, xs, base &+ 32, q6Pair(blk, g &+ 2)))
+                isum = _mm256_add_epi32(isum, scaled(e.2, xs, base &+ 64, q6Pair(blk, g &+ 4)))
+                isum = _mm256_add_epi32(isum, scaled(e.3, xs, base &+ 96, q6Pair(blk, g &+ 6)))
             }
-            // Lane l's offset covers sub-blocks 2l and 2l + 1, as ggml's does.
-            var offsets = SIMD8<Int32>()
-            for l in 0..<8 {
-                offsets[l] = 32 &* (Int32(s(2 &* l)) &* a16.sums[16 &* sb &+ 2 &* l]
-                    &+ Int32(s(2 &* l &+ 1)) &* a16.sums[16 &* sb &+ 2 &* l &+ 1])
-            }
-            let lanesSum = _mm256_sub_epi32(isum, unsafeBitCast(offsets, to: Bytes.self))
+            let offsets = q6Offsets(blk, a16, sb)
+            let lanesSum = _mm256_sub_epi32(isum, offsets)
             if tiled {
                 tiledSum = tiledSum.addingProduct(scale(blk, 208) * Float(lanes(lanesSum)), a.scales[8 &* sb])
             } else {
@@ -235,6 +220,38 @@ public enum ByteDot {
             }
         }
         return tiled ? tiledSum : total(acc)
+    }
+
+    /// Half `n` of a Q6_K super-block: its four runs of 32 quants as unsigned bytes (0...63).
+    @inline(__always) static func q6Quants(_ blk: UnsafeRawPointer, half n: Int) -> (Bytes, Bytes, Bytes, Bytes) {
+        let low = _mm256_set1_epi8(0x0F), high = _mm256_set1_epi8(0x30)
+        let ql0 = blk.loadUnaligned(fromByteOffset: 64 &* n, as: Bytes.self)
+        let ql1 = blk.loadUnaligned(fromByteOffset: 64 &* n &+ 32, as: Bytes.self)
+        let qh = blk.loadUnaligned(fromByteOffset: 128 &+ 32 &* n, as: Bytes.self)
+        return (_mm256_or_si256(_mm256_and_si256(ql0, low), _mm256_and_si256(_mm256_slli_epi16(qh, 4), high)),
+                _mm256_or_si256(_mm256_and_si256(ql1, low), _mm256_and_si256(_mm256_slli_epi16(qh, 2), high)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql0, 4), low), _mm256_and_si256(qh, high)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(ql1, 4), low),
+                                _mm256_and_si256(_mm256_srli_epi16(qh, 2), high)))
+    }
+
+    /// Q6_K scales `g` (first 16 elements of a run) and `g + 1` (next 16) as 16-bit lanes.
+    @inline(__always) static func q6Pair(_ blk: UnsafeRawPointer, _ g: Int) -> Bytes {
+        let a = Int16(blk.load(fromByteOffset: 192 &+ g, as: Int8.self))
+        let b = Int16(blk.load(fromByteOffset: 193 &+ g, as: Int8.self))
+        return _mm256_setr_epi16(a, a, a, a, a, a, a, a, b, b, b, b, b, b, b, b)
+    }
+
+    /// Q6_K's -32 offset per integer lane for super-block `sb` of activations `a16` (16-element
+    /// sums): lane l covers sub-blocks 2l and 2l + 1, as ggml's does.
+    @inline(__always) static func q6Offsets(_ blk: UnsafeRawPointer, _ a16: ActivationBlocks, _ sb: Int) -> Bytes {
+        var offsets = SIMD8<Int32>()
+        for l in 0..<8 {
+            let s0 = Int32(blk.load(fromByteOffset: 192 &+ 2 &* l, as: Int8.self))
+            let s1 = Int32(blk.load(fromByteOffset: 193 &+ 2 &* l, as: Int8.self))
+            offsets[l] = 32 &* (s0 &* a16.sums[16 &* sb &+ 2 &* l] &+ s1 &* a16.sums[16 &* sb &+ 2 &* l &+ 1])
+        }
+        return unsafeBitCast(offsets, to: Bytes.self)
     }
 
     @inline(__always) private static func q8_0(_ w: UnsafeRawPointer, _ blocks: Int, _ x: UnsafePointer<Int8>,
