@@ -50,8 +50,8 @@ struct Rope {
 /// and head, scores of the visible keys go into a per-thread buffer of at most the stored
 /// length, then softmax, then the weighted sum of values. Visibility is by position: a key is
 /// seen when its position is not after the query's and, on a sliding layer, is less than
-/// `window` before it. With an f32 cache this is llama.cpp's exact path (scores, softmax,
-/// weighted sum); an f16 cache goes to `HalfAttentionJob` (llama.cpp's flash attention
+/// `window` before it. With an f32 cache this is llama.cpp's non-flash path (scores, softmax,
+/// weighted sum; its steps, not its summation orders); an f16 cache goes to `HalfAttentionJob` (llama.cpp's flash attention
 /// organised for speed) or, with `Numerics.llamaCpp`, `FlashAttentionJob` (the same, operation
 /// for operation). Quantized keys are scored with the query
 /// in Q8_0 (integer dot products), quantized values are widened as they are accumulated, and
