@@ -77,6 +77,12 @@ public enum ByteDot {
         return _mm256_madd_epi16(_mm256_maddubs_epi16(w, a), _mm256_set1_epi16(1))
     }
 
+    /// `products` of quants stored as unsigned bytes `u` with their constant `offset` (Q4_0's 8,
+    /// Q5_0's 16) taken out lane by lane, as ggml's signed quants give them.
+    @inline(__always) static func centered(_ u: Bytes, _ offset: Bytes, _ x: UnsafePointer<Int8>, _ block: Int) -> Bytes {
+        _mm256_sub_epi32(products(u, x, block), products(offset, x, block))
+    }
+
     @inline(__always) static func add(_ acc: inout SIMD8<Float>, _ sum: Bytes, _ scale: Float) {
         acc.addProduct(_mm256_cvtepi32_ps(sum), SIMD8(repeating: scale))
     }
@@ -99,7 +105,7 @@ public enum ByteDot {
         let eight = _mm256_set1_epi8(8)
         for b in 0..<blocks {
             let blk = w + 18 &* b
-            add(&acc, _mm256_sub_epi32(products(nibbles(blk + 2), x, b), products(eight, x, b)), scale(blk, 0) * a.scales[b])
+            add(&acc, centered(nibbles(blk + 2), eight, x, b), scale(blk, 0) * a.scales[b])
         }
         return total(acc)
     }
@@ -122,7 +128,7 @@ public enum ByteDot {
         let sixteen = _mm256_set1_epi8(0x10)
         for b in 0..<blocks {
             let blk = w + 22 &* b
-            add(&acc, _mm256_sub_epi32(products(q5Bytes(blk), x, b), products(sixteen, x, b)), scale(blk, 0) * a.scales[b])
+            add(&acc, centered(q5Bytes(blk), sixteen, x, b), scale(blk, 0) * a.scales[b])
         }
         return total(acc)
     }

@@ -146,7 +146,7 @@ extension ByteDot {
         for b in 0..<blocks {
             let blk = w + 18 &* b
             let u = nibbles(blk + 2)
-            acc.add(each(x, xs) { _mm256_sub_epi32(products(u, $0, b), products(eight, $0, b)) }, scale(blk, 0), a, b)
+            acc.add(each(x, xs) { centered(u, eight, $0, b) }, scale(blk, 0), a, b)
         }
         return acc.totals
     }
@@ -172,7 +172,7 @@ extension ByteDot {
         for b in 0..<blocks {
             let blk = w + 22 &* b
             let u = q5Bytes(blk)
-            acc.add(each(x, xs) { _mm256_sub_epi32(products(u, $0, b), products(sixteen, $0, b)) }, scale(blk, 0), a, b)
+            acc.add(each(x, xs) { centered(u, sixteen, $0, b) }, scale(blk, 0), a, b)
         }
         return acc.totals
     }
