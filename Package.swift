@@ -18,7 +18,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rdic", targets: ["RDICCommand"]),
-        .library(name: "RDIC", targets: ["Engine", "Providers", "ModelStore"]),
+        .library(name: "RDIC", targets: ["Engine", "Agents", "Providers", "ModelStore"]),
         // The quantized kernels alone, for the benchmark package under Benchmarks/.
         .library(name: "RDICKernels", targets: ["TensorFormats"]),
     ],
@@ -40,6 +40,8 @@ let package = Package(
         .target(name: "Models", dependencies: ["GGUF", "TensorFormats", "KVCache"], swiftSettings: optimized),
         // Generation: prefill, decode, sampling, streaming.
         .target(name: "Engine", dependencies: ["Models", "Tokenizers", "KVCache", "GGUF"], swiftSettings: optimized),
+        // Many agents on one model: per-agent caches in RAM and on disk, batched scheduling.
+        .target(name: "Agents", dependencies: ["Engine", "Models", "KVCache"], swiftSettings: optimized),
         // Installing, finding and describing model files.
         .target(name: "ModelStore", dependencies: [
             "GGUF", .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -67,6 +69,7 @@ let package = Package(
             "Providers", "Engine", "Tokenizers", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Engine", "Models", "KVCache", "Tokenizers", "TestSupport"], swiftSettings: optimized),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF"]),
     ]
 )

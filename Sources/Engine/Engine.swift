@@ -84,6 +84,8 @@ public struct GenerationOptions: Sendable {
     public var logprobs = 0
     /// Tokens per prefill batch.
     public var batchSize = 512
+    /// The kernels this request runs (nil: the model's default).
+    public var numerics: Numerics?
 
     public init(maxTokens: Int = 256, sampling: SamplingParameters = SamplingParameters(),
                 stopStrings: [String] = [], logprobs: Int = 0) {

@@ -57,70 +57,46 @@ public final class Session: @unchecked Sendable {
         guard !prompt.isEmpty else { throw EngineError.emptyPrompt }
         guard prompt.count < context else { throw ModelError.promptTooLong(tokens: prompt.count, context: context) }
 
-        var summary = GenerationSummary()
         let start = Date()
-        let prefilled = try bringCache(to: prompt, rerunLast: true, batchSize: options.batchSize)
+        let prefilled = try bringCache(to: prompt, rerunLast: true, batchSize: options.batchSize,
+                                       numerics: options.numerics)
         var hidden = prefilled.hidden
-        summary.promptTokens = prompt.count
-        summary.reusedPromptTokens = prefilled.reused
-        summary.promptSeconds = Date().timeIntervalSince(start)
+        var state = GenerationState(engine: engine, options: options, history: tokens)
+        state.setPrompt(tokens: prompt.count, reused: prefilled.reused, seconds: Date().timeIntervalSince(start))
 
         let decodeStart = Date()
-        var sampler = Sampler(options.sampling)
-        var decoder = StreamingDecoder(tokenizer: engine.tokenizer, renderSpecial: false)
-        var stops = StopStringFilter(options.stopStrings)
         var logits = [Float](repeating: 0, count: vocab)
-        var history = tokens
-        summary.finishReason = .maxTokens
-        for step in 0..<options.maxTokens {
-            if step > 0 {
-                guard cache.count < context else { summary.finishReason = .contextFull; break }
+        var first = true
+        while !state.isFinished {
+            if !first {
+                guard cache.count < context, let next = state.nextToken else { state.stop(.contextFull); break }
                 // The step's forward pass writes into `hidden` in place: no allocation per token.
                 try hidden.withUnsafeMutableBufferPointer { h in
-                    try model.decode(token: summary.outputIds.last!, cache: cache, into: h.baseAddress!)
+                    try model.decode(token: next, cache: cache, numerics: options.numerics, into: h.baseAddress!)
                 }
-                tokens.append(summary.outputIds.last!)
+                tokens.append(next)
             }
+            first = false
             hidden.withUnsafeBufferPointer { h in
                 logits.withUnsafeMutableBufferPointer { l in
-                    model.logits(hidden: h.baseAddress!, rows: 1, into: l.baseAddress!)
+                    model.logits(hidden: h.baseAddress!, rows: 1, numerics: options.numerics, into: l.baseAddress!)
                 }
             }
-            let top = options.logprobs > 0
-                ? logits.withUnsafeBufferPointer { topLogprobs($0, k: options.logprobs) } : []
-            let next = logits.withUnsafeMutableBufferPointer { sampler.sample($0, history: history) }
-            history.append(next)
-            if options.stopAtEndOfGeneration && engine.tokenizer.isEndOfGeneration(next) {
-                summary.finishReason = .endOfGeneration
-                summary.endOfGenerationToken = next
-                summary.decodeTokens += 1
-                break
-            }
-            summary.outputIds.append(next)
-            summary.decodeTokens += 1
-            let piece = try decoder.append(next)
-            let (text, stopped) = stops.push(piece)
-            summary.text += text
-            try emit(GeneratedToken(id: next, text: text, topLogprobs: top))
-            if stopped {
-                summary.finishReason = .stopString
-                break
+            if let token = try logits.withUnsafeMutableBufferPointer({ try state.accept(logits: $0) }) {
+                try emit(token)
             }
         }
-        let (tail, _) = stops.push(decoder.finish(), final: true)
-        if !tail.isEmpty && summary.finishReason != .stopString {
-            summary.text += tail
-            try emit(GeneratedToken(id: -1, text: tail, topLogprobs: []))
-        }
-        summary.decodeSeconds = Date().timeIntervalSince(decodeStart)
-        return summary
+        if let tail = state.finish() { try emit(tail) }
+        state.setDecodeSeconds(Date().timeIntervalSince(decodeStart))
+        return state.summary
     }
 
     /// Brings the cache to hold `sequence`, reusing the cached common prefix, and returns the
     /// hidden state of its final position (when anything ran) and how many tokens were reused.
     /// `rerunLast` keeps the last token out of the reused prefix, so a generation always has
     /// the final position's hidden state to sample from. Callers hold `lock`.
-    func bringCache(to sequence: [Int32], rerunLast: Bool, batchSize: Int) throws -> (hidden: [Float], reused: Int) {
+    func bringCache(to sequence: [Int32], rerunLast: Bool, batchSize: Int,
+                    numerics: Numerics? = nil) throws -> (hidden: [Float], reused: Int) {
         let context = cache.configuration.contextLength
         guard sequence.count <= context else {
             throw ModelError.promptTooLong(tokens: sequence.count, context: context)
@@ -140,7 +116,8 @@ public final class Session: @unchecked Sendable {
         while i < sequence.count {
             let end = min(i + max(1, batchSize), sequence.count)
             let chunk = Array(sequence[i..<end])
-            hidden = try engine.model.forward(tokens: chunk, cache: cache, outputRows: (chunk.count - 1)..<chunk.count)
+            hidden = try engine.model.forward(tokens: chunk, cache: cache, outputRows: (chunk.count - 1)..<chunk.count,
+                                              numerics: numerics)
             tokens.append(contentsOf: chunk)
             i = end
         }
@@ -212,14 +189,14 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
 
 /// Holds back streamed text that might be the start of a stop string, and cuts the text at
 /// the first stop string found.
-struct StopStringFilter {
+public struct StopStringFilter: Sendable {
     let stops: [String]
     private var held = ""
 
-    init(_ stops: [String]) { self.stops = stops.filter { !$0.isEmpty } }
+    public init(_ stops: [String]) { self.stops = stops.filter { !$0.isEmpty } }
 
     /// Adds `text`; returns what can be emitted now and whether a stop string was reached.
-    mutating func push(_ text: String, final: Bool = false) -> (String, Bool) {
+    public mutating func push(_ text: String, final: Bool = false) -> (String, Bool) {
         held += text
         if stops.isEmpty { defer { held = "" }; return (held, false) }
         var cut: String.Index?

@@ -297,6 +297,10 @@ public final class SequenceKVCache: @unchecked Sendable {
         }
     }
 
+    /// Abandons a reserved batch (the pass that was to write it failed): the sequence is as it
+    /// was before `reserve`.
+    public func cancelPending() { pending = 0 }
+
     /// Makes the reserved batch part of the sequence.
     public func commit() {
         guard pending > 0 else { return }

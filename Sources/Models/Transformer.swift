@@ -133,12 +133,11 @@ public final class Transformer: @unchecked Sendable {
     /// model, appending them to `cache`, and returns the output-normed hidden states of the
     /// batch rows in `outputRows` (`[rows][embeddingLength]`).
     public func forward(tokens: [Int32], cache: SequenceKVCache, positions: [Int32]? = nil,
-                        outputRows: Range<Int>) throws -> [Float] {
+                        outputRows: Range<Int>, numerics: Numerics? = nil) throws -> [Float] {
         var result = [Float](repeating: 0, count: outputRows.count * hyperparameters.embeddingLength)
-        try tokens.withUnsafeBufferPointer { t in
-            try result.withUnsafeMutableBufferPointer { r in
-                try forward(tokens: t, cache: cache, positions: positions, outputRows: outputRows, into: r.baseAddress!)
-            }
+        try result.withUnsafeMutableBufferPointer { r in
+            try forward([SequenceBatch(tokens: tokens, cache: cache, positions: positions, outputRows: outputRows)],
+                        numerics: numerics, into: r.baseAddress!)
         }
         return result
     }
@@ -146,37 +145,68 @@ public final class Transformer: @unchecked Sendable {
     /// One generated token through the model, its output-normed hidden state written to `out`
     /// (`embeddingLength` floats). Allocates nothing (beyond a new cache block every
     /// `blockTokens` tokens).
-    public func decode(token: Int32, cache: SequenceKVCache, into out: UnsafeMutablePointer<Float>) throws {
-        try withUnsafePointer(to: token) { t in
-            try forward(tokens: UnsafeBufferPointer(start: t, count: 1), cache: cache, outputRows: 0..<1, into: out)
-        }
+    public func decode(token: Int32, cache: SequenceKVCache, numerics: Numerics? = nil,
+                       into out: UnsafeMutablePointer<Float>) throws {
+        try forward([SequenceBatch(tokens: [token], cache: cache, outputRows: 0..<1)], numerics: numerics, into: out)
     }
 
     /// `forward(tokens:cache:positions:outputRows:)` writing the hidden states of `outputRows`
     /// to `out` (`outputRows.count * embeddingLength` floats).
     public func forward(tokens: UnsafeBufferPointer<Int32>, cache: SequenceKVCache, positions: [Int32]? = nil,
-                        outputRows: Range<Int>, into out: UnsafeMutablePointer<Float>) throws {
+                        outputRows: Range<Int>, numerics: Numerics? = nil, into out: UnsafeMutablePointer<Float>) throws {
+        try forward([SequenceBatch(tokens: Array(tokens), cache: cache, positions: positions, outputRows: outputRows)],
+                    numerics: numerics, into: out)
+    }
+
+    /// One forward pass over several sequences at once, each with its own cache and positions:
+    /// the weights are read once for all of them (decoding N agents costs about one matrix pass),
+    /// while attention runs per sequence over that sequence's cache only. The hidden states of
+    /// every sequence's `outputRows` are written to `out` one after another, in `batch` order.
+    /// `numerics` nil uses the model's default.
+    public func forward(_ batch: [SequenceBatch], numerics: Numerics? = nil,
+                        into out: UnsafeMutablePointer<Float>) throws {
         lock.lock()
         defer { lock.unlock() }
+        let llamaCpp = (numerics ?? _numerics) == .llamaCpp
         let h = hyperparameters
-        let n = tokens.count
-        precondition(outputRows.lowerBound >= 0 && outputRows.upperBound <= n)
+        var seen = Set<ObjectIdentifier>()
+        for s in batch {
+            precondition(s.outputRows.lowerBound >= 0 && s.outputRows.upperBound <= s.tokens.count)
+            precondition(seen.insert(ObjectIdentifier(s.cache)).inserted, "a cache appears twice in one batch")
+            for tok in s.tokens where tok < 0 || Int(tok) >= h.vocabularySize {
+                throw ModelError.tokenOutOfRange(token: tok, vocabulary: h.vocabularySize)
+            }
+            if s.cache.count + s.tokens.count > s.cache.configuration.contextLength {
+                throw ModelError.promptTooLong(tokens: s.cache.count + s.tokens.count,
+                                               context: s.cache.configuration.contextLength)
+            }
+        }
+        let parts = batch.filter { !$0.tokens.isEmpty }
+        let n = parts.reduce(0) { $0 + $1.tokens.count }
         if n == 0 { return }
-        for tok in tokens where tok < 0 || Int(tok) >= h.vocabularySize {
-            throw ModelError.tokenOutOfRange(token: tok, vocabulary: h.vocabularySize)
+        var rowStart: [Int] = []
+        var stored = 0
+        var partialsNeeded = 0
+        do {
+            var r = 0
+            for s in parts {
+                try s.cache.reserve(s.tokens.count, positions: s.positions)
+                rowStart.append(r)
+                r += s.tokens.count
+                var seqStored = s.tokens.count
+                for l in 0..<h.layerCount { seqStored = max(seqStored, s.cache.storedTokens(layer: l).count) }
+                stored = max(stored, seqStored)
+                partialsNeeded = max(partialsNeeded, attention.partialFloats(
+                    tokens: s.tokens.count, stored: seqStored, threads: pool.threadCount, llamaCpp: llamaCpp))
+            }
+        } catch {
+            for s in parts { s.cache.cancelPending() }
+            throw error
         }
-        if cache.count + n > cache.configuration.contextLength {
-            throw ModelError.promptTooLong(tokens: cache.count + n, context: cache.configuration.contextLength)
-        }
-        try cache.reserve(n, positions: positions)
-        var stored = n
-        for l in 0..<h.layerCount { stored = max(stored, cache.storedTokens(layer: l).count) }
         if attention.scratchFloats(stored: stored) > attentionScratch.floatsPerThread {
             attentionScratch = Scratch(threads: pool.threadCount,
                                        floatsPerThread: attention.scratchFloats(stored: max(stored, 2 * attentionScratch.floatsPerThread)))
         }
-        let partialsNeeded = attention.partialFloats(tokens: n, stored: stored, threads: pool.threadCount,
-                                                     llamaCpp: _numerics == .llamaCpp)
         if partialsNeeded > attentionPartials.floatsPerThread {
             attentionPartials = Scratch(threads: 1, floatsPerThread: max(partialsNeeded, 2 * attentionPartials.floatsPerThread))
         }
@@ -184,40 +214,58 @@ public final class Transformer: @unchecked Sendable {
         let d = h.embeddingLength
 
         // Embeddings.
+        let tokens = parts.flatMap(\.tokens)
         let tokenEmbedding = self.tokenEmbedding
-        pool.parallelFor(n) { range, _ in
-            for i in range {
-                tokenEmbedding.decodeRow(Int(tokens[i]), into: w.x + i * d)
-                if let s = h.embeddingScale { for j in 0..<d { w.x[i * d + j] *= s } }
+        tokens.withUnsafeBufferPointer { tokens in
+            pool.parallelFor(n) { range, _ in
+                for i in range {
+                    tokenEmbedding.decodeRow(Int(tokens[i]), into: w.x + i * d)
+                    if let s = h.embeddingScale { for j in 0..<d { w.x[i * d + j] *= s } }
+                }
             }
         }
-        // RoPE tables for each token's position, per distinct (base, scale).
+        // RoPE tables for each row's position, per distinct (base, scale).
         let half = h.ropeDimensions / 2
         let ropeGlobal = h.rope(layer: h.slidingLayers.firstIndex(of: false) ?? 0)
         let ropeSliding = (h.slidingRopeBase, h.slidingRopeScale)
-        for i in 0..<n {
-            let (block, slot) = cache.slot(layer: 0, token: cache.count + i)
-            let position = block.positions[slot]
-            rope.tables(pos: position, base: ropeGlobal.base, scale: ropeGlobal.scale,
-                        cos: w.cosG + i * half, sin: w.sinG + i * half)
-            rope.tables(pos: position, base: ropeSliding.0, scale: ropeSliding.1,
-                        cos: w.cosS + i * half, sin: w.sinS + i * half)
+        for (p, s) in parts.enumerated() {
+            for j in 0..<s.tokens.count {
+                let i = rowStart[p] + j
+                let (block, slot) = s.cache.slot(layer: 0, token: s.cache.count + j)
+                let position = block.positions[slot]
+                rope.tables(pos: position, base: ropeGlobal.base, scale: ropeGlobal.scale,
+                            cos: w.cosG + i * half, sin: w.sinG + i * half)
+                rope.tables(pos: position, base: ropeSliding.0, scale: ropeSliding.1,
+                            cos: w.cosS + i * half, sin: w.sinS + i * half)
+            }
         }
-
+        let rows = zip(parts, rowStart).map { RowRange(cache: $0.cache, start: $1, count: $0.tokens.count) }
         for l in 0..<h.layerCount {
-            try runLayer(l, n: n, cache: cache, w: w)
+            runLayer(l, n: n, rows: rows, w: w, llamaCpp: llamaCpp)
         }
-        cache.commit()
+        for s in parts { s.cache.commit() }
 
         // Final norm of the requested rows.
+        var o = 0
         outputNorm.withUnsafeBufferPointer { wn in
-            for (k, i) in outputRows.enumerated() {
-                rmsNorm(w.x + i * d, wn.baseAddress!, out + k * d, d, eps: h.rmsEpsilon)
+            for s in batch {
+                let start = parts.firstIndex { $0.cache === s.cache }.map { rowStart[$0] } ?? 0
+                for i in s.outputRows {
+                    rmsNorm(w.x + (start + i) * d, wn.baseAddress!, out + o * d, d, eps: h.rmsEpsilon)
+                    o += 1
+                }
             }
         }
     }
 
-    private func runLayer(_ l: Int, n: Int, cache: SequenceKVCache, w: Workspace.Buffers) throws {
+    /// Where one sequence's rows sit in a batched pass.
+    private struct RowRange {
+        let cache: SequenceKVCache
+        let start: Int
+        let count: Int
+    }
+
+    private func runLayer(_ l: Int, n: Int, rows: [RowRange], w: Workspace.Buffers, llamaCpp: Bool) {
         let h = hyperparameters
         let L = layers[l]
         let d = h.embeddingLength
@@ -227,7 +275,7 @@ public final class Transformer: @unchecked Sendable {
         let eps = h.rmsEpsilon
 
         normRows(w.x, L.attentionNorm, w.xb, n: n, width: d)
-        var attnIn = input(w.xb, n: n, cols: d)
+        var attnIn = input(w.xb, n: n, cols: d, llamaCpp: llamaCpp)
         WeightMatrix.multiplyAll(MatmulTarget(weights: L.wq, y: w.q, yStride: qw),
                                  MatmulTarget(weights: L.wk, y: w.k, yStride: kw),
                                  MatmulTarget(weights: L.wv, y: w.v, yStride: vw), input: &attnIn, pool: pool)
@@ -237,6 +285,10 @@ public final class Transformer: @unchecked Sendable {
         let half = h.ropeDimensions / 2
         let qn = L.queryNorm, kn = L.keyNorm
         let rope = self.rope
+        // Which sequence (and row within it) each batch row belongs to.
+        var owner = [Int](repeating: 0, count: n)
+        for (k, r) in rows.enumerated() { for i in r.start..<(r.start + r.count) { owner[i] = k } }
+        owner.withUnsafeBufferPointer { owner in
         pool.parallelFor(n) { range, _ in
             for i in range {
                 for hd in 0..<h.headCount {
@@ -250,32 +302,36 @@ public final class Transformer: @unchecked Sendable {
                     if let kn { kn.withUnsafeBufferPointer { rmsNorm(p, $0.baseAddress!, p, h.keyLength, eps: eps) } }
                     rope.apply(p, cos: cosT + i * half, sin: sinT + i * half)
                 }
-                cache.writeKey(layer: l, batchIndex: i, w.k + i * kw)
-                cache.writeValue(layer: l, batchIndex: i, w.v + i * vw)
+                let r = rows[owner[i]]
+                r.cache.writeKey(layer: l, batchIndex: i - r.start, w.k + i * kw)
+                r.cache.writeValue(layer: l, batchIndex: i - r.start, w.v + i * vw)
             }
         }
-        attention.run(cache: cache, layer: l, window: sliding ? h.slidingWindow : nil, n: n,
-                      q: w.q, out: w.att, pool: pool, scratch: attentionScratch,
-                      partials: attentionPartials, quantizedQueries: attentionQueries,
-                      queryBytes: attentionQueryBytes, llamaCpp: _numerics == .llamaCpp)
-        var attnOut = input(w.att, n: n, cols: ow)
+        }
+        for r in rows {
+            attention.run(cache: r.cache, layer: l, window: sliding ? h.slidingWindow : nil, n: r.count,
+                          q: w.q + r.start * qw, out: w.att + r.start * ow, pool: pool, scratch: attentionScratch,
+                          partials: attentionPartials, quantizedQueries: attentionQueries,
+                          queryBytes: attentionQueryBytes, llamaCpp: llamaCpp)
+        }
+        var attnOut = input(w.att, n: n, cols: ow, llamaCpp: llamaCpp)
         L.wo.multiply(&attnOut, into: w.xb, yStride: d, pool: pool)
         if let pn = L.postAttentionNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
         add(w.xb, into: w.x, count: n * d)
 
         normRows(w.x, L.ffnNorm, w.xb, n: n, width: d)
-        var ffnIn = input(w.xb, n: n, cols: d)
+        var ffnIn = input(w.xb, n: n, cols: d, llamaCpp: llamaCpp)
         WeightMatrix.multiplyAll(MatmulTarget(weights: L.gate, y: w.gate, yStride: ff),
                                  MatmulTarget(weights: L.up, y: w.up, yStride: ff), input: &ffnIn, pool: pool)
         GatedActivationJob(activation: h.activation, gate: w.gate, up: w.up, count: n * ff).run(on: pool)
-        var ffnHidden = input(w.gate, n: n, cols: ff)
+        var ffnHidden = input(w.gate, n: n, cols: ff, llamaCpp: llamaCpp)
         L.down.multiply(&ffnHidden, into: w.xb, yStride: d, pool: pool)
         if let pn = L.postFFNNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
         add(w.xb, into: w.x, count: n * d)
     }
 
-    private func input(_ x: UnsafePointer<Float>, n: Int, cols: Int) -> MatmulInput {
-        MatmulInput(x, n: n, cols: cols, buffers: activationBuffers, pool: pool, tokenByToken: _numerics == .llamaCpp)
+    private func input(_ x: UnsafePointer<Float>, n: Int, cols: Int, llamaCpp: Bool) -> MatmulInput {
+        MatmulInput(x, n: n, cols: cols, buffers: activationBuffers, pool: pool, tokenByToken: llamaCpp)
     }
 
     private func normRows(_ x: UnsafeMutablePointer<Float>, _ weight: [Float], _ out: UnsafeMutablePointer<Float>,
@@ -292,11 +348,12 @@ public final class Transformer: @unchecked Sendable {
 
     /// Logits of `rows` hidden states (`[rows][embeddingLength]`, as `forward` returns) into
     /// `out` (`[rows][vocabularySize]`), with the model's soft-capping.
-    public func logits(hidden: UnsafePointer<Float>, rows: Int, into out: UnsafeMutablePointer<Float>) {
+    public func logits(hidden: UnsafePointer<Float>, rows: Int, numerics: Numerics? = nil,
+                       into out: UnsafeMutablePointer<Float>) {
         lock.lock()
         defer { lock.unlock() }
         let h = hyperparameters
-        var x = input(hidden, n: rows, cols: h.embeddingLength)
+        var x = input(hidden, n: rows, cols: h.embeddingLength, llamaCpp: (numerics ?? _numerics) == .llamaCpp)
         output.multiply(&x, into: out, yStride: h.vocabularySize, pool: pool)
         if let cap = h.finalLogitSoftcap {
             for j in 0..<(rows * h.vocabularySize) { out[j] = tanhf(out[j] / cap) * cap }
@@ -304,13 +361,32 @@ public final class Transformer: @unchecked Sendable {
     }
 
     /// Logits of `hidden` rows as a new array.
-    public func logits(hidden: [Float]) -> [Float] {
+    public func logits(hidden: [Float], numerics: Numerics? = nil) -> [Float] {
         let rows = hidden.count / hyperparameters.embeddingLength
         var out = [Float](repeating: 0, count: rows * hyperparameters.vocabularySize)
         hidden.withUnsafeBufferPointer { hp in
-            out.withUnsafeMutableBufferPointer { logits(hidden: hp.baseAddress!, rows: rows, into: $0.baseAddress!) }
+            out.withUnsafeMutableBufferPointer {
+                logits(hidden: hp.baseAddress!, rows: rows, numerics: numerics, into: $0.baseAddress!)
+            }
         }
         return out
+    }
+}
+
+/// One sequence's part of a batched forward pass: its new tokens (at `positions`, default
+/// consecutive after the cache's last), the cache they are appended to, and which of its rows'
+/// hidden states to return.
+public struct SequenceBatch: @unchecked Sendable {
+    public var tokens: [Int32]
+    public var cache: SequenceKVCache
+    public var positions: [Int32]?
+    public var outputRows: Range<Int>
+
+    public init(tokens: [Int32], cache: SequenceKVCache, positions: [Int32]? = nil, outputRows: Range<Int>) {
+        self.tokens = tokens
+        self.cache = cache
+        self.positions = positions
+        self.outputRows = outputRows
     }
 }
 

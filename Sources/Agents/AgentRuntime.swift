@@ -1,0 +1,294 @@
+import Engine
+import Foundation
+import KVCache
+import Models
+
+/// Many agents on one loaded model: each agent keeps its own KV cache across requests, and the
+/// requests running at a time advance together, one batched forward pass per step (decoding N
+/// agents reads the weights once).
+///
+/// A scheduler thread owns the model. Each step it admits waiting requests into free slots
+/// (an agent runs one request at a time; later ones wait their turn), gives every decoding
+/// request one token and the prefilling ones a shared budget of `prefillChunk` prompt tokens,
+/// runs the pass, samples each request's next token with its own sampler, and streams it.
+/// Requests join and leave between steps; a cancelled one leaves at the next step.
+public final class AgentRuntime: @unchecked Sendable {
+    public let engine: Engine
+    public let configuration: AgentRuntimeConfiguration
+    private let store: AgentStore
+    private let condition = NSCondition()
+    private var waiting: [Job] = []
+    private var running: [Job] = []
+    private var accepting = true
+    private var stopped = false
+    private var thread: Thread?
+    private let finished = NSCondition()
+    private var loopEnded = false
+
+    public init(engine: Engine, configuration: AgentRuntimeConfiguration = AgentRuntimeConfiguration()) throws {
+        var configuration = configuration
+        configuration.contextLength = min(configuration.contextLength, engine.model.hyperparameters.contextLength)
+        configuration.parallel = max(1, configuration.parallel)
+        configuration.prefillChunk = max(1, configuration.prefillChunk)
+        try engine.model.validate(configuration.kv)
+        self.engine = engine
+        self.configuration = configuration
+        store = try AgentStore(engine: engine, configuration: configuration)
+        let thread = Thread { [unowned self] in self.loop() }
+        thread.stackSize = 8 << 20
+        thread.name = "rdic-agents"
+        self.thread = thread
+        thread.start()
+    }
+
+    deinit {
+        condition.withLock { stopped = true; condition.broadcast() }
+    }
+
+    // MARK: Requests
+
+    public func submit(_ request: AgentRequest) throws -> AsyncThrowingStream<GenerationEvent, Error> {
+        guard !request.prompt.isEmpty else { throw AgentError.emptyPrompt }
+        guard request.prompt.count < configuration.contextLength else {
+            throw AgentError.promptTooLong(tokens: request.prompt.count, context: configuration.contextLength)
+        }
+        if let id = request.agent, id.utf8.count > 256 || id.isEmpty || id.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw AgentError.invalidAgentID(id)
+        }
+        let vocab = engine.model.hyperparameters.vocabularySize
+        if let bad = request.prompt.first(where: { $0 < 0 || Int($0) >= vocab }) {
+            throw ModelError.tokenOutOfRange(token: bad, vocabulary: vocab)
+        }
+        var job: Job?
+        let stream = AsyncThrowingStream<GenerationEvent, Error> { continuation in
+            job = Job(request: request, engine: engine, continuation: continuation)
+        }
+        let j = job!
+        try condition.withLock { () throws -> Void in
+            guard accepting else { throw AgentError.shuttingDown }
+            let queued = waiting.count
+            guard queued < configuration.queueLimit else {
+                throw AgentError.busy(queued: queued, limit: configuration.queueLimit)
+            }
+            waiting.append(j)
+            condition.broadcast()
+        }
+        j.continuation.onTermination = { [weak self, weak j] termination in
+            guard case .cancelled = termination, let j else { return }
+            j.cancel()
+            self?.condition.withLock { self?.condition.broadcast() }
+        }
+        return stream
+    }
+
+    /// Runs a request to the end and returns its summary (a convenience over `submit`).
+    public func generate(_ request: AgentRequest) async throws -> GenerationSummary {
+        for try await event in try submit(request) {
+            if case .finished(let summary) = event { return summary }
+        }
+        throw CancellationError()
+    }
+
+    // MARK: Agents
+
+    public func agents(tenant: String) -> [AgentInfo] { condition.withLock { store.list(tenant: tenant) } }
+
+    public func deleteAgent(tenant: String, id: String) throws {
+        try condition.withLock { try store.delete(tenant: tenant, id: id) }
+    }
+
+    /// A pinned agent is never spilled from RAM nor deleted from disk by the budgets.
+    public func pin(tenant: String, id: String, _ pinned: Bool = true) throws {
+        try condition.withLock { try store.setPinned(tenant: tenant, id: id, pinned) }
+    }
+
+    /// The token ids in an agent's cache (nil: no such agent).
+    public func tokens(tenant: String, id: String) -> [Int32]? {
+        condition.withLock { store.agents[AgentStore.Key(tenant: tenant, id: id)]?.tokens }
+    }
+
+    public var metrics: AgentRuntimeMetrics {
+        condition.withLock {
+            var m = AgentRuntimeMetrics()
+            m.queued = waiting.count
+            m.running = running.count
+            m.ramBytes = store.ramBytes
+            m.diskBytes = store.diskBytes
+            m.evictions = store.evictions
+            m.restores = store.restores
+            m.agentsInRAM = store.agents.values.filter { $0.cache != nil }.count
+            m.agentsOnDisk = store.agents.values.filter { $0.fileBytes > 0 }.count
+            return m
+        }
+    }
+
+    /// Saves every agent whose cache changed since its last save (needs a `directory`).
+    public func flush() {
+        condition.withLock { store.flush() }
+    }
+
+    /// Stops accepting (`submit` throws `.shuttingDown`), lets running and queued requests
+    /// finish, saves every changed agent, and ends the scheduler thread.
+    public func shutdown() async {
+        condition.withLock {
+            accepting = false
+            condition.broadcast()
+        }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread { [self] in
+                finished.withLock { while !loopEnded { finished.wait() } }
+                c.resume()
+            }
+        }
+    }
+
+    // MARK: The scheduler
+
+    private func loop() {
+        while true {
+            let step: [Job] = condition.withLock {
+                while true {
+                    dropCancelled()
+                    admit()
+                    if !running.isEmpty { return running }
+                    if !accepting || stopped {
+                        store.flush()
+                        return []
+                    }
+                    // Idle: write changed agents behind the requests, not in their way.
+                    if store.hasDirtyAgents { store.flush(); continue }
+                    condition.wait()
+                }
+            }
+            if step.isEmpty { break }
+            self.step(step)
+            condition.withLock {
+                for j in step where j.state.isFinished || j.isCancelled { release(j) }
+            }
+        }
+        finished.withLock { loopEnded = true; finished.broadcast() }
+    }
+
+    /// Moves waiting requests into free slots, oldest first, skipping agents already running.
+    private func admit() {
+        var i = 0
+        while running.count < configuration.parallel && i < waiting.count {
+            let j = waiting[i]
+            if let id = j.request.agent,
+               running.contains(where: { $0.request.agent == id && $0.request.tenant == j.request.tenant }) {
+                i += 1
+                continue
+            }
+            waiting.remove(at: i)
+            do {
+                let entry = try store.checkout(tenant: j.request.tenant, id: j.request.agent, prompt: j.prompt)
+                j.attach(entry)
+                running.append(j)
+            } catch {
+                j.continuation.finish(throwing: error)
+            }
+        }
+    }
+
+    private func dropCancelled() {
+        waiting.removeAll { j in
+            if j.isCancelled { j.continuation.finish(); return true }
+            return false
+        }
+        for j in running where j.isCancelled { release(j) }
+    }
+
+    private func release(_ j: Job) {
+        guard let index = running.firstIndex(where: { $0 === j }) else { return }
+        running.remove(at: index)
+        if let entry = j.entry { store.checkin(entry) }
+        if j.isCancelled {
+            j.continuation.finish()
+        } else {
+            if let tail = j.state.finish() { j.continuation.yield(.token(tail)) }
+            j.state.setDecodeSeconds(Date().timeIntervalSince(j.promptDone ?? Date()))
+            j.continuation.yield(.finished(j.state.summary))
+            j.continuation.finish()
+        }
+    }
+
+    /// One batched pass over the running requests (grouped by numerics, which choose kernels).
+    private func step(_ jobs: [Job]) {
+        var prefillBudget = configuration.prefillChunk
+        var parts: [(job: Job, tokens: [Int32], wantsLogits: Bool)] = []
+        for j in jobs {
+            guard let cache = j.entry?.cache, !j.state.isFinished else { continue }
+            if j.isPrefilling {
+                guard prefillBudget > 0 else { continue }
+                let n = min(prefillBudget, j.prompt.count - j.cursor)
+                prefillBudget -= n
+                let end = j.cursor + n
+                parts.append((j, Array(j.prompt[j.cursor..<end]), end == j.prompt.count))
+            } else if let next = j.state.nextToken {
+                guard cache.count < cache.configuration.contextLength else { j.state.stop(.contextFull); continue }
+                parts.append((j, [next], true))
+            }
+        }
+        for numerics in Numerics.allCases {
+            let group = parts.filter { $0.job.request.numerics == numerics }
+            if !group.isEmpty { run(group, numerics: numerics) }
+        }
+    }
+
+    private func run(_ group: [(job: Job, tokens: [Int32], wantsLogits: Bool)], numerics: Numerics) {
+        let model = engine.model
+        let d = model.hyperparameters.embeddingLength, vocab = model.hyperparameters.vocabularySize
+        let batch = group.map { p in
+            SequenceBatch(tokens: p.tokens, cache: p.job.entry!.cache!,
+                          outputRows: p.wantsLogits ? (p.tokens.count - 1)..<p.tokens.count : 0..<0)
+        }
+        let rows = group.filter(\.wantsLogits).count
+        var hidden = [Float](repeating: 0, count: max(1, rows) * d)
+        do {
+            try hidden.withUnsafeMutableBufferPointer { try model.forward(batch, numerics: numerics, into: $0.baseAddress!) }
+        } catch {
+            for p in group { fail(p.job, error) }
+            return
+        }
+        for p in group {
+            let j = p.job
+            j.entry!.tokens += p.tokens
+            if j.isPrefilling { j.cursor += p.tokens.count }
+        }
+        guard rows > 0 else { return }
+        var logits = [Float](repeating: 0, count: rows * vocab)
+        hidden.withUnsafeBufferPointer { h in
+            logits.withUnsafeMutableBufferPointer {
+                model.logits(hidden: h.baseAddress!, rows: rows, numerics: numerics, into: $0.baseAddress!)
+            }
+        }
+        var row = 0
+        for p in group where p.wantsLogits {
+            let j = p.job
+            if j.promptDone == nil {
+                j.promptDone = Date()
+                j.state.setPrompt(tokens: j.prompt.count, reused: j.reused,
+                                  seconds: j.promptDone!.timeIntervalSince(j.submitted))
+            }
+            do {
+                let token = try logits.withUnsafeMutableBufferPointer {
+                    try j.state.accept(logits: UnsafeMutableBufferPointer(rebasing: $0[(row * vocab)..<((row + 1) * vocab)]))
+                }
+                if let token, !j.isCancelled { j.continuation.yield(.token(token)) }
+            } catch {
+                fail(j, error)
+            }
+            row += 1
+        }
+    }
+
+    /// Ends a request with an error; its entry keeps the tokens its cache really holds.
+    private func fail(_ j: Job, _ error: Error) {
+        j.state.stop(.maxTokens)
+        condition.withLock {
+            if let index = running.firstIndex(where: { $0 === j }) { running.remove(at: index) }
+            if let entry = j.entry { store.checkin(entry) }
+        }
+        j.continuation.finish(throwing: error)
+    }
+}

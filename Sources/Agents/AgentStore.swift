@@ -1,0 +1,290 @@
+import Engine
+import Foundation
+import KVCache
+
+/// One agent's cache and the tokens in it, in RAM or (with `cache` nil) only on disk.
+/// Anonymous entries (`id` nil) are cached prefixes of requests that named no agent.
+final class AgentEntry: @unchecked Sendable {
+    let tenant: String
+    let id: String?
+    var cache: SequenceKVCache?
+    var tokens: [Int32]
+    /// The RAM state is newer than the file (or there is no file yet).
+    var dirty = false
+    var lastUsed: Date
+    var pinned = false
+    /// A request is running on it.
+    var busy = false
+    /// Bytes of its file on disk (0: none).
+    var fileBytes = 0
+
+    init(tenant: String, id: String?, cache: SequenceKVCache?, tokens: [Int32], lastUsed: Date = Date()) {
+        self.tenant = tenant
+        self.id = id
+        self.cache = cache
+        self.tokens = tokens
+        self.lastUsed = lastUsed
+    }
+}
+
+/// Agents by tenant and id, in two tiers: RAM (live caches) and disk (session files).
+///
+/// Not thread-safe: `AgentRuntime` calls it under its lock. Caches are only mutated by the
+/// scheduler thread, between forward passes, so a save always sees a whole batch.
+final class AgentStore: @unchecked Sendable {
+    struct Key: Hashable {
+        let tenant: String
+        let id: String
+    }
+
+    let engine: Engine
+    let configuration: AgentRuntimeConfiguration
+    private(set) var agents: [Key: AgentEntry] = [:]
+    /// Per tenant, the idle prefixes of anonymous requests, oldest first.
+    private var anonymous: [String: [AgentEntry]] = [:]
+    /// Shorter common prefixes are prefilled rather than forked (a fork shares whole blocks).
+    let minimumSharedPrefix = 64
+    private(set) var evictions = 0
+    private(set) var restores = 0
+
+    init(engine: Engine, configuration: AgentRuntimeConfiguration) throws {
+        self.engine = engine
+        self.configuration = configuration
+        if let dir = configuration.directory {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            loadIndex(dir)
+        }
+    }
+
+    // MARK: Checking agents out and in
+
+    /// The entry a request runs on: the agent's (restored from disk if spilled), or a new one
+    /// forked copy-on-write from the tenant's cached sequence sharing the longest prefix with
+    /// `prompt`. The entry is marked busy.
+    func checkout(tenant: String, id: String?, prompt: [Int32]) throws -> AgentEntry {
+        if let id, let entry = agents[Key(tenant: tenant, id: id)] {
+            if entry.cache == nil { try restore(entry) }
+            entry.busy = true
+            return entry
+        }
+        let entry: AgentEntry
+        if let donor = bestDonor(tenant: tenant, prompt: prompt), let cache = donor.cache {
+            entry = AgentEntry(tenant: tenant, id: id, cache: cache.fork(), tokens: donor.tokens)
+            if donor.id == nil { anonymous[tenant]?.removeAll { $0 === donor } }
+        } else {
+            entry = AgentEntry(tenant: tenant, id: id,
+                               cache: engine.model.makeCache(contextLength: configuration.contextLength,
+                                                             storage: configuration.kv),
+                               tokens: [])
+        }
+        if let id { agents[Key(tenant: tenant, id: id)] = entry }
+        entry.busy = true
+        return entry
+    }
+
+    /// A request on `entry` ended: it is idle again, and over budget idle agents are spilled.
+    func checkin(_ entry: AgentEntry) {
+        entry.busy = false
+        entry.lastUsed = Date()
+        if entry.id == nil {
+            var list = anonymous[entry.tenant] ?? []
+            list.append(entry)
+            while list.count > configuration.anonymousPrefixes { list.removeFirst() }
+            anonymous[entry.tenant] = list
+        } else if let id = entry.id, agents[Key(tenant: entry.tenant, id: id)] !== entry {
+            return  // deleted while running
+        } else {
+            entry.dirty = true
+        }
+        enforceRAMBudget()
+    }
+
+    /// The cached sequence of `tenant` (an idle agent or an anonymous prefix, in RAM) with the
+    /// longest common prefix with `prompt`, when that prefix is worth forking (a whole block).
+    private func bestDonor(tenant: String, prompt: [Int32]) -> AgentEntry? {
+        var best: AgentEntry?
+        var bestLength = 0
+        let candidates = agents.values.filter { $0.tenant == tenant } + (anonymous[tenant] ?? [])
+        for e in candidates where e.cache != nil {
+            let n = commonPrefix(e.tokens, prompt)
+            if n > bestLength { best = e; bestLength = n }
+        }
+        return bestLength >= minimumSharedPrefix ? best : nil
+    }
+
+    // MARK: Budget and tiers
+
+    /// Every cache in RAM.
+    var residentCaches: [SequenceKVCache] {
+        agents.values.compactMap(\.cache) + anonymous.values.flatMap { $0.compactMap(\.cache) }
+    }
+
+    /// Distinct block bytes in RAM: a prefix shared copy-on-write is counted once.
+    var ramBytes: Int { SequenceKVCache.distinctBytes(residentCaches) }
+    var diskBytes: Int { agents.values.reduce(0) { $0 + $1.fileBytes } }
+
+    /// Spills idle agents until the RAM budget holds: anonymous prefixes are dropped first,
+    /// then agents in least-recently-used order are saved (if their file is stale) and dropped
+    /// from RAM. Busy and pinned agents stay. Without a directory, spilled agents are forgotten.
+    func enforceRAMBudget() {
+        guard let budget = configuration.ramBudget else { return }
+        var unsaved = Set<ObjectIdentifier>()
+        while ramBytes > budget {
+            if let tenant = anonymous.first(where: { !$0.value.isEmpty })?.key {
+                anonymous[tenant]!.removeFirst()
+                evictions += 1
+                continue
+            }
+            let idle = agents.values.filter {
+                $0.cache != nil && !$0.busy && !$0.pinned && !unsaved.contains(ObjectIdentifier($0))
+            }
+            guard let victim = idle.min(by: { $0.lastUsed < $1.lastUsed }) else { return }
+            // A failed save must not lose the agent: it stays in RAM, over budget.
+            if !spill(victim) { unsaved.insert(ObjectIdentifier(victim)) }
+        }
+    }
+
+    private func spill(_ entry: AgentEntry) -> Bool {
+        if configuration.directory != nil {
+            if entry.dirty || entry.fileBytes == 0 {
+                do { try save(entry) } catch { return false }
+            }
+            entry.cache = nil
+        } else if let id = entry.id {
+            agents[Key(tenant: entry.tenant, id: id)] = nil
+        }
+        evictions += 1
+        return true
+    }
+
+    /// Saves every agent whose RAM state is newer than its file.
+    func flush() {
+        guard configuration.directory != nil else { return }
+        for e in agents.values where e.dirty && e.cache != nil && !e.busy {
+            try? save(e)
+        }
+    }
+
+    var hasDirtyAgents: Bool {
+        configuration.directory != nil && agents.values.contains { $0.dirty && $0.cache != nil && !$0.busy }
+    }
+
+    // MARK: Introspection
+
+    func list(tenant: String) -> [AgentInfo] {
+        agents.values.filter { $0.tenant == tenant }.map { e in
+            AgentInfo(id: e.id!, tokens: e.tokens.count,
+                      bytes: e.cache?.bytesAllocated ?? e.fileBytes,
+                      tier: e.cache == nil ? .disk : .ram, lastUsed: e.lastUsed, pinned: e.pinned)
+        }.sorted { $0.id < $1.id }
+    }
+
+    func delete(tenant: String, id: String) throws {
+        guard let e = agents.removeValue(forKey: Key(tenant: tenant, id: id)) else { throw AgentError.notFound(agent: id) }
+        if let url = fileURL(e) { try? FileManager.default.removeItem(at: url) }
+    }
+
+    func setPinned(tenant: String, id: String, _ pinned: Bool) throws {
+        guard let e = agents[Key(tenant: tenant, id: id)] else { throw AgentError.notFound(agent: id) }
+        e.pinned = pinned
+        e.dirty = true
+    }
+
+    /// Every agent in the store, of every tenant (for the CLI's `agents list`).
+    func all() -> [(tenant: String, info: AgentInfo)] {
+        Set(agents.keys.map(\.tenant)).sorted().flatMap { t in list(tenant: t).map { (t, $0) } }
+    }
+
+    // MARK: Disk
+
+    /// `<directory>/<tenant hash>/<agent id hash>.safetensors`: ids can be any string, so the
+    /// names are hashes and the file's header keeps the real ones.
+    private func fileURL(_ e: AgentEntry) -> URL? {
+        guard let dir = configuration.directory, let id = e.id else { return nil }
+        return Self.fileURL(directory: dir, tenant: e.tenant, id: id)
+    }
+
+    static func fileURL(directory: URL, tenant: String, id: String) -> URL {
+        directory.appendingPathComponent(hex(Array(tenant.utf8)), isDirectory: true)
+            .appendingPathComponent(hex(Array(id.utf8)) + ".safetensors")
+    }
+
+    private static func hex(_ bytes: [UInt8]) -> String {
+        String(XXH64.hash(bytes), radix: 16).leftPadded(16)
+    }
+
+    private func save(_ e: AgentEntry) throws {
+        guard let url = fileURL(e), let cache = e.cache else { return }
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try SessionFile.write(cache: cache, tokens: e.tokens, fingerprint: engine.fingerprint, extra: [
+            "agent_id": e.id ?? "", "tenant": e.tenant, "pinned": e.pinned ? "1" : "0",
+            "last_used": String(e.lastUsed.timeIntervalSince1970),
+        ], to: url)
+        e.fileBytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+        e.dirty = false
+        enforceDiskBudget(keeping: e)
+    }
+
+    private func restore(_ e: AgentEntry) throws {
+        guard let url = fileURL(e) else { throw AgentError.notFound(agent: e.id ?? "") }
+        let contents = try SessionFile.read(path: url.path, fingerprint: engine.fingerprint,
+                                            layers: engine.model.cacheConfiguration(contextLength: 1).layers)
+        e.cache = contents.cache
+        e.tokens = contents.tokens
+        e.dirty = false
+        restores += 1
+    }
+
+    /// Deletes the least recently used unpinned files until the disk budget holds. An agent
+    /// still in RAM only loses its file (it is saved again when next spilled).
+    private func enforceDiskBudget(keeping kept: AgentEntry) {
+        guard let budget = configuration.diskBudget else { return }
+        while diskBytes > budget {
+            let candidates = agents.values.filter { $0.fileBytes > 0 && !$0.pinned && $0 !== kept && !$0.busy }
+            guard let victim = candidates.min(by: { $0.lastUsed < $1.lastUsed }) else { return }
+            if let url = fileURL(victim) { try? FileManager.default.removeItem(at: url) }
+            victim.fileBytes = 0
+            if victim.cache == nil {
+                agents[Key(tenant: victim.tenant, id: victim.id!)] = nil
+            } else {
+                victim.dirty = true
+            }
+            evictions += 1
+        }
+    }
+
+    /// Registers every saved agent of this model as a disk-tier entry (headers only; the
+    /// caches are read when first used). Files of other models or damaged files are skipped.
+    private func loadIndex(_ dir: URL) {
+        let fm = FileManager.default
+        guard let tenants = try? fm.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil) else { return }
+        for tenantDir in tenants {
+            guard let files = try? fm.contentsOfDirectory(at: tenantDir, includingPropertiesForKeys: nil) else { continue }
+            for url in files where url.pathExtension == "safetensors" && !url.lastPathComponent.hasPrefix(".") {
+                guard let header = try? SafetensorsFile(path: url.path).metadata,
+                      header["format"] == SessionFile.formatName,
+                      header["model_fingerprint"] == engine.fingerprint,
+                      let tenant = header["tenant"], let id = header["agent_id"],
+                      let tokensJSON = header["tokens"]?.data(using: .utf8),
+                      let tokens = try? JSONDecoder().decode([Int32].self, from: tokensJSON) else { continue }
+                let lastUsed = Double(header["last_used"] ?? "").map { Date(timeIntervalSince1970: $0) } ?? Date.distantPast
+                let e = AgentEntry(tenant: tenant, id: id, cache: nil, tokens: tokens, lastUsed: lastUsed)
+                e.pinned = header["pinned"] == "1"
+                e.fileBytes = (try? fm.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
+                agents[Key(tenant: tenant, id: id)] = e
+            }
+        }
+    }
+}
+
+/// Length of the longest common prefix.
+func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
+    var n = 0
+    let limit = min(a.count, b.count)
+    while n < limit && a[n] == b[n] { n += 1 }
+    return n
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
+}
