@@ -53,7 +53,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .executableTarget(name: "RDICCommand", dependencies: [
-            "Engine", "Models", "ModelStore", "Providers", "Tokenizers", "GGUF",
+            "Engine", "Agents", "Models", "ModelStore", "Providers", "Tokenizers", "GGUF",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["ModelStore", "GGUF"], path: "Tests/TestSupport",

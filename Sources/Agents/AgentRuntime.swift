@@ -49,6 +49,11 @@ public final class AgentRuntime: @unchecked Sendable {
         try scheduler.withStore { try $0.delete(tenant: tenant, id: id) }
     }
 
+    /// Moves an idle agent to the disk tier now (a no-op without a `directory` or while it runs).
+    public func offload(tenant: String, id: String) throws {
+        try scheduler.withStore { try $0.offload(tenant: tenant, id: id) }
+    }
+
     /// A pinned agent is never spilled from RAM nor deleted from disk by the budgets.
     public func pin(tenant: String, id: String, _ pinned: Bool = true) throws {
         try scheduler.withStore { try $0.setPinned(tenant: tenant, id: id, pinned) }

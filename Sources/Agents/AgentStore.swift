@@ -46,6 +46,8 @@ final class AgentStore: @unchecked Sendable {
     let minimumSharedPrefix = 64
     private(set) var evictions = 0
     private(set) var restores = 0
+    /// Why the last save failed (a full disk, a removed folder), for logs.
+    private(set) var lastSaveError: String?
 
     init(engine: Engine, configuration: AgentRuntimeConfiguration) throws {
         self.engine = engine
@@ -147,7 +149,10 @@ final class AgentStore: @unchecked Sendable {
     private func spill(_ entry: AgentEntry) -> Bool {
         if configuration.directory != nil {
             if entry.dirty || entry.fileBytes == 0 {
-                do { try save(entry) } catch { return false }
+                do { try save(entry) } catch {
+                    lastSaveError = "\(error)"
+                    return false
+                }
             }
             entry.cache = nil
         } else if let id = entry.id {
@@ -184,6 +189,13 @@ final class AgentStore: @unchecked Sendable {
         if let url = fileURL(e) { try? FileManager.default.removeItem(at: url) }
     }
 
+    /// Writes an idle agent to the disk tier and drops it from RAM now (needs a directory).
+    func offload(tenant: String, id: String) throws {
+        guard let e = agents[Key(tenant: tenant, id: id)] else { throw AgentError.notFound(agent: id) }
+        guard e.cache != nil, !e.busy, configuration.directory != nil else { return }
+        if !spill(e) { throw AgentError.saveFailed(agent: id) }
+    }
+
     func setPinned(tenant: String, id: String, _ pinned: Bool) throws {
         guard let e = agents[Key(tenant: tenant, id: id)] else { throw AgentError.notFound(agent: id) }
         e.pinned = pinned
@@ -197,20 +209,9 @@ final class AgentStore: @unchecked Sendable {
 
     // MARK: Disk
 
-    /// `<directory>/<tenant hash>/<agent id hash>.safetensors`: ids can be any string, so the
-    /// names are hashes and the file's header keeps the real ones.
     private func fileURL(_ e: AgentEntry) -> URL? {
         guard let dir = configuration.directory, let id = e.id else { return nil }
-        return Self.fileURL(directory: dir, tenant: e.tenant, id: id)
-    }
-
-    static func fileURL(directory: URL, tenant: String, id: String) -> URL {
-        directory.appendingPathComponent(hex(Array(tenant.utf8)), isDirectory: true)
-            .appendingPathComponent(hex(Array(id.utf8)) + ".safetensors")
-    }
-
-    private static func hex(_ bytes: [UInt8]) -> String {
-        String(XXH64.hash(bytes), radix: 16).leftPadded(16)
+        return AgentDirectory.fileURL(directory: dir, tenant: e.tenant, id: id)
     }
 
     private func save(_ e: AgentEntry) throws {
@@ -256,23 +257,11 @@ final class AgentStore: @unchecked Sendable {
     /// Registers every saved agent of this model as a disk-tier entry (headers only; the
     /// caches are read when first used). Files of other models or damaged files are skipped.
     private func loadIndex(_ dir: URL) {
-        let fm = FileManager.default
-        guard let tenants = try? fm.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil) else { return }
-        for tenantDir in tenants {
-            guard let files = try? fm.contentsOfDirectory(at: tenantDir, includingPropertiesForKeys: nil) else { continue }
-            for url in files where url.pathExtension == "safetensors" && !url.lastPathComponent.hasPrefix(".") {
-                guard let header = try? SafetensorsFile(path: url.path).metadata,
-                      header["format"] == SessionFile.formatName,
-                      header["model_fingerprint"] == engine.fingerprint,
-                      let tenant = header["tenant"], let id = header["agent_id"],
-                      let tokensJSON = header["tokens"]?.data(using: .utf8),
-                      let tokens = try? JSONDecoder().decode([Int32].self, from: tokensJSON) else { continue }
-                let lastUsed = Double(header["last_used"] ?? "").map { Date(timeIntervalSince1970: $0) } ?? Date.distantPast
-                let e = AgentEntry(tenant: tenant, id: id, cache: nil, tokens: tokens, lastUsed: lastUsed)
-                e.pinned = header["pinned"] == "1"
-                e.fileBytes = (try? fm.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-                agents[Key(tenant: tenant, id: id)] = e
-            }
+        for saved in AgentDirectory(url: dir).list() where saved.modelFingerprint == engine.fingerprint {
+            let e = AgentEntry(tenant: saved.tenant, id: saved.id, cache: nil, tokens: saved.tokens, lastUsed: saved.lastUsed)
+            e.pinned = saved.pinned
+            e.fileBytes = saved.fileBytes
+            agents[Key(tenant: saved.tenant, id: saved.id)] = e
         }
     }
 }
@@ -283,8 +272,4 @@ func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
     let limit = min(a.count, b.count)
     while n < limit && a[n] == b[n] { n += 1 }
     return n
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }
