@@ -19,6 +19,22 @@ public struct AgentDirectory: Sendable {
         public var pinned: Bool
         public var modelFingerprint: String
         public var path: String
+        /// Notes saved with the agent (`AgentRuntime.setNotes`).
+        public var notes: [String: String]
+    }
+
+    static let notePrefix = "note."
+
+    /// Removes the temporary files of writes that a crash or `kill -9` interrupted (the
+    /// destinations themselves are whole: the old version or the new one).
+    public func removeStaleTemporaryFiles() {
+        let fm = FileManager.default
+        for tenantDir in (try? fm.contentsOfDirectory(at: url, includingPropertiesForKeys: nil)) ?? [] {
+            for file in (try? fm.contentsOfDirectory(at: tenantDir, includingPropertiesForKeys: nil)) ?? []
+            where file.lastPathComponent.hasPrefix(".") && file.pathExtension == "tmp" {
+                try? fm.removeItem(at: file)
+            }
+        }
     }
 
     /// Every saved agent (of any model), damaged or foreign files skipped.
@@ -67,6 +83,9 @@ public struct AgentDirectory: Sendable {
         return Saved(tenant: tenant, id: id, tokens: tokens, fileBytes: size,
                      lastUsed: Double(header["last_used"] ?? "").map { Date(timeIntervalSince1970: $0) } ?? .distantPast,
                      pinned: header["pinned"] == "1", modelFingerprint: header["model_fingerprint"] ?? "",
-                     path: file.path)
+                     path: file.path,
+                     notes: Dictionary(uniqueKeysWithValues: header.compactMap { k, v in
+                         k.hasPrefix(notePrefix) ? (String(k.dropFirst(notePrefix.count)), v) : nil
+                     }))
     }
 }

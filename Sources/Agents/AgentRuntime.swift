@@ -64,6 +64,16 @@ public final class AgentRuntime: @unchecked Sendable {
         scheduler.withStore { $0.agents[AgentStore.Key(tenant: tenant, id: id)]?.tokens }
     }
 
+    /// Notes kept with an agent's cache and saved with it: what a client needs besides the
+    /// tokens to continue (e.g. the chat messages they render). Replaces the previous notes.
+    public func setNotes(tenant: String, id: String, _ notes: [String: String]) throws {
+        try scheduler.withStore { try $0.setNotes(tenant: tenant, id: id, notes) }
+    }
+
+    public func notes(tenant: String, id: String) -> [String: String]? {
+        scheduler.withStore { $0.agents[AgentStore.Key(tenant: tenant, id: id)]?.notes }
+    }
+
     public var metrics: AgentRuntimeMetrics { scheduler.metrics }
 
     /// Saves every agent whose cache changed since its last save (needs a `directory`).

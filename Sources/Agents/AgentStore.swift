@@ -17,6 +17,8 @@ final class AgentEntry: @unchecked Sendable {
     var busy = false
     /// Bytes of its file on disk (0: none).
     var fileBytes = 0
+    /// The caller's notes saved with the cache (e.g. the chat messages behind its tokens).
+    var notes: [String: String] = [:]
 
     init(tenant: String, id: String?, cache: SequenceKVCache?, tokens: [Int32], lastUsed: Date = Date()) {
         self.tenant = tenant
@@ -54,6 +56,7 @@ final class AgentStore: @unchecked Sendable {
         self.configuration = configuration
         if let dir = configuration.directory {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            AgentDirectory(url: dir).removeStaleTemporaryFiles()
             loadIndex(dir)
         }
     }
@@ -196,6 +199,12 @@ final class AgentStore: @unchecked Sendable {
         if !spill(e) { throw AgentError.saveFailed(agent: id) }
     }
 
+    func setNotes(tenant: String, id: String, _ notes: [String: String]) throws {
+        guard let e = agents[Key(tenant: tenant, id: id)] else { throw AgentError.notFound(agent: id) }
+        e.notes = notes
+        e.dirty = true
+    }
+
     func setPinned(tenant: String, id: String, _ pinned: Bool) throws {
         guard let e = agents[Key(tenant: tenant, id: id)] else { throw AgentError.notFound(agent: id) }
         e.pinned = pinned
@@ -217,10 +226,12 @@ final class AgentStore: @unchecked Sendable {
     private func save(_ e: AgentEntry) throws {
         guard let url = fileURL(e), let cache = e.cache else { return }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try SessionFile.write(cache: cache, tokens: e.tokens, fingerprint: engine.fingerprint, extra: [
-            "agent_id": e.id ?? "", "tenant": e.tenant, "pinned": e.pinned ? "1" : "0",
-            "last_used": String(e.lastUsed.timeIntervalSince1970),
-        ], to: url)
+        var extra = Dictionary(uniqueKeysWithValues: e.notes.map { (AgentDirectory.notePrefix + $0.key, $0.value) })
+        extra["agent_id"] = e.id ?? ""
+        extra["tenant"] = e.tenant
+        extra["pinned"] = e.pinned ? "1" : "0"
+        extra["last_used"] = String(e.lastUsed.timeIntervalSince1970)
+        try SessionFile.write(cache: cache, tokens: e.tokens, fingerprint: engine.fingerprint, extra: extra, to: url)
         e.fileBytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         e.dirty = false
         enforceDiskBudget(keeping: e)
@@ -261,6 +272,7 @@ final class AgentStore: @unchecked Sendable {
             let e = AgentEntry(tenant: saved.tenant, id: saved.id, cache: nil, tokens: saved.tokens, lastUsed: saved.lastUsed)
             e.pinned = saved.pinned
             e.fileBytes = saved.fileBytes
+            e.notes = saved.notes
             agents[Key(tenant: saved.tenant, id: saved.id)] = e
         }
     }

@@ -1,6 +1,8 @@
 import Agents
+import Engine
 import ArgumentParser
 import Foundation
+import Tokenizers
 import ModelStore
 
 /// `rdic agents list|show|rm`: the agents saved in a disk tier (as `rdic serve` keeps them).
@@ -8,7 +10,7 @@ struct AgentsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agents",
         abstract: "List, show and delete agents saved by the agents runtime (rdic serve).",
-        subcommands: [List.self, Show.self, Remove.self])
+        subcommands: [Ask.self, List.self, Show.self, Remove.self])
 
     /// The agents folder: `--dir`, else `<model store home>/agents` (what `rdic serve` uses).
     struct Location: ParsableArguments {
@@ -75,6 +77,52 @@ struct AgentsCommand: ParsableCommand {
             let s = try AgentsCommand.one(location.directory, id: id, tenant: tenant)
             try location.directory.remove(s)
             print("removed agent \(s.id) (tenant \(s.tenant))")
+        }
+    }
+
+    /// One chat turn of a persistent agent: its cache (and messages) come from the agents
+    /// folder, only the new message is prefilled, and the agent is saved back on exit.
+    struct Ask: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send one message to a saved agent (created on first use); its cache persists in the agents folder.")
+        @OptionGroup var location: Location
+        @OptionGroup var engineOptions: EngineOptions
+        @OptionGroup var sampling: SamplingOptions
+        @Argument(help: "The agent id.") var id: String
+        @Argument(help: "The message.") var message: String
+        @Option(help: "The tenant the agent belongs to.") var tenant = "local"
+        @Option(help: "A system prompt (used when the agent is new).") var system: String?
+        @Option(help: "Most tokens in the answer.") var maxTokens = 256
+
+        func run() async throws {
+            let engine = try await engineOptions.loadEngine()
+            var config = AgentRuntimeConfiguration()
+            config.contextLength = engineOptions.ctx
+            config.kv = try engineOptions.kv.storage()
+            config.directory = location.directory.url
+            let runtime = try AgentRuntime(engine: engine, configuration: config)
+            var messages: [ChatMessage] = system.map { [.system($0)] } ?? []
+            if let json = runtime.notes(tenant: tenant, id: id)?["chat_messages"],
+               let saved = try? JSONDecoder().decode([ChatMessage].self, from: Data(json.utf8)) {
+                messages = saved
+            }
+            messages.append(.user(message))
+            var options = GenerationOptions(maxTokens: maxTokens, sampling: sampling.parameters)
+            options.numerics = engineOptions.numerics
+            var request = AgentRequest(tenant: tenant, agent: id, prompt: engine.encode(chat: messages), options: options)
+            request.numerics = engineOptions.numerics
+            var summary = GenerationSummary()
+            for try await event in try runtime.submit(request) {
+                switch event {
+                case .token(let t): FileHandle.standardOutput.write(Data(t.text.utf8))
+                case .finished(let s): summary = s
+                }
+            }
+            print()
+            messages.append(.assistant(summary.text))
+            try runtime.setNotes(tenant: tenant, id: id, ["chat_messages": String(decoding: try JSONEncoder().encode(messages), as: UTF8.self)])
+            FileHandle.standardError.write(Data("agent \(id): \(summary.promptTokens) prompt tokens, \(summary.reusedPromptTokens) from its cache\n".utf8))
+            await runtime.shutdown()
         }
     }
 
