@@ -205,4 +205,40 @@ import Tokenizers
         await runtime.shutdown()
         #expect(try AgentRuntime(engine: engine, configuration: config).agents(tenant: "t").isEmpty)
     }
+
+    /// Pinned agents stay in RAM past the budget; the disk budget deletes the least recently
+    /// used unpinned files, and an agent whose file went is gone once it is out of RAM too.
+    @Test func pinsAndTheDiskBudget() async throws {
+        let engine = try Engines.get(.smollm2)
+        let dir = temporaryDirectory("disk")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let model = engine.model
+        let perAgent = model.hyperparameters.layerCount * model.cacheConfiguration(contextLength: 4096).blockBytes(layer: 0)
+        var config = AgentRuntimeConfiguration()
+        config.ramBudget = perAgent   // one agent of one block
+        config.directory = dir
+        config.parallel = 1
+        let runtime = try AgentRuntime(engine: engine, configuration: config)
+        let p = { (i: Int) in prompt(engine, "Agent \(i).") }
+        _ = try await runtime.generate(AgentRequest(tenant: "t", agent: "pinned", prompt: p(0), options: greedy(2)))
+        try runtime.pin(tenant: "t", id: "pinned")
+        for i in 1...4 { _ = try await runtime.generate(AgentRequest(tenant: "t", agent: "a\(i)", prompt: p(i), options: greedy(2))) }
+        let tiers = Dictionary(uniqueKeysWithValues: runtime.agents(tenant: "t").map { ($0.id, $0.tier) })
+        #expect(tiers["pinned"] == .ram, "a pinned agent is never spilled")
+        #expect(tiers.values.filter { $0 == .disk }.count >= 3)
+        let fileBytes = runtime.agents(tenant: "t").filter { $0.tier == .disk }.map(\.bytes).max()!
+        await runtime.shutdown()
+
+        // Room on disk for about two files: the oldest unpinned agents lose theirs.
+        config.diskBudget = 2 * fileBytes + fileBytes / 2
+        config.ramBudget = nil
+        let second = try AgentRuntime(engine: engine, configuration: config)
+        _ = try await second.generate(AgentRequest(tenant: "t", agent: "a5", prompt: p(5), options: greedy(2)))
+        try second.offload(tenant: "t", id: "a5")
+        let left = Set(second.agents(tenant: "t").map(\.id))
+        #expect(left.contains("pinned") && left.contains("a5"))
+        #expect(!left.contains("a1") && !left.contains("a2"), "the least recently used files went first: \(left)")
+        #expect(second.metrics.diskBytes <= config.diskBudget!)
+        await second.shutdown()
+    }
 }
