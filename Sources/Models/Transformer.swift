@@ -34,12 +34,9 @@ public final class Transformer: @unchecked Sendable {
     let rope: Rope
     let attention: AttentionKernel
     private let lock = NSLock()
-    /// See `Numerics`; changed between forward passes, not during one.
-    public var numerics: Numerics {
-        get { lock.withLock { _numerics } }
-        set { lock.withLock { _numerics = newValue } }
-    }
-    private var _numerics = Numerics.fast
+    /// The kernels a pass runs when its caller names none (see `Numerics`); each call may
+    /// choose its own, so requests sharing the model need not agree.
+    public let numerics: Numerics
     private var workspace = Workspace()
     private let activationBuffers = ActivationBuffers()
     private var attentionScratch: Scratch
@@ -51,12 +48,13 @@ public final class Transformer: @unchecked Sendable {
     private let attentionQueryBytes: [ByteActivations]
 
     /// Loads the model at `path`. `threads` sizes the thread pool (default: one per core).
-    public convenience init(path: String, threads: Int? = nil) throws {
-        try self.init(file: GGUFFile(path: path), threads: threads)
+    public convenience init(path: String, threads: Int? = nil, numerics: Numerics = .fast) throws {
+        try self.init(file: GGUFFile(path: path), threads: threads, numerics: numerics)
     }
 
-    public init(file: GGUFFile, threads: Int? = nil) throws(ModelError) {
+    public init(file: GGUFFile, threads: Int? = nil, numerics: Numerics = .fast) throws(ModelError) {
         self.file = file
+        self.numerics = numerics
         let arch = file.metadata.architecture ?? "(none)"
         let h: Hyperparameters
         switch arch {
@@ -167,7 +165,7 @@ public final class Transformer: @unchecked Sendable {
                         into out: UnsafeMutablePointer<Float>) throws {
         lock.lock()
         defer { lock.unlock() }
-        let llamaCpp = (numerics ?? _numerics) == .llamaCpp
+        let llamaCpp = (numerics ?? self.numerics) == .llamaCpp
         let h = hyperparameters
         var seen = Set<ObjectIdentifier>()
         for s in batch {
@@ -377,7 +375,7 @@ public final class Transformer: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let h = hyperparameters
-        var x = input(hidden, n: rows, cols: h.embeddingLength, llamaCpp: (numerics ?? _numerics) == .llamaCpp,
+        var x = input(hidden, n: rows, cols: h.embeddingLength, llamaCpp: (numerics ?? self.numerics) == .llamaCpp,
                       independentRows: independentRows)
         output.multiply(&x, into: out, yStride: h.vocabularySize, pool: pool)
         if let cap = h.finalLogitSoftcap {
