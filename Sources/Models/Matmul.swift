@@ -302,7 +302,8 @@ struct MatmulJob: PoolJob {
         #if arch(x86_64)
         if let bytes = part.bytes {
             var first = 0
-            if n >= 4 && !independentRows {
+            // Independent rows may still share a block's unpacking where that changes no float.
+            if n >= 4 && (!independentRows || ByteDot.fourTokensMatchOne(part.type)) {
                 // Four tokens per pass: each weight block unpacked once for the four.
                 while first + 4 <= n {
                     @inline(__always) func blocks(_ size: Int) -> ByteDot.Blocks4 {

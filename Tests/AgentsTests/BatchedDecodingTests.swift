@@ -65,6 +65,15 @@ import Tokenizers
                               into: o.baseAddress!)
         }
         #expect(out1 == single1)
+        // Logits of the four rows at once, each as if alone.
+        let vocab = model.hyperparameters.vocabularySize
+        var together = [Float](repeating: 0, count: 4 * vocab)
+        out1.withUnsafeBufferPointer { h in
+            together.withUnsafeMutableBufferPointer { model.logits(hidden: h.baseAddress!, rows: 4, independentRows: true, into: $0.baseAddress!) }
+        }
+        for i in 0..<4 {
+            #expect(Array(together[(i * vocab)..<((i + 1) * vocab)]) == model.logits(hidden: Array(single1[(i * d)..<((i + 1) * d)])))
+        }
         for i in 0..<4 { #expect(single[i].count == batched[i].count) }
     }
 }
