@@ -18,7 +18,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rdic", targets: ["RDICCommand"]),
-        .library(name: "RDIC", targets: ["Engine", "Providers", "ModelStore"]),
+        .library(name: "RDIC", targets: ["Engine", "Providers", "ModelStore", "IFEval"]),
         // The quantized kernels alone, for the benchmark package under Benchmarks/.
         .library(name: "RDICKernels", targets: ["TensorFormats"]),
     ],
@@ -50,6 +50,8 @@ let package = Package(
             "Engine", "Tokenizers", .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        // IFEval's verifiable instructions: registry, checkers, the benchmark's evaluation.
+        .target(name: "IFEval"),
         .executableTarget(name: "RDICCommand", dependencies: [
             "Engine", "Models", "ModelStore", "Providers", "Tokenizers", "GGUF",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
