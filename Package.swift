@@ -72,6 +72,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "IFEvalTests", dependencies: ["IFEval"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ScoringTests", dependencies: [
+            "Scoring", "IFEval", "Providers", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF"]),
     ]
 )

@@ -22,7 +22,7 @@ public struct IFEvalResponder: Sendable {
         var answered = Set(existing.map(\.prompt))
         let pending = inputs.filter { !answered.contains($0.prompt) }
         if let file, !FileManager.default.fileExists(atPath: file.path) {
-            FileManager.default.createFile(atPath: file.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: file.path, contents: nil)
         }
         for (index, input) in pending.enumerated() {
             let request = ChatRequest(messages: [.user(input.prompt)], maxTokens: maxTokens, temperature: temperature)
