@@ -53,7 +53,7 @@ let package = Package(
         // IFEval's verifiable instructions: registry, checkers, the benchmark's evaluation.
         .target(name: "IFEval"),
         // Scores for model answers: IFEval runs through providers, rule checks, an LLM judge.
-        .target(name: "Scoring", dependencies: ["IFEval", "Providers"]),
+        .target(name: "Scoring", dependencies: ["IFEval", "Providers", "ModelStore"]),
         .executableTarget(name: "RDICCommand", dependencies: [
             "Engine", "Models", "ModelStore", "Providers", "Tokenizers", "GGUF", "IFEval", "Scoring",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
