@@ -42,6 +42,9 @@ struct IFEvalCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Config file (default: ~/.config/rdic/config.toml).")
     var config: String?
 
+    @Option(name: .long, help: "NLTK punkt_tab/english directory for exact sentence splits (default: found where NLTK looks, else built in).")
+    var punktDir: String?
+
     func validate() throws {
         if (responses == nil) == (model == nil) {
             throw ValidationError("give exactly one of --responses FILE or --model ALIAS")
@@ -58,7 +61,8 @@ struct IFEvalCommand: AsyncParsableCommand {
             } else {
                 answers = try await generate(inputs, into: outputDirectory)
             }
-            let result = try IFEvalRun.evaluate(inputs: inputs, responses: answers, outputDirectory: outputDirectory)
+            let result = try IFEvalRun.evaluate(inputs: inputs, responses: answers, outputDirectory: outputDirectory,
+                                                evaluator: IFEvalEvaluator(tools: TextTools(sentences: try sentenceModel())))
             print(IFEvalRun.report(result), terminator: "")
         } catch let error as ExitCode {
             throw error
@@ -66,6 +70,14 @@ struct IFEvalCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+
+    private func sentenceModel() throws -> PunktSentenceTokenizer {
+        guard let directory = punktDir.map(URL.init(fileURLWithPath:)) ?? PunktParameters.installedEnglishDirectory() else {
+            FileHandle.standardError.write(Data("note: NLTK's punkt_tab model not found; sentences are split with the built-in approximation\n".utf8))
+            return PunktSentenceTokenizer()
+        }
+        return PunktSentenceTokenizer(parameters: try PunktParameters.load(punktTabDirectory: directory))
     }
 
     private func generate(_ inputs: [IFEvalInput], into directory: URL) async throws -> [IFEvalResponse] {
