@@ -119,15 +119,3 @@ public struct JudgeSummary: Sendable, Equatable {
         return "\(verdicts) scored, mean \(mean); \(errors) errors" + (errors > 0 ? " (first: \(errorMessages[0]))" : "")
     }
 }
-
-extension AgreementReport {
-    /// The judge's agreement with the labels: it is asked about the first pole of each example;
-    /// an error or a score of exactly 0.5 leaves the example undecided.
-    public static func judge(_ judge: LLMJudge, _ examples: [GoldenExample]) async -> AgreementReport {
-        await measure(examples) { example in
-            guard let subtype = ConflictSubtype.named(example.subtype) else { return nil }
-            let outcome = await judge.judge(response: example.response, subtype: example.subtype, pole: subtype.poles.0)
-            return outcome.verdict.flatMap { pole(firstPoleScore: $0.score, of: subtype) }
-        }
-    }
-}
