@@ -9,7 +9,7 @@ struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Score model responses on benchmarks.",
-        subcommands: [IFEvalCommand.self])
+        subcommands: [IFEvalCommand.self, EvalStyleCommand.self, EvalAgreementCommand.self])
 }
 
 /// `rdic eval ifeval`: the IFEval benchmark on its own file formats.
