@@ -105,3 +105,40 @@ struct HeldOutCountTests {
         #expect(misses == Self.builtInMisses)
     }
 }
+
+/// Real model output: 40 prompts we wrote (one or two instructions each, all 25 ids), answered by
+/// the two local models through `rdic eval ifeval --model`, and the reference's per-instruction
+/// verdicts on those answers (same reference set-up as above; langdetect seeds 0-4).
+@Suite("IFEval: agreement on real model responses")
+struct ModelResponseAgreementTests {
+    struct Verdicts: Decodable {
+        let key: Int
+        let strict: [Bool]
+        let loose: [Bool]
+        let reference_unstable: Bool?
+    }
+
+    static func url(_ name: String) throws -> URL {
+        try #require(Bundle.module.url(forResource: name, withExtension: "jsonl", subdirectory: "Fixtures/model_responses"))
+    }
+
+    @Test("every instruction verdict equals the reference's", arguments: ["smollm2-135m", "gemma3-270m"])
+    func agreement(model: String) throws {
+        let inputs = try JSONLines.read(IFEvalInput.self, from: Self.url("input_data"))
+        let responses = try JSONLines.read(IFEvalResponse.self, from: Self.url("\(model)_responses"))
+        let reference = try JSONLines.read(Verdicts.self, from: Self.url("\(model)_reference"))
+        #expect(Set(inputs.flatMap(\.instructionIDList)) == Set(IFEvalRegistry.instructionIDs))
+        let byPrompt = Dictionary(uniqueKeysWithValues: responses.map { ($0.prompt, $0.response) })
+        let evaluator = IFEvalEvaluator()
+        let strict = try evaluator.evaluate(inputs, responses: byPrompt, mode: .strict)
+        let loose = try evaluator.evaluate(inputs, responses: byPrompt, mode: .loose)
+        var compared = 0
+        for (index, verdicts) in reference.enumerated() where verdicts.reference_unstable != true {
+            #expect(inputs[index].key == verdicts.key)
+            #expect(strict[index].followInstructionList == verdicts.strict, "key \(verdicts.key) strict")
+            #expect(loose[index].followInstructionList == verdicts.loose, "key \(verdicts.key) loose")
+            compared += verdicts.strict.count
+        }
+        #expect(compared >= 40)
+    }
+}
