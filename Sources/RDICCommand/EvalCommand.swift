@@ -89,9 +89,10 @@ struct IFEvalCommand: AsyncParsableCommand {
             let existing = FileManager.default.fileExists(atPath: file.path)
                 ? try JSONLines.read(IFEvalResponse.self, from: file) : []
             let responder = IFEvalResponder(provider: provider, maxTokens: maxTokens)
+            let terminal = isatty(STDERR_FILENO) != 0
             let answers = try await responder.respond(to: inputs, existing: existing, file: file) { done, total in
-                FileHandle.standardError.write(Data("\rgenerating \(done)/\(total)".utf8))
-                if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+                let end = terminal && done < total ? "" : "\n"
+                FileHandle.standardError.write(Data("\(terminal ? "\r" : "")generating responses \(done)/\(total)\(end)".utf8))
             }
             await factory.shutdown()
             return answers
