@@ -157,3 +157,20 @@ struct JudgeTests {
         print("scripted judge on the golden set:\n\(comparison)")
     }
 }
+
+extension JudgeTests {
+    @Test("a retry after an unparseable answer samples instead of repeating the greedy request")
+    func retrySamples() async throws {
+        let server = try LocalHTTPServer { request in
+            let json = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any]
+            let temperature = json?["temperature"] as? Double ?? -1
+            return Self.message(temperature == 0 ? "no idea" : "SCORE: 0.4\nCONFIDENCE: 0.9\nREASONING: sampled")
+        }
+        defer { server.stop() }
+        let (judge, factory) = try Self.judge(server)
+        let outcome = await judge.judge(response: "x", subtype: "concise_vs_comprehensive", pole: "concise")
+        await factory.shutdown()
+        #expect(outcome.verdict == JudgeVerdict(score: 0.4, confidence: 0.9, reasoning: "sampled"))
+        #expect(server.requests.count == 2)
+    }
+}
