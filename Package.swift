@@ -18,7 +18,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rdic", targets: ["RDICCommand"]),
-        .library(name: "RDIC", targets: ["Engine", "Agents", "Providers", "ModelStore"]),
+        .library(name: "RDIC", targets: ["Engine", "Agents", "Providers", "ModelStore", "IFEval", "Scoring"]),
         // The quantized kernels alone, for the benchmark package under Benchmarks/.
         .library(name: "RDICKernels", targets: ["TensorFormats"]),
     ],
@@ -52,8 +52,12 @@ let package = Package(
             "Engine", "Tokenizers", .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
+        // IFEval's verifiable instructions: registry, checkers, the benchmark's evaluation.
+        .target(name: "IFEval"),
+        // Scores for model answers: IFEval runs through providers, rule checks, an LLM judge.
+        .target(name: "Scoring", dependencies: ["IFEval", "Providers", "ModelStore"]),
         .executableTarget(name: "RDICCommand", dependencies: [
-            "Engine", "Agents", "Models", "ModelStore", "Providers", "Tokenizers", "GGUF",
+            "Engine", "Agents", "Models", "ModelStore", "Providers", "Tokenizers", "GGUF", "IFEval", "Scoring",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["ModelStore", "GGUF"], path: "Tests/TestSupport",
@@ -70,6 +74,11 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Engine", "Models", "KVCache", "Tokenizers", "TestSupport"], swiftSettings: optimized),
+        .testTarget(name: "IFEvalTests", dependencies: ["IFEval"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ScoringTests", dependencies: [
+            "Scoring", "IFEval", "Providers", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF"]),
     ]
 )
