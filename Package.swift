@@ -18,7 +18,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rdic", targets: ["RDICCommand"]),
-        .library(name: "RDIC", targets: ["Engine", "Providers", "ModelStore", "IFEval"]),
+        .library(name: "RDIC", targets: ["Engine", "Providers", "ModelStore", "IFEval", "Datasets"]),
         // The quantized kernels alone, for the benchmark package under Benchmarks/.
         .library(name: "RDICKernels", targets: ["TensorFormats"]),
     ],
@@ -52,8 +52,10 @@ let package = Package(
         ]),
         // IFEval's verifiable instructions: registry, checkers, the benchmark's evaluation.
         .target(name: "IFEval"),
+        // Conflict datasets: schema v2, validation, split/stats/sample, v1 migration, generation.
+        .target(name: "Datasets", dependencies: ["Providers", "IFEval"], resources: [.copy("Resources")]),
         .executableTarget(name: "RDICCommand", dependencies: [
-            "Engine", "Models", "ModelStore", "Providers", "Tokenizers", "GGUF",
+            "Engine", "Models", "ModelStore", "Providers", "Tokenizers", "GGUF", "Datasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["ModelStore", "GGUF"], path: "Tests/TestSupport",
@@ -69,6 +71,7 @@ let package = Package(
             "Providers", "Engine", "Tokenizers", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "IFEval", "Providers", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF"]),
     ]
 )

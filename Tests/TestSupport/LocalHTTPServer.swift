@@ -12,6 +12,8 @@ public final class LocalHTTPServer: @unchecked Sendable {
         public let method: String
         public let path: String
         public let headers: [String: String]
+        /// The request body (as many bytes as `content-length` announced).
+        public let body: [UInt8]
     }
 
     public struct Response: Sendable {
@@ -66,15 +68,19 @@ public final class LocalHTTPServer: @unchecked Sendable {
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
+    /// Wakes the accept loop, which then closes the socket itself: closing it here could let
+    /// a later server reuse the descriptor while this loop still accepts on it.
     public func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
     }
 
     private func serve() {
         while true {
             let client = accept(listener, nil, nil)
-            guard client >= 0 else { return }
+            guard client >= 0 else {
+                close(listener)
+                return
+            }
             handle(client)
             close(client)
         }
@@ -88,7 +94,8 @@ public final class LocalHTTPServer: @unchecked Sendable {
             guard n > 0 else { return }
             buffer += chunk[..<n]
         }
-        let head = String(decoding: buffer, as: UTF8.self).components(separatedBy: "\r\n\r\n")[0]
+        let headEnd = buffer.firstRange(of: [13, 10, 13, 10] as [UInt8])!.upperBound
+        let head = String(decoding: buffer[..<headEnd], as: UTF8.self).components(separatedBy: "\r\n\r\n")[0]
         var lines = head.components(separatedBy: "\r\n")
         let requestLine = lines.removeFirst().split(separator: " ")
         var headers: [String: String] = [:]
@@ -96,8 +103,14 @@ public final class LocalHTTPServer: @unchecked Sendable {
             guard let colon = line.firstIndex(of: ":") else { continue }
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
+        let length = Int(headers["content-length"] ?? "0") ?? 0
+        while buffer.count < headEnd + length {
+            let n = read(client, &chunk, chunk.count)
+            guard n > 0 else { return }
+            buffer += chunk[..<n]
+        }
         let request = Request(method: String(requestLine.first ?? ""), path: String(requestLine.dropFirst().first ?? ""),
-                              headers: headers)
+                              headers: headers, body: Array(buffer[headEnd..<headEnd + length]))
         lock.withLock { _requests.append(request) }
         let response = handler(request)
         var out = "HTTP/1.1 \(response.status) \(response.status < 400 ? "OK" : "Error")\r\n"
