@@ -53,7 +53,7 @@ let package = Package(
         // IFEval's verifiable instructions: registry, checkers, the benchmark's evaluation.
         .target(name: "IFEval"),
         // Conflict datasets: schema v2, validation, split/stats/sample, v1 migration, generation.
-        .target(name: "Datasets", dependencies: ["Providers", "IFEval"], resources: [.copy("Resources")]),
+        .target(name: "Datasets", dependencies: ["Providers", "IFEval", "Engine"], resources: [.copy("Resources")]),
         .executableTarget(name: "RDICCommand", dependencies: [
             "Engine", "Models", "ModelStore", "Providers", "Tokenizers", "GGUF", "Datasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -24,7 +24,7 @@ public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Reading and writing dataset files: a JSON array (`.json`, like `batch_001.json`) or one
-/// record per line (`.jsonl`). The layout is detected when reading and chosen by extension when
+/// record per line (`.jsonl`); a file holding a single record object is read as one record. The layout is detected when reading and chosen by extension when
 /// writing; writes are atomic (temporary file, then rename), so a crash never leaves half a file.
 public enum DatasetFile {
     public enum Layout: Sendable { case array, lines }
@@ -51,6 +51,10 @@ public enum DatasetFile {
             } catch let error as DatasetError { throw error } catch {
                 throw DatasetError.syntax(path: path, line: nil, message: syntaxMessage(error, text: trimmed))
             }
+        }
+        // One pretty-printed record is a file too (a one-line JSONL file decodes the same way).
+        if let value = try? JSONDecoder().decode(JSONValue.self, from: Data(trimmed.utf8)), value.objectValue != nil {
+            return [value]
         }
         var values: [JSONValue] = []
         for (offset, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {

@@ -2,7 +2,7 @@ import Foundation
 import Providers
 
 /// Settings of one generation run.
-public struct GenerationOptions: Sendable {
+public struct GeneratorOptions: Sendable {
     public var count: Int
     public var seed: UInt64
     /// The alias the records were generated with, written to `metadata.model` and the run file.
@@ -33,14 +33,14 @@ public struct GenerationOptions: Sendable {
 }
 
 /// What happened during a run, as it happens (for a progress display).
-public enum GenerationEvent: Sendable {
+public enum GeneratorEvent: Sendable {
     case started(total: Int, alreadyDone: Int)
     case kept(PlanItem, done: Int, total: Int, failures: Int)
     case failed(PlanItem, attempt: Int, reason: String, failures: Int)
 }
 
 /// The outcome of a run.
-public struct GenerationSummary: Sendable, Equatable {
+public struct GeneratorSummary: Sendable, Equatable {
     public var planned: Int
     /// Records in the output file at the end (including those from an earlier run).
     public var kept: Int
@@ -52,7 +52,7 @@ public struct GenerationSummary: Sendable, Equatable {
 }
 
 /// Why a run could not start or had to stop.
-public enum GenerationError: Error, Sendable, Equatable, CustomStringConvertible {
+public enum GeneratorError: Error, Sendable, Equatable, CustomStringConvertible {
     case outputExists(String)
     case runMismatch(String)
     case provider(String)
@@ -72,10 +72,10 @@ public enum GenerationError: Error, Sendable, Equatable, CustomStringConvertible
 /// loses at most the record in flight, and `resume` continues with the items still missing.
 public struct DatasetGenerator: Sendable {
     public let provider: any ChatProvider
-    public let options: GenerationOptions
+    public let options: GeneratorOptions
     public let now: @Sendable () -> Date
 
-    public init(provider: any ChatProvider, options: GenerationOptions, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(provider: any ChatProvider, options: GeneratorOptions, now: @escaping @Sendable () -> Date = { Date() }) {
         self.provider = provider
         self.options = options
         self.now = now
@@ -87,7 +87,7 @@ public struct DatasetGenerator: Sendable {
         var model: String
     }
 
-    public func run(progress: @Sendable (GenerationEvent) -> Void = { _ in }) async throws -> GenerationSummary {
+    public func run(progress: @Sendable (GeneratorEvent) -> Void = { _ in }) async throws -> GeneratorSummary {
         let plan = GenerationPlan.make(count: options.count, seed: options.seed)
         var records = try existingRecords()
         let resumed = records.count
@@ -107,7 +107,7 @@ public struct DatasetGenerator: Sendable {
                     progress(.kept(item, done: records.count, total: plan.count, failures: failures))
                     kept = true
                 case .failure(let failure):
-                    if case .fatal(let message) = failure { throw GenerationError.provider(message) }
+                    if case .fatal(let message) = failure { throw GeneratorError.provider(message) }
                     failures += 1
                     try logFailure(item, attempt: attempt, failure: failure)
                     progress(.failed(item, attempt: attempt, reason: failure.reason, failures: failures))
@@ -116,7 +116,7 @@ public struct DatasetGenerator: Sendable {
             }
             if !kept { givenUp.append(item) }
         }
-        return GenerationSummary(planned: plan.count, kept: records.count, resumed: resumed, failures: failures, givenUp: givenUp)
+        return GeneratorSummary(planned: plan.count, kept: records.count, resumed: resumed, failures: failures, givenUp: givenUp)
     }
 
     /// The records of an earlier run when resuming (checking it was the same plan); nothing
@@ -125,19 +125,19 @@ public struct DatasetGenerator: Sendable {
         let parameters = RunParameters(count: options.count, seed: options.seed, model: options.modelName)
         let fileExists = FileManager.default.fileExists(atPath: options.output.path)
         guard options.resume, fileExists else {
-            if fileExists { throw GenerationError.outputExists(options.output.path) }
+            if fileExists { throw GeneratorError.outputExists(options.output.path) }
             try DatasetFile.writeAtomically(JSONEncoder().encode(parameters), to: options.runFile)
             return []
         }
         if let data = FileManager.default.contents(atPath: options.runFile.path),
            let previous = try? JSONDecoder().decode(RunParameters.self, from: data), previous != parameters {
-            throw GenerationError.runMismatch(
+            throw GeneratorError.runMismatch(
                 "\(options.output.path) was started with --num \(previous.count) --seed \(previous.seed) --model \(previous.model)")
         }
         let records = try DatasetFile.read(options.output)
         let planned = Set(GenerationPlan.make(count: options.count, seed: options.seed).map(\.id))
         if let stranger = records.first(where: { !planned.contains($0.id) }) {
-            throw GenerationError.runMismatch("\(options.output.path) holds \(stranger.id), which is not in this run's plan")
+            throw GeneratorError.runMismatch("\(options.output.path) holds \(stranger.id), which is not in this run's plan")
         }
         return records
     }
@@ -222,7 +222,7 @@ public struct DatasetGenerator: Sendable {
     }
 }
 
-extension GenerationEvent {
+extension GeneratorEvent {
     /// One progress line: a bar with done/total and the failure count, then what happened.
     public var progressLine: String {
         func bar(_ done: Int, _ total: Int) -> String {

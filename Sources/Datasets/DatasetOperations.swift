@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Split, sample and stats over loaded records.
@@ -94,7 +95,7 @@ public struct DatasetStats: Codable, Sendable, Equatable {
         ]
         if !constraintIDs.isEmpty {
             lines.append("constraints:")
-            lines += constraintIDs.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "  \($0.key.padding(toLength: 44, withPad: " ", startingAt: 0)) \($0.value)" }
+            lines += constraintIDs.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "  \($0.key.padding(toLength: 48, withPad: " ", startingAt: 0)) \($0.value)" }
         }
         lines.append(distribution.rendered())
         return lines.joined(separator: "\n")

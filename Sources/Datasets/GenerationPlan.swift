@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// One record to generate: its id and the (type, subtype, domain) it must have.

@@ -23,7 +23,7 @@ public struct Distribution: Codable, Sendable, Equatable {
 
     func rendered() -> String {
         [("type", byType), ("subtype", bySubtype), ("domain", byDomain), ("purpose", byPurpose)].map { name, counts in
-            "by \(name):\n" + counts.sorted { $0.key < $1.key }.map { "  \($0.key.padding(toLength: 44, withPad: " ", startingAt: 0)) \($0.value)" }
+            "by \(name):\n" + counts.sorted { $0.key < $1.key }.map { "  \($0.key.padding(toLength: 48, withPad: " ", startingAt: 0)) \($0.value)" }
                 .joined(separator: "\n")
         }.joined(separator: "\n")
     }

@@ -82,10 +82,10 @@ struct DatasetCommand: AsyncParsableCommand {
                 await factory.shutdown()
                 throw DatasetCommand.fail(error)
             }
-            let options = GenerationOptions(count: num, seed: seed, modelName: model, output: URL(fileURLWithPath: output),
+            let options = GeneratorOptions(count: num, seed: seed, modelName: model, output: URL(fileURLWithPath: output),
                                             resume: resume, temperature: temperature, attempts: attempts)
             let terminal = isatty(STDERR_FILENO) != 0
-            let summary: GenerationSummary
+            let summary: GeneratorSummary
             do {
                 summary = try await DatasetGenerator(provider: provider, options: options).run { event in
                     let line = event.progressLine
@@ -204,6 +204,10 @@ struct DatasetCommand: AsyncParsableCommand {
                 result = try Migration.migrateFile(URL(fileURLWithPath: file), to: output.map { URL(fileURLWithPath: $0) })
             } catch { throw DatasetCommand.fail(error) }
             print("migrated \(result.records.count) records -> \(output ?? file)" + (result.backup.map { " (backup: \($0.path))" } ?? ""))
+            let report = try DatasetValidator.validate(result.records)
+            if !report.isValid {
+                print("\(report.invalid) migrated records do not pass validation; see rdic dataset validate \(output ?? file)")
+            }
         }
     }
 }

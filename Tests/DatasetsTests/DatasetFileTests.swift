@@ -50,3 +50,13 @@ import Testing
         }
     }
 }
+
+extension DatasetFileTests {
+    @Test func aSingleRecordObjectIsOneRecord() throws {
+        let dir = try DatasetFixtures.temporaryDirectory()
+        let file = dir.appendingPathComponent("one.json")
+        let record = try DatasetFixtures.constrained()
+        try Data(DatasetFixtures.value(record).serialized(pretty: true).utf8).write(to: file)
+        #expect(try DatasetFile.read(file) == [record])
+    }
+}

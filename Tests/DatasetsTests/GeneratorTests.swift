@@ -18,7 +18,7 @@ import Testing
         return (factory, try factory.provider(named: "claude-sonnet-4.5"))
     }
 
-    static func generate(_ fake: FakeConflictModel, _ options: GenerationOptions) async throws -> GenerationSummary {
+    static func generate(_ fake: FakeConflictModel, _ options: GeneratorOptions) async throws -> GeneratorSummary {
         let (factory, provider) = try provider(fake)
         do {
             let summary = try await DatasetGenerator(provider: provider, options: options, now: fixedNow).run()
@@ -31,8 +31,8 @@ import Testing
     }
 
     static func options(_ dir: URL, count: Int = 10, seed: UInt64 = 42, resume: Bool = false, attempts: Int = 2,
-                        name: String = "batch.json") -> GenerationOptions {
-        GenerationOptions(count: count, seed: seed, modelName: "claude-sonnet-4.5", output: dir.appendingPathComponent(name),
+                        name: String = "batch.json") -> GeneratorOptions {
+        GeneratorOptions(count: count, seed: seed, modelName: "claude-sonnet-4.5", output: dir.appendingPathComponent(name),
                           resume: resume, attempts: attempts)
     }
 
@@ -56,7 +56,7 @@ import Testing
         let dir = try DatasetFixtures.temporaryDirectory()
         let options = Self.options(dir)
         let summary = try await Self.generate(fake, options)
-        #expect(summary == GenerationSummary(planned: 10, kept: 10, resumed: 0, failures: 0, givenUp: []))
+        #expect(summary == GeneratorSummary(planned: 10, kept: 10, resumed: 0, failures: 0, givenUp: []))
         let records = try DatasetFile.read(options.output)
         let plan = GenerationPlan.make(count: 10, seed: 42)
         #expect(records.map(\.id) == plan.map(\.id))
@@ -117,9 +117,9 @@ import Testing
 
         // Without --resume the partial file is not overwritten.
         let fresh = try FakeConflictModel()
-        await #expect(throws: GenerationError.outputExists(options.output.path)) { _ = try await Self.generate(fresh, options) }
+        await #expect(throws: GeneratorError.outputExists(options.output.path)) { _ = try await Self.generate(fresh, options) }
         // With different plan parameters, resuming is refused.
-        await #expect(throws: GenerationError.self) { _ = try await Self.generate(fresh, Self.options(dir, seed: 7, resume: true)) }
+        await #expect(throws: GeneratorError.self) { _ = try await Self.generate(fresh, Self.options(dir, seed: 7, resume: true)) }
         var resume = options
         resume.resume = true
         let summary = try await Self.generate(fresh, resume)

@@ -1,4 +1,5 @@
 import Foundation
+import Engine
 import Testing
 @testable import Datasets
 

@@ -1,19 +1,9 @@
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator whose sequence is fixed by the
-/// seed on every platform and Swift version, so plans, splits and samples are reproducible
-/// (Swift's own generators are neither seedable nor stable).
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
+import Engine
 
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+/// Seeded choices over the engine's SplitMix64, whose sequence is fixed by the seed on every
+/// platform and Swift version, so plans, splits and samples are reproducible (Swift's own
+/// `shuffled()` and `randomElement()` make no such promise across versions).
+extension SplitMix64 {
     /// Uniform in `0..<bound` by rejection (no modulo bias); the result depends only on the seed.
     public mutating func index(below bound: Int) -> Int {
         precondition(bound > 0)
