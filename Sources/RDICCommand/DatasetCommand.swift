@@ -47,7 +47,12 @@ struct DatasetCommand: AsyncParsableCommand {
 
     struct Generate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Generate records with any model alias; saved after every record, --resume continues a broken run.")
+            abstract: "Generate records with any model alias; saved after every record, --resume continues a broken run.",
+            discussion: """
+                The plan (which type, subtype and domain each record gets) is fixed by --num and --seed; \
+                types are balanced. Failed attempts are logged to OUTPUT.failures.jsonl; the exit status \
+                is 1 when some records were skipped after every attempt (run again with --resume).
+                """)
 
         @Option(name: .long, help: "Records to generate.")
         var num: Int = 30
@@ -72,6 +77,11 @@ struct DatasetCommand: AsyncParsableCommand {
 
         @Option(name: .long, help: "Config file (default: ~/.config/rdic/config.toml).")
         var config: String?
+
+        func validate() throws {
+            guard num >= 1 else { throw ValidationError("--num must be at least 1") }
+            guard attempts >= 1 else { throw ValidationError("--attempts must be at least 1") }
+        }
 
         func run() async throws {
             let providerConfig: ProviderConfig

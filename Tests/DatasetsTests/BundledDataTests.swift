@@ -99,3 +99,37 @@ enum PythonJSONSchema {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
+
+/// The shipped JSON Schema and the Swift side describe the same format: same enums, same
+/// required and allowed fields (checked without Python, so it also runs where `jsonschema` is
+/// not installed).
+@Suite struct SchemaAgreementTests {
+    static func schema() throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: BundledDatasets.schema))
+    }
+
+    static func strings(_ value: JSONValue?) -> Set<String> { Set(value?.arrayValue?.compactMap(\.stringValue) ?? []) }
+
+    static func fields(_ object: JSONValue?) -> (all: Set<String>, required: Set<String>) {
+        (Set(object?["properties"]?.objectValue?.keys.map { $0 } ?? []), strings(object?["required"]))
+    }
+
+    static func swiftFields(_ shape: [String: RecordShape.Field]) -> (all: Set<String>, required: Set<String>) {
+        (Set(shape.keys), Set(shape.filter(\.value.required).keys))
+    }
+
+    @Test func enumsAndFieldsMatchTheSwiftTypes() throws {
+        let schema = try Self.schema()
+        let properties = schema["properties"]
+        #expect(Self.strings(properties?["conflict_type"]?["enum"]) == Set(ConflictCategory.all.map(\.conflictType)))
+        #expect(Self.strings(properties?["domain"]?["enum"]) == Set(ConflictDomain.allCases.map(\.rawValue)))
+        #expect(Self.strings(properties?["purpose"]?["enum"]) == Set(RecordPurpose.allCases.map(\.rawValue)))
+        #expect(Self.fields(schema) == Self.swiftFields(RecordShape.record))
+        let defs = schema["$defs"]
+        #expect(Self.fields(defs?["metadata"]) == Self.swiftFields(RecordShape.metadata))
+        #expect(Self.fields(defs?["constraint"]) == Self.swiftFields(RecordShape.constraint))
+        let instruction = Self.fields(defs?["instructionTurn"]), query = Self.fields(defs?["queryTurn"])
+        #expect(instruction.all.union(query.all) == Set(RecordShape.turn.keys))
+        #expect(instruction.required.intersection(query.required) == Self.swiftFields(RecordShape.turn).required)
+    }
+}
