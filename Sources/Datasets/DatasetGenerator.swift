@@ -5,7 +5,8 @@ import Providers
 public struct GeneratorOptions: Sendable {
     public var count: Int
     public var seed: UInt64
-    /// The alias the records were generated with, written to `metadata.model` and the run file.
+    /// The alias the records are generated with (recorded in the run file; each record's
+    /// `metadata.model` holds the model id the server reported).
     public var modelName: String
     public var output: URL
     public var resume: Bool
@@ -169,18 +170,19 @@ public struct DatasetGenerator: Sendable {
     private func attemptRecord(_ item: PlanItem) async throws -> Result<ConflictRecord, Failure> {
         let request = ChatRequest(messages: [.user(GenerationPrompt.user(for: item))], system: GenerationPrompt.system,
                                   maxTokens: options.maxTokens, temperature: options.temperature)
-        let text: String
-        do { text = try await provider.complete(request).text } catch let error as ProviderError {
+        let response: ChatResponse
+        do { response = try await provider.complete(request) } catch let error as ProviderError {
             switch error {
             case .authentication, .notConfigured: return .failure(.fatal(error.description))
             default: return .failure(.provider(error.description))
             }
         }
-        return record(from: text, for: item)
+        return record(from: response.text, for: item, model: response.model.isEmpty ? options.modelName : response.model)
     }
 
-    /// Reads one model answer as the record for `item`.
-    func record(from text: String, for item: PlanItem) -> Result<ConflictRecord, Failure> {
+    /// Reads one model answer as the record for `item`; `model` is the id the server reported
+    /// (e.g. `claude-sonnet-4-5-20250929`), kept in `metadata.model` as provenance.
+    func record(from text: String, for item: PlanItem, model: String) -> Result<ConflictRecord, Failure> {
         let json = GenerationPrompt.extractJSON(text)
         let value: JSONValue
         do { value = try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8)) } catch {
@@ -189,7 +191,7 @@ public struct DatasetGenerator: Sendable {
         guard var object = value.objectValue else { return .failure(.malformed("got \(value.typeName)", raw: text)) }
         object["id"] = .string(item.id)
         object["purpose"] = .string(RecordPurpose.contextIsolation.rawValue)
-        object["metadata"] = .object(["generated_at": .string(RecordMetadata.timestamp(now())), "model": .string(options.modelName),
+        object["metadata"] = .object(["generated_at": .string(RecordMetadata.timestamp(now())), "model": .string(model),
                                       "reviewed": .bool(false), "quality_score": .null])
         var issues = RecordValidator.issues(.object(object))
         if let type = object["conflict_type"]?.stringValue, type != item.category.conflictType {

@@ -64,7 +64,7 @@ import Testing
         #expect(records.map(\.domain) == plan.map(\.domain.rawValue))
         for kind in ConflictKind.allCases { #expect(records.filter { $0.category?.kind == kind }.count == 2) }
         #expect(try DatasetValidator.validate(file: options.output).isValid)
-        #expect(records.allSatisfy { $0.metadata.model == "claude-sonnet-4.5" && !$0.metadata.reviewed && $0.metadata.qualityScore == nil })
+        #expect(records.allSatisfy { $0.metadata.model == "claude-sonnet-4-5" && !$0.metadata.reviewed && $0.metadata.qualityScore == nil })
         // The wire requests: the alias's model id, temperature 0.8, the plan in the prompt.
         let bodies = fake.requestBodies
         #expect(bodies.count == 10)
