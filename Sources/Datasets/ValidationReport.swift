@@ -63,6 +63,8 @@ public struct ValidationReport: Codable, Sendable, Equatable {
             lines.append("record \(record.index) (\(record.id ?? "no id")):")
             lines += record.issues.map { "  - \($0)" }
         }
+        let counted = distribution.byPurpose.values.reduce(0, +)
+        if counted < total { lines.append("distribution of the \(counted) records whose shape could be read:") }
         lines.append(distribution.rendered())
         return lines.joined(separator: "\n")
     }
