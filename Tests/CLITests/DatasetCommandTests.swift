@@ -36,6 +36,7 @@ import Testing
             #expect(result.stdout.contains("by domain:"))
         }
         let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         var records = try Self.records(Self.conflicts)
         records[1]["domain"] = "poetry"
         records[2]["id"] = records[0]["id"]
@@ -57,6 +58,7 @@ import Testing
 
     @Test func splitStatsSampleAndMigrate() throws {
         let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let copy = dir.appendingPathComponent("conflicts.json")
         try FileManager.default.copyItem(atPath: Self.conflicts, toPath: copy.path)
         let split = try RDICBinary.run(["dataset", "split", copy.path, "--seed", "3"])
@@ -85,6 +87,7 @@ import Testing
 
     @Test func generateResumesAfterTheProcessIsKilled() throws {
         let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let arguments = ["dataset", "generate", "--num", "10", "--model", "claude-sonnet-4.5", "--seed", "42", "-o"]
 
         // Uninterrupted reference run.
@@ -136,6 +139,7 @@ import Testing
 
     @Test func generateWithoutAKeySaysSo() throws {
         let dir = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let result = try RDICBinary.run(["dataset", "generate", "--num", "2", "-o", dir.appendingPathComponent("x.json").path],
                                         environment: ["ANTHROPIC_API_KEY": "", "XDG_CONFIG_HOME": dir.path])
         #expect(result.status == 2)

@@ -5,6 +5,7 @@ import Testing
 @Suite struct DatasetFileTests {
     @Test func arrayAndLinesRoundTrip() throws {
         let dir = try DatasetFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let records = try DatasetFixtures.bundled()
         let array = dir.appendingPathComponent("batch.json"), lines = dir.appendingPathComponent("batch.jsonl")
         try DatasetFile.write(records, to: array)
@@ -22,6 +23,7 @@ import Testing
 
     @Test func readableErrors() throws {
         let dir = try DatasetFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let missing = dir.appendingPathComponent("nope.json")
         #expect(throws: DatasetError.notFound(missing.path)) { try DatasetFile.readValues(missing) }
 
@@ -54,6 +56,7 @@ import Testing
 extension DatasetFileTests {
     @Test func aSingleRecordObjectIsOneRecord() throws {
         let dir = try DatasetFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("one.json")
         let record = try DatasetFixtures.constrained()
         try Data(DatasetFixtures.value(record).serialized(pretty: true).utf8).write(to: file)

@@ -54,6 +54,7 @@ import Testing
         let fake = try FakeConflictModel()
         defer { fake.stop() }
         let dir = try DatasetFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let options = Self.options(dir)
         let summary = try await Self.generate(fake, options)
         #expect(summary == GeneratorSummary(planned: 10, kept: 10, resumed: 0, failures: 0, givenUp: []))
@@ -76,6 +77,7 @@ import Testing
 
     @Test func malformedAnswersAreSkippedCountedAndLogged() async throws {
         let dir = try DatasetFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         // Request 2 is malformed; its item is retried and kept on the second attempt.
         let retried = try FakeConflictModel(malformed: [2])
         let summary = try await Self.generate(retried, Self.options(dir))
@@ -98,6 +100,7 @@ import Testing
 
     @Test func resumeAfterAStoppedRunEqualsAnUninterruptedRun() async throws {
         let dir = try DatasetFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let straight = try FakeConflictModel()
         let reference = Self.options(dir, name: "straight.json")
         _ = try await Self.generate(straight, reference)

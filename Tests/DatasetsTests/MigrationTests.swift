@@ -20,6 +20,7 @@ import Testing
 
     @Test func migratesInPlaceWithABackupAndReadableText() throws {
         let dir = try DatasetFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let file = dir.appendingPathComponent("batch_001.json")
         try Self.v1.write(to: file, atomically: true, encoding: .utf8)
         let date = Date(timeIntervalSince1970: 1_800_000_000)
@@ -51,6 +52,7 @@ import Testing
 
     @Test func writesElsewhereWithoutBackupAndRejectsNonV1() throws {
         let dir = try DatasetFixtures.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
         let input = dir.appendingPathComponent("v1.jsonl"), output = dir.appendingPathComponent("v2.jsonl")
         let lines = try DatasetFile.readValues({ let f = dir.appendingPathComponent("tmp.json"); try Self.v1.write(to: f, atomically: true, encoding: .utf8); return f }())
         try DatasetFile.write(lines, to: input)
