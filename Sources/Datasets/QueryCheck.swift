@@ -14,6 +14,16 @@ enum QueryCheck {
         return clusters.count == 2 && named.count == 2
     }
 
+    /// Why `text` is not readable prose, or nil when it is.
+    static func unreadable(_ text: String) -> String? {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let first = trimmed.first, let last = trimmed.last else { return nil } // turn_fields reports it
+        if first.isLetter, !first.isUppercase { return "does not start a sentence" }
+        if !".!?\"\u{201D})".contains(last) { return "does not end a sentence" }
+        if trimmed.contains("\u{2026}") || trimmed.contains(" ...") || trimmed.contains("... ") { return "contains an ellipsis splice" }
+        return nil
+    }
+
     /// Why `a` and `b` count as the same instruction (identical after normalising, or 80% of
     /// their words shared), or nil when they differ.
     static func tooSimilar(_ a: String, _ b: String) -> String? {

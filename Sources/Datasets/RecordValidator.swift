@@ -46,6 +46,9 @@ public enum RecordValidator {
         if let query = record.queryTurn?.query, !query.isEmpty, !QueryCheck.asksForBoth(query, clusters: record.groundTruthClusters) {
             fail(.queryAsksBoth, "the final query does not ask for both versions: \"\(query)\" (say \"both\", \"two versions\", \"each\", or name both clusters)")
         }
+        if let expected = record.queryTurn?.expectedBehavior, let why = QueryCheck.unreadable(expected) {
+            fail(.expectedBehaviorReadable, "expected_behavior \(why): \"\(expected.prefix(80))\"")
+        }
         found += differenceIssues(record)
         found += constraintIssues(record)
         return found

@@ -27,6 +27,9 @@ public enum ValidationRule: String, Codable, CaseIterable, Sendable {
     case metadata
     /// The final query asks for both versions.
     case queryAsksBoth = "query_asks_both"
+    /// `expected_behavior` reads as sentences (a capital first letter, final punctuation, no
+    /// "…" splice), not fragments glued together as v1 tools wrote it.
+    case expectedBehaviorReadable = "expected_behavior_readable"
     /// The instructions of the two clusters are not the same instruction reworded trivially.
     case instructionsDiffer = "instructions_differ"
     /// Every constraint has a known IFEval id and valid arguments.

@@ -141,6 +141,14 @@ import Testing
         #expect(DatasetFixtures.rules(record).isEmpty)
     }
 
+    @Test func expectedBehaviorReadable() throws {
+        var record = try DatasetFixtures.plain()
+        record.turns[2].expectedBehavior = "maintain both Use strictly professional legal language\u{2026} context"
+        #expect(DatasetFixtures.rules(record) == [.expectedBehaviorReadable])
+        record.turns[2].expectedBehavior = "Two versions: one formal, one casual"
+        #expect(DatasetFixtures.rules(record) == [.expectedBehaviorReadable])
+    }
+
     @Test func instructionsDiffer() throws {
         var record = try DatasetFixtures.plain()
         record.turns[1].instruction = record.turns[0].instruction.map { $0.uppercased() + "!" }
@@ -176,7 +184,7 @@ import Testing
     @Test func everyRuleHasATest() {
         // The rules tested above, one test each; a new rule must add its own test here.
         let tested: Set<ValidationRule> = [.structure, .idFormat, .idUnique, .conflictType, .domain, .purpose, .turnCount, .turnOrder,
-                                           .turnFields, .turnClusters, .clusters, .metadata, .queryAsksBoth, .instructionsDiffer,
+                                           .turnFields, .turnClusters, .clusters, .metadata, .queryAsksBoth, .expectedBehaviorReadable, .instructionsDiffer,
                                            .constraintValid, .constraintsConflict]
         #expect(tested == Set(ValidationRule.allCases))
     }
