@@ -18,7 +18,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rdic", targets: ["RDICCommand"]),
-        .library(name: "RDIC", targets: ["Engine", "Providers", "ModelStore", "IFEval", "Datasets"]),
+        .library(name: "RDIC", targets: ["Engine", "Providers", "ModelStore", "IFEval", "Datasets", "Scoring"]),
         // The quantized kernels alone, for the benchmark package under Benchmarks/.
         .library(name: "RDICKernels", targets: ["TensorFormats"]),
     ],
@@ -54,8 +54,10 @@ let package = Package(
         .target(name: "IFEval"),
         // Conflict datasets: schema v2, validation, split/stats/sample, v1 migration, generation.
         .target(name: "Datasets", dependencies: ["Providers", "IFEval", "Engine"], resources: [.copy("Resources")]),
+        // Scores for model answers: IFEval runs through providers, rule checks, an LLM judge.
+        .target(name: "Scoring", dependencies: ["IFEval", "Providers", "ModelStore"]),
         .executableTarget(name: "RDICCommand", dependencies: [
-            "Engine", "Models", "ModelStore", "Providers", "Tokenizers", "GGUF", "Datasets",
+            "Engine", "Models", "ModelStore", "Providers", "Tokenizers", "GGUF", "IFEval", "Datasets", "Scoring",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["ModelStore", "GGUF"], path: "Tests/TestSupport",
@@ -72,6 +74,11 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "IFEval", "Providers", "TestSupport"]),
+        .testTarget(name: "IFEvalTests", dependencies: ["IFEval"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ScoringTests", dependencies: [
+            "Scoring", "IFEval", "Providers", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF"]),
     ]
 )

@@ -18,6 +18,7 @@ struct RDIC: AsyncParsableCommand {
             AskCommand.self,
             BenchCommand.self,
             DatasetCommand.self,
+            EvalCommand.self,
         ]
     )
 }
