@@ -4,23 +4,18 @@ import Foundation
 /// mean what the reference's `value.isupper()` or `value.strip()` mean.
 enum PythonText {
     /// `str.isupper()`: at least one cased character and no lowercase or titlecase one.
-    static func isUpper(_ text: String) -> Bool {
-        var cased = false
-        for scalar in text.unicodeScalars {
-            let p = scalar.properties
-            if p.isLowercase || p.generalCategory == .titlecaseLetter { return false }
-            if p.isUppercase { cased = true }
-        }
-        return cased
-    }
+    static func isUpper(_ text: String) -> Bool { allCased(text, as: \.isUppercase, not: \.isLowercase) }
 
     /// `str.islower()`: at least one cased character and no uppercase or titlecase one.
-    static func isLower(_ text: String) -> Bool {
+    static func isLower(_ text: String) -> Bool { allCased(text, as: \.isLowercase, not: \.isUppercase) }
+
+    private static func allCased(_ text: String, as wanted: KeyPath<Unicode.Scalar.Properties, Bool>,
+                                 not unwanted: KeyPath<Unicode.Scalar.Properties, Bool>) -> Bool {
         var cased = false
         for scalar in text.unicodeScalars {
             let p = scalar.properties
-            if p.isUppercase || p.generalCategory == .titlecaseLetter { return false }
-            if p.isLowercase { cased = true }
+            if p[keyPath: unwanted] || p.generalCategory == .titlecaseLetter { return false }
+            if p[keyPath: wanted] { cased = true }
         }
         return cased
     }

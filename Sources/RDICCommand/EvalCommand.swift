@@ -9,7 +9,7 @@ struct EvalCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Score model responses on benchmarks.",
-        subcommands: [IFEvalCommand.self])
+        subcommands: [IFEvalCommand.self, EvalStyleCommand.self, EvalAgreementCommand.self])
 }
 
 /// `rdic eval ifeval`: the IFEval benchmark on its own file formats.
@@ -42,6 +42,9 @@ struct IFEvalCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Config file (default: ~/.config/rdic/config.toml).")
     var config: String?
 
+    @Option(name: .long, help: "NLTK punkt_tab/english directory for exact sentence splits (default: found where NLTK looks, else built in).")
+    var punktDir: String?
+
     func validate() throws {
         if (responses == nil) == (model == nil) {
             throw ValidationError("give exactly one of --responses FILE or --model ALIAS")
@@ -58,7 +61,8 @@ struct IFEvalCommand: AsyncParsableCommand {
             } else {
                 answers = try await generate(inputs, into: outputDirectory)
             }
-            let result = try IFEvalRun.evaluate(inputs: inputs, responses: answers, outputDirectory: outputDirectory)
+            let result = try IFEvalRun.evaluate(inputs: inputs, responses: answers, outputDirectory: outputDirectory,
+                                                evaluator: IFEvalEvaluator(tools: TextTools(sentences: try sentenceModel())))
             print(IFEvalRun.report(result), terminator: "")
         } catch let error as ExitCode {
             throw error
@@ -66,6 +70,14 @@ struct IFEvalCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+
+    private func sentenceModel() throws -> PunktSentenceTokenizer {
+        guard let directory = punktDir.map(URL.init(fileURLWithPath:)) ?? PunktParameters.installedEnglishDirectory() else {
+            FileHandle.standardError.write(Data("note: NLTK's punkt_tab model not found; sentences are split with the built-in approximation\n".utf8))
+            return PunktSentenceTokenizer()
+        }
+        return PunktSentenceTokenizer(parameters: try PunktParameters.load(punktTabDirectory: directory))
     }
 
     private func generate(_ inputs: [IFEvalInput], into directory: URL) async throws -> [IFEvalResponse] {
@@ -77,9 +89,10 @@ struct IFEvalCommand: AsyncParsableCommand {
             let existing = FileManager.default.fileExists(atPath: file.path)
                 ? try JSONLines.read(IFEvalResponse.self, from: file) : []
             let responder = IFEvalResponder(provider: provider, maxTokens: maxTokens)
+            let terminal = isatty(STDERR_FILENO) != 0
             let answers = try await responder.respond(to: inputs, existing: existing, file: file) { done, total in
-                FileHandle.standardError.write(Data("\rgenerating \(done)/\(total)".utf8))
-                if done == total { FileHandle.standardError.write(Data("\n".utf8)) }
+                let end = terminal && done < total ? "" : "\n"
+                FileHandle.standardError.write(Data("\(terminal ? "\r" : "")generating responses \(done)/\(total)\(end)".utf8))
             }
             await factory.shutdown()
             return answers

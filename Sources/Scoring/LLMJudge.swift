@@ -30,8 +30,8 @@ public struct LLMJudge: Sendable {
     /// The model's name as part of the cache key, so two judges never share answers.
     public let model: String
     public let cache: JudgeCache?
-    /// Asks again when the answer cannot be parsed; transport failures are retried by the
-    /// provider's own retry policy first.
+    /// Asks again (sampling at temperature 0.7) when the answer cannot be parsed; transport
+    /// failures are retried by the provider's own retry policy first.
     public let attempts: Int
 
     public init(provider: any ChatProvider, model: String, cache: JudgeCache? = nil, attempts: Int = 3) {
@@ -79,9 +79,11 @@ public struct LLMJudge: Sendable {
         let key = JudgeCache.key(model: model, prompt: prompt)
         if let cached = cache?.load(key) { return .verdict(cached, cached: true) }
         var lastProblem = ""
-        for _ in 0..<attempts {
+        for attempt in 0..<attempts {
             do {
-                let answer = try await provider.complete(ChatRequest(messages: [.user(prompt)], maxTokens: 300, temperature: 0))
+                // Greedy first; a retry samples, or a deterministic model would repeat itself.
+                let request = ChatRequest(messages: [.user(prompt)], maxTokens: 300, temperature: attempt == 0 ? 0 : 0.7)
+                let answer = try await provider.complete(request)
                 guard let verdict = JudgeVerdict.parse(answer.text) else {
                     lastProblem = "unparseable judge answer: \(answer.text.prefix(120))"
                     continue
@@ -117,17 +119,5 @@ public struct JudgeSummary: Sendable, Equatable {
     public var description: String {
         let mean = meanScore.map { String(format: "%.3f", $0) } ?? "n/a"
         return "\(verdicts) scored, mean \(mean); \(errors) errors" + (errors > 0 ? " (first: \(errorMessages[0]))" : "")
-    }
-}
-
-extension AgreementReport {
-    /// The judge's agreement with the labels: it is asked about the first pole of each example;
-    /// an error or a score of exactly 0.5 leaves the example undecided.
-    public static func judge(_ judge: LLMJudge, _ examples: [GoldenExample]) async -> AgreementReport {
-        await measure(examples) { example in
-            guard let subtype = ConflictSubtype.named(example.subtype) else { return nil }
-            let outcome = await judge.judge(response: example.response, subtype: example.subtype, pole: subtype.poles.0)
-            return outcome.verdict.flatMap { pole(firstPoleScore: $0.score, of: subtype) }
-        }
     }
 }

@@ -81,3 +81,24 @@ struct EvaluationTests {
         #expect(WordTokenizer().tokenize("NASA's rover CANNOT land.") == ["NASA", "'s", "rover", "CAN", "NOT", "land", "."])
     }
 }
+
+@Suite("IFEval: Punkt model files")
+struct PunktModelFileTests {
+    /// After an initial ("A."), a capitalized word the model has seen lowercase starts a new
+    /// sentence, and one it has never seen does not: the orthographic table decides.
+    @Test("a punkt_tab directory is read and its orthographic table decides")
+    func load() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("punkt-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try "c\nmr\n".write(to: directory.appendingPathComponent("abbrev_types.txt"), atomically: true, encoding: .utf8)
+        try "the\n".write(to: directory.appendingPathComponent("sent_starters.txt"), atomically: true, encoding: .utf8)
+        try "##number##\tcredit\n".write(to: directory.appendingPathComponent("collocations.tab"), atomically: true, encoding: .utf8)
+        try "negotiate\t32\n".write(to: directory.appendingPathComponent("ortho_context.tab"), atomically: true, encoding: .utf8)
+        let text = "Plan A. Negotiate. Mr. Smith agreed."
+        let model = PunktSentenceTokenizer(parameters: try PunktParameters.load(punktTabDirectory: directory))
+        #expect(model.sentences(text) == ["Plan A.", "Negotiate.", "Mr. Smith agreed."])
+        #expect(PunktSentenceTokenizer().sentences(text) == ["Plan A. Negotiate.", "Mr. Smith agreed."])
+        #expect(throws: IFEvalError.self) { try PunktParameters.load(punktTabDirectory: directory.appendingPathComponent("missing")) }
+    }
+}

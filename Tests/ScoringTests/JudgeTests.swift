@@ -139,14 +139,38 @@ struct JudgeTests {
         }
         defer { server.stop() }
         let (judge, factory) = try Self.judge(server)
-        let report = await AgreementReport.judge(judge, examples)
+        let comparison = await RuleJudgeComparison.run(judge: judge, examples: examples)
+        let report = comparison.judge
         await factory.shutdown()
         #expect(report.total == examples.count)
         #expect(report.agreed + report.disagreed.count + report.undecided.count == examples.count)
         let formatExamples = examples.filter { ConflictSubtype.named($0.subtype)?.dimension == .format }
         #expect(report.undecided == formatExamples.map(\.id))
-        #expect(server.requests.count == examples.count + formatExamples.count)  // one retry each
+        #expect(server.requests.count == examples.count + formatExamples.count)  // one retry per failure
+        #expect(comparison.judgeErrors.count == formatExamples.count)
+        #expect(comparison.bothDecided == examples.count - formatExamples.count)
+        // Where both decided, the rule checker (right on every example) agrees with the judge
+        // exactly where the judge is right.
+        #expect(comparison.ruleAgreesWithJudge == report.agreed)
         let rules = await AgreementReport.ruleChecker(examples)
-        print("scripted judge vs golden labels: \(report); rule checker: \(rules)")
+        #expect(comparison.rule == rules)
+        print("scripted judge on the golden set:\n\(comparison)")
+    }
+}
+
+extension JudgeTests {
+    @Test("a retry after an unparseable answer samples instead of repeating the greedy request")
+    func retrySamples() async throws {
+        let server = try LocalHTTPServer { request in
+            let json = (try? JSONSerialization.jsonObject(with: Data(request.body))) as? [String: Any]
+            let temperature = json?["temperature"] as? Double ?? -1
+            return Self.message(temperature == 0 ? "no idea" : "SCORE: 0.4\nCONFIDENCE: 0.9\nREASONING: sampled")
+        }
+        defer { server.stop() }
+        let (judge, factory) = try Self.judge(server)
+        let outcome = await judge.judge(response: "x", subtype: "concise_vs_comprehensive", pole: "concise")
+        await factory.shutdown()
+        #expect(outcome.verdict == JudgeVerdict(score: 0.4, confidence: 0.9, reasoning: "sampled"))
+        #expect(server.requests.count == 2)
     }
 }
