@@ -18,7 +18,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rdic", targets: ["RDICCommand"]),
-        .library(name: "RDIC", targets: ["Engine", "Agents", "Providers", "ModelStore", "IFEval", "Scoring"]),
+        .library(name: "RDIC", targets: ["Engine", "Agents", "Providers", "ModelStore", "IFEval", "Datasets", "Scoring"]),
         // The quantized kernels alone, for the benchmark package under Benchmarks/.
         .library(name: "RDICKernels", targets: ["TensorFormats"]),
     ],
@@ -54,10 +54,12 @@ let package = Package(
         ]),
         // IFEval's verifiable instructions: registry, checkers, the benchmark's evaluation.
         .target(name: "IFEval"),
+        // Conflict datasets: schema v2, validation, split/stats/sample, v1 migration, generation.
+        .target(name: "Datasets", dependencies: ["Providers", "IFEval", "Engine"], resources: [.copy("Resources")]),
         // Scores for model answers: IFEval runs through providers, rule checks, an LLM judge.
         .target(name: "Scoring", dependencies: ["IFEval", "Providers", "ModelStore"]),
         .executableTarget(name: "RDICCommand", dependencies: [
-            "Engine", "Agents", "Models", "ModelStore", "Providers", "Tokenizers", "GGUF", "IFEval", "Scoring",
+            "Engine", "Agents", "Models", "ModelStore", "Providers", "Tokenizers", "GGUF", "IFEval", "Scoring", "Datasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: ["ModelStore", "GGUF"], path: "Tests/TestSupport",
@@ -74,6 +76,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Engine", "Models", "KVCache", "Tokenizers", "TestSupport"], swiftSettings: optimized),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "IFEval", "Providers", "TestSupport"]),
         .testTarget(name: "IFEvalTests", dependencies: ["IFEval"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ScoringTests", dependencies: [
             "Scoring", "IFEval", "Providers", "TestSupport",

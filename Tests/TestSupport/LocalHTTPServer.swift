@@ -70,15 +70,19 @@ public final class LocalHTTPServer: @unchecked Sendable {
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
+    /// Wakes the accept loop, which then closes the socket itself: closing it here could let
+    /// a later server reuse the descriptor while this loop still accepts on it.
     public func stop() {
         shutdown(listener, Int32(SHUT_RDWR))
-        close(listener)
     }
 
     private func serve() {
         while true {
             let client = accept(listener, nil, nil)
-            guard client >= 0 else { return }
+            guard client >= 0 else {
+                close(listener)
+                return
+            }
             handle(client)
             close(client)
         }
