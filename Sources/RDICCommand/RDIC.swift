@@ -17,6 +17,7 @@ struct RDIC: AsyncParsableCommand {
             CheckCommand.self,
             AskCommand.self,
             BenchCommand.self,
+            ServeCommand.self,
         ]
     )
 }
