@@ -73,6 +73,10 @@ class Context:
         return {"X-Agent-ID": f"{name}-{self.run_id}"}
 
 
+# Sampling fields go through extra_body for Anthropic: recent SDK releases dropped `temperature`,
+# `top_p` and `top_k` from `messages.create` while the API still accepts them.
+GREEDY = {"temperature": 0}
+
 QUESTION = [{"role": "system", "content": "You are a helpful assistant."},
             {"role": "user", "content": "What is the capital of France?"}]
 
@@ -182,14 +186,14 @@ def openai_errors(ctx):
 @check("anthropic: message, then the same answer streamed (documented event order)")
 def messages(ctx):
     turn = [{"role": "user", "content": "Name a color."}]
-    plain = ctx.an.messages.create(model=ctx.model, max_tokens=10, system="Be brief.", messages=turn, temperature=0)
+    plain = ctx.an.messages.create(model=ctx.model, max_tokens=10, system="Be brief.", messages=turn, extra_body=GREEDY)
     assert plain.type == "message" and plain.role == "assistant", plain
     text = "".join(b.text for b in plain.content if b.type == "text")
     assert text, plain
     assert plain.stop_reason in ("end_turn", "max_tokens"), plain.stop_reason
     assert plain.usage.input_tokens + (plain.usage.cache_read_input_tokens or 0) > 0, plain.usage
     events = list(ctx.an.messages.create(model=ctx.model, max_tokens=10, system="Be brief.", messages=turn,
-                                         temperature=0, stream=True))
+                                         extra_body=GREEDY, stream=True))
     kinds = [e.type for e in events if e.type != "ping"]
     assert kinds[0] == "message_start" and kinds[1] == "content_block_start", kinds
     assert kinds[-3:] == ["content_block_stop", "message_delta", "message_stop"], kinds
@@ -197,7 +201,7 @@ def messages(ctx):
     streamed = "".join(e.delta.text for e in events if e.type == "content_block_delta" and e.delta.type == "text_delta")
     assert streamed == text, (streamed, text)
     with ctx.an.messages.stream(model=ctx.model, max_tokens=10, system=[{"type": "text", "text": "Be brief."}],
-                                messages=turn, temperature=0) as stream:
+                                messages=turn, extra_body=GREEDY) as stream:
         assert "".join(stream.text_stream) == text
         final = stream.get_final_message()
     assert final.usage.output_tokens > 0, final.usage
@@ -206,8 +210,8 @@ def messages(ctx):
 @check("anthropic: stop_sequences, top_k, top_p")
 def anthropic_options(ctx):
     turn = [{"role": "user", "content": "Count from 1 to 20, separated by commas."}]
-    reply = ctx.an.messages.create(model=ctx.model, max_tokens=40, messages=turn, temperature=0, top_k=5, top_p=0.9,
-                                   stop_sequences=["5"])
+    reply = ctx.an.messages.create(model=ctx.model, max_tokens=40, messages=turn, stop_sequences=["5"],
+                                   extra_body={"temperature": 0, "top_k": 5, "top_p": 0.9})
     text = "".join(b.text for b in reply.content)
     assert "5" not in text and reply.stop_reason == "stop_sequence", (text, reply.stop_reason)
     assert reply.stop_sequence == "5", reply.stop_sequence
@@ -217,9 +221,9 @@ def anthropic_options(ctx):
 def anthropic_cache(ctx):
     user = {"user_id": f"an-cache-{ctx.run_id}"}
     turn = [{"role": "user", "content": "Name a color."}]
-    first = ctx.an.messages.create(model=ctx.model, max_tokens=8, messages=turn, temperature=0, metadata=user)
+    first = ctx.an.messages.create(model=ctx.model, max_tokens=8, messages=turn, extra_body=GREEDY, metadata=user)
     history = turn + [{"role": "assistant", "content": first.content[0].text}, {"role": "user", "content": "Another."}]
-    second = ctx.an.messages.create(model=ctx.model, max_tokens=8, messages=history, temperature=0, metadata=user)
+    second = ctx.an.messages.create(model=ctx.model, max_tokens=8, messages=history, extra_body=GREEDY, metadata=user)
     if second.usage.cache_read_input_tokens is None:
         return Skip("server does not report cache_read_input_tokens")
     assert second.usage.cache_read_input_tokens > 0, second.usage
@@ -233,7 +237,7 @@ def count_tokens(ctx):
         counted = ctx.an.messages.count_tokens(model=ctx.model, system="Be brief.", messages=turn)
     except anthropic.NotFoundError:
         return Skip("no /v1/messages/count_tokens")
-    reply = ctx.an.messages.create(model=ctx.model, max_tokens=1, system="Be brief.", messages=turn, temperature=0)
+    reply = ctx.an.messages.create(model=ctx.model, max_tokens=1, system="Be brief.", messages=turn, extra_body=GREEDY)
     prompt = reply.usage.input_tokens + (reply.usage.cache_read_input_tokens or 0) + (reply.usage.cache_creation_input_tokens or 0)
     assert counted.input_tokens == prompt, (counted, reply.usage)
 

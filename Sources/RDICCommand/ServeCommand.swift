@@ -13,6 +13,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "A model name (rdic model list) or a path to a .gguf file. Default: the default model.")
     var model: String?
+    @Option(help: "The model id clients send and /v1/models lists (default: the model's name, or its file name without .gguf).")
+    var servedModelName: String?
     @Option(help: "Address to listen on. Without an API key only loopback addresses are allowed.")
     var host = "127.0.0.1"
     @Option(help: "Port to listen on (0: any free port).")
@@ -41,11 +43,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let installed = try await ModelResolution.resolve(model)
         let engine = try Engine(path: installed.path, threads: threads, contextLength: ctx, kv: try kv.storage())
+        // A model given by path is served under its file name without `.gguf`.
+        let modelName = servedModelName ?? (installed.name.contains("/")
+            ? URL(fileURLWithPath: installed.path).deletingPathExtension().lastPathComponent : installed.name)
         var configuration = ServerConfiguration(
-            modelName: installed.name, host: host, port: port,
+            modelName: modelName, host: host, port: port,
             apiKeys: apiKeys + ServerConfiguration.apiKeys(fromEnvironment: ProcessInfo.processInfo.environment["RDIC_API_KEYS"]))
         configuration.modelAliases = Array(Set([model, URL(fileURLWithPath: installed.path).lastPathComponent].compactMap { $0 })
-            .subtracting([installed.name])).sorted()
+            .subtracting([modelName])).sorted()
         configuration.maxBodyBytes = maxBody
         let backend = try ServeBackend.make(engine: engine, contextLength: ctx, kv: try kv.storage(), parallel: parallel,
                                             ramBudget: budget, directory: cacheDir.map { URL(fileURLWithPath: $0) })

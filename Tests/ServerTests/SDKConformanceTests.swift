@@ -9,7 +9,7 @@ import Testing
     @Test(.enabled(if: PythonSDKs.available, "python3 cannot import openai and anthropic (pip install openai anthropic)"))
     func officialSDKsDriveEveryEndpoint() throws {
         let server = try ServeProcess(arguments: [
-            "--model", try TestModels.path(for: .smollm2), "--ctx", "2048", "--api-key", "sdk-key-a",
+            "--model", try TestModels.path(for: .smollm2), "--served-model-name", "smollm2-135m", "--ctx", "2048", "--api-key", "sdk-key-a",
         ], environment: ["RDIC_API_KEYS": "sdk-key-b"])
         let (status, output) = try PythonSDKs.run([
             "--base-url", server.url, "--api-key", "sdk-key-a", "--other-key", "sdk-key-b",
@@ -26,7 +26,7 @@ import Testing
 /// a running `rdic serve`.
 @Suite(.serialized, .computeBound) struct RDICClientsAgainstServeTests {
     @Test func askAndCheckReachTheServerThroughBothProviders() throws {
-        let server = try ServeProcess(arguments: ["--model", try TestModels.path(for: .smollm2), "--ctx", "1024", "--api-key", "ask-key"])
+        let server = try ServeProcess(arguments: ["--model", try TestModels.path(for: .smollm2), "--served-model-name", "smollm2-135m", "--ctx", "1024", "--api-key", "ask-key"])
         defer { _ = server.terminate() }
         let openAI = ["OPENAI_BASE_URL": server.url + "/v1", "OPENAI_API_KEY": "ask-key", "OPENAI_MODEL": "smollm2-135m",
                       "ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": "ask-key", "DEEPSEEK_API_KEY": "", "OLLAMA_HOST": ""]
