@@ -30,6 +30,8 @@ struct ServeCommand: AsyncParsableCommand {
     var cacheDir: String?
     @Option(help: "Requests generated together.")
     var parallel = 4
+    @Option(help: "Requests that may wait for a slot; past it: 429 with Retry-After.")
+    var queueLimit = 64
     @Option(help: "Worker threads (default: one per core).")
     var threads: Int?
     @Option(help: "Largest request body in bytes (larger: 413).")
@@ -53,7 +55,8 @@ struct ServeCommand: AsyncParsableCommand {
             .subtracting([modelName])).sorted()
         configuration.maxBodyBytes = maxBody
         let backend = try ServeBackend.make(engine: engine, contextLength: ctx, kv: try kv.storage(), parallel: parallel,
-                                            ramBudget: budget, directory: cacheDir.map { URL(fileURLWithPath: $0) })
+                                            ramBudget: budget, directory: cacheDir.map { URL(fileURLWithPath: $0) },
+                                            queueLimit: queueLimit)
         let server = try RDICServer(backend: backend, configuration: configuration)
         let keys = configuration.apiKeys.isEmpty ? "no API key (loopback only)" : "\(configuration.apiKeys.count) API key(s)"
         let summary = "model \(configuration.modelName), context \(backend.contextLength), \(keys)"

@@ -230,6 +230,31 @@ import Testing
         await server.stop()
     }
 
+    @Test func overTheQueueIs429WithRetryAfterInEachShape() async throws {
+        let server = try await ServerHarness(parallel: 1, queueLimit: 1)
+        let replies = try await withThrowingTaskGroup(of: ServerHarness.Reply.self) { group in
+            for index in 0..<4 {
+                group.addTask {
+                    index % 2 == 0
+                        ? try await server.post("/v1/chat/completions", Self.chat([["role": "user", "content": "Write a long story."]], maxTokens: 48))
+                        : try await server.post("/v1/messages", Self.anthropic([["role": "user", "content": "Write a long story."]], maxTokens: 48))
+                }
+            }
+            var replies: [ServerHarness.Reply] = []
+            for try await reply in group { replies.append(reply) }
+            return replies
+        }
+        let busy = replies.filter { $0.status == 429 }
+        #expect(!busy.isEmpty, "\(replies.map(\.status))")
+        #expect(replies.allSatisfy { $0.status == 200 || $0.status == 429 }, "\(replies.map(\.status))")
+        for reply in busy {
+            #expect(reply.header("retry-after") == "1")
+            let openAIType = (reply.json["error"] as? [String: Any])?["type"] as? String
+            #expect(openAIType == "rate_limit_error")
+        }
+        await server.stop()
+    }
+
     @Test func refusesToListenOnTheNetworkWithoutAKey() throws {
         let engine = try ServerHarness.engine.get()
         let backend = try ServeBackend.make(engine: engine, contextLength: 256, kv: .f16, parallel: 1, ramBudget: nil, directory: nil)

@@ -19,10 +19,11 @@ final class ServerHarness: Sendable {
     /// One model load for the whole suite.
     static let engine: Result<Engine, Error> = Result { try Engine(path: TestModels.path(for: .smollm2), contextLength: 1024) }
 
-    init(keys: [String] = [], contextLength: Int = 1024, maxBodyBytes: Int = 1 << 20, parallel: Int = 4) async throws {
+    init(keys: [String] = [], contextLength: Int = 1024, maxBodyBytes: Int = 1 << 20, parallel: Int = 4,
+         queueLimit: Int = 64) async throws {
         let engine = try Self.engine.get()
         let backend = try ServeBackend.make(engine: engine, contextLength: contextLength, kv: .f16,
-                                            parallel: parallel, ramBudget: nil, directory: nil)
+                                            parallel: parallel, ramBudget: nil, directory: nil, queueLimit: queueLimit)
         runtime = backend
         var configuration = ServerConfiguration(modelName: "smollm2-135m", host: "127.0.0.1", port: 0, apiKeys: keys)
         configuration.maxBodyBytes = maxBodyBytes
