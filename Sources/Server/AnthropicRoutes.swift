@@ -10,9 +10,7 @@ struct AnthropicRoutes: Sendable {
 
     func messages(_ request: Request) async throws(APIError) -> Response {
         let received = ContinuousClock.now
-        let caller = try context.authenticate(request)
-        let body = try await RequestBody.decode(AnthropicMessagesRequest.self, from: request, limit: context.configuration.maxBodyBytes)
-        try context.checkModel(body.model)
+        let (caller, body) = try await context.admit(request, as: AnthropicMessagesRequest.self) { $0.model }
         let prompt = try context.builder.chatPrompt(try PromptBuilder.messages(system: body.system, body.messages))
         let stops = body.stopSequences ?? []
         let options = try context.builder.options(prompt: prompt.count, maxTokens: body.maxTokens, temperature: body.temperature,
@@ -24,8 +22,7 @@ struct AnthropicRoutes: Sendable {
         let generator = context.generator
 
         guard body.stream == true else {
-            let result: GenerationResult
-            do { result = try await generator.run(events, received: received) } catch { throw Generator.apiError(error) }
+            let result = try await generator.collect(events, received: received)
             return try OpenAIRoutes.json(AnthropicMessagesResponse(
                 id: id, model: model, content: [.text(result.text)], stopReason: result.summary.finishReason.anthropic,
                 stopSequence: generator.matchedStop(result, stops: stops), usage: Self.usage(result.summary)))
@@ -59,9 +56,7 @@ struct AnthropicRoutes: Sendable {
     }
 
     func countTokens(_ request: Request) async throws(APIError) -> Response {
-        _ = try context.authenticate(request)
-        let body = try await RequestBody.decode(AnthropicCountTokensRequest.self, from: request, limit: context.configuration.maxBodyBytes)
-        try context.checkModel(body.model)
+        let (_, body) = try await context.admit(request, as: AnthropicCountTokensRequest.self) { $0.model }
         let messages = try PromptBuilder.messages(system: body.system, body.messages)
         guard !messages.isEmpty else { throw APIError.badRequest("'messages' must not be empty") }
         return try OpenAIRoutes.json(AnthropicCountTokensResponse(inputTokens: context.backend.engine.encode(chat: messages).count))

@@ -60,6 +60,11 @@ struct Generator: Sendable {
         return result
     }
 
+    /// A non-streamed generation: the whole result, failures as API errors.
+    func collect(_ stream: AsyncThrowingStream<GenerationEvent, Error>, received: ContinuousClock.Instant) async throws(APIError) -> GenerationResult {
+        do { return try await run(stream, received: received) } catch { throw Self.apiError(error) }
+    }
+
     /// Which of `stops` ended the generation: the one that follows the returned text in the
     /// decoded output (nil when none, or when another reason ended it).
     func matchedStop(_ result: GenerationResult, stops: [String]) -> String? {

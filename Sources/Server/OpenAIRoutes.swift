@@ -14,10 +14,8 @@ struct OpenAIRoutes: Sendable {
 
     func chatCompletions(_ request: Request) async throws(APIError) -> Response {
         let received = ContinuousClock.now
-        let caller = try context.authenticate(request)
-        let body = try await RequestBody.decode(OpenAIChatRequest.self, from: request, limit: context.configuration.maxBodyBytes)
-        try context.checkModel(body.model)
-        if let n = body.n, n != 1 { throw APIError.badRequest("n must be 1: this server returns one choice per request (got \(n))") }
+        let (caller, body) = try await context.admit(request, as: OpenAIChatRequest.self) { $0.model }
+        try RouteContext.requireOneChoice(body.n)
         let top = body.topLogprobs ?? 0
         guard (0...20).contains(top) else { throw APIError.badRequest("top_logprobs must be between 0 and 20 (got \(top))") }
         let wantsLogprobs = body.logprobs == true
@@ -36,8 +34,7 @@ struct OpenAIRoutes: Sendable {
         }
 
         guard body.stream == true else {
-            let result: GenerationResult
-            do { result = try await context.generator.run(events, received: received) } catch { throw Generator.apiError(error) }
+            let result = try await context.generator.collect(events, received: received)
             let choice = OpenAIChatChoice(
                 message: OpenAIResponseMessage(role: .assistant, content: result.text),
                 finishReason: result.summary.finishReason.openAI,
@@ -75,10 +72,8 @@ struct OpenAIRoutes: Sendable {
 
     func completions(_ request: Request) async throws(APIError) -> Response {
         let received = ContinuousClock.now
-        let caller = try context.authenticate(request)
-        let body = try await RequestBody.decode(OpenAICompletionRequest.self, from: request, limit: context.configuration.maxBodyBytes)
-        try context.checkModel(body.model)
-        if let n = body.n, n != 1 { throw APIError.badRequest("n must be 1: this server returns one choice per request (got \(n))") }
+        let (caller, body) = try await context.admit(request, as: OpenAICompletionRequest.self) { $0.model }
+        try RouteContext.requireOneChoice(body.n)
         let prompts = body.prompt.values
         guard prompts.count == 1 else {
             throw APIError.badRequest("prompt must be one string (got an array of \(prompts.count)); send one request per prompt")
@@ -94,8 +89,7 @@ struct OpenAIRoutes: Sendable {
         let created = Int(Date().timeIntervalSince1970)
         let model = body.model
         guard body.stream == true else {
-            let result: GenerationResult
-            do { result = try await context.generator.run(events, received: received) } catch { throw Generator.apiError(error) }
+            let result = try await context.generator.collect(events, received: received)
             return try Self.json(OpenAICompletion(
                 id: id, created: created, model: model,
                 choices: [OpenAICompletionChoice(text: result.text, finishReason: result.summary.finishReason.openAI)],

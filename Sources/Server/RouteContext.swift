@@ -16,6 +16,19 @@ struct RouteContext: Sendable {
         try Caller.authenticate(request, keys: keys)
     }
 
+    /// The common start of every generation route: the caller's key, the decoded body, and a
+    /// model this server serves.
+    func admit<Body: Decodable>(_ request: Request, as type: Body.Type, model: (Body) -> String) async throws(APIError) -> (Caller, Body) {
+        let caller = try authenticate(request)
+        let body = try await RequestBody.decode(type, from: request, limit: configuration.maxBodyBytes)
+        try checkModel(model(body))
+        return (caller, body)
+    }
+
+    static func requireOneChoice(_ n: Int?) throws(APIError) {
+        if let n, n != 1 { throw APIError.badRequest("n must be 1: this server returns one choice per request (got \(n))") }
+    }
+
     func checkModel(_ model: String) throws(APIError) {
         guard configuration.accepts(model: model) else {
             throw APIError(.notFound, "model '\(model)' not found: this server serves '\(configuration.modelName)'")

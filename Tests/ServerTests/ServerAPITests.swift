@@ -255,7 +255,7 @@ import Testing
         await server.stop()
     }
 
-    @Test func refusesToListenOnTheNetworkWithoutAKey() throws {
+    @Test func refusesToListenOnTheNetworkWithoutAKey() async throws {
         let engine = try ServerHarness.engine.get()
         let backend = try ServeBackend.make(engine: engine, contextLength: 256, kv: .f16, parallel: 1, ramBudget: nil, directory: nil)
         #expect(throws: ServerError.openOnNetwork(host: "0.0.0.0")) {
@@ -266,5 +266,6 @@ import Testing
         #expect(ByteCount.parse("512MiB") == 512 << 20)
         #expect(ByteCount.parse("1000") == 1000)
         #expect(ByteCount.parse("lots") == nil)
+        await backend.shutdown()  // a runtime is shut down before it is released
     }
 }
