@@ -23,7 +23,8 @@ FILLER = ("The committee reviewed the quarterly figures, noted the delays in the
 
 
 def stream_chat(base, key, agent, messages, max_tokens):
-    """Streams one chat completion; returns (seconds to first content, completion tokens, text)."""
+    """Streams one chat completion; returns (seconds to first content, completion tokens, text,
+    usage)."""
     body = {"model": MODEL, "messages": messages, "max_tokens": max_tokens, "temperature": 0, "stream": True,
             "stream_options": {"include_usage": True}, "cache_prompt": True}
     headers = {"content-type": "application/json", "X-Agent-ID": agent}
@@ -52,7 +53,7 @@ def stream_chat(base, key, agent, messages, max_tokens):
                     text += piece
     if usage and usage.get("completion_tokens"):
         tokens = usage["completion_tokens"]
-    return first if first is not None else time.perf_counter() - start, tokens, text
+    return first if first is not None else time.perf_counter() - start, tokens, text, usage or {}
 
 
 def model_name(base, key):
@@ -65,12 +66,16 @@ def run_level(args, agents):
     run = uuid.uuid4().hex[:6]
     histories = {}
     cold = []
+    prompt_tokens = []
+    cached = []
     # Each agent's first turn over a long, distinct history: the cold prefill.
     for a in range(agents):
-        history = [{"role": "system", "content": f"You are assistant {a}. " + FILLER * args.history_repeats},
+        # The run id first: no cached prefix of an earlier run (same tenant) makes a cold agent warm.
+        history = [{"role": "system", "content": f"[{run}] You are assistant {a}. " + FILLER * args.history_repeats},
                    {"role": "user", "content": f"Summarize note {a} in one line."}]
-        ttft, _, text = stream_chat(args.base_url, args.api_key, f"bench-{run}-{a}", history, args.max_tokens)
+        ttft, _, text, usage = stream_chat(args.base_url, args.api_key, f"bench-{run}-{a}", history, args.max_tokens)
         cold.append(ttft)
+        prompt_tokens.append(usage.get("prompt_tokens", 0))
         histories[a] = history + [{"role": "assistant", "content": text}]
     warm = []
     generated = [0] * agents
@@ -79,10 +84,11 @@ def run_level(args, agents):
     def agent_turns(a):
         for turn in range(args.turns):
             histories[a].append({"role": "user", "content": f"Follow-up {turn}: and then?"})
-            ttft, tokens, text = stream_chat(args.base_url, args.api_key, f"bench-{run}-{a}", histories[a], args.max_tokens)
+            ttft, tokens, text, usage = stream_chat(args.base_url, args.api_key, f"bench-{run}-{a}", histories[a], args.max_tokens)
             histories[a].append({"role": "assistant", "content": text})
             with lock:
                 warm.append(ttft)
+                cached.append((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
                 generated[a] += tokens
 
     start = time.perf_counter()
@@ -93,7 +99,8 @@ def run_level(args, agents):
         t.join()
     wall = time.perf_counter() - start
     return {"agents": agents, "cold_ttft_s": statistics.median(cold), "warm_ttft_s": statistics.median(warm),
-            "tokens_per_s": sum(generated) / wall, "generated": sum(generated), "wall_s": wall}
+            "tokens_per_s": sum(generated) / wall, "generated": sum(generated), "wall_s": wall,
+            "cold_prompt_tokens": statistics.median(prompt_tokens), "warm_cached_tokens": statistics.median(cached)}
 
 
 def main():
@@ -109,10 +116,11 @@ def main():
     global MODEL
     MODEL = model_name(args.base_url, args.api_key)
     print(f"server {args.base_url}, model {MODEL}")
-    print(f"{'agents':>6} {'cold TTFT s':>12} {'warm TTFT s':>12} {'cold/warm':>9} {'tok/s':>8}")
+    print(f"{'agents':>6} {'prompt':>7} {'cold TTFT s':>12} {'warm TTFT s':>12} {'cached':>7} {'cold/warm':>9} {'tok/s':>8}")
     for level in [int(x) for x in args.levels.split(",")]:
         r = run_level(args, level)
-        print(f"{r['agents']:>6} {r['cold_ttft_s']:>12.3f} {r['warm_ttft_s']:>12.3f} "
+        print(f"{r['agents']:>6} {r['cold_prompt_tokens']:>7.0f} {r['cold_ttft_s']:>12.3f} {r['warm_ttft_s']:>12.3f} "
+              f"{r['warm_cached_tokens']:>7.0f} "
               f"{r['cold_ttft_s'] / r['warm_ttft_s']:>9.1f} {r['tokens_per_s']:>8.1f}", flush=True)
 
 
