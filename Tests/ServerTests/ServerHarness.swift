@@ -119,3 +119,13 @@ final class ServerHarness: Sendable {
         return received
     }
 }
+
+enum HTTPClientRequestBuilder {
+    static func make(_ url: String, method: HTTPMethod = .POST, headers: [String: String], body: [String: Any]? = nil) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body, let data = try? JSONSerialization.data(withJSONObject: body) { request.body = .bytes(ByteBuffer(data: data)) }
+        return request
+    }
+}
