@@ -13,8 +13,81 @@ import Models
 /// runs the pass, samples each request's next token with its own sampler, and streams it.
 /// Requests join and leave between steps; a cancelled one leaves at the next step.
 public final class AgentRuntime: @unchecked Sendable {
-    public let engine: Engine
-    public let configuration: AgentRuntimeConfiguration
+    private let scheduler: AgentScheduler
+    public var engine: Engine { scheduler.engine }
+    public var configuration: AgentRuntimeConfiguration { scheduler.configuration }
+
+    public init(engine: Engine, configuration: AgentRuntimeConfiguration = AgentRuntimeConfiguration()) throws {
+        scheduler = try AgentScheduler(engine: engine, configuration: configuration)
+    }
+
+    /// A runtime dropped without `shutdown()` still ends its thread (after flushing).
+    deinit { scheduler.stop() }
+
+    /// Starts a request: throws `AgentError` (busy, too long, empty, shutting down) before any
+    /// work. The stream yields `.token` events, then `.finished` with the summary
+    /// (`reusedPromptTokens`: prompt tokens found in the agent's cache). Cancelling the
+    /// consuming task ends the request at the next step and frees its slot.
+    public func submit(_ request: AgentRequest) throws -> AsyncThrowingStream<GenerationEvent, Error> {
+        try scheduler.submit(request)
+    }
+
+    /// Runs a request to the end and returns its summary (a convenience over `submit`).
+    public func generate(_ request: AgentRequest) async throws -> GenerationSummary {
+        for try await event in try submit(request) {
+            if case .finished(let summary) = event { return summary }
+        }
+        throw CancellationError()
+    }
+
+    public func agents(tenant: String) -> [AgentInfo] { scheduler.withStore { $0.list(tenant: tenant) } }
+
+    /// Every agent of every tenant (for the store's owner, e.g. `rdic agents list`).
+    public func allAgents() -> [(tenant: String, info: AgentInfo)] { scheduler.withStore { $0.all() } }
+
+    public func deleteAgent(tenant: String, id: String) throws {
+        try scheduler.withStore { try $0.delete(tenant: tenant, id: id) }
+    }
+
+    /// Moves an idle agent to the disk tier now (a no-op without a `directory` or while it runs).
+    public func offload(tenant: String, id: String) throws {
+        try scheduler.withStore { try $0.offload(tenant: tenant, id: id) }
+    }
+
+    /// A pinned agent is never spilled from RAM nor deleted from disk by the budgets.
+    public func pin(tenant: String, id: String, _ pinned: Bool = true) throws {
+        try scheduler.withStore { try $0.setPinned(tenant: tenant, id: id, pinned) }
+    }
+
+    /// The token ids in an agent's cache (nil: no such agent).
+    public func tokens(tenant: String, id: String) -> [Int32]? {
+        scheduler.withStore { $0.agents[AgentStore.Key(tenant: tenant, id: id)]?.tokens }
+    }
+
+    /// Notes kept with an agent's cache and saved with it: what a client needs besides the
+    /// tokens to continue (e.g. the chat messages they render). Replaces the previous notes.
+    public func setNotes(tenant: String, id: String, _ notes: [String: String]) throws {
+        try scheduler.withStore { try $0.setNotes(tenant: tenant, id: id, notes) }
+    }
+
+    public func notes(tenant: String, id: String) -> [String: String]? {
+        scheduler.withStore { $0.agents[AgentStore.Key(tenant: tenant, id: id)]?.notes }
+    }
+
+    public var metrics: AgentRuntimeMetrics { scheduler.metrics }
+
+    /// Saves every agent whose cache changed since its last save (needs a `directory`).
+    public func flush() { scheduler.withStore { $0.flush() } }
+
+    /// Stops accepting (`submit` throws `.shuttingDown`), lets running and queued requests
+    /// finish, saves every changed agent, and ends the scheduler thread.
+    public func shutdown() async { await scheduler.shutdown() }
+}
+
+/// The scheduler thread and the state it owns; `AgentRuntime` is its public face.
+final class AgentScheduler: @unchecked Sendable {
+    let engine: Engine
+    let configuration: AgentRuntimeConfiguration
     private let store: AgentStore
     private let condition = NSCondition()
     private var waiting: [Job] = []
@@ -25,7 +98,7 @@ public final class AgentRuntime: @unchecked Sendable {
     private let finished = NSCondition()
     private var loopEnded = false
 
-    public init(engine: Engine, configuration: AgentRuntimeConfiguration = AgentRuntimeConfiguration()) throws {
+    init(engine: Engine, configuration: AgentRuntimeConfiguration) throws {
         var configuration = configuration
         configuration.contextLength = min(configuration.contextLength, engine.model.hyperparameters.contextLength)
         configuration.parallel = max(1, configuration.parallel)
@@ -34,20 +107,25 @@ public final class AgentRuntime: @unchecked Sendable {
         self.engine = engine
         self.configuration = configuration
         store = try AgentStore(engine: engine, configuration: configuration)
-        let thread = Thread { [unowned self] in self.loop() }
+        let thread = Thread { [self] in self.loop() }
         thread.stackSize = 8 << 20
         thread.name = "rdic-agents"
         self.thread = thread
         thread.start()
     }
 
-    deinit {
-        condition.withLock { stopped = true; condition.broadcast() }
+    /// Ends the loop once the running and queued requests are done (the thread then lets go).
+    func stop() {
+        condition.withLock { accepting = false; stopped = true; condition.broadcast() }
+    }
+
+    func withStore<T>(_ body: (AgentStore) throws -> T) rethrows -> T {
+        try condition.withLock { try body(store) }
     }
 
     // MARK: Requests
 
-    public func submit(_ request: AgentRequest) throws -> AsyncThrowingStream<GenerationEvent, Error> {
+    func submit(_ request: AgentRequest) throws -> AsyncThrowingStream<GenerationEvent, Error> {
         guard !request.prompt.isEmpty else { throw AgentError.emptyPrompt }
         guard request.prompt.count < configuration.contextLength else {
             throw AgentError.promptTooLong(tokens: request.prompt.count, context: configuration.contextLength)
@@ -81,33 +159,7 @@ public final class AgentRuntime: @unchecked Sendable {
         return stream
     }
 
-    /// Runs a request to the end and returns its summary (a convenience over `submit`).
-    public func generate(_ request: AgentRequest) async throws -> GenerationSummary {
-        for try await event in try submit(request) {
-            if case .finished(let summary) = event { return summary }
-        }
-        throw CancellationError()
-    }
-
-    // MARK: Agents
-
-    public func agents(tenant: String) -> [AgentInfo] { condition.withLock { store.list(tenant: tenant) } }
-
-    public func deleteAgent(tenant: String, id: String) throws {
-        try condition.withLock { try store.delete(tenant: tenant, id: id) }
-    }
-
-    /// A pinned agent is never spilled from RAM nor deleted from disk by the budgets.
-    public func pin(tenant: String, id: String, _ pinned: Bool = true) throws {
-        try condition.withLock { try store.setPinned(tenant: tenant, id: id, pinned) }
-    }
-
-    /// The token ids in an agent's cache (nil: no such agent).
-    public func tokens(tenant: String, id: String) -> [Int32]? {
-        condition.withLock { store.agents[AgentStore.Key(tenant: tenant, id: id)]?.tokens }
-    }
-
-    public var metrics: AgentRuntimeMetrics {
+    var metrics: AgentRuntimeMetrics {
         condition.withLock {
             var m = AgentRuntimeMetrics()
             m.queued = waiting.count
@@ -122,14 +174,7 @@ public final class AgentRuntime: @unchecked Sendable {
         }
     }
 
-    /// Saves every agent whose cache changed since its last save (needs a `directory`).
-    public func flush() {
-        condition.withLock { store.flush() }
-    }
-
-    /// Stops accepting (`submit` throws `.shuttingDown`), lets running and queued requests
-    /// finish, saves every changed agent, and ends the scheduler thread.
-    public func shutdown() async {
+    func shutdown() async {
         condition.withLock {
             accepting = false
             condition.broadcast()
@@ -219,8 +264,11 @@ public final class AgentRuntime: @unchecked Sendable {
         for j in jobs {
             guard let cache = j.entry?.cache, !j.state.isFinished else { continue }
             if j.isPrefilling {
-                guard prefillBudget > 0 else { continue }
-                let n = min(prefillBudget, j.prompt.count - j.cursor)
+                // A prompt always advances by whole chunks (the last one shorter), whoever else
+                // runs: its floats never depend on the company it keeps. The first prefilling
+                // request always goes; others while the step's budget lasts.
+                let n = min(configuration.prefillChunk, j.prompt.count - j.cursor)
+                guard n <= prefillBudget else { continue }
                 prefillBudget -= n
                 let end = j.cursor + n
                 parts.append((j, Array(j.prompt[j.cursor..<end]), end == j.prompt.count))
@@ -259,7 +307,8 @@ public final class AgentRuntime: @unchecked Sendable {
         var logits = [Float](repeating: 0, count: rows * vocab)
         hidden.withUnsafeBufferPointer { h in
             logits.withUnsafeMutableBufferPointer {
-                model.logits(hidden: h.baseAddress!, rows: rows, numerics: numerics, into: $0.baseAddress!)
+                model.logits(hidden: h.baseAddress!, rows: rows, numerics: numerics, independentRows: true,
+                             into: $0.baseAddress!)
             }
         }
         var row = 0

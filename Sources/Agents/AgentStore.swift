@@ -17,6 +17,8 @@ final class AgentEntry: @unchecked Sendable {
     var busy = false
     /// Bytes of its file on disk (0: none).
     var fileBytes = 0
+    /// The caller's notes saved with the cache (e.g. the chat messages behind its tokens).
+    var notes: [String: String] = [:]
 
     init(tenant: String, id: String?, cache: SequenceKVCache?, tokens: [Int32], lastUsed: Date = Date()) {
         self.tenant = tenant
@@ -46,12 +48,15 @@ final class AgentStore: @unchecked Sendable {
     let minimumSharedPrefix = 64
     private(set) var evictions = 0
     private(set) var restores = 0
+    /// Why the last save failed (a full disk, a removed folder), for logs.
+    private(set) var lastSaveError: String?
 
     init(engine: Engine, configuration: AgentRuntimeConfiguration) throws {
         self.engine = engine
         self.configuration = configuration
         if let dir = configuration.directory {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            AgentDirectory(url: dir).removeStaleTemporaryFiles()
             loadIndex(dir)
         }
     }
@@ -147,7 +152,10 @@ final class AgentStore: @unchecked Sendable {
     private func spill(_ entry: AgentEntry) -> Bool {
         if configuration.directory != nil {
             if entry.dirty || entry.fileBytes == 0 {
-                do { try save(entry) } catch { return false }
+                do { try save(entry) } catch {
+                    lastSaveError = "\(error)"
+                    return false
+                }
             }
             entry.cache = nil
         } else if let id = entry.id {
@@ -184,6 +192,19 @@ final class AgentStore: @unchecked Sendable {
         if let url = fileURL(e) { try? FileManager.default.removeItem(at: url) }
     }
 
+    /// Writes an idle agent to the disk tier and drops it from RAM now (needs a directory).
+    func offload(tenant: String, id: String) throws {
+        guard let e = agents[Key(tenant: tenant, id: id)] else { throw AgentError.notFound(agent: id) }
+        guard e.cache != nil, !e.busy, configuration.directory != nil else { return }
+        if !spill(e) { throw AgentError.saveFailed(agent: id) }
+    }
+
+    func setNotes(tenant: String, id: String, _ notes: [String: String]) throws {
+        guard let e = agents[Key(tenant: tenant, id: id)] else { throw AgentError.notFound(agent: id) }
+        e.notes = notes
+        e.dirty = true
+    }
+
     func setPinned(tenant: String, id: String, _ pinned: Bool) throws {
         guard let e = agents[Key(tenant: tenant, id: id)] else { throw AgentError.notFound(agent: id) }
         e.pinned = pinned
@@ -197,29 +218,20 @@ final class AgentStore: @unchecked Sendable {
 
     // MARK: Disk
 
-    /// `<directory>/<tenant hash>/<agent id hash>.safetensors`: ids can be any string, so the
-    /// names are hashes and the file's header keeps the real ones.
     private func fileURL(_ e: AgentEntry) -> URL? {
         guard let dir = configuration.directory, let id = e.id else { return nil }
-        return Self.fileURL(directory: dir, tenant: e.tenant, id: id)
-    }
-
-    static func fileURL(directory: URL, tenant: String, id: String) -> URL {
-        directory.appendingPathComponent(hex(Array(tenant.utf8)), isDirectory: true)
-            .appendingPathComponent(hex(Array(id.utf8)) + ".safetensors")
-    }
-
-    private static func hex(_ bytes: [UInt8]) -> String {
-        String(XXH64.hash(bytes), radix: 16).leftPadded(16)
+        return AgentDirectory.fileURL(directory: dir, tenant: e.tenant, id: id)
     }
 
     private func save(_ e: AgentEntry) throws {
         guard let url = fileURL(e), let cache = e.cache else { return }
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try SessionFile.write(cache: cache, tokens: e.tokens, fingerprint: engine.fingerprint, extra: [
-            "agent_id": e.id ?? "", "tenant": e.tenant, "pinned": e.pinned ? "1" : "0",
-            "last_used": String(e.lastUsed.timeIntervalSince1970),
-        ], to: url)
+        var extra = Dictionary(uniqueKeysWithValues: e.notes.map { (AgentDirectory.notePrefix + $0.key, $0.value) })
+        extra["agent_id"] = e.id ?? ""
+        extra["tenant"] = e.tenant
+        extra["pinned"] = e.pinned ? "1" : "0"
+        extra["last_used"] = String(e.lastUsed.timeIntervalSince1970)
+        try SessionFile.write(cache: cache, tokens: e.tokens, fingerprint: engine.fingerprint, extra: extra, to: url)
         e.fileBytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         e.dirty = false
         enforceDiskBudget(keeping: e)
@@ -256,23 +268,12 @@ final class AgentStore: @unchecked Sendable {
     /// Registers every saved agent of this model as a disk-tier entry (headers only; the
     /// caches are read when first used). Files of other models or damaged files are skipped.
     private func loadIndex(_ dir: URL) {
-        let fm = FileManager.default
-        guard let tenants = try? fm.contentsOfDirectory(at: dir, includingPropertiesForKeys: nil) else { return }
-        for tenantDir in tenants {
-            guard let files = try? fm.contentsOfDirectory(at: tenantDir, includingPropertiesForKeys: nil) else { continue }
-            for url in files where url.pathExtension == "safetensors" && !url.lastPathComponent.hasPrefix(".") {
-                guard let header = try? SafetensorsFile(path: url.path).metadata,
-                      header["format"] == SessionFile.formatName,
-                      header["model_fingerprint"] == engine.fingerprint,
-                      let tenant = header["tenant"], let id = header["agent_id"],
-                      let tokensJSON = header["tokens"]?.data(using: .utf8),
-                      let tokens = try? JSONDecoder().decode([Int32].self, from: tokensJSON) else { continue }
-                let lastUsed = Double(header["last_used"] ?? "").map { Date(timeIntervalSince1970: $0) } ?? Date.distantPast
-                let e = AgentEntry(tenant: tenant, id: id, cache: nil, tokens: tokens, lastUsed: lastUsed)
-                e.pinned = header["pinned"] == "1"
-                e.fileBytes = (try? fm.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-                agents[Key(tenant: tenant, id: id)] = e
-            }
+        for saved in AgentDirectory(url: dir).list() where saved.modelFingerprint == engine.fingerprint {
+            let e = AgentEntry(tenant: saved.tenant, id: saved.id, cache: nil, tokens: saved.tokens, lastUsed: saved.lastUsed)
+            e.pinned = saved.pinned
+            e.fileBytes = saved.fileBytes
+            e.notes = saved.notes
+            agents[Key(tenant: saved.tenant, id: saved.id)] = e
         }
     }
 }
@@ -283,8 +284,4 @@ func commonPrefix(_ a: [Int32], _ b: [Int32]) -> Int {
     let limit = min(a.count, b.count)
     while n < limit && a[n] == b[n] { n += 1 }
     return n
-}
-
-extension String {
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: "0", count: width - count) + self }
 }

@@ -56,6 +56,7 @@ public enum AgentError: Error, Sendable, Equatable, CustomStringConvertible {
     case shuttingDown
     /// Agent ids become file names in the disk tier.
     case invalidAgentID(String)
+    case saveFailed(agent: String)
 
     public var description: String {
         switch self {
@@ -66,6 +67,7 @@ public enum AgentError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notFound(let agent): "no agent '\(agent)'"
         case .shuttingDown: "the runtime is shutting down"
         case .invalidAgentID(let id): "invalid agent id '\(id.prefix(80))': at most 256 bytes, no control characters"
+        case .saveFailed(let agent): "agent '\(agent)' could not be written to the disk tier"
         }
     }
 }

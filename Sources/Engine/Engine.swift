@@ -20,13 +20,13 @@ public final class Engine: Sendable {
     /// Loads the GGUF file at `path`. `threads` sizes the worker pool (default: one per core).
     /// Fails before any work when the weights plus a `contextLength` cache do not fit in memory.
     public init(path: String, threads: Int? = nil, contextLength: Int = Engine.defaultContextLength,
-                kv: KVStorage = .f16) throws {
+                kv: KVStorage = .f16, numerics: Numerics = .fast) throws {
         let file = try GGUFFile(path: path)
         self.path = path
         fingerprint = ModelFingerprint.of(file)
         tokenizer = try Tokenizer(gguf: file)
         chatTemplate = try? ChatTemplate.forModel(metadata: file.metadata)
-        model = try Transformer(file: file, threads: threads)
+        model = try Transformer(file: file, threads: threads, numerics: numerics)
         try model.validate(kv)
         try Engine.checkMemory(model: model, contextLength: contextLength, kv: kv)
     }

@@ -64,45 +64,11 @@ public struct SafetensorsWriter {
         let (header, data) = try encode()
         var prefix = [UInt8]()
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { prefix += $0 }
-        try AtomicFile.write([prefix, header, data], to: url)
-    }
-}
-
-/// Writes files so that readers only ever see a complete version.
-public enum AtomicFile {
-    public static func write(_ parts: [[UInt8]], to url: URL) throws {
-        let path = url.path
-        let directory = url.deletingLastPathComponent().path
-        let temp = directory + "/.\(url.lastPathComponent).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else { throw SafetensorsError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
-        var ok = false
-        defer {
-            if !ok { unlink(temp) }
-        }
-        do {
-            defer { close(fd) }
-            for part in parts {
-                var written = 0
-                while written < part.count {
-                    let n = part[written...].withUnsafeBytes { Glibc_write(fd, $0.baseAddress!, $0.count) }
-                    guard n > 0 else { throw SafetensorsError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
-                    written += n
-                }
-            }
-            guard fsync(fd) == 0 else { throw SafetensorsError.writeFailed(path: path, reason: "fsync: \(String(cString: strerror(errno)))") }
-        }
-        guard rename(temp, path) == 0 else { throw SafetensorsError.writeFailed(path: path, reason: String(cString: strerror(errno))) }
-        ok = true
-        let dirfd = open(directory, O_RDONLY)
-        if dirfd >= 0 {
-            fsync(dirfd)
-            close(dirfd)
+        do { try AtomicFile.write([prefix, header, data], to: url) } catch {
+            throw SafetensorsError.writeFailed(path: url.path, reason: error.reason)
         }
     }
 }
-
-@inline(__always) private func Glibc_write(_ fd: Int32, _ p: UnsafeRawPointer, _ n: Int) -> Int { write(fd, p, n) }
 
 /// A safetensors file opened read-only and memory-mapped.
 public final class SafetensorsFile: @unchecked Sendable {

@@ -18,12 +18,16 @@ struct MatmulInput {
     private var bytes = ByFormat<ByteActivations>()
     /// Every batch token by token through `ByteDot` (`Numerics.llamaCpp`), never the GEMM.
     let tokenByToken: Bool
+    /// Each row computed exactly as if it were a batch of its own (one decoded token): rows of
+    /// different sequences sharing a pass then get the floats each gets alone.
+    let independentRows: Bool
 
     init(_ x: UnsafePointer<Float>, n: Int, cols: Int, buffers: ActivationBuffers, pool: ThreadPool,
-         tokenByToken: Bool = false) {
+         tokenByToken: Bool = false, independentRows: Bool = false) {
         self.x = x
         self.n = n
         self.tokenByToken = tokenByToken
+        self.independentRows = independentRows
         self.cols = cols
         self.buffers = buffers
         self.pool = pool
@@ -63,7 +67,7 @@ struct MatmulInput {
     /// Whether a product with `type` weights takes the batched GEMM (`Gemm`, `IntegerGemm`)
     /// rather than going token by token.
     func batched(_ type: GGMLType) -> Bool {
-        guard n >= Gemm.minTokens else { return false }
+        guard n >= Gemm.minTokens && !independentRows else { return false }
         #if arch(x86_64)
         if tokenByToken && ByteDot.supports(type) { return false }
         #endif
@@ -190,7 +194,7 @@ extension WeightMatrix {
         }
         let part = MatmulJob.Part(base: base + range.lowerBound * rowBytes, type: type, rows: range.count, rowBytes: rowBytes,
                                   y: y, yStride: yStride, input: &input)
-        MatmulJob(part, n: input.n).run(on: pool)
+        MatmulJob(part, n: input.n, independentRows: input.independentRows).run(on: pool)
     }
 
     /// Several matrices times the same input (Q, K and V; gate and up) as one parallel job:
@@ -211,7 +215,7 @@ extension WeightMatrix {
         }
         let pa = part(a), pb = part(b)
         let pc = c.map { part($0) }
-        MatmulJob(pa, pb, pc, n: input.n).run(on: pool)
+        MatmulJob(pa, pb, pc, n: input.n, independentRows: input.independentRows).run(on: pool)
     }
 }
 
@@ -258,14 +262,16 @@ struct MatmulJob: PoolJob {
 
     let a: Part, b: Part?, c: Part?
     let n: Int
+    let independentRows: Bool
     let totalRows: Int
     var chunkRows: Int
 
-    init(_ a: Part, _ b: Part? = nil, _ c: Part? = nil, n: Int) {
+    init(_ a: Part, _ b: Part? = nil, _ c: Part? = nil, n: Int, independentRows: Bool = false) {
         self.a = a
         self.b = b
         self.c = c
         self.n = n
+        self.independentRows = independentRows
         totalRows = a.rows + (b?.rows ?? 0) + (c?.rows ?? 0)
         chunkRows = 16
     }
@@ -296,7 +302,8 @@ struct MatmulJob: PoolJob {
         #if arch(x86_64)
         if let bytes = part.bytes {
             var first = 0
-            if n >= 4 {
+            // Independent rows may still share a block's unpacking where that changes no float.
+            if n >= 4 && (!independentRows || ByteDot.fourTokensMatchOne(part.type)) {
                 // Four tokens per pass: each weight block unpacked once for the four.
                 while first + 4 <= n {
                     @inline(__always) func blocks(_ size: Int) -> ByteDot.Blocks4 {
@@ -314,7 +321,7 @@ struct MatmulJob: PoolJob {
                 ByteDot.rows(part.type, base: part.base, rowBytes: part.rowBytes, rows: (lo - start)..<(hi - start),
                              cols: bytes.count, x: bytes.qs + i * bytes.count, blocks: bytes.blocks(row: i, blockSize: 32),
                              blocks16: bytes.blocks(row: i, blockSize: 16), y: part.y + i * part.yStride, yStride: 1,
-                             batch: n, token: i)
+                             batch: independentRows ? 1 : n, token: independentRows ? 0 : i)
             }
             return
         }

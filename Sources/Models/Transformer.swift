@@ -34,12 +34,9 @@ public final class Transformer: @unchecked Sendable {
     let rope: Rope
     let attention: AttentionKernel
     private let lock = NSLock()
-    /// See `Numerics`; changed between forward passes, not during one.
-    public var numerics: Numerics {
-        get { lock.withLock { _numerics } }
-        set { lock.withLock { _numerics = newValue } }
-    }
-    private var _numerics = Numerics.fast
+    /// The kernels a pass runs when its caller names none (see `Numerics`); each call may
+    /// choose its own, so requests sharing the model need not agree.
+    public let numerics: Numerics
     private var workspace = Workspace()
     private let activationBuffers = ActivationBuffers()
     private var attentionScratch: Scratch
@@ -51,12 +48,13 @@ public final class Transformer: @unchecked Sendable {
     private let attentionQueryBytes: [ByteActivations]
 
     /// Loads the model at `path`. `threads` sizes the thread pool (default: one per core).
-    public convenience init(path: String, threads: Int? = nil) throws {
-        try self.init(file: GGUFFile(path: path), threads: threads)
+    public convenience init(path: String, threads: Int? = nil, numerics: Numerics = .fast) throws {
+        try self.init(file: GGUFFile(path: path), threads: threads, numerics: numerics)
     }
 
-    public init(file: GGUFFile, threads: Int? = nil) throws(ModelError) {
+    public init(file: GGUFFile, threads: Int? = nil, numerics: Numerics = .fast) throws(ModelError) {
         self.file = file
+        self.numerics = numerics
         let arch = file.metadata.architecture ?? "(none)"
         let h: Hyperparameters
         switch arch {
@@ -167,7 +165,7 @@ public final class Transformer: @unchecked Sendable {
                         into out: UnsafeMutablePointer<Float>) throws {
         lock.lock()
         defer { lock.unlock() }
-        let llamaCpp = (numerics ?? _numerics) == .llamaCpp
+        let llamaCpp = (numerics ?? self.numerics) == .llamaCpp
         let h = hyperparameters
         var seen = Set<ObjectIdentifier>()
         for s in batch {
@@ -181,7 +179,10 @@ public final class Transformer: @unchecked Sendable {
                                                context: s.cache.configuration.contextLength)
             }
         }
-        let parts = batch.filter { !$0.tokens.isEmpty }
+        // Single tokens (decoding sequences) first, as one segment of independent rows; each
+        // longer part (a prompt chunk) is a segment of its own. Every segment's products then
+        // take the kernels its sequence would get alone, so batching never changes a result.
+        let parts = batch.filter { $0.tokens.count == 1 } + batch.filter { $0.tokens.count > 1 }
         let n = parts.reduce(0) { $0 + $1.tokens.count }
         if n == 0 { return }
         var rowStart: [Int] = []
@@ -240,8 +241,11 @@ public final class Transformer: @unchecked Sendable {
             }
         }
         let rows = zip(parts, rowStart).map { RowRange(cache: $0.cache, start: $1, count: $0.tokens.count) }
+        let singles = parts.prefix { $0.tokens.count == 1 }.count
+        var segments = singles > 0 ? [Segment(start: 0, count: singles, independentRows: singles > 1)] : []
+        for r in rows where r.count > 1 { segments.append(Segment(start: r.start, count: r.count, independentRows: false)) }
         for l in 0..<h.layerCount {
-            runLayer(l, n: n, rows: rows, w: w, llamaCpp: llamaCpp)
+            runLayer(l, n: n, rows: rows, segments: segments, w: w, llamaCpp: llamaCpp)
         }
         for s in parts { s.cache.commit() }
 
@@ -265,7 +269,14 @@ public final class Transformer: @unchecked Sendable {
         let count: Int
     }
 
-    private func runLayer(_ l: Int, n: Int, rows: [RowRange], w: Workspace.Buffers, llamaCpp: Bool) {
+    /// Rows of a batched pass that go through the matrix products together.
+    private struct Segment {
+        let start: Int
+        let count: Int
+        let independentRows: Bool
+    }
+
+    private func runLayer(_ l: Int, n: Int, rows: [RowRange], segments: [Segment], w: Workspace.Buffers, llamaCpp: Bool) {
         let h = hyperparameters
         let L = layers[l]
         let d = h.embeddingLength
@@ -275,38 +286,40 @@ public final class Transformer: @unchecked Sendable {
         let eps = h.rmsEpsilon
 
         normRows(w.x, L.attentionNorm, w.xb, n: n, width: d)
-        var attnIn = input(w.xb, n: n, cols: d, llamaCpp: llamaCpp)
-        WeightMatrix.multiplyAll(MatmulTarget(weights: L.wq, y: w.q, yStride: qw),
-                                 MatmulTarget(weights: L.wk, y: w.k, yStride: kw),
-                                 MatmulTarget(weights: L.wv, y: w.v, yStride: vw), input: &attnIn, pool: pool)
+        for g in segments {
+            var attnIn = input(w.xb + g.start * d, n: g.count, cols: d, llamaCpp: llamaCpp, independentRows: g.independentRows)
+            WeightMatrix.multiplyAll(MatmulTarget(weights: L.wq, y: w.q + g.start * qw, yStride: qw),
+                                     MatmulTarget(weights: L.wk, y: w.k + g.start * kw, yStride: kw),
+                                     MatmulTarget(weights: L.wv, y: w.v + g.start * vw, yStride: vw), input: &attnIn, pool: pool)
+        }
 
         let sliding = h.isSliding(l)
         let cosT = sliding ? w.cosS : w.cosG, sinT = sliding ? w.sinS : w.sinG
         let half = h.ropeDimensions / 2
         let qn = L.queryNorm, kn = L.keyNorm
         let rope = self.rope
-        // Which sequence (and row within it) each batch row belongs to.
+        // Which sequence each batch row belongs to.
         var owner = [Int](repeating: 0, count: n)
         for (k, r) in rows.enumerated() { for i in r.start..<(r.start + r.count) { owner[i] = k } }
         owner.withUnsafeBufferPointer { owner in
-        pool.parallelFor(n) { range, _ in
-            for i in range {
-                for hd in 0..<h.headCount {
-                    let p = w.q + i * qw + hd * h.keyLength
-                    if let qn { qn.withUnsafeBufferPointer { rmsNorm(p, $0.baseAddress!, p, h.keyLength, eps: eps) } }
-                    rope.apply(p, cos: cosT + i * half, sin: sinT + i * half)
-                    if h.queryScale != 1 { for j in 0..<h.keyLength { p[j] *= h.queryScale } }
+            pool.parallelFor(n) { range, _ in
+                for i in range {
+                    for hd in 0..<h.headCount {
+                        let p = w.q + i * qw + hd * h.keyLength
+                        if let qn { qn.withUnsafeBufferPointer { rmsNorm(p, $0.baseAddress!, p, h.keyLength, eps: eps) } }
+                        rope.apply(p, cos: cosT + i * half, sin: sinT + i * half)
+                        if h.queryScale != 1 { for j in 0..<h.keyLength { p[j] *= h.queryScale } }
+                    }
+                    for hd in 0..<h.kvHeadCount {
+                        let p = w.k + i * kw + hd * h.keyLength
+                        if let kn { kn.withUnsafeBufferPointer { rmsNorm(p, $0.baseAddress!, p, h.keyLength, eps: eps) } }
+                        rope.apply(p, cos: cosT + i * half, sin: sinT + i * half)
+                    }
+                    let r = rows[owner[i]]
+                    r.cache.writeKey(layer: l, batchIndex: i - r.start, w.k + i * kw)
+                    r.cache.writeValue(layer: l, batchIndex: i - r.start, w.v + i * vw)
                 }
-                for hd in 0..<h.kvHeadCount {
-                    let p = w.k + i * kw + hd * h.keyLength
-                    if let kn { kn.withUnsafeBufferPointer { rmsNorm(p, $0.baseAddress!, p, h.keyLength, eps: eps) } }
-                    rope.apply(p, cos: cosT + i * half, sin: sinT + i * half)
-                }
-                let r = rows[owner[i]]
-                r.cache.writeKey(layer: l, batchIndex: i - r.start, w.k + i * kw)
-                r.cache.writeValue(layer: l, batchIndex: i - r.start, w.v + i * vw)
             }
-        }
         }
         for r in rows {
             attention.run(cache: r.cache, layer: l, window: sliding ? h.slidingWindow : nil, n: r.count,
@@ -314,24 +327,32 @@ public final class Transformer: @unchecked Sendable {
                           partials: attentionPartials, quantizedQueries: attentionQueries,
                           queryBytes: attentionQueryBytes, llamaCpp: llamaCpp)
         }
-        var attnOut = input(w.att, n: n, cols: ow, llamaCpp: llamaCpp)
-        L.wo.multiply(&attnOut, into: w.xb, yStride: d, pool: pool)
+        for g in segments {
+            var attnOut = input(w.att + g.start * ow, n: g.count, cols: ow, llamaCpp: llamaCpp, independentRows: g.independentRows)
+            L.wo.multiply(&attnOut, into: w.xb + g.start * d, yStride: d, pool: pool)
+        }
         if let pn = L.postAttentionNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
         add(w.xb, into: w.x, count: n * d)
 
         normRows(w.x, L.ffnNorm, w.xb, n: n, width: d)
-        var ffnIn = input(w.xb, n: n, cols: d, llamaCpp: llamaCpp)
-        WeightMatrix.multiplyAll(MatmulTarget(weights: L.gate, y: w.gate, yStride: ff),
-                                 MatmulTarget(weights: L.up, y: w.up, yStride: ff), input: &ffnIn, pool: pool)
+        for g in segments {
+            var ffnIn = input(w.xb + g.start * d, n: g.count, cols: d, llamaCpp: llamaCpp, independentRows: g.independentRows)
+            WeightMatrix.multiplyAll(MatmulTarget(weights: L.gate, y: w.gate + g.start * ff, yStride: ff),
+                                     MatmulTarget(weights: L.up, y: w.up + g.start * ff, yStride: ff), input: &ffnIn, pool: pool)
+        }
         GatedActivationJob(activation: h.activation, gate: w.gate, up: w.up, count: n * ff).run(on: pool)
-        var ffnHidden = input(w.gate, n: n, cols: ff, llamaCpp: llamaCpp)
-        L.down.multiply(&ffnHidden, into: w.xb, yStride: d, pool: pool)
+        for g in segments {
+            var ffnHidden = input(w.gate + g.start * ff, n: g.count, cols: ff, llamaCpp: llamaCpp, independentRows: g.independentRows)
+            L.down.multiply(&ffnHidden, into: w.xb + g.start * d, yStride: d, pool: pool)
+        }
         if let pn = L.postFFNNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
         add(w.xb, into: w.x, count: n * d)
     }
 
-    private func input(_ x: UnsafePointer<Float>, n: Int, cols: Int, llamaCpp: Bool) -> MatmulInput {
-        MatmulInput(x, n: n, cols: cols, buffers: activationBuffers, pool: pool, tokenByToken: llamaCpp)
+    private func input(_ x: UnsafePointer<Float>, n: Int, cols: Int, llamaCpp: Bool,
+                       independentRows: Bool = false) -> MatmulInput {
+        MatmulInput(x, n: n, cols: cols, buffers: activationBuffers, pool: pool, tokenByToken: llamaCpp,
+                    independentRows: independentRows)
     }
 
     private func normRows(_ x: UnsafeMutablePointer<Float>, _ weight: [Float], _ out: UnsafeMutablePointer<Float>,
@@ -348,12 +369,14 @@ public final class Transformer: @unchecked Sendable {
 
     /// Logits of `rows` hidden states (`[rows][embeddingLength]`, as `forward` returns) into
     /// `out` (`[rows][vocabularySize]`), with the model's soft-capping.
-    public func logits(hidden: UnsafePointer<Float>, rows: Int, numerics: Numerics? = nil,
+    /// `independentRows`: each row as if alone (rows of different sequences, see `forward`).
+    public func logits(hidden: UnsafePointer<Float>, rows: Int, numerics: Numerics? = nil, independentRows: Bool = false,
                        into out: UnsafeMutablePointer<Float>) {
         lock.lock()
         defer { lock.unlock() }
         let h = hyperparameters
-        var x = input(hidden, n: rows, cols: h.embeddingLength, llamaCpp: (numerics ?? _numerics) == .llamaCpp)
+        var x = input(hidden, n: rows, cols: h.embeddingLength, llamaCpp: (numerics ?? self.numerics) == .llamaCpp,
+                      independentRows: independentRows)
         output.multiply(&x, into: out, yStride: h.vocabularySize, pool: pool)
         if let cap = h.finalLogitSoftcap {
             for j in 0..<(rows * h.vocabularySize) { out[j] = tanhf(out[j] / cap) * cap }

@@ -68,8 +68,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let path = try resolveModelPath(model)
         let file = try GGUFFile(path: path)
-        let transformer = try Transformer(file: file, threads: threads)
-        transformer.numerics = numerics
+        let transformer = try Transformer(file: file, threads: threads, numerics: numerics)
         let kv = try self.kv.storage()
         try transformer.validate(kv)
         let runner = BenchRunner(model: transformer, batchSize: batchSize, kv: kv)

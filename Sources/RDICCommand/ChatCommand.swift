@@ -1,3 +1,4 @@
+import Agents
 import ArgumentParser
 import Engine
 import Foundation
@@ -22,12 +23,12 @@ struct ChatCommand: AsyncParsableCommand {
     func run() async throws {
         let engine = try await engineOptions.loadEngine()
         let name = self.session
-        let session = try name.map { try SessionStore.open($0, engine: engine, contextLength: engineOptions.ctx, options: engineOptions) }
+        let session = try name.map { try SessionStore.library.open($0, engine: engine, contextLength: engineOptions.ctx, kv: try engineOptions.kv.storage()) }
             ?? engine.makeSession(contextLength: engineOptions.ctx, kv: try engineOptions.kv.storage())
         var messages: [ChatMessage] = system.map { [.system($0)] } ?? []
         // A saved conversation carries its messages in the session file's header.
         if let name, !session.tokens.isEmpty,
-           let json = try? SessionStore.header(SessionStore.url(name))["chat_messages"],
+           let json = try? SessionLibrary.header(SessionStore.library.url(name))["chat_messages"],
            let saved = try? JSONDecoder().decode([ChatMessage].self, from: Data(json.utf8)) {
             messages = saved
             if verbose {
@@ -41,7 +42,7 @@ struct ChatCommand: AsyncParsableCommand {
             guard let name else { return }
             try session.prefill(engine.encode(chat: messages, addGenerationPrompt: false))
             let json = String(decoding: try JSONEncoder().encode(messages), as: UTF8.self)
-            try SessionStore.save(session, as: name, extra: ["chat_messages": json])
+            try SessionStore.library.save(session, as: name, extra: ["chat_messages": json])
         }
         let interactive = isatty(0) != 0
         while true {

@@ -1,3 +1,4 @@
+import Agents
 import ArgumentParser
 import Engine
 import Foundation
@@ -19,7 +20,7 @@ struct GenerateCommand: AsyncParsableCommand {
 
     func run() async throws {
         let engine = try await engineOptions.loadEngine()
-        let session = try self.session.map { try SessionStore.open($0, engine: engine, contextLength: engineOptions.ctx, options: engineOptions) }
+        let session = try self.session.map { try SessionStore.library.open($0, engine: engine, contextLength: engineOptions.ctx, kv: try engineOptions.kv.storage()) }
             ?? engine.makeSession(contextLength: engineOptions.ctx, kv: try engineOptions.kv.storage())
         let ids = session.tokens.isEmpty ? engine.encode(prompt)
             : session.tokens + engine.tokenizer.encode(prompt, addBOS: false, parseSpecial: true)
@@ -46,7 +47,7 @@ struct GenerateCommand: AsyncParsableCommand {
             // after the whole output; only those one or two tokens are run here. A generation
             // that filled the context keeps what fits.
             try session.prefill(Array((ids + summary.sampledIds).prefix(session.cache.configuration.contextLength)))
-            try SessionStore.save(session, as: name)
+            try SessionStore.library.save(session, as: name)
         }
         guard json else { return }
         let output = GenerateOutput(

@@ -17,6 +17,8 @@ struct RDIC: AsyncParsableCommand {
             CheckCommand.self,
             AskCommand.self,
             BenchCommand.self,
+            AgentsCommand.self,
+            BenchAgentsCommand.self,
             ServeCommand.self,
         ]
     )

@@ -24,9 +24,7 @@ struct EngineOptions: ParsableArguments {
     /// Resolves the model (installing the default one on first use) and loads it.
     func loadEngine() async throws -> Engine {
         let path = try await ModelResolution.resolve(model).path
-        let engine = try Engine(path: path, threads: threads, contextLength: ctx, kv: try kv.storage())
-        engine.model.numerics = numerics
-        return engine
+        return try Engine(path: path, threads: threads, contextLength: ctx, kv: try kv.storage(), numerics: numerics)
     }
 }
 

@@ -1,3 +1,4 @@
+import Agents
 import ArgumentParser
 import Foundation
 import Engine
@@ -15,14 +16,14 @@ struct SessionCommand: AsyncParsableCommand {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List saved sessions: name, tokens, size, KV type, model.")
         func run() throws {
-            let names = SessionStore.names()
+            let names = SessionStore.library.names()
             if names.isEmpty {
                 FileHandle.standardError.write(Data("no saved sessions (rdic chat --session NAME saves one)\n".utf8))
             }
             for name in names {
-                let url = try SessionStore.url(name)
+                let url = try SessionStore.library.url(name)
                 let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-                guard let header = try? SessionStore.header(url) else {
+                guard let header = try? SessionLibrary.header(url) else {
                     print("\(name)\tnot a session file\t\(size / 1024) KiB")
                     continue
                 }
@@ -36,8 +37,8 @@ struct SessionCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a saved session's header (token ids: see export --tokens-json).")
         @Argument(help: "The session's name.") var name: String
         func run() throws {
-            let url = try SessionStore.existing(name)
-            let header = try SessionStore.header(url)
+            let url = try SessionStore.library.existing(name)
+            let header = try SessionLibrary.header(url)
             print("file: \(url.path)")
             for key in header.keys.sorted() where key != "tokens" {
                 if key == "chat_messages",
@@ -71,9 +72,9 @@ struct SessionCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "rm", abstract: "Delete a saved session.")
         @Argument(help: "The session's name.") var name: String
         func run() throws {
-            let url = try SessionStore.existing(name)
+            let url = try SessionStore.library.existing(name)
             do { try FileManager.default.removeItem(at: url) } catch {
-                throw SessionStoreError.writeFailed(path: url.path, reason: error.localizedDescription)
+                throw SessionLibraryError.writeFailed(path: url.path, reason: error.localizedDescription)
             }
         }
     }
@@ -106,19 +107,19 @@ struct SessionCommand: AsyncParsableCommand {
         @Flag(help: "Replace existing destination files.") var force = false
 
         func run() throws {
-            let source = try SessionStore.existing(name)
-            let header = try SessionStore.verifiedHeader(source)
+            let source = try SessionStore.library.existing(name)
+            let header = try SessionLibrary.verifiedHeader(source)
             let destination = URL(fileURLWithPath: output ?? "\(name).safetensors")
             let jsonDestination = tokensJson.flatMap { $0 == "-" ? nil : URL(fileURLWithPath: $0) }
             // Refuse before writing anything, so a refusal never leaves half an export.
             for url in [destination] + (jsonDestination.map { [$0] } ?? []) where !force {
-                if FileManager.default.fileExists(atPath: url.path) { throw SessionStoreError.exists(path: url.path) }
+                if FileManager.default.fileExists(atPath: url.path) { throw SessionLibraryError.exists(path: url.path) }
             }
             let json = try tokensJson.map { _ in try tokensDocument(header) }
-            try ExclusiveFile.copy(from: source, to: destination, overwrite: force)
+            try AtomicFile.copy(from: source, to: destination, overwrite: force)
             if let json {
                 if let jsonDestination {
-                    try ExclusiveFile.write(json, to: jsonDestination, overwrite: force)
+                    try AtomicFile.write(json, to: jsonDestination, overwrite: force)
                 } else {
                     FileHandle.standardOutput.write(json + Data("\n".utf8))
                 }
@@ -130,15 +131,15 @@ struct SessionCommand: AsyncParsableCommand {
         func tokensDocument(_ header: [String: String]) throws -> Data {
             guard let tokenText = header["tokens"],
                   let ids = try? JSONDecoder().decode([Int32].self, from: Data(tokenText.utf8)) else {
-                throw SessionStoreError.notASession(path: name, reason: "no token list in the header")
+                throw SessionLibraryError.notASession(path: name, reason: "no token list in the header")
             }
             let path: String
             if let model { path = try resolveModelPath(model) }
             else if let saved = header["model_path"], FileManager.default.fileExists(atPath: saved) { path = saved }
-            else { throw SessionStoreError.noModelToDecode(session: name) }
+            else { throw SessionLibraryError.noModelToDecode(session: name) }
             let gguf = try GGUFFile(path: path)
             guard ModelFingerprint.of(gguf) == header["model_fingerprint"] else {
-                throw SessionStoreError.modelMismatch(model: path, session: name)
+                throw SessionLibraryError.modelMismatch(model: path, session: name)
             }
             let tokenizer = try Tokenizer(gguf: gguf)
             let document = TokensDocument(
@@ -172,13 +173,7 @@ struct SessionCommand: AsyncParsableCommand {
         func run() throws {
             let source = URL(fileURLWithPath: file)
             let name = self.name ?? source.deletingPathExtension().lastPathComponent
-            let destination = try SessionStore.url(name)
-            guard FileManager.default.fileExists(atPath: source.path) else {
-                throw SessionStoreError.notASession(path: file, reason: "no such file")
-            }
-            _ = try SessionStore.verifiedHeader(source)
-            try FileManager.default.createDirectory(at: SessionStore.directory, withIntermediateDirectories: true)
-            try ExclusiveFile.copy(from: source, to: destination, overwrite: force)
+            try SessionStore.library.importFile(source, as: name, overwrite: force)
             print(name)
         }
     }

@@ -53,12 +53,26 @@ import Tokenizers
             try model.forward(zip(seqs, batched).map { SequenceBatch(tokens: $0, cache: $1, outputRows: ($0.count - 1)..<$0.count) },
                               into: o.baseAddress!)
         }
-        // Prefill batches of different sizes may take different kernels; compare closely, then
-        // decode one token each, where every sequence's row goes through the same kernels.
+        // Each sequence's rows take the kernels they take alone: the same floats, bit for bit.
+        for i in 0..<4 { #expect(Array(out[(i * d)..<((i + 1) * d)]) == expected[i], "sequence \(i)") }
+        // Then one decoded token each, four rows of four sequences in one pass.
+        let next: [Int32] = [1, 2, 3, 4].map { Int32($0 * 100) }
+        var single1: [Float] = []
+        for i in 0..<4 { single1 += try model.forward(tokens: [next[i]], cache: single[i], outputRows: 0..<1) }
+        var out1 = [Float](repeating: 0, count: 4 * d)
+        try out1.withUnsafeMutableBufferPointer { o in
+            try model.forward((0..<4).map { SequenceBatch(tokens: [next[$0]], cache: batched[$0], outputRows: 0..<1) },
+                              into: o.baseAddress!)
+        }
+        #expect(out1 == single1)
+        // Logits of the four rows at once, each as if alone.
+        let vocab = model.hyperparameters.vocabularySize
+        var together = [Float](repeating: 0, count: 4 * vocab)
+        out1.withUnsafeBufferPointer { h in
+            together.withUnsafeMutableBufferPointer { model.logits(hidden: h.baseAddress!, rows: 4, independentRows: true, into: $0.baseAddress!) }
+        }
         for i in 0..<4 {
-            let got = Array(out[(i * d)..<((i + 1) * d)])
-            let maxDiff = zip(got, expected[i]).map { abs($0 - $1) }.max()!
-            #expect(maxDiff < 1e-2, "sequence \(i): max |diff| \(maxDiff)")
+            #expect(Array(together[(i * vocab)..<((i + 1) * vocab)]) == model.logits(hidden: Array(single1[(i * d)..<((i + 1) * d)])))
         }
         for i in 0..<4 { #expect(single[i].count == batched[i].count) }
     }

@@ -8,7 +8,7 @@ enum Loaded {
     static let gemma = Result { try Transformer(path: TestModels.path(for: .gemma3), threads: 2) }
     static let smollm = Result { try Transformer(path: TestModels.path(for: .smollm2), threads: 2) }
 
-    /// Separate instances with `Numerics.llamaCpp`, so no other suite sees the switch.
+    /// Separate instances whose default is `Numerics.llamaCpp`.
     static let gemmaLlamaCpp = Result { try llamaCpp(.gemma3) }
     static let smollmLlamaCpp = Result { try llamaCpp(.smollm2) }
 
@@ -22,9 +22,7 @@ enum Loaded {
     }
 
     private static func llamaCpp(_ name: TestModels.Name) throws -> Transformer {
-        let model = try Transformer(path: TestModels.path(for: name), threads: 2)
-        model.numerics = .llamaCpp
-        return model
+        try Transformer(path: TestModels.path(for: name), threads: 2, numerics: .llamaCpp)
     }
 }
 

@@ -1,0 +1,101 @@
+import Agents
+import ArgumentParser
+import Engine
+import Foundation
+
+/// `rdic bench-agents`: what many agents on one model buy, as ratios measured in one run.
+struct BenchAgentsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-agents",
+        abstract: "Measure the agents runtime: batched decoding, warm agents, the RAM budget.",
+        discussion: """
+            throughput: aggregate decode tokens/s of 1 agent and of each --agents count at once \
+            (prompts cached, --tokens per agent). warm: an agent with a --history-token history \
+            sends --new tokens; time to first token from RAM, from the disk tier and re-prefilled \
+            cold (same new suffix in all three). budget: --budget-agents agents' worth of RAM, \
+            --budget-total agents taking turns: resident memory and correctness after spills.
+            """)
+
+    @Option(help: "A model name (rdic model list) or a path to a .gguf file. Default: the default model.")
+    var model: String?
+
+    @Option(help: "Worker threads (default: one per core).")
+    var threads: Int?
+
+    @Option(help: "Concurrent agent counts to measure against one agent (comma-separated).")
+    var agents: String = "4"
+
+    @Option(help: "Tokens each agent generates in the throughput test.")
+    var tokens = 64
+
+    @Option(help: "History tokens of the warm-agent test.")
+    var history = 4096
+
+    @Option(help: "New tokens sent by the warm agent.")
+    var new = 64
+
+    @Option(help: "Agents taking turns in the budget test (0 skips it).")
+    var budgetTotal = 10
+
+    @Option(help: "Agents' worth of RAM budget in the budget test.")
+    var budgetAgents = 3
+
+    @Option(help: "Tests to run (comma-separated): throughput, warm, budget.")
+    var tests = "throughput,warm,budget"
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() async throws {
+        let path = try await ModelResolution.resolve(model).path
+        let engine = try Engine(path: path, threads: threads, contextLength: history + new + 64)
+        let bench = AgentBenchmark(engine: engine)
+        let which = Set(tests.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
+        var report = Report(model: path)
+        let log: (String) -> Void = { line in if !json { print(line) } }
+
+        if which.contains("throughput") {
+            let counts = agents.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 1 }
+            let one = try await bench.throughput(agents: 1, tokens: tokens)
+            report.throughput.append(one)
+            log(String(format: "throughput  1 agent : %7.1f tokens/s", one.tokensPerSecond))
+            for n in counts {
+                let r = try await bench.throughput(agents: n, tokens: tokens)
+                report.throughput.append(r)
+                log(String(format: "throughput %2d agents: %7.1f tokens/s  (%.2fx one agent)", n, r.tokensPerSecond,
+                           r.tokensPerSecond / one.tokensPerSecond))
+            }
+        }
+        if which.contains("warm") {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rdic-bench-agents-\(getpid())")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let w = try await bench.warmStart(history: history, newTokens: new, directory: dir)
+            report.warm = w
+            log(String(format: "warm agent, %d-token history + %d new: cold %.3f s, RAM %.4f s (%.0fx), disk %.4f s (%.0fx)",
+                       w.historyTokens, w.newTokens, w.coldSeconds, w.ramSeconds, w.ramSpeedup, w.diskSeconds, w.diskSpeedup))
+        }
+        if which.contains("budget") && budgetTotal > 0 {
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rdic-bench-budget-\(getpid())")
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let b = try await bench.budget(agents: budgetTotal, turns: 3, historyTokens: 512, budgetAgents: budgetAgents, directory: dir)
+            report.budget = b
+            let mib = { (x: Int) in String(format: "%.1f MiB", Double(x) / 1_048_576) }
+            log("budget: \(b.agents) agents x \(b.turns) turns, RAM budget \(mib(b.budgetBytes)) (\(budgetAgents) agents): "
+                + "cache peak \(mib(b.peakCacheBytes)), RSS \(mib(b.baselineRSS)) idle -> \(mib(b.peakRSS)) peak "
+                + "(+\(mib(b.peakRSS - b.baselineRSS))), \(b.evictions) spills, \(b.restores) restores, "
+                + "outputs \(b.outputsMatch ? "equal to" : "DIFFERENT from") an unlimited run")
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+        }
+    }
+
+    struct Report: Codable {
+        var model: String
+        var throughput: [AgentBenchmark.Throughput] = []
+        var warm: AgentBenchmark.WarmStart?
+        var budget: AgentBenchmark.BudgetRun?
+    }
+}
