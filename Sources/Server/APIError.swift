@@ -40,6 +40,8 @@ struct APIError: Error, Sendable {
             self.init(.serviceUnavailable, "server is shutting down")
         case .invalidAgentID:
             self.init(.badRequest, "invalid agent id: at most 256 bytes, no control characters")
+        case .saveFailed:
+            self.init(.internalServerError, "the agent's cache could not be written to the disk tier")
         }
     }
 
