@@ -62,7 +62,7 @@ let package = Package(
         // The local engine behind the providers' `ChatProvider` (kept out of Providers so the
         // hosted-API layer does not depend on the engine).
         .target(name: "LocalProvider", dependencies: ["Providers", "Engine"]),
-        // `rdic serve`: OpenAI- and Anthropic-compatible HTTP over the engine's generation.
+        // `rdic serve`: OpenAI- and Anthropic-compatible HTTP over the agents runtime.
         .target(name: "Server", dependencies: [
             "Agents", "APIWire", "Engine", "KVCache", "Models", "ModelStore", "Tokenizers",
             .product(name: "Hummingbird", package: "hummingbird"),
