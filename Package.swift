@@ -18,7 +18,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rdic", targets: ["RDICCommand"]),
-        .library(name: "RDIC", targets: ["Engine", "Agents", "Providers", "LocalProvider", "ModelStore", "APIWire", "Server"]),
+        .library(name: "RDIC", targets: ["Engine", "Agents", "Providers", "LocalProvider", "ModelStore", "APIWire", "Server", "IFEval", "Scoring"]),
         // The quantized kernels alone, for the benchmark package under Benchmarks/.
         .library(name: "RDICKernels", targets: ["TensorFormats"]),
     ],
@@ -70,8 +70,13 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
+        // IFEval's verifiable instructions: registry, checkers, the benchmark's evaluation.
+        .target(name: "IFEval"),
+        // Scores for model answers: IFEval runs through providers, rule checks, an LLM judge.
+        .target(name: "Scoring", dependencies: ["IFEval", "Providers", "ModelStore"]),
         .executableTarget(name: "RDICCommand", dependencies: [
             "Engine", "Agents", "Models", "ModelStore", "Providers", "LocalProvider", "Server", "Tokenizers", "GGUF",
+            "IFEval", "Scoring",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -96,6 +101,11 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "IFEvalTests", dependencies: ["IFEval"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ScoringTests", dependencies: [
+            "Scoring", "IFEval", "Providers", "TestSupport",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+        ], resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF"]),
     ]
 )

@@ -42,7 +42,8 @@ final class AgentStore: @unchecked Sendable {
     let engine: Engine
     let configuration: AgentRuntimeConfiguration
     private(set) var agents: [Key: AgentEntry] = [:]
-    /// Per tenant, the idle prefixes of anonymous requests, oldest first.
+    /// Per tenant, kept prefixes: those of finished anonymous requests and branch points
+    /// (see `keepBranchPoint`), oldest first.
     private var anonymous: [String: [AgentEntry]] = [:]
     /// Shorter common prefixes are prefilled rather than forked (a fork shares whole blocks).
     let minimumSharedPrefix = 64
@@ -73,9 +74,11 @@ final class AgentStore: @unchecked Sendable {
             return entry
         }
         let entry: AgentEntry
-        if let donor = bestDonor(tenant: tenant, prompt: prompt), let cache = donor.cache {
-            entry = AgentEntry(tenant: tenant, id: id, cache: cache.fork(), tokens: donor.tokens)
-            if donor.id == nil { anonymous[tenant]?.removeAll { $0 === donor } }
+        if let (donor, keep) = bestDonor(tenant: tenant, prompt: prompt), let donorCache = donor.cache {
+            let cache = donorCache.fork()
+            cache.truncate(to: keep)
+            entry = AgentEntry(tenant: tenant, id: id, cache: cache, tokens: Array(donor.tokens.prefix(keep)))
+            if keep < donor.tokens.count { keepBranchPoint(entry) }
         } else {
             entry = AgentEntry(tenant: tenant, id: id,
                                cache: engine.model.makeCache(contextLength: configuration.contextLength,
@@ -104,17 +107,33 @@ final class AgentStore: @unchecked Sendable {
         enforceRAMBudget()
     }
 
-    /// The cached sequence of `tenant` (an idle agent or an anonymous prefix, in RAM) with the
-    /// longest common prefix with `prompt`, when that prefix is worth forking (a whole block).
-    private func bestDonor(tenant: String, prompt: [Int32]) -> AgentEntry? {
-        var best: AgentEntry?
-        var bestLength = 0
+    /// The cached sequence of `tenant` (an agent or a kept prefix, in RAM) that shares the
+    /// longest prefix with `prompt` and can be cut back to it, with that length (at most all
+    /// but the prompt's last token), when it is worth forking (a whole block). A sliding-window
+    /// layer cannot be cut back past its window, so a donor that has grown too far is skipped.
+    private func bestDonor(tenant: String, prompt: [Int32]) -> (AgentEntry, Int)? {
+        var best: (AgentEntry, Int)?
         let candidates = agents.values.filter { $0.tenant == tenant } + (anonymous[tenant] ?? [])
-        for e in candidates where e.cache != nil {
-            let n = commonPrefix(e.tokens, prompt)
-            if n > bestLength { best = e; bestLength = n }
+        for e in candidates {
+            guard let cache = e.cache else { continue }
+            let keep = min(commonPrefix(e.tokens, prompt), prompt.count - 1)
+            guard keep >= minimumSharedPrefix, keep > (best?.1 ?? 0), cache.canTruncate(to: keep) else { continue }
+            best = (e, keep)
         }
-        return bestLength >= minimumSharedPrefix ? best : nil
+        return best
+    }
+
+    /// Keeps a fork of a new branch point of the tenant's prefix tree (where a new sequence
+    /// left an existing one), so later sequences with the same prefix find it there even after
+    /// the sequences it came from have moved past a sliding window. It shares every block.
+    private func keepBranchPoint(_ entry: AgentEntry) {
+        guard let cache = entry.cache,
+              !(anonymous[entry.tenant] ?? []).contains(where: { $0.tokens == entry.tokens }) else { return }
+        let point = AgentEntry(tenant: entry.tenant, id: nil, cache: cache.fork(), tokens: entry.tokens)
+        var list = anonymous[entry.tenant] ?? []
+        list.append(point)
+        while list.count > configuration.anonymousPrefixes { list.removeFirst() }
+        anonymous[entry.tenant] = list
     }
 
     // MARK: Budget and tiers

@@ -317,21 +317,27 @@ public final class SequenceKVCache: @unchecked Sendable {
         }
     }
 
+    /// Whether `truncate(to: n)` keeps the first `n` tokens (rather than clearing the cache):
+    /// every sliding layer still stores the keys position `n` would see.
+    public func canTruncate(to n: Int) -> Bool {
+        guard n > 0 && n <= count else { return n == 0 }
+        let bt = configuration.blockTokens
+        for l in layers.indices {
+            // The next token (position n) sees keys from n - window + 1 on.
+            if let w = layers[l].shape.window, layers[l].firstStoredToken(blockTokens: bt) > max(0, n - w + 1) {
+                return false
+            }
+        }
+        return true
+    }
+
     /// Forgets tokens from index `n` on (e.g. to re-use a shared prefix). Sliding layers
     /// can only go back as far as they still store; going further clears the cache.
     public func truncate(to n: Int) {
         precondition(n >= 0 && n <= count)
         pending = 0
         let bt = configuration.blockTokens
-        var lostWindow = false
-        for l in layers.indices {
-            // The next token (position n) sees keys from n - window + 1 on; if those are gone,
-            // start over.
-            if let w = layers[l].shape.window, layers[l].firstStoredToken(blockTokens: bt) > max(0, n - w + 1) {
-                lostWindow = true
-            }
-        }
-        if lostWindow || n == 0 {
+        if !canTruncate(to: n) || n == 0 {
             layers = configuration.layers.map { KVLayer(shape: $0) }
             count = 0
             nextPosition = 0

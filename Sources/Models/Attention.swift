@@ -99,6 +99,39 @@ struct AttentionKernel {
         pool.run(chunks: n * heads, job: job)
     }
 
+    /// Attention of several sequences' rows of one layer (a batched pass). On the f16 `fast`
+    /// path all of them go to the pool as one job, so decoding N agents hands work to the pool
+    /// once per layer rather than N times; each sequence's chunks and merge are exactly those of
+    /// its own run (`partials` holds every sequence's share, one after another).
+    func run(_ sequences: [AttentionSequence], layer: Int, window: Int?, pool: ThreadPool, scratch: Scratch,
+             partials: Scratch, quantizedQueries: [QuantizedActivations], queryBytes: [ByteActivations], llamaCpp: Bool) {
+        let allHalf = !llamaCpp && sequences.allSatisfy {
+            $0.cache.configuration.storage.key == .f16 && $0.cache.configuration.storage.value == .f16
+        }
+        guard allHalf && sequences.count > 1 else {
+            for s in sequences {
+                run(cache: s.cache, layer: layer, window: window, n: s.n, q: s.q, out: s.out, pool: pool, scratch: scratch,
+                    partials: partials, quantizedQueries: quantizedQueries, queryBytes: queryBytes, llamaCpp: llamaCpp)
+            }
+            return
+        }
+        var jobs: [HalfAttentionJob] = []
+        var firstChunk: [Int] = []
+        var chunks = 0, offset = 0
+        for s in sequences {
+            let stored = s.cache.storedTokens(layer: layer)
+            let slices = HalfAttentionJob.slices(tokens: s.n, stored: stored.count, threads: pool.threadCount)
+            jobs.append(HalfAttentionJob(kernel: self, cache: s.cache, layer: layer, window: window, q: s.q, out: s.out,
+                                         scratch: scratch, partials: partials.buffer(0) + offset, stored: stored,
+                                         base: s.cache.count, slices: slices, batch: s.n > 1))
+            firstChunk.append(chunks)
+            chunks += s.n * slices
+            offset += HalfAttentionJob.partialFloats(self, tokens: s.n, slices: slices)
+        }
+        pool.run(chunks: chunks, job: SequencesJob(jobs: jobs, firstChunk: firstChunk))
+        for (job, s) in zip(jobs, sequences) { job.merge(tokens: s.n) }
+    }
+
     /// Floats of the partial-softmax buffer a batch of `n` tokens over `stored` keys needs.
     func partialFloats(tokens n: Int, stored: Int, threads: Int, llamaCpp: Bool) -> Int {
         if llamaCpp {
@@ -106,6 +139,27 @@ struct AttentionKernel {
         }
         let slices = HalfAttentionJob.slices(tokens: n, stored: stored, threads: threads)
         return HalfAttentionJob.partialFloats(self, tokens: n, slices: slices)
+    }
+}
+
+/// One sequence's rows in a batched attention call.
+struct AttentionSequence {
+    let cache: SequenceKVCache
+    let n: Int
+    let q: UnsafePointer<Float>
+    let out: UnsafeMutablePointer<Float>
+}
+
+/// Several sequences' attention jobs as one pool job: chunk `c` belongs to the last job whose
+/// first chunk is at or before it.
+private struct SequencesJob: PoolJob {
+    let jobs: [HalfAttentionJob]
+    let firstChunk: [Int]
+
+    func run(chunk: Int, worker: Int) {
+        var j = jobs.count - 1
+        while firstChunk[j] > chunk { j -= 1 }
+        jobs[j].run(chunk: chunk - firstChunk[j], worker: worker)
     }
 }
 

@@ -197,8 +197,9 @@ public final class Transformer: @unchecked Sendable {
                 var seqStored = s.tokens.count
                 for l in 0..<h.layerCount { seqStored = max(seqStored, s.cache.storedTokens(layer: l).count) }
                 stored = max(stored, seqStored)
-                partialsNeeded = max(partialsNeeded, attention.partialFloats(
-                    tokens: s.tokens.count, stored: seqStored, threads: pool.threadCount, llamaCpp: llamaCpp))
+                // Every sequence's share side by side (a batched attention call uses them at once).
+                partialsNeeded += attention.partialFloats(tokens: s.tokens.count, stored: seqStored,
+                                                          threads: pool.threadCount, llamaCpp: llamaCpp)
             }
         } catch {
             for s in parts { s.cache.cancelPending() }
@@ -321,12 +322,10 @@ public final class Transformer: @unchecked Sendable {
                 }
             }
         }
-        for r in rows {
-            attention.run(cache: r.cache, layer: l, window: sliding ? h.slidingWindow : nil, n: r.count,
-                          q: w.q + r.start * qw, out: w.att + r.start * ow, pool: pool, scratch: attentionScratch,
-                          partials: attentionPartials, quantizedQueries: attentionQueries,
-                          queryBytes: attentionQueryBytes, llamaCpp: llamaCpp)
-        }
+        attention.run(rows.map { AttentionSequence(cache: $0.cache, n: $0.count, q: w.q + $0.start * qw, out: w.att + $0.start * ow) },
+                      layer: l, window: sliding ? h.slidingWindow : nil, pool: pool, scratch: attentionScratch,
+                      partials: attentionPartials, quantizedQueries: attentionQueries,
+                      queryBytes: attentionQueryBytes, llamaCpp: llamaCpp)
         for g in segments {
             var attnOut = input(w.att + g.start * ow, n: g.count, cols: ow, llamaCpp: llamaCpp, independentRows: g.independentRows)
             L.wo.multiply(&attnOut, into: w.xb + g.start * d, yStride: d, pool: pool)

@@ -19,6 +19,7 @@ struct RDIC: AsyncParsableCommand {
             BenchCommand.self,
             AgentsCommand.self,
             BenchAgentsCommand.self,
+            EvalCommand.self,
             ServeCommand.self,
         ]
     )

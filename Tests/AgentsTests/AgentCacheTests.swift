@@ -241,4 +241,40 @@ import Tokenizers
         #expect(second.metrics.diskBytes <= config.diskBudget!)
         await second.shutdown()
     }
+
+    /// Gemma's sliding layers cannot be cut back past their window, so a grown agent cannot
+    /// lend its prefix; the branch point kept when one agent forked another still can.
+    @Test func sharedPrefixesSurviveSlidingWindows() async throws {
+        let engine = try Engines.get(.gemma3)
+        let window = try #require(engine.model.hyperparameters.slidingWindow)
+        let text = try String(contentsOf: Fixtures.url("texts/GPL-3.txt"), encoding: .utf8)
+        let words = { (s: String) in engine.tokenizer.encode(s, addBOS: false, parseSpecial: false) }
+        let prefix = engine.encode(String(text.prefix(2800)))
+        let growth = Array(words(String(text.dropFirst(3000).prefix(4000))).prefix(window + 200))
+        #expect(prefix.count > window)
+        let runtime = try AgentRuntime(engine: engine)
+        func ask(_ agent: String, _ prompt: [Int32]) async throws -> GenerationSummary {
+            try await runtime.generate(AgentRequest(tenant: "t", agent: agent, prompt: prompt, options: greedy(3)))
+        }
+        func grow(_ agent: String) async throws {
+            let cached = try #require(runtime.tokens(tenant: "t", id: agent))
+            _ = try await ask(agent, cached + growth)
+        }
+        let ending = { (i: Int) in words("\n\nQuestion \(i): what does this license allow?") }
+        _ = try await ask("a0", prefix + ending(0))
+        try await grow("a0")
+        // a0 has moved past the window: a1 shares nothing.
+        #expect(try await ask("a1", prefix + ending(1)).reusedPromptTokens == 0)
+        // a1 has not: a2 forks it at the shared prefix, which is kept as a branch point.
+        #expect(try await ask("a2", prefix + ending(2)).reusedPromptTokens >= prefix.count)
+        try await grow("a1")
+        try await grow("a2")
+        let a3 = try await ask("a3", prefix + ending(3))
+        #expect(a3.reusedPromptTokens >= prefix.count, "the branch point outlives its donors")
+        let alone = try AgentRuntime(engine: engine)
+        let reference = try await alone.generate(AgentRequest(tenant: "x", agent: "a3", prompt: prefix + ending(3), options: greedy(3)))
+        #expect(a3.outputIds == reference.outputIds)
+        await alone.shutdown()
+        await runtime.shutdown()
+    }
 }

@@ -12,6 +12,10 @@ public final class LocalHTTPServer: @unchecked Sendable {
         public let method: String
         public let path: String
         public let headers: [String: String]
+        /// The request body (read up to Content-Length).
+        public let body: [UInt8]
+
+        public var bodyText: String { String(decoding: body, as: UTF8.self) }
     }
 
     public struct Response: Sendable {
@@ -96,8 +100,16 @@ public final class LocalHTTPServer: @unchecked Sendable {
             guard let colon = line.firstIndex(of: ":") else { continue }
             headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
+        let headEnd = (buffer.firstIndex(ofSubsequence: [13, 10, 13, 10]) ?? buffer.count) + 4
+        let length = Int(headers["content-length"] ?? "") ?? 0
+        while buffer.count < headEnd + length {
+            let n = read(client, &chunk, chunk.count)
+            guard n > 0 else { break }
+            buffer += chunk[..<n]
+        }
+        let body = Array(buffer[min(headEnd, buffer.count)..<min(headEnd + length, buffer.count)])
         let request = Request(method: String(requestLine.first ?? ""), path: String(requestLine.dropFirst().first ?? ""),
-                              headers: headers)
+                              headers: headers, body: body)
         lock.withLock { _requests.append(request) }
         let response = handler(request)
         var out = "HTTP/1.1 \(response.status) \(response.status < 400 ? "OK" : "Error")\r\n"
@@ -120,9 +132,11 @@ public final class LocalHTTPServer: @unchecked Sendable {
 }
 
 extension Array where Element == UInt8 {
-    func contains(subsequence: [UInt8]) -> Bool {
-        guard count >= subsequence.count else { return false }
-        for i in 0...(count - subsequence.count) where Array(self[i..<i + subsequence.count]) == subsequence { return true }
-        return false
+    func contains(subsequence: [UInt8]) -> Bool { firstIndex(ofSubsequence: subsequence) != nil }
+
+    func firstIndex(ofSubsequence subsequence: [UInt8]) -> Int? {
+        guard count >= subsequence.count else { return nil }
+        for i in 0...(count - subsequence.count) where Array(self[i..<i + subsequence.count]) == subsequence { return i }
+        return nil
     }
 }
