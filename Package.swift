@@ -18,7 +18,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "rdic", targets: ["RDICCommand"]),
-        .library(name: "RDIC", targets: ["Engine", "Agents", "Providers", "ModelStore", "IFEval", "Datasets", "Scoring"]),
+        .library(name: "RDIC", targets: ["Engine", "Agents", "Providers", "LocalProvider", "ModelStore", "APIWire", "Server",
+                                        "IFEval", "Datasets", "Scoring"]),
         // The quantized kernels alone, for the benchmark package under Benchmarks/.
         .library(name: "RDICKernels", targets: ["TensorFormats"]),
     ],
@@ -26,14 +27,21 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.100.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // Block layouts of ggml tensor types: dequantize, quantize, dot products.
         .target(name: "TensorFormats", swiftSettings: optimized),
         // GGUF container: metadata, tensor directory, memory-mapped data; reading and writing.
         .target(name: "GGUF", dependencies: ["TensorFormats"], swiftSettings: optimized),
+        // The OpenAI and Anthropic wire types (requests, responses, SSE events, errors) and the
+        // one `ChatMessage`, shared by Providers (client side) and Server; Foundation only.
+        .target(name: "APIWire"),
         // SentencePiece and GPT-2 BPE tokenizers and chat templates, built from GGUF metadata.
-        .target(name: "Tokenizers", dependencies: ["GGUF"], swiftSettings: optimized),
+        .target(name: "Tokenizers", dependencies: ["GGUF", "APIWire"], swiftSettings: optimized),
         // Per-sequence KV storage in fixed-size blocks.
         .target(name: "KVCache", dependencies: ["TensorFormats"], swiftSettings: optimized),
         // Forward passes, one file per architecture; hyper-parameters from GGUF metadata.
@@ -49,8 +57,19 @@ let package = Package(
         ], swiftSettings: optimized),
         // One chat API over hosted and local backends.
         .target(name: "Providers", dependencies: [
-            "Engine", "Tokenizers", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            "APIWire", .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        // The local engine behind the providers' `ChatProvider` (kept out of Providers so the
+        // hosted-API layer does not depend on the engine).
+        .target(name: "LocalProvider", dependencies: ["Providers", "Engine"]),
+        // `rdic serve`: OpenAI- and Anthropic-compatible HTTP over the agents runtime.
+        .target(name: "Server", dependencies: [
+            "Agents", "APIWire", "Engine", "KVCache", "Models", "ModelStore", "Tokenizers",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // IFEval's verifiable instructions: registry, checkers, the benchmark's evaluation.
         .target(name: "IFEval"),
@@ -59,8 +78,10 @@ let package = Package(
         // Scores for model answers: IFEval runs through providers, rule checks, an LLM judge.
         .target(name: "Scoring", dependencies: ["IFEval", "Providers", "ModelStore"]),
         .executableTarget(name: "RDICCommand", dependencies: [
-            "Engine", "Agents", "Models", "ModelStore", "Providers", "Tokenizers", "GGUF", "IFEval", "Scoring", "Datasets",
+            "Engine", "Agents", "Models", "ModelStore", "Providers", "LocalProvider", "Server", "Tokenizers", "GGUF",
+            "IFEval", "Scoring", "Datasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "TestSupport", dependencies: ["ModelStore", "GGUF"], path: "Tests/TestSupport",
                 resources: [.copy("Fixtures")]),
@@ -72,11 +93,18 @@ let package = Package(
         .testTarget(name: "KVCacheTests", dependencies: ["KVCache", "TestSupport"], swiftSettings: optimized),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], swiftSettings: optimized),
         .testTarget(name: "ProvidersTests", dependencies: [
-            "Providers", "Engine", "Tokenizers", "TestSupport",
+            "Providers", "LocalProvider", "Engine", "Tokenizers", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .testTarget(name: "AgentsTests", dependencies: ["Agents", "Engine", "Models", "KVCache", "Tokenizers", "TestSupport"], swiftSettings: optimized),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "IFEval", "Providers", "TestSupport"]),
+        .testTarget(name: "APIWireTests", dependencies: ["APIWire"]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "Agents", "Engine", "APIWire", "TestSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "IFEvalTests", dependencies: ["IFEval"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ScoringTests", dependencies: [
             "Scoring", "IFEval", "Providers", "TestSupport",

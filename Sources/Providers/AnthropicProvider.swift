@@ -1,3 +1,4 @@
+import APIWire
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -31,88 +32,26 @@ public struct AnthropicProvider: ChatProvider {
         self.redactor = Redactor(secrets: [apiKey])
     }
 
-    // MARK: Wire format
+    // MARK: Wire format (the shared types of module APIWire)
 
-    struct Body: Encodable {
-        struct Message: Encodable {
-            var role: String
-            var content: String
-        }
-        var model: String
-        var max_tokens: Int
-        var system: String?
-        var messages: [Message]
-        var temperature: Double?
-        var top_p: Double?
-        var stop_sequences: [String]?
-        var stream: Bool?
-        var thinking: Thinking?
-    }
-
-    struct Thinking: Encodable {
-        var type = "enabled"
-        var budget_tokens: Int
-    }
-
-    struct Usage: Decodable {
-        var input_tokens: Int?
-        var output_tokens: Int?
-    }
-
-    struct ContentBlock: Decodable {
-        var type: String
-        var text: String?
-        var thinking: String?
-    }
-
-    struct Message: Decodable {
-        var model: String?
-        var content: [ContentBlock]?
-        var stop_reason: String?
-        var stop_sequence: String?
-        var usage: Usage?
-    }
-
-    struct ErrorBody: Decodable {
-        struct Inner: Decodable {
-            var type: String?
-            var message: String?
-        }
-        var error: Inner?
-    }
-
-    /// One streamed event's `data` (the union of the fields the event types use).
-    struct StreamEvent: Decodable {
-        struct Delta: Decodable {
-            var type: String?
-            var text: String?
-            var thinking: String?
-            var stop_reason: String?
-            var stop_sequence: String?
-        }
-        var type: String
-        var message: Message?
-        var content_block: ContentBlock?
-        var delta: Delta?
-        var usage: Usage?
-        var error: ErrorBody.Inner?
-    }
+    typealias Message = AnthropicMessagesResponse
+    typealias StreamEvent = AnthropicStreamEvent
 
     func call(_ request: ChatRequest, stream: Bool) throws -> HTTPCall {
-        let body = Body(
-            model: request.model, max_tokens: request.maxTokens, system: request.combinedSystem,
-            messages: request.messages.filter { $0.role != .system }.map { Body.Message(role: $0.role.rawValue, content: $0.content) },
-            temperature: request.temperature, top_p: request.topP,
-            stop_sequences: request.stopSequences.isEmpty ? nil : request.stopSequences,
-            stream: stream ? true : nil, thinking: request.thinkingBudget.map { Thinking(budget_tokens: $0) })
+        let body = AnthropicMessagesRequest(
+            model: request.model, maxTokens: request.maxTokens, system: request.combinedSystem,
+            messages: request.messages.filter { $0.role != .system }.map { AnthropicMessage(role: $0.role, content: $0.content) },
+            temperature: request.temperature, topP: request.topP,
+            stopSequences: request.stopSequences.isEmpty ? nil : request.stopSequences,
+            stream: stream ? true : nil, thinking: request.thinkingBudget.map { AnthropicThinking(budgetTokens: $0) })
         return HTTPCall(url: Wire.join(baseURL, "/v1/messages"), headers: [
             ("x-api-key", apiKey), ("anthropic-version", version), ("content-type", "application/json"),
             ("accept", stream ? "text/event-stream" : "application/json"), ("user-agent", Wire.userAgent),
-        ], body: try Wire.encode(body))
+        ], body: try Wire.encodeAPI(body))
     }
 
     static func errorMessage(_ bytes: [UInt8]) -> String? {
-        (try? JSONDecoder().decode(ErrorBody.self, from: Data(bytes)))?.error?.message ?? GenericErrorBody.message(from: bytes)
+        (try? WireCoding.decode(AnthropicErrorBody.self, from: Data(bytes)))?.error?.message ?? GenericErrorBody.message(from: bytes)
     }
 
     static func stopReason(_ raw: String?, sequence: String?) -> StopReason? {
@@ -129,7 +68,7 @@ public struct AnthropicProvider: ChatProvider {
 
     /// Maps an in-stream `error` event (sent after a 200 head) to the error its HTTP status
     /// would have produced.
-    static func streamError(_ inner: ErrorBody.Inner?) -> ProviderError {
+    static func streamError(_ inner: AnthropicErrorInfo?) -> ProviderError {
         let message = inner?.message ?? "error event without a message"
         switch inner?.type {
         case "authentication_error", "permission_error": return .authentication(status: 401, message: message)
@@ -147,7 +86,7 @@ public struct AnthropicProvider: ChatProvider {
         let call = try call(request, stream: false)
         let start = ContinuousClock.now
         return try await transport.perform(call, redactor: redactor, errorMessage: Self.errorMessage) { response in
-            let message = try Wire.decode(Message.self, from: try await Wire.collect(response), what: "Anthropic message")
+            let message = try Wire.decodeAPI(Message.self, from: try await Wire.collect(response), what: "Anthropic message")
             guard let blocks = message.content else {
                 throw ProviderError.malformedResponse("Anthropic message has no content array")
             }
@@ -156,8 +95,8 @@ public struct AnthropicProvider: ChatProvider {
                 model: message.model ?? request.model,
                 text: blocks.filter { $0.type == "text" }.compactMap(\.text).joined(),
                 reasoning: thinking.isEmpty ? nil : thinking.joined(separator: "\n\n"),
-                stopReason: Self.stopReason(message.stop_reason, sequence: message.stop_sequence),
-                usage: message.usage.map { TokenUsage(inputTokens: $0.input_tokens ?? 0, outputTokens: $0.output_tokens ?? 0) },
+                stopReason: Self.stopReason(message.stopReason, sequence: message.stopSequence),
+                usage: message.usage.map { TokenUsage(inputTokens: $0.inputTokens ?? 0, outputTokens: $0.outputTokens ?? 0) },
                 latency: ContinuousClock.now - start)
         }
     }
@@ -173,17 +112,17 @@ public struct AnthropicProvider: ChatProvider {
                 var finished = false
                 /// Applies one event; true once `message_stop` arrived.
                 func handle(_ event: SSEEvent) throws -> Bool {
-                    let data = try Wire.decode(StreamEvent.self, from: event.data, what: "Anthropic \(event.event) event")
+                    let data = try Wire.decodeAPI(StreamEvent.self, from: event.data, what: "Anthropic \(event.event) event")
                     switch data.type {
                     case "message_start":
                         if let model = data.message?.model { assembler.model = model }
                         if let usage = data.message?.usage {
-                            assembler.usage = TokenUsage(inputTokens: usage.input_tokens ?? 0, outputTokens: usage.output_tokens ?? 0)
+                            assembler.usage = TokenUsage(inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0)
                         }
                     case "content_block_start":
                         // A block may start with text already in it.
-                        if let text = data.content_block?.text, let delta = assembler.addText(text) { continuation.yield(delta) }
-                        if let thinking = data.content_block?.thinking, let delta = assembler.addReasoning(thinking) {
+                        if let text = data.contentBlock?.text, let delta = assembler.addText(text) { continuation.yield(delta) }
+                        if let thinking = data.contentBlock?.thinking, let delta = assembler.addReasoning(thinking) {
                             continuation.yield(delta)
                         }
                     case "content_block_delta":
@@ -195,13 +134,13 @@ public struct AnthropicProvider: ChatProvider {
                         default: break  // signature_delta, input_json_delta, citations_delta
                         }
                     case "message_delta":
-                        if let reason = data.delta?.stop_reason {
-                            assembler.stopReason = Self.stopReason(reason, sequence: data.delta?.stop_sequence)
+                        if let reason = data.delta?.stopReason {
+                            assembler.stopReason = Self.stopReason(reason, sequence: data.delta?.stopSequence)
                         }
-                        if let output = data.usage?.output_tokens {
+                        if let output = data.usage?.outputTokens {
                             var usage = assembler.usage ?? TokenUsage()
                             usage.outputTokens = output
-                            if let input = data.usage?.input_tokens { usage.inputTokens = input }
+                            if let input = data.usage?.inputTokens { usage.inputTokens = input }
                             assembler.usage = usage
                         }
                     case "message_stop":

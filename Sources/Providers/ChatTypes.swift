@@ -1,25 +1,6 @@
 import Foundation
-
-/// Who said a message. `system` messages in `ChatRequest.messages` are folded into the
-/// request's system prompt by backends whose wire format has no system role (Anthropic).
-public enum ChatRole: String, Sendable, Codable, Equatable {
-    case system, user, assistant
-}
-
-/// One turn of a conversation.
-public struct ChatMessage: Sendable, Equatable, Codable {
-    public var role: ChatRole
-    public var content: String
-
-    public init(role: ChatRole, content: String) {
-        self.role = role
-        self.content = content
-    }
-
-    public static func user(_ text: String) -> ChatMessage { ChatMessage(role: .user, content: text) }
-    public static func assistant(_ text: String) -> ChatMessage { ChatMessage(role: .assistant, content: text) }
-    public static func system(_ text: String) -> ChatMessage { ChatMessage(role: .system, content: text) }
-}
+// `ChatMessage` and `ChatRole` are the shared wire types; re-exported for Providers' users.
+@_exported import APIWire
 
 /// A backend-neutral chat request. Optional sampling fields are sent only when set, so each
 /// backend's own defaults apply otherwise; `seed` is dropped by backends that have no such
@@ -59,7 +40,7 @@ public struct ChatRequest: Sendable, Equatable {
     }
 
     /// The system prompt plus any `system`-role messages, joined by blank lines; nil when empty.
-    var combinedSystem: String? {
+    public var combinedSystem: String? {
         let parts = ([system].compactMap { $0 } + messages.filter { $0.role == .system }.map(\.content))
             .filter { !$0.isEmpty }
         return parts.isEmpty ? nil : parts.joined(separator: "\n\n")

@@ -1,3 +1,4 @@
+import APIWire
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -36,71 +37,27 @@ public struct OpenAICompatibleProvider: ChatProvider {
         OpenAICompatibleProvider(transport: transport, baseURL: baseURL, apiKey: apiKey, backend: .deepseek)
     }
 
-    // MARK: Wire format
+    // MARK: Wire format (the shared types of module APIWire)
 
-    struct Body: Encodable {
-        struct Message: Encodable {
-            var role: String
-            var content: String
-        }
-        struct StreamOptions: Encodable { var include_usage: Bool }
-        var model: String
-        var messages: [Message]
-        var max_tokens: Int
-        var temperature: Double?
-        var top_p: Double?
-        var stop: [String]?
-        var seed: Int?
-        var stream: Bool?
-        var stream_options: StreamOptions?
-    }
+    typealias Completion = OpenAIChatCompletion
 
-    struct Usage: Decodable {
-        struct Details: Decodable { var reasoning_tokens: Int? }
-        var prompt_tokens: Int?
-        var completion_tokens: Int?
-        var completion_tokens_details: Details?
-
-        var tokenUsage: TokenUsage {
-            TokenUsage(inputTokens: prompt_tokens ?? 0, outputTokens: completion_tokens ?? 0,
-                       reasoningTokens: completion_tokens_details?.reasoning_tokens)
-        }
-    }
-
-    /// `message` in a completion, `delta` in a chunk: the same fields.
-    struct MessagePart: Decodable {
-        var content: String?
-        var reasoning_content: String?
-        var reasoning: String?
-
-        var reasoningText: String? { reasoning_content ?? reasoning }
-    }
-
-    struct Choice: Decodable {
-        var message: MessagePart?
-        var delta: MessagePart?
-        var finish_reason: String?
-    }
-
-    struct Completion: Decodable {
-        var model: String?
-        var choices: [Choice]?
-        var usage: Usage?
-        var error: GenericErrorBody.Inner?
+    static func tokenUsage(_ usage: OpenAIUsage) -> TokenUsage {
+        TokenUsage(inputTokens: usage.promptTokens ?? 0, outputTokens: usage.completionTokens ?? 0,
+                   reasoningTokens: usage.completionTokensDetails?.reasoningTokens)
     }
 
     func call(_ request: ChatRequest, stream: Bool) throws -> HTTPCall {
-        var messages = request.messages.filter { $0.role != .system }.map { Body.Message(role: $0.role.rawValue, content: $0.content) }
-        if let system = request.combinedSystem { messages.insert(Body.Message(role: "system", content: system), at: 0) }
-        let body = Body(model: request.model, messages: messages, max_tokens: request.maxTokens,
-                        temperature: request.temperature, top_p: request.topP,
-                        stop: request.stopSequences.isEmpty ? nil : request.stopSequences, seed: request.seed,
-                        stream: stream ? true : nil,
-                        stream_options: stream ? Body.StreamOptions(include_usage: true) : nil)
+        var messages = request.messages.filter { $0.role != .system }.map(OpenAIChatMessage.init)
+        if let system = request.combinedSystem { messages.insert(OpenAIChatMessage(role: .system, content: system), at: 0) }
+        let body = OpenAIChatRequest(model: request.model, messages: messages, maxTokens: request.maxTokens,
+                                     temperature: request.temperature, topP: request.topP, seed: request.seed,
+                                     stop: request.stopSequences.isEmpty ? nil : .many(request.stopSequences),
+                                     stream: stream ? true : nil,
+                                     streamOptions: stream ? OpenAIStreamOptions(includeUsage: true) : nil)
         var headers = [("content-type", "application/json"), ("accept", stream ? "text/event-stream" : "application/json"),
                        ("user-agent", Wire.userAgent)]
         if let apiKey { headers.append(("authorization", "Bearer \(apiKey)")) }
-        return HTTPCall(url: Wire.join(baseURL, "/chat/completions"), headers: headers, body: try Wire.encode(body))
+        return HTTPCall(url: Wire.join(baseURL, "/chat/completions"), headers: headers, body: try Wire.encodeAPI(body))
     }
 
     static func errorMessage(_ bytes: [UInt8]) -> String? { GenericErrorBody.message(from: bytes) }
@@ -123,7 +80,7 @@ public struct OpenAICompatibleProvider: ChatProvider {
         let start = ContinuousClock.now
         return try await transport.perform(call, redactor: redactor, errorMessage: Self.errorMessage) { response in
             // DeepSeek may send blank lines as keep-alives before the JSON; JSON allows the whitespace.
-            let completion = try Wire.decode(Completion.self, from: try await Wire.collect(response), what: "chat completion")
+            let completion = try Wire.decodeAPI(Completion.self, from: try await Wire.collect(response), what: "chat completion")
             if let error = completion.error {
                 throw ProviderError.serverError(status: 200, message: error.message ?? "error in a 200 response")
             }
@@ -134,7 +91,7 @@ public struct OpenAICompatibleProvider: ChatProvider {
             return ChatResponse(
                 model: completion.model ?? request.model, text: message.content ?? "",
                 reasoning: reasoning?.isEmpty == false ? reasoning : nil,
-                stopReason: Self.stopReason(choice.finish_reason), usage: completion.usage?.tokenUsage,
+                stopReason: Self.stopReason(choice.finishReason), usage: completion.usage.map(Self.tokenUsage),
                 latency: ContinuousClock.now - start)
         }
     }
@@ -151,18 +108,18 @@ public struct OpenAICompatibleProvider: ChatProvider {
                 /// Applies one chunk; true at the `[DONE]` sentinel.
                 func handle(_ event: SSEEvent) throws -> Bool {
                     if event.data.trimmingCharacters(in: .whitespaces) == "[DONE]" { return true }
-                    let chunk = try Wire.decode(Completion.self, from: event.data, what: "chat completion chunk")
+                    let chunk = try Wire.decodeAPI(Completion.self, from: event.data, what: "chat completion chunk")
                     if let error = chunk.error {
                         throw ProviderError.serverError(status: 200, message: error.message ?? "error event in stream")
                     }
                     if let model = chunk.model { assembler.model = model }
-                    if let usage = chunk.usage { assembler.usage = usage.tokenUsage }
+                    if let usage = chunk.usage { assembler.usage = Self.tokenUsage(usage) }
                     guard let choice = chunk.choices?.first else { return false }
                     if let reasoning = choice.delta?.reasoningText, let delta = assembler.addReasoning(reasoning) {
                         continuation.yield(delta)
                     }
                     if let text = choice.delta?.content, let delta = assembler.addText(text) { continuation.yield(delta) }
-                    if let reason = choice.finish_reason { assembler.stopReason = Self.stopReason(reason) }
+                    if let reason = choice.finishReason { assembler.stopReason = Self.stopReason(reason) }
                     return false
                 }
                 reading: for try await buffer in response.body {

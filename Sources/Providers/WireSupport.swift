@@ -1,3 +1,4 @@
+import APIWire
 import AsyncHTTPClient
 import Foundation
 import NIOCore
@@ -56,6 +57,28 @@ enum Wire {
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             throw ProviderError.malformedResponse("\(what) is not the documented JSON (\(snippet.isEmpty ? "empty body" : snippet))")
         }
+    }
+
+    /// The shared OpenAI / Anthropic wire types (module APIWire) go through its snake_case
+    /// coders; Ollama's private types keep the plain ones.
+    static func encodeAPI<T: Encodable>(_ value: T) throws -> [UInt8] {
+        do { return Array(try WireCoding.encode(value)) } catch {
+            throw ProviderError.badRequest(status: 0, message: "could not encode request: \(error)")
+        }
+    }
+
+    static func decodeAPI<T: Decodable>(_ type: T.Type, from bytes: some Collection<UInt8>, what: String) throws -> T {
+        do {
+            return try WireCoding.decode(T.self, from: Data(bytes))
+        } catch {
+            let snippet = String(decoding: bytes.prefix(120), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            throw ProviderError.malformedResponse("\(what) is not the documented JSON (\(snippet.isEmpty ? "empty body" : snippet))")
+        }
+    }
+
+    static func decodeAPI<T: Decodable>(_ type: T.Type, from text: String, what: String) throws -> T {
+        try decodeAPI(type, from: Array(text.utf8), what: what)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from text: String, what: String) throws -> T {

@@ -21,6 +21,7 @@ struct RDIC: AsyncParsableCommand {
             BenchAgentsCommand.self,
             DatasetCommand.self,
             EvalCommand.self,
+            ServeCommand.self,
         ]
     )
 }

@@ -1,21 +1,8 @@
 import Foundation
 import GGUF
-
-/// One message of a conversation. Roles are free-form strings ("system", "user", "assistant", ...),
-/// as in the chat templates themselves.
-public struct ChatMessage: Sendable, Equatable, Hashable, Codable {
-    public var role: String
-    public var content: String
-
-    public init(role: String, content: String) {
-        self.role = role
-        self.content = content
-    }
-
-    public static func system(_ content: String) -> ChatMessage { ChatMessage(role: "system", content: content) }
-    public static func user(_ content: String) -> ChatMessage { ChatMessage(role: "user", content: content) }
-    public static func assistant(_ content: String) -> ChatMessage { ChatMessage(role: "assistant", content: content) }
-}
+// The one message type of the project lives with the wire types; re-exported so that code
+// rendering templates sees `ChatMessage` without a second import.
+@_exported import APIWire
 
 /// Renders a conversation into the prompt text a model was trained on.
 ///

@@ -1,4 +1,5 @@
 import Engine
+import LocalProvider
 import Providers
 import TestSupport
 import Testing

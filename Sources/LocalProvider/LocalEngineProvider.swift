@@ -1,6 +1,6 @@
 import Engine
 import Foundation
-import Tokenizers
+import Providers
 
 /// The local rdic engine behind the same `ChatProvider` protocol as the hosted backends, so
 /// research code can swap Claude for a local Gemma without other changes. Each request runs in
@@ -60,7 +60,7 @@ public final class LocalEngineProvider: ChatProvider {
     /// The conversation rendered with the model's chat template; a model without one (a base
     /// model) continues the plain text of the messages.
     func promptTokens(_ request: ChatRequest) throws -> [Int32] {
-        var messages: [Tokenizers.ChatMessage] = []
+        var messages: [ChatMessage] = []
         if let system = request.combinedSystem { messages.append(.init(role: "system", content: system)) }
         for m in request.messages where m.role != .system {
             messages.append(.init(role: m.role == .user ? "user" : "assistant", content: m.content))
