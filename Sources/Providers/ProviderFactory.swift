@@ -72,6 +72,7 @@ public final class ProviderFactory: Sendable {
 
     /// The provider serving `alias`; throws `ProviderError.notConfigured` with the reason.
     public func provider(for alias: ModelAlias) throws -> any ChatProvider {
+        let alias = route(alias)
         if let reason = unavailableReason(alias.backend) { throw ProviderError.notConfigured(reason) }
         switch alias.backend {
         case .anthropic:

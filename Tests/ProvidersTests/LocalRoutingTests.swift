@@ -31,6 +31,8 @@ import Testing
         let here = try Self.factory(defaultModel: nil, onDisk: ["gemma-3-12b": "/models/gemma-3-12b-it-Q4_K_M.gguf"])
         #expect(try here.resolve("gemma-3-12b") == ModelAlias(name: "gemma-3-12b", backend: .local, model: "/models/gemma-3-12b-it-Q4_K_M.gguf"))
         #expect(try here.provider(named: "gemma-3-12b").backend == .local)
+        let builtin = try #require(ModelAliases.builtin.first { $0.name == "gemma-3-12b" })
+        #expect(try here.provider(for: builtin).backend == .local, "from Swift as from the CLI")
         let absent = try Self.factory(defaultModel: nil, onDisk: [:])
         #expect(try absent.resolve("gemma-3-12b") == ModelAlias(name: "gemma-3-12b", backend: .ollama, model: "gemma3:12b"))
         #expect(try here.resolve("ollama:gemma3:12b").backend == .ollama, "an explicit backend is kept")
