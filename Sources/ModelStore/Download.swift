@@ -5,11 +5,12 @@ import NIOCore
 extension ModelStore {
     /// Downloads into `<models>/<file>.partial`, resuming from what a previous attempt left there
     /// (HTTP Range), retrying a dropped connection a few times, then verifies and renames.
-    func installFromURL(_ url: URL, as name: String?, sha256: String?, progress: @escaping ProgressHandler,
-                        attempts: Int = 4) async throws -> InstalledModel {
+    /// `fileName` names the file when the URL's last component does not (a registry blob).
+    func installFromURL(_ url: URL, as name: String?, sha256: String?, fileName givenName: String? = nil,
+                        progress: @escaping ProgressHandler, attempts: Int = 4) async throws -> InstalledModel {
         let fm = FileManager.default
         try fm.createDirectory(at: modelsDirectory, withIntermediateDirectories: true)
-        var fileName = url.lastPathComponent
+        var fileName = givenName ?? url.lastPathComponent
         if fileName.isEmpty || fileName == "/" { fileName = "model.gguf" }
         if !fileName.hasSuffix(".gguf") { fileName += ".gguf" }
         let destination = modelsDirectory.appendingPathComponent(fileName)
@@ -25,7 +26,7 @@ extension ModelStore {
         for attempt in 0..<attempts where !complete {
             if attempt > 0 { try await Task.sleep(nanoseconds: UInt64(200_000_000 * attempt)) }
             do {
-                try await downloadOnce(url, to: partial, progress: progress)
+                try await downloadOnce(url, to: partial, label: fileName, progress: progress)
                 complete = true
             } catch let error as ModelStoreError {
                 if case .httpStatus(_, let status) = error, status < 500 { throw error }
@@ -55,13 +56,18 @@ extension ModelStore {
         return model
     }
 
-    private func downloadOnce(_ url: URL, to partial: URL, progress: @escaping ProgressHandler) async throws {
+    private func downloadOnce(_ url: URL, to partial: URL, label: String, progress: @escaping ProgressHandler) async throws {
         let fm = FileManager.default
         if !fm.fileExists(atPath: partial.path) { fm.createFile(atPath: partial.path, contents: nil) }
         let already = Self.fileSize(partial.path)
         var request = HTTPClientRequest(url: url.absoluteString)
         if already > 0 { request.headers.add(name: "Range", value: "bytes=\(already)-") }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.downloads.execute(request, timeout: .seconds(60))
+        } catch {
+            throw ModelStoreError.unreachable(url: url.absoluteString, reason: Self.connectionFailure(error))
+        }
         let handle = try FileHandle(forWritingTo: partial)
         defer { try? handle.close() }
         var start: Int64 = 0
@@ -77,7 +83,7 @@ extension ModelStore {
             throw ModelStoreError.httpStatus(url: url.absoluteString, status: Int(response.status.code))
         }
         let length = response.headers.first(name: "Content-Length").flatMap(Int64.init)
-        var meter = ThrottledProgress(phase: "Downloading \(url.lastPathComponent)", total: length.map { $0 + start },
+        var meter = ThrottledProgress(phase: "Downloading \(label)", total: length.map { $0 + start },
                                       start: start, handler: progress)
         var received: Int64 = 0
         for try await buffer in response.body {

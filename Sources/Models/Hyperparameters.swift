@@ -49,9 +49,6 @@ public struct Hyperparameters: Sendable, Equatable {
     /// Factor applied to token embeddings (Gemma: sqrt(d_model)).
     public var embeddingScale: Float?
     public var activation: GateActivation
-    /// Gemma's RMSNorm on each query and key head, and norms after attention and feed-forward.
-    public var hasQKNorm: Bool
-    public var hasPostNorms: Bool
     /// tanh soft-capping of the final logits, when the model uses it.
     public var finalLogitSoftcap: Float?
 
@@ -90,10 +87,12 @@ struct MetadataReader {
     func optionalFloat(_ key: String) -> Float? { metadata.float("\(arch).\(key)") }
     func optionalString(_ key: String) -> String? { metadata.string("\(arch).\(key)") }
 
-    /// Frequency scale from `rope.scaling.*`: linear scaling divides positions by the factor.
+    /// Frequency scale as llama.cpp reads it: the factor from `rope.scaling.factor`, else the older
+    /// `rope.scale_linear`; a file that gives a factor without a type means linear scaling
+    /// (positions divided by the factor), and type `none` never scales.
     func ropeFrequencyScale() throws(ModelError) -> Float {
-        let type = optionalString("rope.scaling.type") ?? "none"
-        let factor = optionalFloat("rope.scaling.factor") ?? 1
+        let type = optionalString("rope.scaling.type") ?? "linear"
+        let factor = optionalFloat("rope.scaling.factor") ?? optionalFloat("rope.scale_linear") ?? 0
         switch type {
         case "none": return 1
         case "linear": return factor > 0 ? 1 / factor : 1

@@ -25,7 +25,7 @@ enum Llama {
             ropeBase: base, ropeScale: scale, slidingRopeBase: base, slidingRopeScale: scale,
             slidingWindow: nil, slidingLayers: Array(repeating: false, count: layers),
             queryScale: 1, scoreScale: 1 / Float(keyLength).squareRoot(), embeddingScale: nil,
-            activation: .silu, hasQKNorm: false, hasPostNorms: false, finalLogitSoftcap: nil)
+            activation: .silu, finalLogitSoftcap: nil)
     }
 
     static func layerWeights(_ t: TensorLoader, _ h: Hyperparameters, layer i: Int) throws(ModelError) -> LayerWeights {

@@ -31,7 +31,7 @@ public enum CheckRunner {
     ///   answer in seconds even when the configured total timeout is minutes long.
     public static func run(factory: ProviderFactory, aliases: [ModelAlias]? = nil,
                            limit: Duration = .seconds(60)) async -> CheckReport {
-        let targets = aliases ?? factory.config.aliases
+        let targets = (aliases ?? factory.checkTargets).map(factory.route)
         let outcomes = await withTaskGroup(of: (Int, CheckOutcome).self) { group in
             for (index, alias) in targets.enumerated() {
                 group.addTask { (index, await check(alias, factory: factory, limit: limit)) }

@@ -29,6 +29,10 @@ public enum ModelAliases {
         ModelAlias(name: "gemma3-270m", backend: .local, model: "gemma3-270m"),
     ]
 
+    /// Built-in aliases of the local model of record: the local engine answers for them when
+    /// the model's GGUF is installed or in Ollama's or Hugging Face's store, else their backend.
+    public static let localFirst: Set<String> = ["gemma-3-12b"]
+
     /// Built-ins first (in their order), then user aliases; a user alias with a built-in's
     /// name replaces it in place.
     public static func merged(builtin: [ModelAlias] = builtin, user: [ModelAlias]) -> [ModelAlias] {

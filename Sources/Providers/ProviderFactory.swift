@@ -5,25 +5,43 @@ import Foundation
 /// Kept as a closure so Providers needs no knowledge of how models are found or loaded.
 public typealias LocalProviderMaker = @Sendable (_ model: String) throws -> any ChatProvider
 
+/// What the local engine can run without a download, told by whoever knows where models live
+/// (the CLI passes the model store's answers). Lets `rdic check` test the default model and
+/// lets aliases of the local model of record use a GGUF that is already on disk.
+public struct LocalModels: Sendable {
+    /// The model used when none is named.
+    public var defaultModel: String?
+    /// A local model (name or path) that can answer for the alias, or nil.
+    public var match: @Sendable (ModelAlias) -> String?
+
+    public init(defaultModel: String?, match: @escaping @Sendable (ModelAlias) -> String? = { _ in nil }) {
+        self.defaultModel = defaultModel
+        self.match = match
+    }
+}
+
 /// Turns aliases into ready providers over one shared transport.
 public final class ProviderFactory: Sendable {
     public let config: ProviderConfig
     public let transport: HTTPTransport
     let localMaker: LocalProviderMaker?
+    let localModels: LocalModels?
     /// Knows every configured key; apply it to anything shown to a user.
     public let redactor: Redactor
 
     /// - Parameters:
     ///   - transport: defaults to one built from the config's timeouts and retry policy.
     ///   - local: the engine's provider maker, when the engine is available.
+    ///   - localModels: which models the engine can run without a download.
     public init(config: ProviderConfig, transport: HTTPTransport? = nil, log: @escaping LogSink = { _ in },
-                local: LocalProviderMaker? = nil) {
+                local: LocalProviderMaker? = nil, localModels: LocalModels? = nil) {
         self.config = config
         self.redactor = Redactor(secrets: config.secrets)
         let redactor = self.redactor
         self.transport = transport ?? HTTPTransport(timeouts: config.timeouts, retryPolicy: config.retry,
                                                     log: { log(redactor.redact($0)) })
         self.localMaker = local
+        self.localModels = localModels
     }
 
     /// Nil when `backend` can be used, else why not (e.g. "ANTHROPIC_API_KEY not set").
@@ -33,11 +51,28 @@ public final class ProviderFactory: Sendable {
     }
 
     public func resolve(_ name: String) throws -> ModelAlias {
-        try ModelAliases.resolve(name, in: config.aliases)
+        route(try ModelAliases.resolve(name, in: config.aliases))
+    }
+
+    /// The alias itself, or the local engine on a file already here when the alias is a
+    /// built-in one for the local model of record (`gemma-3-12b`); a user's own alias is kept.
+    public func route(_ alias: ModelAlias) -> ModelAlias {
+        guard localMaker != nil, ModelAliases.localFirst.contains(alias.name), ModelAliases.builtin.contains(alias),
+              let local = localModels?.match(alias) else { return alias }
+        return ModelAlias(name: alias.name, backend: .local, model: local)
+    }
+
+    /// What `rdic check` checks by default: every alias, plus the local default model when the
+    /// engine is here and no alias already has its name.
+    public var checkTargets: [ModelAlias] {
+        guard localMaker != nil, let name = localModels?.defaultModel,
+              !config.aliases.contains(where: { $0.name == name }) else { return config.aliases }
+        return config.aliases + [ModelAlias(name: name, backend: .local, model: name)]
     }
 
     /// The provider serving `alias`; throws `ProviderError.notConfigured` with the reason.
     public func provider(for alias: ModelAlias) throws -> any ChatProvider {
+        let alias = route(alias)
         if let reason = unavailableReason(alias.backend) { throw ProviderError.notConfigured(reason) }
         switch alias.backend {
         case .anthropic:

@@ -65,7 +65,7 @@ struct AskCommand: AsyncParsableCommand {
         let verbose = self.verbose
         let factory = ProviderFactory(config: providerConfig, log: { line in
             if verbose { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
-        }, local: localProviderMaker)
+        }, local: localProviderMaker, localModels: localModels())
         let options = AskOptions(model: model, prompt: promptText, system: system, maxTokens: maxTokens,
                                  temperature: temperature, topP: topP, stop: stop, seed: seed, thinkingBudget: thinkingBudget,
                                  showReasoning: showReasoning, json: json)

@@ -10,8 +10,9 @@ struct CheckCommand: AsyncParsableCommand {
         discussion: """
             Exit status: 0 when every configured backend answered, 1 when one failed, 2 when nothing \
             was checked. Backends come from ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, OPENAI_BASE_URL / \
-            OPENAI_API_KEY with OPENAI_MODEL, OLLAMA_HOST, or the config file (see ProviderConfig). \
-            Keys are never printed.
+            OPENAI_API_KEY with OPENAI_MODEL, OLLAMA_HOST, or the config file (see ProviderConfig); \
+            the local default model is checked too, and gemma-3-12b runs locally when its GGUF is \
+            installed or in Ollama's or Hugging Face's store. Keys are never printed.
             """)
 
     @Option(name: .long, help: "Config file (default: ~/.config/rdic/config.toml).")
@@ -35,7 +36,7 @@ struct CheckCommand: AsyncParsableCommand {
         let verbose = self.verbose
         let factory = ProviderFactory(config: providerConfig, log: { line in
             if verbose { FileHandle.standardError.write(Data("\(line)\n".utf8)) }
-        }, local: localProviderMaker)
+        }, local: localProviderMaker, localModels: localModels())
         var aliases: [ModelAlias]? = nil
         if !model.isEmpty {
             do { aliases = try model.map(factory.resolve) } catch {

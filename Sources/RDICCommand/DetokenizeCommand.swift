@@ -3,7 +3,7 @@ import Foundation
 import Tokenizers
 
 /// `rdic detokenize`: the text for token ids, the reverse of `rdic tokenize`.
-struct DetokenizeCommand: ParsableCommand {
+struct DetokenizeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detokenize",
         abstract: "Print the text of token ids (read from standard input when not given).",
@@ -13,8 +13,8 @@ struct DetokenizeCommand: ParsableCommand {
             exactly, without an added newline.
             """)
 
-    @Option(help: "A model name (rdic model list) or a path to a .gguf file.")
-    var model: String
+    @Option(help: "A model name (rdic model list) or a path to a .gguf file. Default: the default model, installed on first use.")
+    var model: String?
 
     @Flag(help: "Leave out control tokens such as <bos> or <end_of_turn> instead of printing their text.")
     var noSpecial = false
@@ -22,8 +22,8 @@ struct DetokenizeCommand: ParsableCommand {
     @Argument(help: "Token ids. Standard input is read when none are given.")
     var ids: [String] = []
 
-    func run() throws {
-        let tokenizer = try loadTokenizer(model)
+    func run() async throws {
+        let tokenizer = try await loadTokenizer(model)
         let source = ids.isEmpty
             ? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
             : ids.joined(separator: " ")

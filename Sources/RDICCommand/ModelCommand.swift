@@ -11,8 +11,14 @@ struct ModelCommand: AsyncParsableCommand {
 
     struct Install: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Install a built-in model by name, register a local .gguf in place, or download a URL.")
-        @Argument(help: "A built-in name (\(Catalog.entries.map(\.name).joined(separator: ", "))), a path, or an http(s) URL.")
+            abstract: "Install a built-in model by name, register a local .gguf in place, or download one.",
+            discussion: """
+                Downloads resume where an interrupted one stopped and are checked against their sha256. \
+                hf:ORG/REPO takes the repository's Q4_K_M .gguf when it holds several (or name one: \
+                hf:ORG/REPO/FILE.gguf); ollama:NAME[:TAG] takes the model layer of Ollama's image. \
+                HF_ENDPOINT and RDIC_OLLAMA_REGISTRY point at mirrors.
+                """)
+        @Argument(help: "A built-in name (\(Catalog.entries.map(\.name).joined(separator: ", "))), a path, an http(s) URL, hf:ORG/REPO[/FILE] or ollama:NAME[:TAG].")
         var model: String
         @Option(help: "The name to register it under (default: from the file name).")
         var name: String?

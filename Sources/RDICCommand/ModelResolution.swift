@@ -30,3 +30,11 @@ let localProviderMaker: LocalProviderMaker = { name in
     }
     return LocalEngineProvider(engine: try Engine(path: path, contextLength: 8192), modelName: name)
 }
+
+/// The store's answers for `rdic check` / `rdic ask`: the default model, and a GGUF already on
+/// disk for an alias of the local model of record (`gemma-3-12b`).
+func localModels(store: ModelStore = .fromEnvironment()) -> LocalModels {
+    LocalModels(defaultModel: try? store.defaultModelName()) { alias in
+        store.localMatch(alias: alias.name, ollamaModel: alias.backend == .ollama ? alias.model : nil)?.path
+    }
+}

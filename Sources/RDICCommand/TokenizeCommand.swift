@@ -5,13 +5,13 @@ import ModelStore
 import Tokenizers
 
 /// `rdic tokenize`: prints the token ids llama.cpp's `llama-tokenize` would give for a text.
-struct TokenizeCommand: ParsableCommand {
+struct TokenizeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
         abstract: "Print the token ids of a text (read from standard input when not given).")
 
-    @Option(help: "A model name (rdic model list) or a path to a .gguf file.")
-    var model: String
+    @Option(help: "A model name (rdic model list) or a path to a .gguf file. Default: the default model, installed on first use.")
+    var model: String?
 
     @Flag(help: "Do not add BOS, even if the model's metadata asks for it.")
     var noBos = false
@@ -28,8 +28,8 @@ struct TokenizeCommand: ParsableCommand {
     @Argument(help: "The text to tokenize. Standard input is read, byte for byte, when it is omitted.")
     var text: String?
 
-    func run() throws {
-        let tokenizer = try loadTokenizer(model)
+    func run() async throws {
+        let tokenizer = try await loadTokenizer(model)
         let input = text ?? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
         let ids = tokenizer.encode(input, addBOS: noBos ? false : nil, parseSpecial: !noParseSpecial)
         if pieces {
@@ -47,9 +47,9 @@ struct TokenizeCommand: ParsableCommand {
     }
 }
 
-/// The tokenizer of the model `spec` names.
-func loadTokenizer(_ spec: String) throws -> Tokenizer {
-    try Tokenizer(gguf: GGUFFile(path: resolveModelPath(spec)))
+/// The tokenizer of the model `spec` names; nil means the default model, as for `rdic run`.
+func loadTokenizer(_ spec: String?) async throws -> Tokenizer {
+    try Tokenizer(gguf: GGUFFile(path: await ModelResolution.resolve(spec).path))
 }
 
 private extension String {

@@ -43,4 +43,25 @@ import Testing
         #expect(unknownDefault.status != 0)
         #expect(unknownDefault.stderr.contains("not installed"))
     }
+
+    /// The suite finds its models where `rdic model install` puts them, whatever `HOME`,
+    /// `XDG_DATA_HOME` and `RDIC_HOME` say (the first case is issue 16's: `HOME` elsewhere, as root).
+    @Test(arguments: [
+        ["HOME": "/fake-home", "XDG_DATA_HOME": "", "RDIC_HOME": ""],
+        ["HOME": "/fake-home", "XDG_DATA_HOME": "/fake-data", "RDIC_HOME": ""],
+        ["HOME": "/fake-home", "XDG_DATA_HOME": "/fake-data", "RDIC_HOME": "/fake-store"],
+    ])
+    func testsLookWhereTheToolInstalls(_ overrides: [String: String]) throws {
+        var additions = overrides.mapValues { $0.isEmpty ? $0 : home.path + $0 }
+        additions["OLLAMA_MODELS"] = env["OLLAMA_MODELS"]
+        additions["HF_HUB_CACHE"] = env["HF_HUB_CACHE"]
+        let list = try RDICBinary.run(["model", "list"], environment: additions)
+        #expect(list.status == 0, "\(list.stderr)")
+        let header = try #require(list.stdout.split(separator: "\n").first { $0.hasPrefix("Installed (") })
+        let toolStore = String(header.dropFirst("Installed (".count).dropLast("):".count))
+        // What the child saw, with an empty variable left out (as unset) for the suite's side.
+        let childEnvironment = ProcessInfo.processInfo.environment.merging(additions) { $1 }.filter { !$0.value.isEmpty }
+        #expect(TestModels.searchPaths(environment: childEnvironment).last == toolStore + "/models")
+        #expect(toolStore.hasPrefix(home.path + "/fake-"), "the store follows the environment, not the real home")
+    }
 }

@@ -40,6 +40,21 @@ import Testing
         #expect(hidden.stdout == "user\n")
     }
 
+    /// Like every other local command, no `--model` means the store's default model.
+    @Test func defaultModelIsUsedWhenNoneIsNamed() throws {
+        let gemma = try TestModels.path(for: .gemma3)
+        let install = try RDICBinary.run(["model", "install", gemma, "--name", "my-gemma"], environment: env)
+        #expect(install.status == 0, "\(install.stderr)")
+        let setDefault = try RDICBinary.run(["model", "default", "my-gemma"], environment: env)
+        #expect(setDefault.status == 0, "\(setDefault.stderr)")
+        let ids = try RDICBinary.run(["tokenize", "Hello, world!"], environment: env)
+        #expect(ids.status == 0, "\(ids.stderr)")
+        #expect(ids.stdout == "2 9259 236764 1902 236888\n")
+        let text = try RDICBinary.run(["detokenize", "--no-special"], environment: env, stdin: ids.stdout)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout == "Hello, world!")
+    }
+
     @Test func badInputFailsWithAMessage() throws {
         let gemma = try TestModels.path(for: .gemma3)
         let range = try RDICBinary.run(["detokenize", "--model", gemma, "2", "262144"], environment: env)

@@ -33,13 +33,14 @@ func runRDIC(_ arguments: [String], environment: [String: String]) async throws 
 
 @Suite("The rdic binary", .enabled(if: rdicBinary != nil, "the rdic executable was not built"))
 struct BinaryTests {
-    @Test("rdic check with nothing configured: all SKIP, exit 2")
+    @Test("rdic check with nothing configured and no model installed: all SKIP, exit 2")
     func checkNothingConfigured() async throws {
         let result = try await runRDIC(["check"], environment: [:])
         #expect(result.status == 2)
         let lines = result.out.split(separator: "\n").map(String.init)
         #expect(lines.first == "- SKIP  claude-haiku-4.5  (ANTHROPIC_API_KEY not set)")
-        #expect(lines.last?.hasPrefix("0 passed, 0 failed, 6 skipped") == true)
+        #expect(lines.contains("- SKIP  smollm2-135m  (model 'smollm2-135m' is not installed; run: rdic model install smollm2-135m)"))
+        #expect(lines.last?.hasPrefix("0 passed, 0 failed, 7 skipped") == true)
     }
 
     @Test("rdic check and rdic ask against a fake backend; a failing backend exits 1; the key never printed")

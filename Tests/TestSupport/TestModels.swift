@@ -1,4 +1,5 @@
 import Foundation
+import ModelStore
 
 /// Locates the two real models the suite runs on. `scripts/test` installs them first
 /// (`rdic model install`), so a missing model is a set-up error, reported as such.
@@ -23,21 +24,21 @@ public enum TestModels {
         }
     }
 
-    /// Folders searched, in order: `RDIC_TEST_MODELS_DIR`, then the rdic model store.
-    static var searchPaths: [String] {
-        let env = ProcessInfo.processInfo.environment
+    /// Folders searched, in order: `RDIC_TEST_MODELS_DIR`, then the model store `rdic model install`
+    /// writes to, located by ModelStore itself so the tests look exactly where the tool installs.
+    public static func searchPaths(environment env: [String: String] = ProcessInfo.processInfo.environment) -> [String] {
         var dirs: [String] = []
-        if let dir = env["RDIC_TEST_MODELS_DIR"] { dirs.append(dir) }
-        let home = env["RDIC_HOME"] ?? (NSHomeDirectory() + "/.local/share/rdic")
-        dirs.append(home + "/models")
+        if let dir = env["RDIC_TEST_MODELS_DIR"], !dir.isEmpty { dirs.append(dir) }
+        dirs.append(ModelStore.fromEnvironment(env).modelsDirectory.path)
         return dirs
     }
 
     public static func path(for name: Name) throws -> String {
-        for dir in searchPaths {
+        let dirs = searchPaths()
+        for dir in dirs {
             let candidate = dir + "/" + name.fileName
             if FileManager.default.fileExists(atPath: candidate) { return candidate }
         }
-        throw Missing(name: name.rawValue, searched: searchPaths)
+        throw Missing(name: name.rawValue, searched: dirs)
     }
 }
