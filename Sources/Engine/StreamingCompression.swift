@@ -23,8 +23,7 @@ public struct StreamingCompression: Sendable {
 
     /// Gives `cache` the attention statistics the policy needs (none: the fast path).
     public func attachStatistics(to cache: SequenceKVCache) {
-        let needs = policy.statisticsNeeded
-        cache.attentionStatistics = needs.isNone ? nil : AttentionStatistics(needs: needs)
+        cache.attentionStatistics = AttentionStatistics.gathering(for: policy)
     }
 
     /// Compresses `cache` so that `tokens` more fit within the budget.

@@ -15,6 +15,13 @@ extension KVCompressionPolicy {
     public var statisticsNeeded: AttentionStatistics.Needs { .none }
 }
 
+extension AttentionStatistics {
+    /// Fresh statistics for what `policy` needs (nil when it needs none: the fast path).
+    public static func gathering(for policy: any KVCompressionPolicy) -> AttentionStatistics? {
+        policy.statisticsNeeded.isNone ? nil : AttentionStatistics(needs: policy.statisticsNeeded)
+    }
+}
+
 /// Keeps everything (the baseline): a cache under `none` is never touched.
 public struct NoCompression: KVCompressionPolicy {
     public init() {}

@@ -55,4 +55,22 @@ import Tokenizers
             #expect(cache.bytesAllocated * 2 == full.bytesAllocated, "\(name)")
         }
     }
+
+    /// Between turns: a session compressed by SnapKV keeps its token list in step with its
+    /// cache, and the next turn appends after the kept tokens at the original positions.
+    @Test func sessionCompressesBetweenTurns() throws {
+        let engine = try GenerationTests.engine.get()
+        let tokens = try Self.prompt(engine.model, count: 150)
+        let session = engine.makeSession(contextLength: 512)
+        let policy = try KVPolicies.named("snapkv")
+        session.gatherStatistics(for: policy)
+        try session.append(tokens: Array(tokens[0..<120]))
+        let kept = session.compress(with: policy, budget: 60)
+        #expect(kept.count == 60 && Array(kept.suffix(32)) == Array(88..<120))
+        #expect(session.tokens == kept.map { tokens[$0] })
+        try session.append(tokens: Array(tokens[120..<150]))
+        #expect(session.cache.count == 90 && session.tokens.count == 90)
+        let (last, slot) = session.cache.slot(layer: 0, token: 89)
+        #expect(last.positions[slot] == 149)
+    }
 }
