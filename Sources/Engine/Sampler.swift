@@ -1,5 +1,4 @@
 import Foundation
-import KVCache
 
 /// How the next token is chosen from the logits.
 ///
@@ -38,6 +37,20 @@ public struct SamplingParameters: Sendable, Equatable {
 
     /// Greedy decoding.
     public static let greedy = SamplingParameters(temperature: 0)
+}
+
+/// SplitMix64: a small, fast, seedable generator, so sampling is reproducible across runs and
+/// platforms (the system generator is neither seedable nor stable).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
 
 /// Chooses tokens from logits with `SamplingParameters`, keeping its random state.

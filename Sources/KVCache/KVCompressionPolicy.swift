@@ -51,14 +51,18 @@ public struct RandomPolicy: KVCompressionPolicy {
 
     public func select(from candidates: Range<Int>, budget: Int, cache: SequenceKVCache) -> [Int] {
         guard candidates.count > budget else { return Array(candidates) }
-        var rng = SplitMix64(seed: seed &+ UInt64(candidates.upperBound) &* 0x9E37_79B9_7F4A_7C15)
-        var all = Array(candidates)
-        // Partial Fisher-Yates: the first `budget` entries are a uniform sample.
-        for i in 0..<budget {
-            let j = i + Int(rng.next() % UInt64(all.count - i))
-            all.swapAt(i, j)
-        }
-        return all.prefix(budget).sorted()
+        // Each token gets a hash of (seed, cache length, index) as its random key; the lowest
+        // `budget` keys are a uniform sample that needs no generator state.
+        let salt = seed &+ UInt64(candidates.upperBound) &* 0x9E37_79B9_7F4A_7C15
+        return topTokens(candidates, count: budget) { ~Self.mix(salt ^ UInt64($0) &* 0xD6E8_FEB8_6659_FD93) }
+    }
+
+    /// A 64-bit finalizer (Stafford's mix 13): nearby inputs give unrelated outputs.
+    static func mix(_ x: UInt64) -> UInt64 {
+        var z = x
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
 
@@ -84,19 +88,5 @@ public struct ProtectLastTurn: KVCompressionPolicy {
         let protected = candidates.upperBound - split
         let older = base.select(from: candidates.lowerBound..<split, budget: max(0, budget - protected), cache: cache)
         return older + Array(split..<candidates.upperBound)
-    }
-}
-
-/// SplitMix64: a small, fast, seedable generator, so sampling and random policies are
-/// reproducible across runs and platforms (the system generator is neither seedable nor stable).
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
