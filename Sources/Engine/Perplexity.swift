@@ -18,32 +18,36 @@ public struct PerplexityResult: Sendable {
 public enum Perplexity {
     /// Scores `tokens` (the whole text, tokenized with BOS as the model says) in chunks of
     /// `context`. `maxChunks` limits the work (nil: every whole chunk). `progress` is called
-    /// after each chunk.
+    /// after each chunk. With `compression`, each chunk streams through a cache compressed to
+    /// its budget (StreamingLLM's evaluation; see `StreamingCompression`).
     public static func compute(model: Transformer, tokens: [Int32], context: Int, bos: Int32?,
                                kv: KVStorage = .f16, batchSize: Int = 512, maxChunks: Int? = nil,
+                               compression: StreamingCompression? = nil,
                                progress: (PerplexityResult) -> Void = { _ in }) throws -> PerplexityResult {
         guard context >= 4 else { throw ModelError.invalidHyperparameter("perplexity context \(context) is too small") }
+        if let compression, compression.budget <= compression.step || compression.step < 1 {
+            throw ModelError.invalidHyperparameter("KV budget \(compression.budget) must exceed the step \(compression.step)")
+        }
         let available = tokens.count / context
         guard available >= 1 else {
             throw ModelError.promptTooLong(tokens: tokens.count, context: context)
         }
         let chunks = min(available, maxChunks ?? available)
-        let vocab = model.hyperparameters.vocabularySize
-        let d = model.hyperparameters.embeddingLength
         let first = context / 2
         var result = PerplexityResult()
-        let rowsPerPass = 32
-        var logits = [Float](repeating: 0, count: rowsPerPass * vocab)
         for c in 0..<chunks {
             let start = c * context
             var chunk = Array(tokens[start..<(start + context)])
             if let bos { chunk[0] = bos }
             let cache = model.makeCache(contextLength: context, storage: kv)
+            compression?.attachStatistics(to: cache)
+            let step = compression?.step ?? batchSize
             // Hidden states of positions first..<context-1 (each predicts the next token).
             var hidden: [Float] = []
             var i = 0
             while i < context {
-                let end = min(i + batchSize, context)
+                let end = min(i + step, context)
+                compression?.makeRoom(for: end - i, in: cache)
                 let lo = max(i, first), hi = min(end, context - 1)
                 let h = try model.forward(tokens: Array(chunk[i..<end]), cache: cache,
                                           outputRows: lo < hi ? (lo - i)..<(hi - i) : 0..<0)
@@ -51,28 +55,40 @@ public enum Perplexity {
                 i = end
             }
             let scored = context - 1 - first
-            var r = 0
-            while r < scored {
-                let n = min(rowsPerPass, scored - r)
-                hidden.withUnsafeBufferPointer { hp in
-                    logits.withUnsafeMutableBufferPointer { lp in
-                        model.logits(hidden: hp.baseAddress! + r * d, rows: n, into: lp.baseAddress!)
-                    }
-                }
-                for j in 0..<n {
-                    let target = Int(tokens[start + first + r + j + 1])
-                    result.negativeLogLikelihood -= logits.withUnsafeBufferPointer {
-                        logSoftmax(UnsafeBufferPointer(rebasing: $0[(j * vocab)..<((j + 1) * vocab)]), at: target)
-                    }
-                }
-                r += n
-            }
+            result.negativeLogLikelihood += negativeLogLikelihood(
+                model: model, hidden: hidden, targets: tokens[(start + first + 1)..<(start + context)])
             result.scoredTokens += scored
             result.chunks += 1
             result.estimates.append(result.perplexity)
             progress(result)
         }
         return result
+    }
+
+    /// The negative log-likelihood of `targets`, each predicted by its row of `hidden`.
+    static func negativeLogLikelihood(model: Transformer, hidden: [Float], targets: ArraySlice<Int32>) -> Double {
+        let vocab = model.hyperparameters.vocabularySize
+        let d = model.hyperparameters.embeddingLength
+        let rowsPerPass = 32
+        var logits = [Float](repeating: 0, count: rowsPerPass * vocab)
+        var total = 0.0
+        var r = 0
+        while r < targets.count {
+            let n = min(rowsPerPass, targets.count - r)
+            hidden.withUnsafeBufferPointer { hp in
+                logits.withUnsafeMutableBufferPointer { lp in
+                    model.logits(hidden: hp.baseAddress! + r * d, rows: n, into: lp.baseAddress!)
+                }
+            }
+            for j in 0..<n {
+                let target = Int(targets[targets.startIndex + r + j])
+                total -= logits.withUnsafeBufferPointer {
+                    logSoftmax(UnsafeBufferPointer(rebasing: $0[(j * vocab)..<((j + 1) * vocab)]), at: target)
+                }
+            }
+            r += n
+        }
+        return total
     }
 
     /// log softmax(x)[i], accumulated in double.

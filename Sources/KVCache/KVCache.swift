@@ -216,6 +216,9 @@ public final class SequenceKVCache: @unchecked Sendable {
     public private(set) var pending = 0
     /// The position the next token gets by default.
     public var nextPosition: Int32 = 0
+    /// Attention statistics a compression policy asked for (nil: none are gathered, and the
+    /// forward pass does no extra work). Not carried over by `fork`.
+    public var attentionStatistics: AttentionStatistics?
 
     public init(configuration: KVCacheConfiguration) {
         self.configuration = configuration

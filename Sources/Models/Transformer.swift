@@ -326,6 +326,12 @@ public final class Transformer: @unchecked Sendable {
                       layer: l, window: sliding ? h.slidingWindow : nil, pool: pool, scratch: attentionScratch,
                       partials: attentionPartials, quantizedQueries: attentionQueries,
                       queryBytes: attentionQueryBytes, llamaCpp: llamaCpp)
+        // Only caches whose compression policy asked for attention statistics do this pass.
+        for r in rows {
+            r.cache.attentionStatistics?.observe(cache: r.cache, layer: l, queries: w.q + r.start * qw, rows: r.count,
+                                                 heads: h.headCount, scoreScale: h.scoreScale,
+                                                 window: sliding ? h.slidingWindow : nil)
+        }
         for g in segments {
             var attnOut = input(w.att + g.start * ow, n: g.count, cols: ow, llamaCpp: llamaCpp, independentRows: g.independentRows)
             L.wo.multiply(&attnOut, into: w.xb + g.start * d, yStride: d, pool: pool)

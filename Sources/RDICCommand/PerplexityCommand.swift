@@ -13,26 +13,55 @@ struct PerplexityCommand: AsyncParsableCommand {
     @Option(help: "The text file.") var file: String
     @Option(help: "Most chunks to score (default: all).") var chunks: Int?
     @Option(help: "Tokens per prefill batch.") var batch: Int = 512
+    @Option(help: "KV compression policy while the text streams through: none, streaming, window (no sinks), random, h2o, snapkv, protect_last_turn:<policy>.")
+    var kvPolicy: String?
+    @Option(help: "Share of the context the compressed cache may hold (0...1).") var kvKeep: Double?
+    @Option(help: "Tokens the compressed cache may hold (instead of --kv-keep).") var kvBudget: Int?
+    @Option(help: "Tokens per step when compressing (1: token by token).") var kvStep: Int = 32
+    @Option(help: "Attention sinks kept by streaming.") var kvSinks: Int = 4
+    @Option(help: "Seed of the random policy.") var kvSeed: UInt64 = 0
+    @Option(help: "Newest tokens protect_last_turn keeps whole.") var kvProtect: Int = 64
 
     func run() async throws {
+        let ctx = engineOptions.ctx == Engine.defaultContextLength ? 512 : engineOptions.ctx
+        let compression = try compressionSetting(context: ctx)
         let engine = try await engineOptions.loadEngine()
         guard let data = FileManager.default.contents(atPath: file) else {
             throw ValidationError("cannot read \(file)")
         }
         let text = String(decoding: data, as: UTF8.self)
         let tokens = engine.tokenizer.encode(text, addBOS: nil, parseSpecial: false)
-        let ctx = engineOptions.ctx == Engine.defaultContextLength ? 512 : engineOptions.ctx
         let bos = engine.tokenizer.addsBOS ? engine.tokenizer.bos : nil
         FileHandle.standardOutput.write(Data("perplexity: \(tokens.count) tokens, ctx \(ctx), \(tokens.count / ctx) chunks\n".utf8))
+        if let compression {
+            print("kv policy \(compression.policy), budget \(compression.budget) tokens, step \(compression.step)")
+        }
         let start = Date()
         let result = try Perplexity.compute(
             model: engine.model, tokens: tokens, context: ctx, bos: bos, kv: try engineOptions.kv.storage(),
-            batchSize: batch, maxChunks: chunks
+            batchSize: batch, maxChunks: chunks, compression: compression
         ) { r in
             FileHandle.standardOutput.write(Data(String(format: "[%d]%.4f,", r.chunks, r.perplexity).utf8))
         }
         FileHandle.standardOutput.write(Data("\n".utf8))
         print(String(format: "Final estimate: PPL = %.4f (%d tokens scored in %.1f s)",
                      result.perplexity, result.scoredTokens, Date().timeIntervalSince(start)))
+    }
+
+    private func compressionSetting(context: Int) throws -> StreamingCompression? {
+        guard let kvPolicy else {
+            guard kvKeep == nil && kvBudget == nil else { throw ValidationError("--kv-keep and --kv-budget need --kv-policy") }
+            return nil
+        }
+        let policy = try KVPolicies.named(kvPolicy, sinks: kvSinks, seed: kvSeed, protectedTokens: kvProtect)
+        switch (kvKeep, kvBudget) {
+        case (let keep?, nil):
+            guard keep > 0 && keep <= 1 else { throw ValidationError("--kv-keep must be in (0, 1]") }
+            return StreamingCompression(policy: policy, keep: keep, context: context, step: kvStep)
+        case (nil, let budget?):
+            return StreamingCompression(policy: policy, budget: budget, step: kvStep)
+        case (nil, nil): return StreamingCompression(policy: policy, budget: context, step: kvStep)
+        default: throw ValidationError("give --kv-keep or --kv-budget, not both")
+        }
     }
 }

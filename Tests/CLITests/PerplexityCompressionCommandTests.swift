@@ -1,0 +1,31 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `rdic perplexity --kv-policy` as the built binary: a compressed run reports its policy and
+/// budget; a bad policy or contradictory options are clear errors.
+@Suite(.computeBound) struct PerplexityCompressionCommandTests {
+    let env = ["RDIC_HOME": FileManager.default.temporaryDirectory.appendingPathComponent("rdic-pplkv-\(UUID().uuidString)").path]
+
+    @Test func compressedRunReportsPolicyAndBudget() throws {
+        let smollm = try TestModels.path(for: .smollm2)
+        let text = Fixtures.url("texts/GPL-3.txt").path
+        let run = try RDICBinary.run(["perplexity", "--model", smollm, "--file", text, "--ctx", "128", "--chunks", "1",
+                                      "--kv-policy", "streaming", "--kv-budget", "64", "--kv-step", "16"], environment: env)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("kv policy streaming(sinks: 4), budget 64 tokens, step 16"))
+        #expect(run.stdout.contains("Final estimate: PPL = "))
+    }
+
+    @Test func badPolicyOptionsAreErrors() throws {
+        let smollm = try TestModels.path(for: .smollm2)
+        let text = Fixtures.url("texts/GPL-3.txt").path
+        let unknown = try RDICBinary.run(["perplexity", "--model", smollm, "--file", text, "--kv-policy", "lru"], environment: env)
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("unknown KV policy 'lru'"))
+        let both = try RDICBinary.run(["perplexity", "--model", smollm, "--file", text, "--kv-policy", "h2o",
+                                       "--kv-keep", "0.5", "--kv-budget", "64"], environment: env)
+        #expect(both.status != 0)
+        #expect(both.stderr.contains("not both"))
+    }
+}
