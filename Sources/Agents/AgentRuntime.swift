@@ -112,6 +112,11 @@ final class AgentScheduler: @unchecked Sendable {
         thread.name = "rdic-agents"
         self.thread = thread
         thread.start()
+        if configuration.directory != nil {
+            let writer = Thread { [self] in self.writeBehind() }
+            writer.name = "rdic-agents-writer"
+            writer.start()
+        }
     }
 
     /// Ends the loop once the running and queued requests are done (the thread then lets go).
@@ -200,8 +205,6 @@ final class AgentScheduler: @unchecked Sendable {
                         store.flush()
                         return []
                     }
-                    // Idle: write changed agents behind the requests, not in their way.
-                    if store.hasDirtyAgents { store.flush(); continue }
                     condition.wait()
                 }
             }
@@ -209,9 +212,28 @@ final class AgentScheduler: @unchecked Sendable {
             self.step(step)
             condition.withLock {
                 for j in step where j.state.isFinished || j.isCancelled { release(j) }
+                if running.isEmpty { condition.broadcast() }  // idle: the writer may save
             }
         }
-        finished.withLock { loopEnded = true; finished.broadcast() }
+        condition.withLock { loopEnded = true; condition.broadcast() }
+        finished.withLock { finished.broadcast() }
+    }
+
+    /// Saves changed agents while the scheduler is idle, from copy-on-write snapshots and
+    /// outside the lock: a request that arrives during a save is not kept waiting for it.
+    private func writeBehind() {
+        while true {
+            let snapshot: AgentStore.Snapshot? = condition.withLock {
+                while true {
+                    if loopEnded || stopped { return nil }
+                    if running.isEmpty && waiting.isEmpty, let s = store.takeSnapshot() { return s }
+                    condition.wait()
+                }
+            }
+            guard let snapshot else { return }
+            let bytes = try? store.write(snapshot)
+            condition.withLock { store.finish(snapshot, bytes: bytes) }
+        }
     }
 
     /// Moves waiting requests into free slots, oldest first, skipping agents already running.

@@ -15,6 +15,11 @@ final class AgentEntry: @unchecked Sendable {
     var pinned = false
     /// A request is running on it.
     var busy = false
+    /// Counts changes, so a background save marks the entry clean only if nothing changed
+    /// since its snapshot was taken.
+    var version = 0
+    /// A background save of it is under way.
+    var saving = false
     /// Bytes of its file on disk (0: none).
     var fileBytes = 0
     /// The caller's notes saved with the cache (e.g. the chat messages behind its tokens).
@@ -103,6 +108,7 @@ final class AgentStore: @unchecked Sendable {
             return  // deleted while running
         } else {
             entry.dirty = true
+            entry.version += 1
         }
         enforceRAMBudget()
     }
@@ -192,8 +198,45 @@ final class AgentStore: @unchecked Sendable {
         }
     }
 
-    var hasDirtyAgents: Bool {
-        configuration.directory != nil && agents.values.contains { $0.dirty && $0.cache != nil && !$0.busy }
+    /// A save to run outside the lock: a copy-on-write fork of the cache, so the scheduler
+    /// goes on while the file is written.
+    struct Snapshot: @unchecked Sendable {
+        let entry: AgentEntry
+        let cache: SequenceKVCache
+        let tokens: [Int32]
+        let extra: [String: String]
+        let url: URL
+        let version: Int
+    }
+
+    /// The next idle agent whose file is stale, marked as being saved.
+    func takeSnapshot() -> Snapshot? {
+        guard configuration.directory != nil,
+              let e = agents.values.first(where: { $0.dirty && $0.cache != nil && !$0.busy && !$0.saving }),
+              let url = fileURL(e), let cache = e.cache else { return nil }
+        e.saving = true
+        return Snapshot(entry: e, cache: cache.fork(), tokens: e.tokens, extra: header(e), url: url, version: e.version)
+    }
+
+    /// Writes a snapshot (no lock needed) and returns the file's size.
+    func write(_ s: Snapshot) throws -> Int {
+        try FileManager.default.createDirectory(at: s.url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try SessionFile.write(cache: s.cache, tokens: s.tokens, fingerprint: engine.fingerprint, extra: s.extra, to: s.url)
+        return (try? FileManager.default.attributesOfItem(atPath: s.url.path)[.size] as? Int) ?? 0
+    }
+
+    /// Records a finished background save (`bytes` nil: it failed and the entry stays dirty).
+    func finish(_ s: Snapshot, bytes: Int?) {
+        let e = s.entry
+        e.saving = false
+        guard let id = e.id, agents[Key(tenant: e.tenant, id: id)] === e else {
+            try? FileManager.default.removeItem(at: s.url)  // deleted while it was being written
+            return
+        }
+        guard let bytes else { return }
+        e.fileBytes = bytes
+        if e.version == s.version { e.dirty = false }
+        enforceDiskBudget(keeping: e)
     }
 
     // MARK: Introspection
@@ -222,12 +265,14 @@ final class AgentStore: @unchecked Sendable {
         guard let e = agents[Key(tenant: tenant, id: id)] else { throw AgentError.notFound(agent: id) }
         e.notes = notes
         e.dirty = true
+        e.version += 1
     }
 
     func setPinned(tenant: String, id: String, _ pinned: Bool) throws {
         guard let e = agents[Key(tenant: tenant, id: id)] else { throw AgentError.notFound(agent: id) }
         e.pinned = pinned
         e.dirty = true
+        e.version += 1
     }
 
     /// Every agent in the store, of every tenant (for the CLI's `agents list`).
@@ -242,15 +287,20 @@ final class AgentStore: @unchecked Sendable {
         return AgentDirectory.fileURL(directory: dir, tenant: e.tenant, id: id)
     }
 
-    private func save(_ e: AgentEntry) throws {
-        guard let url = fileURL(e), let cache = e.cache else { return }
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    /// What an agent's file header carries besides the cache.
+    private func header(_ e: AgentEntry) -> [String: String] {
         var extra = Dictionary(uniqueKeysWithValues: e.notes.map { (AgentDirectory.notePrefix + $0.key, $0.value) })
         extra["agent_id"] = e.id ?? ""
         extra["tenant"] = e.tenant
         extra["pinned"] = e.pinned ? "1" : "0"
         extra["last_used"] = String(e.lastUsed.timeIntervalSince1970)
-        try SessionFile.write(cache: cache, tokens: e.tokens, fingerprint: engine.fingerprint, extra: extra, to: url)
+        return extra
+    }
+
+    private func save(_ e: AgentEntry) throws {
+        guard let url = fileURL(e), let cache = e.cache else { return }
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try SessionFile.write(cache: cache, tokens: e.tokens, fingerprint: engine.fingerprint, extra: header(e), to: url)
         e.fileBytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         e.dirty = false
         enforceDiskBudget(keeping: e)
