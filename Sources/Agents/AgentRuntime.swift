@@ -226,7 +226,13 @@ final class AgentScheduler: @unchecked Sendable {
             let snapshot: AgentStore.Snapshot? = condition.withLock {
                 while true {
                     if loopEnded || stopped { return nil }
-                    if running.isEmpty && waiting.isEmpty, let s = store.takeSnapshot() { return s }
+                    if running.isEmpty && waiting.isEmpty {
+                        if let s = store.takeSnapshot(idleFor: configuration.writeDelay) { return s }
+                        if store.hasDirtyAgents {
+                            _ = condition.wait(until: Date().addingTimeInterval(max(0.05, configuration.writeDelay / 4)))
+                            continue
+                        }
+                    }
                     condition.wait()
                 }
             }

@@ -198,6 +198,10 @@ final class AgentStore: @unchecked Sendable {
         }
     }
 
+    var hasDirtyAgents: Bool {
+        configuration.directory != nil && agents.values.contains { $0.dirty && $0.cache != nil && !$0.busy && !$0.saving }
+    }
+
     /// A save to run outside the lock: a copy-on-write fork of the cache, so the scheduler
     /// goes on while the file is written.
     struct Snapshot: @unchecked Sendable {
@@ -209,10 +213,15 @@ final class AgentStore: @unchecked Sendable {
         let version: Int
     }
 
-    /// The next idle agent whose file is stale, marked as being saved.
-    func takeSnapshot() -> Snapshot? {
+    /// The next agent whose file is stale and that has been idle for `idleFor` seconds (a
+    /// conversation's next turn usually comes soon: saving then would compete with it), marked
+    /// as being saved.
+    func takeSnapshot(idleFor: TimeInterval) -> Snapshot? {
+        let now = Date()
         guard configuration.directory != nil,
-              let e = agents.values.first(where: { $0.dirty && $0.cache != nil && !$0.busy && !$0.saving }),
+              let e = agents.values.first(where: {
+                  $0.dirty && $0.cache != nil && !$0.busy && !$0.saving && now.timeIntervalSince($0.lastUsed) >= idleFor
+              }),
               let url = fileURL(e), let cache = e.cache else { return nil }
         e.saving = true
         return Snapshot(entry: e, cache: cache.fork(), tokens: e.tokens, extra: header(e), url: url, version: e.version)

@@ -21,6 +21,9 @@ public struct AgentRuntimeConfiguration: Sendable {
     public var diskBudget: Int?
     /// The disk tier and the persistence folder (nil: agents live in RAM only).
     public var directory: URL?
+    /// Seconds an agent stays idle before its changed cache is written behind (its next turn
+    /// often follows at once; a save then would compete with it for the cores).
+    public var writeDelay: TimeInterval = 2
     /// Idle anonymous prefixes kept per tenant for reuse by requests without an agent id.
     public var anonymousPrefixes = 4
 
