@@ -10,21 +10,10 @@ import Testing
                              storage: KVStorage(type), blockTokens: 4, contextLength: 64)
     }
 
-    func append(_ cache: SequenceKVCache, _ n: Int) throws {
-        try cache.reserve(n)
-        for i in 0..<n {
-            let v = [Float](repeating: Float(cache.count + i), count: 4)
-            for l in 0..<2 {
-                cache.writeKey(layer: l, batchIndex: i, v)
-                cache.writeValue(layer: l, batchIndex: i, v)
-            }
-        }
-        cache.commit()
-    }
 
     @Test func storesTokensInFixedBlocksWithPositions() throws {
         let cache = SequenceKVCache(configuration: config(window: nil))
-        try append(cache, 10)
+        try appendRows(cache, 10)
         #expect(cache.count == 10)
         #expect(cache.layers[0].blocks.count == 3)  // 4 + 4 + 2 of 4-token blocks
         let (block, slot) = cache.slot(layer: 0, token: 9)
@@ -35,7 +24,7 @@ import Testing
 
     @Test func slidingLayerKeepsOnlyItsWindow() throws {
         let cache = SequenceKVCache(configuration: config(window: 8))
-        for _ in 0..<10 { try append(cache, 3) }  // 30 tokens
+        for _ in 0..<10 { try appendRows(cache, 3) }  // 30 tokens
         #expect(cache.layers[0].blocks.count == 8)  // the full layer keeps everything
         // The sliding layer keeps the blocks holding tokens 22..<30 (positions p - 8 + 1 ... p).
         let stored = cache.storedTokens(layer: 1)
@@ -56,11 +45,11 @@ import Testing
 
     @Test func truncateKeepsPrefixOrClearsWhenTheWindowIsGone() throws {
         let cache = SequenceKVCache(configuration: config(window: 8))
-        try append(cache, 12)
+        try appendRows(cache, 12)
         // Tokens 0..<4 were evicted from the sliding layer; position 11 needs 4 on: still there.
         cache.truncate(to: 11)
         #expect(cache.count == 11 && cache.nextPosition == 11)
-        try append(cache, 20)
+        try appendRows(cache, 20)
         cache.truncate(to: 5)  // the sliding layer no longer has tokens 0..<5: start over
         #expect(cache.count == 0 && cache.nextPosition == 0)
     }
@@ -80,4 +69,17 @@ import Testing
         #expect(h[0] == 0x3C00 && h[2] == 0xC100 && h[3] == 0x7BFF)
         #expect(cache.bytesAllocated == 2 * cache.configuration.blockBytes(layer: 0))
     }
+}
+
+/// Appends `n` tokens to a two-layer test cache, each row filled with its token index.
+func appendRows(_ cache: SequenceKVCache, _ n: Int) throws {
+    try cache.reserve(n)
+    for i in 0..<n {
+        let v = [Float](repeating: Float(cache.count + i), count: 4)
+        for l in 0..<2 {
+            cache.writeKey(layer: l, batchIndex: i, v)
+            cache.writeValue(layer: l, batchIndex: i, v)
+        }
+    }
+    cache.commit()
 }

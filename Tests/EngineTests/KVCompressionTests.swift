@@ -14,21 +14,10 @@ import Testing
 
     func filled(_ n: Int, window: Int? = 8, blockTokens: Int = 4) throws -> SequenceKVCache {
         let cache = SequenceKVCache(configuration: config(window: window, blockTokens: blockTokens))
-        try append(cache, n)
+        try appendRows(cache, n)
         return cache
     }
 
-    func append(_ cache: SequenceKVCache, _ n: Int) throws {
-        try cache.reserve(n)
-        for i in 0..<n {
-            let v = [Float](repeating: Float(cache.count + i), count: 4)
-            for l in 0..<2 {
-                cache.writeKey(layer: l, batchIndex: i, v)
-                cache.writeValue(layer: l, batchIndex: i, v)
-            }
-        }
-        cache.commit()
-    }
 
     /// (position, key value) of every stored slot of `layer`.
     func stored(_ cache: SequenceKVCache, layer: Int) -> [(Int32, Float)] {
@@ -52,7 +41,7 @@ import Testing
         #expect(sliding.map(\.0) == [SequenceKVCache.maskedPosition, SequenceKVCache.maskedPosition, 14, 15, 16, 17, 18, 19])
         #expect(sliding.suffix(6).map(\.1) == [14, 15, 16, 17, 18, 19])
         // The next token continues after the last original position.
-        try append(cache, 1)
+        try appendRows(cache, 1)
         #expect(stored(cache, layer: 0).last!.0 == 20)
     }
 
@@ -94,7 +83,7 @@ import Testing
         let original = try filled(20, window: nil)
         let fork = original.fork()
         fork.compress(with: StreamingPolicy(sinks: 1), budget: 4)
-        try append(fork, 3)
+        try appendRows(fork, 3)
         #expect(original.count == 20)
         #expect(stored(original, layer: 0).map(\.1) == (0..<20).map(Float.init))
         #expect(stored(original, layer: 0).map(\.0) == (0..<20).map { Int32($0) })
