@@ -21,6 +21,9 @@ enum FakeAction: Sendable {
     case send([UInt8])
     /// Close the connection now.
     case close
+    /// Close the connection after a pause, so the client has read what was sent before it sees
+    /// the close (a client may drop body parts still buffered when the connection fails).
+    case closeAfter(TimeAmount)
     /// Do nothing more: the connection stays open and silent (for timeouts).
     case stall
 }
@@ -103,6 +106,11 @@ private final class FakeConnectionHandler: ChannelInboundHandler {
                 case .close:
                     context.close(promise: nil)
                     return
+                case .closeAfter(let pause):
+                    let channel = context.channel
+                    channel.eventLoop.scheduleTask(in: pause) { channel.close(promise: nil) }
+                    stalled = true
+                    return
                 case .stall:
                     stalled = true
                     return
@@ -169,7 +177,7 @@ enum HTTPBytes {
 
     /// Head and the first `count` pieces, then the connection is closed without the terminator.
     static func droppedStream(_ pieces: [String], after count: Int, contentType: String = "text/event-stream") -> [FakeAction] {
-        [.send(chunkedHead(contentType: contentType))] + pieces.prefix(count).map { .send(chunk($0)) } + [.close]
+        [.send(chunkedHead(contentType: contentType))] + pieces.prefix(count).map { .send(chunk($0)) } + [.closeAfter(.milliseconds(300))]
     }
 }
 
