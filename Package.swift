@@ -19,7 +19,7 @@ let package = Package(
     products: [
         .executable(name: "rdic", targets: ["RDICCommand"]),
         .library(name: "RDIC", targets: ["Engine", "Agents", "Providers", "LocalProvider", "ModelStore", "APIWire", "Server",
-                                        "IFEval", "Datasets", "Scoring"]),
+                                        "IFEval", "Datasets", "Scoring", "Statistics", "Reports", "Experiments"]),
         // The quantized kernels alone, for the benchmark package under Benchmarks/.
         .library(name: "RDICKernels", targets: ["TensorFormats"]),
     ],
@@ -31,6 +31,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/JohnSundell/Plot", from: "0.14.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // Block layouts of ggml tensor types: dequantize, quantize, dot products.
@@ -77,9 +80,18 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["Providers", "IFEval", "Engine"], resources: [.copy("Resources")]),
         // Scores for model answers: IFEval runs through providers, rule checks, an LLM judge.
         .target(name: "Scoring", dependencies: ["IFEval", "Providers", "ModelStore"]),
+        // Paired statistics for reports (bootstrap intervals, paired tests, effect sizes, ARI/NMI).
+        .target(name: "Statistics"),
+        // Experiment reports: markdown, self-contained HTML with SVG plots, CSV.
+        .target(name: "Reports", dependencies: ["Statistics", .product(name: "Plot", package: "Plot")]),
+        // The RDIC experiment: conditions over agents' caches, resumable runs in SQLite.
+        .target(name: "Experiments", dependencies: [
+            "Agents", "Engine", "KVCache", "Datasets", "Scoring", "Providers", "LocalProvider", "Reports", "Statistics",
+            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "TOMLKit", package: "TOMLKit"),
+        ], swiftSettings: optimized),
         .executableTarget(name: "RDICCommand", dependencies: [
             "Engine", "Agents", "Models", "ModelStore", "Providers", "LocalProvider", "Server", "Tokenizers", "GGUF",
-            "IFEval", "Scoring", "Datasets",
+            "IFEval", "Scoring", "Datasets", "Experiments", "Reports", "Statistics",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -110,6 +122,12 @@ let package = Package(
             "Scoring", "IFEval", "Providers", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Statistics"]),
+        .testTarget(name: "ExperimentsTests", dependencies: [
+            "Experiments", "Reports", "Agents", "Engine", "KVCache", "Datasets", "Scoring", "Providers", "TestSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ], swiftSettings: optimized),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF"]),
     ]
 )

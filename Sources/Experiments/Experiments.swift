@@ -1,0 +1,4 @@
+import Reports
+
+/// The RDIC experiment runner. (Filled in by the experiment work.)
+public enum Experiments {}
