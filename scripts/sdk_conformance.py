@@ -89,6 +89,25 @@ def models(ctx):
         assert ctx.model in ids, ids
 
 
+@check("anthropic: models.list and models.retrieve, unknown id is 404")
+def anthropic_models(ctx):
+    try:
+        page = ctx.an.models.list()
+    except anthropic.NotFoundError:
+        return Skip("no Anthropic-shaped /v1/models")
+    ids = [m.id for m in page.data]
+    assert ids and all(m.type == "model" and m.display_name and m.created_at for m in page.data), page
+    if ctx.is_rdic:
+        assert ctx.model in ids and page.has_more is False, page
+    one = ctx.an.models.retrieve(ids[0])
+    assert one.id == ids[0] and one.type == "model", one
+    try:
+        ctx.an.models.retrieve("no-such-model")
+        raise AssertionError("an unknown model was found")
+    except anthropic.NotFoundError as error:
+        assert error.body["type"] == "error" and error.body["error"]["type"] == "not_found_error", error.body
+
+
 @check("openai: chat completion, then the same answer streamed with include_usage")
 def chat(ctx):
     plain = ctx.oa.chat.completions.create(model=ctx.model, messages=QUESTION, max_tokens=12, temperature=0)
@@ -312,7 +331,7 @@ def health(ctx):
         assert "rdic_requests_total" in body and ctx.key not in body
 
 
-CHECKS = [models, chat, chat_options, logprobs, completions, openai_cache, openai_errors, messages,
+CHECKS = [models, anthropic_models, chat, chat_options, logprobs, completions, openai_cache, openai_errors, messages,
           anthropic_options, anthropic_cache, count_tokens, anthropic_errors, too_large, agents, health]
 
 

@@ -189,3 +189,32 @@ public struct AnthropicErrorBody: Codable, Sendable, Equatable {
         self.error = error
     }
 }
+
+/// One entry of Anthropic's `GET /v1/models`.
+public struct AnthropicModel: Codable, Sendable, Equatable {
+    public var type: String
+    public var id: String
+    public var displayName: String
+    /// RFC 3339.
+    public var createdAt: String
+    public init(id: String, displayName: String, createdAt: String) {
+        self.type = "model"
+        self.id = id
+        self.displayName = displayName
+        self.createdAt = createdAt
+    }
+}
+
+/// Anthropic's paginated model list (one page holds every model here).
+public struct AnthropicModelList: Codable, Sendable, Equatable {
+    public var data: [AnthropicModel]
+    public var hasMore: Bool
+    public var firstId: String?
+    public var lastId: String?
+    public init(data: [AnthropicModel]) {
+        self.data = data
+        self.hasMore = false
+        self.firstId = data.first?.id
+        self.lastId = data.last?.id
+    }
+}

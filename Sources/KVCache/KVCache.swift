@@ -129,6 +129,7 @@ public final class KVBlock: @unchecked Sendable {
         keys.deallocate()
         values.deallocate()
         positions.deallocate()
+        FreedMemory.note(freed: capacity * (keyRowBytes + valueRowBytes + 4))
     }
 
     /// A private copy (for copy-on-write when a forked sequence writes into a shared block).

@@ -36,10 +36,35 @@ struct AdminRoutes: Sendable {
         var model: String
     }
 
+    /// Anthropic's clients send `anthropic-version`; they get Anthropic's list shape and errors.
+    static func flavor(_ request: Request) -> APIFlavor {
+        request.headers[Caller.anthropicVersionHeader] == nil ? .openAI : .anthropic
+    }
+
+    private var modelNames: [String] { [context.configuration.modelName] + context.configuration.modelAliases }
+
     func models(_ request: Request) throws(APIError) -> Response {
         _ = try context.authenticate(request)
-        let names = [context.configuration.modelName] + context.configuration.modelAliases
-        return try OpenAIRoutes.json(OpenAIModelList(data: names.map { OpenAIModel(id: $0, created: started, ownedBy: "rdic") }))
+        switch Self.flavor(request) {
+        case .openAI:
+            return try OpenAIRoutes.json(OpenAIModelList(data: modelNames.map { OpenAIModel(id: $0, created: started, ownedBy: "rdic") }))
+        case .anthropic:
+            return try OpenAIRoutes.json(AnthropicModelList(data: modelNames.map(anthropicModel)))
+        }
+    }
+
+    /// `GET /v1/models/{id}`, in either API's shape; an unknown id is a 404.
+    func model(_ request: Request, id: String) throws(APIError) -> Response {
+        _ = try context.authenticate(request)
+        guard modelNames.contains(id) else { throw APIError(.notFound, "model '\(id)' is not served here; GET /v1/models lists what is") }
+        switch Self.flavor(request) {
+        case .openAI: return try OpenAIRoutes.json(OpenAIModel(id: id, created: started, ownedBy: "rdic"))
+        case .anthropic: return try OpenAIRoutes.json(anthropicModel(id))
+        }
+    }
+
+    private func anthropicModel(_ id: String) -> AnthropicModel {
+        AnthropicModel(id: id, displayName: id, createdAt: Date(timeIntervalSince1970: TimeInterval(started)).ISO8601Format())
     }
 
     func agents(_ request: Request) throws(APIError) -> Response {

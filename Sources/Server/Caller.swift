@@ -10,6 +10,7 @@ struct Caller: Sendable {
     static let agentHeader = HTTPField.Name("X-Agent-ID")!
     static let sessionHeader = HTTPField.Name("X-Session-ID")!
     static let apiKeyHeader = HTTPField.Name("x-api-key")!
+    static let anthropicVersionHeader = HTTPField.Name("anthropic-version")!
 
     /// Checks the key: `Authorization: Bearer` (OpenAI) or `x-api-key` (Anthropic), accepted on
     /// every route. Without configured keys everyone is the one open tenant.

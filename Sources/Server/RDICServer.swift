@@ -69,7 +69,13 @@ public final class RDICServer: Sendable {
         router.post("/v1/messages/count_tokens") { request, _ in
             await Self.respond(.anthropic) { () async throws(APIError) in try await anthropic.countTokens(request) }
         }
-        router.get("/v1/models") { request, _ in await Self.respond(.openAI) { () throws(APIError) in try admin.models(request) } }
+        router.get("/v1/models") { request, _ in
+            await Self.respond(AdminRoutes.flavor(request)) { () throws(APIError) in try admin.models(request) }
+        }
+        router.get("/v1/models/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return await Self.respond(AdminRoutes.flavor(request)) { () throws(APIError) in try admin.model(request, id: id) }
+        }
         router.get("/v1/agents") { request, _ in await Self.respond(.openAI) { () throws(APIError) in try admin.agents(request) } }
         router.delete("/v1/agents/:id") { request, context in
             let id = context.parameters.get("id") ?? ""

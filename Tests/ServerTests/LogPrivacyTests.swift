@@ -42,7 +42,7 @@ import Testing
         let task = Task { try await server.run { continuation.yield($0) } }
         var iterator = ready.makeAsyncIterator()
         let url = try #require(await iterator.next())
-        let client = ServerHarness.client
+        let client = loopbackHTTPClient
         for (path, headers) in [("/v1/chat/completions", ["Authorization": "Bearer \(key)", "X-Agent-ID": agent]),
                                 ("/v1/messages", ["x-api-key": key, "X-Session-ID": agent]),
                                 ("/v1/chat/completions", ["Authorization": "Bearer \(key)x", "X-Agent-ID": agent])] {

@@ -2,7 +2,7 @@ import Foundation
 import TestSupport
 
 /// `rdic serve` as a child process: started on a free port, its ready line read for the URL.
-final class ServeProcess: @unchecked Sendable {
+final class ServeProcess: LoopbackServer, @unchecked Sendable {
     let process = Process()
     let url: String
     private let output = Pipe()

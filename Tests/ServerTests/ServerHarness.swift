@@ -9,12 +9,11 @@ import Server
 import TestSupport
 
 /// A live `RDICServer` on a free loopback port, and an HTTP client to talk to it.
-final class ServerHarness: Sendable {
+final class ServerHarness: LoopbackServer {
     let url: String
     let server: RDICServer
     let runtime: AgentRuntime
     private let task: Task<Void, Error>
-    static let client = HTTPClient(eventLoopGroupProvider: .singleton)
 
     /// One model load for the whole suite.
     static let engine: Result<Engine, Error> = Result { try Engine(path: TestModels.path(for: .smollm2), contextLength: 1024) }
@@ -46,32 +45,56 @@ final class ServerHarness: Sendable {
         _ = try? await task.value
     }
 
-    struct Reply {
-        var status: Int
-        var headers: [(String, String)]
-        var body: String
-        var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
-        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+    typealias Reply = LoopbackReply
+}
 
-        /// SSE frames as (event, data) pairs.
-        var events: [(event: String?, data: String)] {
-            body.components(separatedBy: "\n\n").compactMap { frame in
-                var event: String?
-                var data: [String] = []
-                for line in frame.split(separator: "\n") {
-                    if line.hasPrefix("event: ") { event = String(line.dropFirst(7)) }
-                    if line.hasPrefix("data: ") { data.append(String(line.dropFirst(6))) }
-                }
-                return data.isEmpty ? nil : (event, data.joined(separator: "\n"))
+enum HTTPClientRequestBuilder {
+    static func make(_ url: String, method: HTTPMethod = .POST, headers: [String: String], body: [String: Any]? = nil) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let body, let data = try? JSONSerialization.data(withJSONObject: body) { request.body = .bytes(ByteBuffer(data: data)) }
+        return request
+    }
+}
+
+/// A whole HTTP response as read by the test client.
+struct LoopbackReply {
+    var status: Int
+    var headers: [(String, String)]
+    var body: String
+    var json: [String: Any] { (try? JSONSerialization.jsonObject(with: Data(body.utf8))) as? [String: Any] ?? [:] }
+    func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+
+    /// SSE frames as (event, data) pairs.
+    var events: [(event: String?, data: String)] {
+        body.components(separatedBy: "\n\n").compactMap { frame in
+            var event: String?
+            var data: [String] = []
+            for line in frame.split(separator: "\n") {
+                if line.hasPrefix("event: ") { event = String(line.dropFirst(7)) }
+                if line.hasPrefix("data: ") { data.append(String(line.dropFirst(6))) }
             }
-        }
-
-        var eventJSON: [[String: Any]] {
-            events.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.data.utf8))) as? [String: Any] }
+            return data.isEmpty ? nil : (event, data.joined(separator: "\n"))
         }
     }
 
-    func request(_ method: HTTPMethod, _ path: String, body: String? = nil, headers: [String: String] = [:]) async throws -> Reply {
+    var eventJSON: [[String: Any]] {
+        events.compactMap { (try? JSONSerialization.jsonObject(with: Data($0.data.utf8))) as? [String: Any] }
+    }
+}
+
+
+/// The one HTTP client of the server tests.
+let loopbackHTTPClient = HTTPClient(eventLoopGroupProvider: .singleton)
+
+/// A server under test on loopback (in-process or a child process), with request helpers.
+protocol LoopbackServer: Sendable {
+    var url: String { get }
+}
+
+extension LoopbackServer {
+    func request(_ method: HTTPMethod, _ path: String, body: String? = nil, headers: [String: String] = [:]) async throws -> LoopbackReply {
         var request = HTTPClientRequest(url: url + path)
         request.method = method
         if let body {
@@ -79,13 +102,13 @@ final class ServerHarness: Sendable {
             request.body = .bytes(ByteBuffer(string: body))
         }
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        let response = try await Self.client.execute(request, timeout: .seconds(120))
+        let response = try await loopbackHTTPClient.execute(request, timeout: .seconds(120))
         let bytes = try await response.body.collect(upTo: 16 << 20)
-        return Reply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+        return LoopbackReply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
                      body: String(buffer: bytes))
     }
 
-    func post(_ path: String, _ json: [String: Any], headers: [String: String] = [:]) async throws -> Reply {
+    func post(_ path: String, _ json: [String: Any], headers: [String: String] = [:]) async throws -> LoopbackReply {
         let data = try JSONSerialization.data(withJSONObject: json)
         return try await request(.POST, path, body: String(decoding: data, as: UTF8.self), headers: headers)
     }
@@ -102,7 +125,7 @@ final class ServerHarness: Sendable {
         // the connection, as a client that goes away does.
         let received = try await withThrowingTaskGroup(of: String.self) { group in
             group.addTask {
-                let response = try await Self.client.execute(prepared, timeout: .seconds(120))
+                let response = try await loopbackHTTPClient.execute(prepared, timeout: .seconds(120))
                 var text = ""
                 for try await buffer in response.body {
                     text += String(buffer: buffer)
@@ -117,15 +140,5 @@ final class ServerHarness: Sendable {
             return text
         }
         return received
-    }
-}
-
-enum HTTPClientRequestBuilder {
-    static func make(_ url: String, method: HTTPMethod = .POST, headers: [String: String], body: [String: Any]? = nil) -> HTTPClientRequest {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body, let data = try? JSONSerialization.data(withJSONObject: body) { request.body = .bytes(ByteBuffer(data: data)) }
-        return request
     }
 }

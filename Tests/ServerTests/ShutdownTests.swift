@@ -25,7 +25,7 @@ import Testing
             return request
         }
         func cachedTokens(_ url: String, agent: String) async throws -> Int? {
-            let response = try await ServerHarness.client.execute(try request(url, agent: agent, stream: false, maxTokens: 4), timeout: .seconds(120))
+            let response = try await loopbackHTTPClient.execute(try request(url, agent: agent, stream: false, maxTokens: 4), timeout: .seconds(120))
             let body = try await response.body.collect(upTo: 1 << 20)
             let json = try JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]
             return ((json?["usage"] as? [String: Any])?["prompt_tokens_details"] as? [String: Any])?["cached_tokens"] as? Int
@@ -33,7 +33,7 @@ import Testing
 
         #expect(try await cachedTokens(first.url, agent: "resting") == 0)
         // A long stream; SIGTERM arrives after its first chunk.
-        let response = try await ServerHarness.client.execute(try request(first.url, agent: "streaming", stream: true, maxTokens: 48),
+        let response = try await loopbackHTTPClient.execute(try request(first.url, agent: "streaming", stream: true, maxTokens: 48),
                                                               timeout: .seconds(120))
         var text = ""
         var signalled = false
