@@ -61,7 +61,7 @@ let package = Package(
         // One chat API over hosted and local backends.
         .target(name: "Providers", dependencies: [
             "APIWire", .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         // The local engine behind the providers' `ChatProvider` (kept out of Providers so the
         // hosted-API layer does not depend on the engine).

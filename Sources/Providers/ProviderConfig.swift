@@ -109,7 +109,7 @@ public struct ProviderConfig: Sendable, Equatable {
 
     /// Builds a configuration from config-file text and an environment.
     public static func parse(toml text: String, path: String = "config.toml", environment: [String: String]) throws -> ProviderConfig {
-        let root: [String: TOMLValue]
+        let root: [String: ConfigValue]
         do { root = try TOML.parse(text) } catch let error as TOMLError {
             throw ConfigError(path: path, message: error.description)
         }
@@ -191,10 +191,10 @@ private struct FileReader {
         "openai": ["api_key", "base_url", "model"], "ollama": ["host", "api_key"],
         "timeouts": ["connect", "first_byte", "total"], "retry": ["max_retries", "initial_backoff", "max_backoff"],
     ]
-    let root: [String: TOMLValue]
+    let root: [String: ConfigValue]
     let path: String
 
-    private func value(_ table: String, _ key: String) throws -> TOMLValue? {
+    private func value(_ table: String, _ key: String) throws -> ConfigValue? {
         guard let section = root[table] else { return nil }
         guard let entries = section.tableValue else { throw ConfigError(path: path, message: "'\(table)' must be a table") }
         return entries[key]
@@ -203,7 +203,7 @@ private struct FileReader {
     func string(_ table: String, _ key: String) throws -> String? {
         guard let value = try value(table, key) else { return nil }
         guard let string = value.stringValue else {
-            throw ConfigError(path: path, message: "\(table).\(key) must be a string, not a \(value.typeName)")
+            throw ConfigError(path: path, message: "\(table).\(key) must be a string, not \(value.typeName)")
         }
         return string.isEmpty ? nil : string
     }
