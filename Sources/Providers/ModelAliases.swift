@@ -27,6 +27,7 @@ public enum ModelAliases {
         ModelAlias(name: "deepseek-v3", backend: .deepseek, model: "deepseek-chat"),
         ModelAlias(name: "gemma-3-12b", backend: .ollama, model: "gemma3:12b"),
         ModelAlias(name: "gemma3-270m", backend: .local, model: "gemma3-270m"),
+        ModelAlias(name: "smollm2-135m", backend: .local, model: "smollm2-135m"),
     ]
 
     /// Built-in aliases of the local model of record: the local engine answers for them when

@@ -9,7 +9,7 @@ struct AskCommand: AsyncParsableCommand {
         abstract: "Ask any configured backend and stream the answer.",
         discussion: """
             MODEL is an alias (claude-haiku-4.5, claude-sonnet-4.5, deepseek-r1, deepseek-v3, gemma-3-12b, \
-            gemma3-270m, or one from the config file) or backend:model-id, e.g. openai:Qwen/Qwen2.5-7B-Instruct \
+            gemma3-270m, smollm2-135m, or one from the config file) or backend:model-id, e.g. openai:Qwen/Qwen2.5-7B-Instruct \
             or ollama:llama3.2. Use "-" as the prompt to read it from standard input.
             """)
 

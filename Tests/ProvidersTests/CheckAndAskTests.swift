@@ -68,10 +68,10 @@ struct CheckAndAskTests {
             let config = try ProviderConfig.parse(toml: userAlias, environment: environment(for: server))
             let factory = ProviderFactory(config: config, transport: transport, local: { _ in EchoLocalProvider() })
             let report = await CheckRunner.run(factory: factory)
-            let names = ["claude-haiku-4.5", "claude-sonnet-4.5", "deepseek-r1", "deepseek-v3", "gemma-3-12b", "gemma3-270m", "local-qwen"]
+            let names = ["claude-haiku-4.5", "claude-sonnet-4.5", "deepseek-r1", "deepseek-v3", "gemma-3-12b", "gemma3-270m", "smollm2-135m", "local-qwen"]
             #expect(report.lines.count == names.count + 1)
             for (line, name) in zip(report.lines, names) { #expect(passLine(line, name), "\(line)") }
-            #expect(report.lines.last == "7 passed, 0 failed, 0 skipped")
+            #expect(report.lines.last == "8 passed, 0 failed, 0 skipped")
             #expect(report.exitCode == 0)
             #expect(server.requests.count == 6)  // Every remote alias sent one real request.
             let models = Set(server.requests.compactMap { $0.json["model"] as? String })
@@ -96,7 +96,8 @@ struct CheckAndAskTests {
                 "✗ FAIL  deepseek-v3  401 Authentication Fails, Your api key: ****6789 is invalid",
                 "- SKIP  gemma-3-12b  (OLLAMA_HOST not set)",
                 "- SKIP  gemma3-270m  (local engine not available in this build)",
-                "2 passed, 2 failed, 2 skipped",
+                "- SKIP  smollm2-135m  (local engine not available in this build)",
+                "2 passed, 2 failed, 3 skipped",
             ])
             #expect(report.exitCode == 1)
         }
@@ -120,15 +121,16 @@ struct CheckAndAskTests {
         let factory = ProviderFactory(config: config, transport: Recorder().transport())
         let report = await CheckRunner.run(factory: factory)
         await factory.shutdown()
-        #expect(Array(report.lines.prefix(6)) == [
+        #expect(Array(report.lines.prefix(7)) == [
             "- SKIP  claude-haiku-4.5  (ANTHROPIC_API_KEY not set)",
             "- SKIP  claude-sonnet-4.5  (ANTHROPIC_API_KEY not set)",
             "- SKIP  deepseek-r1  (DEEPSEEK_API_KEY not set)",
             "- SKIP  deepseek-v3  (DEEPSEEK_API_KEY not set)",
             "- SKIP  gemma-3-12b  (OLLAMA_HOST not set)",
             "- SKIP  gemma3-270m  (local engine not available in this build)",
+            "- SKIP  smollm2-135m  (local engine not available in this build)",
         ])
-        #expect(report.lines.last?.hasPrefix("0 passed, 0 failed, 6 skipped; nothing was checked") == true)
+        #expect(report.lines.last?.hasPrefix("0 passed, 0 failed, 7 skipped; nothing was checked") == true)
         #expect(report.exitCode == 2)
     }
 
@@ -140,13 +142,13 @@ struct CheckAndAskTests {
                                                transport: transport)
             let report = await CheckRunner.run(factory: withoutModel)
             #expect(report.lines.suffix(2) == ["- SKIP  openai  (configured, but no model to check: set OPENAI_MODEL or [openai] model)",
-                                               "0 passed, 0 failed, 7 skipped; nothing was checked: set ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, OPENAI_BASE_URL (with OPENAI_MODEL) or OLLAMA_HOST, or write ~/.config/rdic/config.toml"])
+                                               "0 passed, 0 failed, 8 skipped; nothing was checked: set ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, OPENAI_BASE_URL (with OPENAI_MODEL) or OLLAMA_HOST, or write ~/.config/rdic/config.toml"])
             #expect(report.exitCode == 2)
             let withModel = ProviderFactory(config: try ProviderConfig.parse(toml: "", environment: [
                 "OPENAI_BASE_URL": server.baseURL + "/v1", "OPENAI_MODEL": "llama-3.2-1b"]), transport: transport)
             let checked = await CheckRunner.run(factory: withModel)
-            #expect(passLine(checked.lines[6], "openai"))
-            #expect(checked.lines.last == "1 passed, 0 failed, 6 skipped")
+            #expect(passLine(checked.lines[7], "openai"))
+            #expect(checked.lines.last == "1 passed, 0 failed, 7 skipped")
             #expect(checked.exitCode == 0)
             #expect(server.requests.last?.json["model"] as? String == "llama-3.2-1b")
         }

@@ -171,6 +171,7 @@ struct ConfigTests {
         #expect(try ModelAliases.resolve("deepseek-r1", in: builtin) == ModelAlias(name: "deepseek-r1", backend: .deepseek, model: "deepseek-reasoner"))
         #expect(try ModelAliases.resolve("gemma-3-12b", in: builtin).backend == .ollama)
         #expect(try ModelAliases.resolve("gemma3-270m", in: builtin).backend == .local)
+        #expect(try ModelAliases.resolve("smollm2-135m", in: builtin) == ModelAlias(name: "smollm2-135m", backend: .local, model: "smollm2-135m"))
         #expect(try ModelAliases.resolve("ollama:llama3.2:1b", in: builtin) == ModelAlias(name: "ollama:llama3.2:1b", backend: .ollama, model: "llama3.2:1b"))
         #expect(throws: ProviderError.self) { try ModelAliases.resolve("gpt-9", in: builtin) }
     }
