@@ -7,13 +7,17 @@ import GGUF
 /// RoPE base `rope.freq_base_swa`, default 10 000, unscaled), output projection, post-attention
 /// norm, residual, then RMSNorm, GELU(tanh) gated feed-forward, post-feed-forward norm, residual. Output tied to the embeddings when
 /// the file has no `output.weight`.
-enum Gemma3 {
+enum Gemma3: Architecture {
+    static let name = "gemma3"
     /// llama.cpp's default when the file does not say: layers 5, 11, 17, ... are global.
     static let defaultSlidingPattern = 6
     /// llama.cpp's sliding-layer RoPE base when the file has no `rope.freq_base_swa`.
     static let defaultSlidingRopeBase: Float = 10_000
-    /// llama.cpp tells the 27B model, whose queries are scaled differently, by its layer count.
-    static let layersOf27B = 62
+    /// The one released shape whose `query_pre_attn_scalar` is not its head size: 27B, with
+    /// d_model 5376 over 32 heads of 128 (gemma_pytorch's config: scalar = 5376 / 32 = 168).
+    /// llama.cpp tells it by layer count alone; matching the whole shape cannot mistake another
+    /// 62-layer model for it.
+    static let shapeOf27B = (layers: 62, embeddingLength: 5376, heads: 32, keyLength: 128)
 
     static func hyperparameters(_ file: GGUFFile) throws(ModelError) -> Hyperparameters {
         let m = MetadataReader(metadata: file.metadata, arch: "gemma3")
@@ -58,7 +62,8 @@ enum Gemma3 {
     /// llama.cpp (after gemma_pytorch's configs): d_model / heads for the 27B model, whose head
     /// size (128) is not its scalar (168), and the head size for every other size.
     static func queryScale(layers: Int, embeddingLength: Int, heads: Int, keyLength: Int) -> Float {
-        let scalar = layers == layersOf27B ? embeddingLength / heads : keyLength
+        let is27B = (layers, embeddingLength, heads, keyLength) == shapeOf27B
+        let scalar = is27B ? embeddingLength / heads : keyLength
         return 1 / Float(scalar).squareRoot()
     }
 

@@ -4,7 +4,8 @@ import GGUF
 /// RMSNorm, Q/K/V projections, NORM-style RoPE (with Llama 3 frequency factors from the
 /// `rope_freqs` tensor when present), grouped-query attention scaled by head_dim^-0.5,
 /// output projection, residual, RMSNorm, SwiGLU feed-forward, residual.
-enum Llama {
+enum Llama: Architecture {
+    static let name = "llama"
     static func hyperparameters(_ file: GGUFFile) throws(ModelError) -> Hyperparameters {
         let m = MetadataReader(metadata: file.metadata, arch: "llama")
         let layers = try m.int("block_count")

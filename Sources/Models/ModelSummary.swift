@@ -5,12 +5,7 @@ extension Hyperparameters {
     /// Reads the hyper-parameters of any supported architecture from metadata alone; no tensor
     /// data is touched, so this works on header-only files and huge models alike.
     public static func read(from file: GGUFFile) throws(ModelError) -> Hyperparameters {
-        let arch = file.metadata.architecture ?? "(none)"
-        switch arch {
-        case "gemma3": return try Gemma3.hyperparameters(file)
-        case "llama": return try Llama.hyperparameters(file)
-        default: throw .unsupportedArchitecture(arch)
-        }
+        try Architectures.of(file).hyperparameters(file)
     }
 }
 

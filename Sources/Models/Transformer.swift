@@ -55,13 +55,8 @@ public final class Transformer: @unchecked Sendable {
     public init(file: GGUFFile, threads: Int? = nil, numerics: Numerics = .fast) throws(ModelError) {
         self.file = file
         self.numerics = numerics
-        let arch = file.metadata.architecture ?? "(none)"
-        let h: Hyperparameters
-        switch arch {
-        case "gemma3": h = try Gemma3.hyperparameters(file)
-        case "llama": h = try Llama.hyperparameters(file)
-        default: throw .unsupportedArchitecture(arch)
-        }
+        let architecture = try Architectures.of(file)
+        let h = try architecture.hyperparameters(file)
         guard h.headCount > 0, h.kvHeadCount > 0, h.headCount % h.kvHeadCount == 0,
               h.ropeDimensions <= h.keyLength, h.ropeDimensions % 2 == 0 else {
             throw .invalidHyperparameter("heads \(h.headCount), KV heads \(h.kvHeadCount), RoPE dims \(h.ropeDimensions)")
@@ -69,7 +64,7 @@ public final class Transformer: @unchecked Sendable {
         let t = TensorLoader(file: file)
         var layers: [LayerWeights] = []
         for i in 0..<h.layerCount {
-            layers.append(arch == "gemma3" ? try Gemma3.layerWeights(t, h, layer: i) : try Llama.layerWeights(t, h, layer: i))
+            layers.append(try architecture.layerWeights(t, h, layer: i))
         }
         self.layers = layers
         let d = h.embeddingLength

@@ -84,7 +84,7 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unsupportedArchitecture(let a): "unsupported model architecture '\(a)' (supported: gemma3, llama)"
+        case .unsupportedArchitecture(let a): "unsupported model architecture '\(a)' (supported: \(Architectures.names.joined(separator: ", ")))"
         case .missingMetadata(let k): "the model file has no '\(k)' metadata"
         case .missingTensor(let n): "the model file has no tensor '\(n)'"
         case .badShape(let t, let s, let e): "tensor '\(t)' has shape \(s), expected \(e)"

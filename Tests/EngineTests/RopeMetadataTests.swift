@@ -54,6 +54,9 @@ import Testing
             "gemma3.feed_forward_length": .uint32(21_504),
         ])
         #expect(twentySeven.queryScale == 1 / Float(168).squareRoot())
+        // Another 62-layer shape is not taken for the 27B: its scale is its head size's.
+        let other = try Self.hyperparameters(["gemma3.block_count": .uint32(62)])
+        #expect(other.queryScale == 1 / Float(256).squareRoot())
     }
 
     /// Gemma 3 12B's header without its RoPE scaling, so each test sets only what it checks.
