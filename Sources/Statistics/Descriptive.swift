@@ -7,12 +7,15 @@ public enum StatisticsError: Error, Sendable, Equatable, CustomStringConvertible
     case lengthMismatch(Int, Int)
     /// Every paired difference is the same, so the t statistic and d_z are undefined.
     case zeroVariance
+    /// Every paired difference is zero: the signed-rank test has nothing to rank.
+    case allDifferencesZero
 
     public var description: String {
         switch self {
         case .tooFewObservations(let needed, let got): return "needs at least \(needed) observations, got \(got)"
         case .lengthMismatch(let a, let b): return "paired samples differ in length (\(a) vs \(b))"
         case .zeroVariance: return "all paired differences are equal (zero variance)"
+        case .allDifferencesZero: return "all paired differences are zero"
         }
     }
 }
@@ -31,7 +34,7 @@ public func standardDeviation(_ values: [Double]) -> Double? {
 
 /// The q-quantile with linear interpolation between order statistics (numpy's default,
 /// Hyndman-Fan type 7), of values already sorted ascending.
-func quantile(sorted values: [Double], _ q: Double) -> Double {
+public func quantile(sorted values: [Double], _ q: Double) -> Double {
     precondition(!values.isEmpty)
     let position = q * Double(values.count - 1)
     let lower = Int(position.rounded(.down))

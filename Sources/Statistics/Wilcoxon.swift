@@ -9,7 +9,8 @@ public func wilcoxonSignedRank(_ a: [Double], _ b: [Double],
                                continuityCorrection: Bool = true) throws(StatisticsError) -> TestResult {
     let all = try differences(a, b)
     let d = all.filter { $0 != 0 }
-    guard !d.isEmpty else { throw .tooFewObservations(needed: 1, got: 0) }
+    guard !all.isEmpty else { throw .tooFewObservations(needed: 1, got: 0) }
+    guard !d.isEmpty else { throw .allDifferencesZero }
     let (ranks, tieSizes) = averageRanks(d.map(abs))
     var rPlus = 0.0, rMinus = 0.0
     for (difference, rank) in zip(d, ranks) {

@@ -98,7 +98,8 @@ let b60 = [0.1336, 0.6075, 0.5876, 0.0569, 0.2122, 0.8706, 0.1603, 0.1493, 1.027
 @Test func wilcoxonLargeSampleUsesNormalApproximation() throws {
     let r = try wilcoxonSignedRank(a60, b60)
     #expect(r.approximate && r.statistic == 519 && close(r.pValue, 0.003596818032577716))
-    #expect(throws: StatisticsError.tooFewObservations(needed: 1, got: 0)) { try wilcoxonSignedRank([1, 2], [1, 2]) }
+    #expect(throws: StatisticsError.allDifferencesZero) { try wilcoxonSignedRank([1, 2], [1, 2]) }
+    #expect(throws: StatisticsError.tooFewObservations(needed: 1, got: 0)) { try wilcoxonSignedRank([], []) }
 }
 
 @Test func holmAdjustsInSortedOrderKeepingMonotonicity() {
