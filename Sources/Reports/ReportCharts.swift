@@ -25,8 +25,8 @@ extension ReportAnalysis {
     /// Mean score (with its interval as a bar) against keep ratio, a line per condition.
     func scoreVsKeepRatio(scorer: String, policy: String) -> ReportChart {
         let title = "\(scorer): mean score vs keep ratio (\(policy))"
-        let (left, top, plotW, plotH) = (56.0, 34.0, 400.0, 240.0)
-        var svg = SVGCanvas(width: left + plotW + 190, height: top + plotH + 52, label: title)
+        let (left, top, plotW, plotH) = (56.0, 34.0, 330.0, 240.0)
+        var svg = SVGCanvas(width: left + plotW + 140, height: top + plotH + 52, label: title)
         svg.text(left, 20, title, bold: true)
         let x = { (ratio: Double) in left + ratio * plotW }, y = { (score: Double) in top + (1 - score) * plotH }
         drawScoreAxis(&svg, left: left, top: top, width: plotW, height: plotH)
@@ -49,8 +49,8 @@ extension ReportAnalysis {
                 svg.circle(x(ratio), y(s.mean!), r: 3.5, fill: colour,
                            title: "\(condition) @ \(formatRatio(ratio)): \(meanWithInterval(s)), n=\(s.n)")
             }
-            svg.rect(left + plotW + 20, top + Double(index) * 20, 12, 12, fill: colour)
-            svg.text(left + plotW + 38, top + Double(index) * 20 + 11, condition, size: 12)
+            svg.rect(left + plotW + 16, top + Double(index) * 20, 12, 12, fill: colour)
+            svg.text(left + plotW + 34, top + Double(index) * 20 + 11, condition, size: 12)
         }
         return ReportChart(scorer: scorer, fileName: "score-vs-keep-\(slug(scorer))-\(slug(policy)).svg", title: title, svg: svg.render())
     }
@@ -61,7 +61,7 @@ extension ReportAnalysis {
         let longestType = Double(conflictTypes.map(\.count).max() ?? 4)
         let (left, cellW, cellH) = (130.0, 58.0, 26.0)
         let top = 40 + min(longestType, 40) * 5
-        let width = max(left + Double(conflictTypes.count) * cellW + 20, 560)
+        let width = max(left + Double(conflictTypes.count) * cellW + min(longestType, 40) * 4.5, 520)
         var svg = SVGCanvas(width: width, height: top + Double(conditions.count) * cellH + 16, label: title)
         svg.text(8, 20, title, bold: true)
         for (column, type) in conflictTypes.enumerated() {
@@ -86,18 +86,19 @@ extension ReportAnalysis {
 
     /// Every score per condition as a jittered strip over a box of its quartiles and range.
     func distribution(scorer: String) -> ReportChart {
-        let title = "\(scorer): score distribution per condition (all settings pooled)"
-        let (left, top, slot, plotH) = (56.0, 34.0, 96.0, 240.0)
+        let title = "\(scorer): scores per condition (all settings pooled)"
+        let (left, top, slot, plotH) = (56.0, 44.0, 92.0, 240.0)
         let plotW = slot * Double(max(conditions.count, 1))
-        var svg = SVGCanvas(width: max(left + plotW + 20, 560), height: top + plotH + 40, label: title)
+        var svg = SVGCanvas(width: max(left + plotW + 20, 520), height: top + plotH + 40, label: title)
         svg.text(left, 20, title, bold: true)
+        svg.text(left, 36, "box: quartiles and range; black square: mean with its 95% bootstrap interval", size: 11, fill: "#555")
         drawScoreAxis(&svg, left: left, top: top, width: plotW, height: plotH)
         let y = { (score: Double) in top + (1 - score) * plotH }
         for (index, condition) in conditions.enumerated() {
             let colour = color(forConditionAt: index)
             let centre = left + (Double(index) + 0.5) * slot
             let values = scores(scorer) { $0.condition == condition }
-            svg.text(centre, top + plotH + 18, condition, anchor: .middle, size: 11)
+            svg.text(centre, top + plotH + 18, condition, anchor: .middle, size: 10.5)
             guard !values.isEmpty else { continue }
             let sorted = values.sorted()
             let (q1, median, q3) = (quantile(sorted: sorted, 0.25), quantile(sorted: sorted, 0.5), quantile(sorted: sorted, 0.75))
@@ -110,6 +111,12 @@ extension ReportAnalysis {
                 let offset = ((Double(i) * 0.618_033_988_75).truncatingRemainder(dividingBy: 1) - 0.5) * slot * 0.7
                 svg.circle(centre + offset, y(value), r: 2.5, fill: colour, opacity: 0.55)
             }
+            // The mean and its interval on top, the one summary that also reads for 0/1 scores.
+            let m = Statistics.mean(values)!
+            if let interval = bootstrapMeanInterval(values, resamples: 1000) {
+                svg.line(centre + 30, y(interval.lower), centre + 30, y(interval.upper), stroke: "#111", width: 1.5)
+            }
+            svg.rect(centre + 26, y(m) - 4, 8, 8, fill: "#111", title: "\(condition): mean \(fixed(m)), n=\(values.count)")
         }
         return ReportChart(scorer: scorer, fileName: "distribution-\(slug(scorer)).svg", title: title, svg: svg.render())
     }

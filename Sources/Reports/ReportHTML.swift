@@ -15,7 +15,7 @@ extension ExperimentReport {
                 .h2(.text("Mean scores")),
                 .p(.class("note"), .text(a.methodsNote)),
                 .forEach(a.scorers) { scorer in
-                    .group(.h3(.text(scorer)), table(["condition"] + a.settings.map(\.description), a.meansRows(scorer: scorer)))
+                    .group(.h3(.text(scorer)), meansTable(scorer))
                 },
                 .h2(.text("Plots")),
                 .forEach(a.scorers) { scorer in
@@ -25,7 +25,8 @@ extension ExperimentReport {
                 },
                 .h2(.text("Paired comparisons")),
                 .forEach(a.scorers) { scorer in
-                    .group(.h3(.text(scorer)), table(ReportAnalysis.comparisonHeader, a.comparisonRows(scorer: scorer)))
+                    .details(.summary(.strong(.text(scorer + ": ")), .text(a.significanceLine(scorer: scorer))),
+                             table(ReportAnalysis.comparisonHeader, a.comparisonRows(scorer: scorer)))
                 },
                 .h2(.text("Errors")),
                 table(a.errorHeader, a.errorRows),
@@ -37,11 +38,27 @@ extension ExperimentReport {
         return page.render(indentedBy: .spaces(1)) + "\n"
     }
 
-    private func table(_ header: [String], _ rows: [[String]]) -> Node<HTML.BodyContext> {
-        .table(
+    private func table<Context: HTML.BodyContext>(_ header: [String], _ rows: [[String]]) -> Node<Context> {
+        .div(.class("scroll"), .table(
             .thead(.tr(.forEach(header) { .th(.text($0)) })),
             .tbody(.forEach(rows) { row in .tr(.forEach(row) { .td(.text($0)) }) })
-        )
+        ))
+    }
+
+    /// Means with the interval and n on a second, smaller line, so wide tables stay readable.
+    private func meansTable(_ scorer: String) -> Node<HTML.BodyContext> {
+        let a = analysis
+        return .div(.class("scroll"), .table(
+            .thead(.tr(.th(.text("condition")), .forEach(a.settings) { .th(.text($0.description)) })),
+            .tbody(.forEach(a.conditions) { condition in
+                .tr(.td(.text(condition)), .forEach(a.settings) { setting in
+                    let summary = a.summary(scorer: scorer, condition: condition, setting: setting)
+                    guard let summary, let mean = summary.mean else { return .td(.text("–")) }
+                    let interval = summary.interval.map { "[\(fixed($0.lower)), \(fixed($0.upper))] " } ?? ""
+                    return .td(.strong(.text(fixed(mean))), .span(.class("ci"), .text("\(interval)n=\(summary.n)")))
+                })
+            })
+        ))
     }
 
     static let css = """
@@ -49,6 +66,8 @@ extension ExperimentReport {
     h1 { font-size: 24px; } h2 { margin-top: 32px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
     table { border-collapse: collapse; margin: 8px 0 16px; font-size: 13px; }
     th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: left; white-space: nowrap; }
+    .scroll { overflow-x: auto; } .ci { display: block; font-size: 11px; color: #666; }
+    details { margin: 8px 0; } summary { cursor: pointer; font-size: 14px; padding: 4px 0; }
     th { background: #f4f6f8; } tr:nth-child(even) td { background: #fafafa; }
     .note { font-size: 13px; color: #555; max-width: 900px; }
     .chart { display: inline-block; margin: 8px 16px 8px 0; vertical-align: top; }

@@ -30,7 +30,7 @@ extension ReportAnalysis {
         }
     }
 
-    static let comparisonHeader = ["setting", "A", "B", "pairs", "mean A−B", "t", "p (Holm)", "W", "p (Holm)", "d_z", "note"]
+    static let comparisonHeader = ["setting", "A", "B", "pairs", "mean A−B", "t", "t p (Holm)", "W", "W p (Holm)", "d_z", "note"]
 
     func comparisonRows(scorer: String) -> [[String]] {
         comparisons.filter { $0.scorer == scorer }.map { c in
@@ -39,6 +39,13 @@ extension ReportAnalysis {
              c.wilcoxon.map { fixed($0.statistic, 1) + ($0.approximate ? "" : " exact") } ?? "n/a",
              "\(formatP(c.wilcoxon?.pValue)) (\(formatP(c.wilcoxonHolm)))", fixed(c.cohensDz, 2), c.note ?? ""]
         }
+    }
+
+    /// One line per scorer on how many comparisons stay significant after Holm.
+    func significanceLine(scorer: String, alpha: Double = 0.05) -> String {
+        let mine = comparisons.filter { $0.scorer == scorer }
+        let t = mine.filter { ($0.tHolm ?? 1) < alpha }.count, w = mine.filter { ($0.wilcoxonHolm ?? 1) < alpha }.count
+        return "\(mine.count) comparisons; significant at \(alpha) after Holm: \(t) by paired t, \(w) by Wilcoxon"
     }
 
     var errorHeader: [String] { ["condition", "cells", "excluded (cell error)"] + scorers.map { "\($0) errors" } }
@@ -64,7 +71,7 @@ extension ExperimentReport {
         }
         out += "## Paired comparisons\n\n"
         for scorer in analysis.scorers {
-            out += "### \(scorer)\n\n" + markdownTable(ReportAnalysis.comparisonHeader, analysis.comparisonRows(scorer: scorer)) + "\n"
+            out += "### \(scorer)\n\n\(analysis.significanceLine(scorer: scorer))\n\n" + markdownTable(ReportAnalysis.comparisonHeader, analysis.comparisonRows(scorer: scorer)) + "\n"
         }
         out += "## Errors\n\n" + markdownTable(analysis.errorHeader, analysis.errorRows) + "\n"
         if !analysis.errorMessages.isEmpty {
