@@ -149,7 +149,8 @@ public struct ReportAnalysis: Sendable {
             for setting in settings {
                 for (a, b) in pairsOfConditions {
                     let scoresA = scoresByPair(scorer, a, setting), scoresB = scoresByPair(scorer, b, setting)
-                    guard !scoresA.isEmpty || !scoresB.isEmpty else { continue }
+                    // A condition not run under this setting (e.g. separate agents uncompressed only) has nothing to compare.
+                    guard !scoresA.isEmpty && !scoresB.isEmpty else { continue }
                     let keys = Set(scoresA.keys).intersection(scoresB.keys).sorted()
                     comparisons.append(comparison(scorer, setting, a, b, keys.map { scoresA[$0]! }, keys.map { scoresB[$0]! }))
                 }

@@ -163,3 +163,25 @@ let fastOptions = ReportOptions(bootstrapResamples: 2000, bootstrapSeed: 7)
     #expect(csv.contains("\"failed, with \"\"quotes\"\"\""))
     #expect(csv.split(separator: "\n").count == cells.count + 1)
 }
+
+@Test func conditionsMissingFromASettingAreNotCompared() throws {
+    let cells = syntheticCells().filter { !($0.condition == "separate_agents" && $0.policy == "streaming") }
+    let analysis = try ReportAnalysis(cells: cells, options: fastOptions)
+    let streaming = analysis.comparisons.filter { $0.setting.policy == "streaming" }
+    #expect(streaming.count == 2 && streaming.allSatisfy { $0.scorer == "judge" || $0.scorer == "verifiable" })
+    #expect(streaming.allSatisfy { $0.conditionA == "sequential" && $0.conditionB == "semantic" })
+    #expect(analysis.comparisons.count == 8)
+    // Its keep-ratio line has just the uncompressed point.
+    let chart = analysis.scoreVsKeepRatio(scorer: "judge", policy: "streaming")
+    #expect(chart.svg.components(separatedBy: "<circle").count - 1 == 5)
+}
+
+@Test func aBaselineLimitsComparisonsToItself() throws {
+    var options = fastOptions
+    options.baseline = "semantic"
+    let analysis = try ReportAnalysis(cells: syntheticCells(), options: options)
+    #expect(analysis.comparisons.count == 8)
+    #expect(analysis.comparisons.allSatisfy { $0.conditionA == "semantic" && $0.conditionB != "semantic" })
+    let tested = analysis.comparisons.filter { $0.tTest != nil }
+    #expect(tested.map { $0.tHolm! } == holmAdjusted(tested.map { $0.tTest!.pValue }))
+}
