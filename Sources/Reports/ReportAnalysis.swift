@@ -40,7 +40,7 @@ public struct GroupSummary: Sendable, Hashable {
 }
 
 /// Two conditions compared on the cells they share (same record, policy, keep ratio, seed).
-public struct Comparison: Sendable, Hashable {
+public struct ConditionComparison: Sendable, Hashable {
     public var scorer: String
     public var setting: ReportSetting
     public var conditionA: String
@@ -59,7 +59,7 @@ public struct Comparison: Sendable, Hashable {
 }
 
 /// Cells excluded and scorer failures, per condition.
-public struct ErrorSummary: Sendable, Hashable {
+public struct ConditionErrors: Sendable, Hashable {
     public var condition: String
     public var cells: Int
     public var excludedCells: Int
@@ -75,8 +75,8 @@ public struct ReportAnalysis: Sendable {
     public var scorers: [String]
     public var conflictTypes: [String]
     public var summaries: [GroupSummary]
-    public var comparisons: [Comparison]
-    public var errors: [ErrorSummary]
+    public var comparisons: [ConditionComparison]
+    public var errors: [ConditionErrors]
     /// Distinct failure messages (cell errors and scorer errors) with how often each occurred.
     public var errorMessages: [(message: String, count: Int)]
 
@@ -175,7 +175,7 @@ public struct ReportAnalysis: Sendable {
     }
 
     private func comparison(_ scorer: String, _ setting: ReportSetting, _ a: String, _ b: String,
-                            _ x: [Double], _ y: [Double]) -> Comparison {
+                            _ x: [Double], _ y: [Double]) -> ConditionComparison {
         var notes: [String] = []
         func attempt<T>(_ name: String, _ body: () throws(StatisticsError) -> T) -> T? {
             do { return try body() } catch {
@@ -183,7 +183,7 @@ public struct ReportAnalysis: Sendable {
                 return nil
             }
         }
-        return Comparison(
+        return ConditionComparison(
             scorer: scorer, setting: setting, conditionA: a, conditionB: b, pairs: x.count,
             meanDifference: mean(zip(x, y).map { $0 - $1 }),
             tTest: attempt("t") { () throws(StatisticsError) in try pairedTTest(x, y) },
@@ -204,7 +204,7 @@ public struct ReportAnalysis: Sendable {
                     messages["\(scorer): \(message)", default: 0] += 1
                 }
             }
-            errors.append(ErrorSummary(condition: condition, cells: group.count,
+            errors.append(ConditionErrors(condition: condition, cells: group.count,
                                        excludedCells: group.filter { $0.error != nil }.count, scorerErrors: scorerErrors))
         }
         errorMessages = messages.map { (message: $0.key, count: $0.value) }
