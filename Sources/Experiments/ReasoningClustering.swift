@@ -3,36 +3,48 @@ import Foundation
 import Providers
 import Statistics
 
-/// Which cache each instruction turn goes to, per record: record id -> (turn id -> cluster
-/// index). Indices are 0-based and numbered by first appearance in turn order, so the ground
-/// truth of a three-turn record is turn 1 -> 0, turn 2 -> 1.
-public struct ClusterAssignment: Sendable, Hashable, Codable {
-    public var clusters: [String: [Int: Int]]
+/// Cluster assignments of a whole dataset: record id -> the runner's per-record assignment.
+public typealias DatasetClusters = [String: ClusterAssignment]
 
-    public init(clusters: [String: [Int: Int]] = [:]) { self.clusters = clusters }
+/// The dataset's own clusters for every record that defines them (others are left out).
+public func groundTruthClusters(_ records: [ConflictRecord]) -> DatasetClusters {
+    var clusters: DatasetClusters = [:]
+    for record in records { clusters[record.id] = try? ClusterAssignment.groundTruth(record) }
+    return clusters
+}
 
-    public func cluster(record: String, turn: Int) -> Int? { clusters[record]?[turn] }
-
-    /// The dataset's own clusters: each turn's `cluster` label (or turn 1/2 -> first/second
-    /// label of `ground_truth_clusters`), numbered by first appearance.
-    public static func groundTruth(_ records: [ConflictRecord]) -> ClusterAssignment {
-        var assignment = ClusterAssignment()
-        for record in records {
-            let labels = record.instructionTurns.compactMap { turn in record.cluster(of: turn).map { (turn.turnID, $0) } }
-            assignment.clusters[record.id] = numberedByFirstAppearance(labels)
+extension ClusterAssignment {
+    /// One record's part of a model's clustering: its labels in order of first appearance.
+    init(modelLabels: [(turn: Int, label: String)], source: String) {
+        var labels: [String] = [], turns: [Int: Int] = [:]
+        for (turn, label) in modelLabels.sorted(by: { $0.turn < $1.turn }) {
+            if !labels.contains(label) { labels.append(label) }
+            turns[turn] = labels.firstIndex(of: label)!
         }
-        return assignment
+        self.init(labels: labels, turns: turns, source: source)
     }
 
-    /// Every (record, turn) in a fixed order, for comparing assignments turn by turn.
-    var orderedTurns: [TurnKey] {
-        clusters.keys.sorted().flatMap { record in clusters[record]!.keys.sorted().map { TurnKey(recordID: record, turnID: $0) } }
+    /// The partition alone (turn -> cluster numbered by first appearance), so assignments that
+    /// split a record's turns alike compare equal whatever their labels and order.
+    public var partition: [Int: Int] {
+        var renumbered: [Int: Int] = [:], result: [Int: Int] = [:]
+        for turn in turns.keys.sorted() {
+            let index = turns[turn]!
+            let cluster = renumbered[index] ?? { renumbered[index] = renumbered.count; return renumbered.count - 1 }()
+            result[turn] = cluster
+        }
+        return result
     }
+}
 
-    /// Labels unique per record ("record#index"), so partitions compare within records only.
-    func recordScopedLabels(_ turns: [TurnKey]) -> [String] {
-        turns.map { key in cluster(record: key.recordID, turn: key.turnID).map { "\(key.recordID)#\($0)" } ?? "\(key)#missing" }
-    }
+/// Every (record, turn) of a dataset's clusters in a fixed order, for turn-by-turn comparison.
+func orderedTurns(_ clusters: DatasetClusters) -> [TurnKey] {
+    clusters.keys.sorted().flatMap { record in clusters[record]!.turns.keys.sorted().map { TurnKey(recordID: record, turnID: $0) } }
+}
+
+/// Labels unique per record ("record#index"), so partitions compare within records only.
+func recordScopedLabels(_ clusters: DatasetClusters, _ turns: [TurnKey]) -> [String] {
+    turns.map { key in clusters[key.recordID]?.turns[key.turnID].map { "\(key.recordID)#\($0)" } ?? "\(key)#missing" }
 }
 
 /// A turn across the whole dataset, written "record_id:turn_id" in prompts and answers.
@@ -48,15 +60,6 @@ public struct TurnKey: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var description: String { "\(recordID):\(turnID)" }
 
     public static func < (l: Self, r: Self) -> Bool { (l.recordID, l.turnID) < (r.recordID, r.turnID) }
-}
-
-func numberedByFirstAppearance(_ labels: [(turn: Int, label: String)]) -> [Int: Int] {
-    var index: [String: Int] = [:], result: [Int: Int] = [:]
-    for (turn, label) in labels.sorted(by: { $0.turn < $1.turn }) {
-        let cluster = index[label] ?? { index[label] = index.count; return index.count - 1 }()
-        result[turn] = cluster
-    }
-    return result
 }
 
 /// Why a clustering could not be obtained.
@@ -77,11 +80,11 @@ public enum ClusteringError: Error, Sendable, Equatable, CustomStringConvertible
 }
 
 /// One clustering of a dataset by the model.
-public struct ClusteringRun: Sendable, Hashable {
+public struct ClusteringRun: Sendable, Equatable {
     /// The model's own labels, turn by turn across the dataset.
     public var labels: [TurnKey: String]
-    /// The same clusters numbered within each record, as the runner consumes them.
-    public var assignment: ClusterAssignment
+    /// The same clusters per record, as the runner takes them (`ExperimentRunner.assignments`).
+    public var assignments: DatasetClusters
     /// Requests it took (malformed answers are retried).
     public var attempts: Int
 }
@@ -114,6 +117,8 @@ public struct ReasoningClusterer: Sendable {
     public var temperature: Double?
     /// Requests per run before giving up on malformed answers.
     public var maxAttempts: Int
+    /// Stored with each cell as the assignment's source.
+    public var source: String { model.isEmpty ? "reasoning_model" : model }
 
     public init(provider: any ChatProvider, model: String = "", maxTokens: Int = 8192, temperature: Double? = nil,
                 maxAttempts: Int = 3) {
@@ -155,7 +160,7 @@ public struct ReasoningClusterer: Sendable {
             let response = try await provider.complete(request)
             do {
                 let labels = try parseClusterAnswer(response.text, turns: keys)
-                return ClusteringRun(labels: labels, assignment: assignment(from: labels), attempts: attempt)
+                return ClusteringRun(labels: labels, assignments: assignments(from: labels, source: source), attempts: attempt)
             } catch {
                 lastReason = error.description
             }
@@ -168,35 +173,35 @@ public struct ReasoningClusterer: Sendable {
     public func study(_ records: [ConflictRecord], runs k: Int) async throws -> ClusteringStudy {
         var runs: [ClusteringRun] = []
         for index in 0..<k { runs.append(try await cluster(records, seed: index)) }
-        return try ClusteringStudy(runs: runs, groundTruth: ClusterAssignment.groundTruth(records))
+        return try ClusteringStudy(runs: runs, groundTruth: groundTruthClusters(records))
     }
 }
 
-func assignment(from labels: [TurnKey: String]) -> ClusterAssignment {
+func assignments(from labels: [TurnKey: String], source: String) -> DatasetClusters {
     var byRecord: [String: [(turn: Int, label: String)]] = [:]
     for (key, label) in labels { byRecord[key.recordID, default: []].append((key.turnID, label)) }
-    return ClusterAssignment(clusters: byRecord.mapValues(numberedByFirstAppearance))
+    return byRecord.mapValues { ClusterAssignment(modelLabels: $0, source: source) }
 }
 
 extension ClusteringStudy {
-    public init(runs: [ClusteringRun], groundTruth truth: ClusterAssignment) throws {
+    public init(runs: [ClusteringRun], groundTruth truth: DatasetClusters) throws {
         self.runs = runs
-        let turns = truth.orderedTurns
-        let truthLabels = truth.recordScopedLabels(turns)
+        let turns = orderedTurns(truth)
+        let truthLabels = recordScopedLabels(truth, turns)
         betweenRuns = []
         betweenRunsWithinRecords = []
         for i in runs.indices {
             for j in runs.indices where j > i {
                 let global = turns.map { runs[i].labels[$0] ?? "" }, other = turns.map { runs[j].labels[$0] ?? "" }
                 betweenRuns.append((i, j, try agreement(global, other)))
-                betweenRunsWithinRecords.append((i, j, try agreement(runs[i].assignment.recordScopedLabels(turns),
-                                                                     runs[j].assignment.recordScopedLabels(turns))))
+                betweenRunsWithinRecords.append((i, j, try agreement(recordScopedLabels(runs[i].assignments, turns),
+                                                                     recordScopedLabels(runs[j].assignments, turns))))
             }
         }
-        groundTruth = try runs.map { try agreement($0.assignment.recordScopedLabels(turns), truthLabels) }
+        groundTruth = try runs.map { try agreement(recordScopedLabels($0.assignments, turns), truthLabels) }
         exactRecordMatch = runs.map { run in
-            let records = truth.clusters.keys
-            return Double(records.filter { run.assignment.clusters[$0] == truth.clusters[$0] }.count) / Double(max(records.count, 1))
+            let matching = truth.filter { record, assignment in run.assignments[record]?.partition == assignment.partition }
+            return Double(matching.count) / Double(max(truth.count, 1))
         }
     }
 }

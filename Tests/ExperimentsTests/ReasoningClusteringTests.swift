@@ -76,7 +76,11 @@ private let records: [ConflictRecord] = try! DatasetFile.read(BundledDatasets.co
     try await fake.stop()
 
     #expect(study.runs.count == 2 && study.runs.allSatisfy { $0.attempts == 1 })
-    #expect(study.runs[0].assignment == ClusterAssignment.groundTruth(records))
+    let truth = groundTruthClusters(records)
+    #expect(truth.count == records.count)
+    #expect(study.runs[0].assignments.mapValues(\.partition) == truth.mapValues(\.partition))
+    let first = try #require(study.runs[0].assignments["conflict_001"])
+    #expect(first.labels == ["first_style", "second_style"] && first.turns == [1: 0, 2: 1] && first.source == "deepseek-reasoner")
     #expect(study.groundTruth.allSatisfy { $0.adjustedRandIndex == 1 && abs($0.normalizedMutualInformation - 1) < 1e-12 })
     #expect(study.betweenRuns.count == 1 && study.betweenRuns[0].agreement.adjustedRandIndex == 1)
     #expect(study.exactRecordMatch == [1, 1])
@@ -121,7 +125,8 @@ private let records: [ConflictRecord] = try! DatasetFile.read(BundledDatasets.co
     #expect(study.betweenRuns[0].agreement.adjustedRandIndex < 1)
     let mergedCount = Double(records.indices.filter { $0 % 3 == 0 }.count)
     #expect(abs(study.exactRecordMatch[1] - (1 - mergedCount / Double(records.count))) < 1e-12)
-    #expect(study.runs[1].assignment.cluster(record: records[0].id, turn: 2) == 0)
+    #expect(study.runs[1].assignments[records[0].id]?.turns == [1: 0, 2: 0])
+    #expect(study.runs[1].assignments[records[0].id]?.labels == ["merged"])
 }
 
 @Test func malformedAnswersAreRetriedThenReportedNeverDefaulted() async throws {
@@ -133,7 +138,7 @@ private let records: [ConflictRecord] = try! DatasetFile.read(BundledDatasets.co
         }
     }
     let run = try await ReasoningClusterer(provider: fake.provider, maxAttempts: 3).cluster(records)
-    #expect(run.attempts == 3 && run.assignment == ClusterAssignment.groundTruth(records))
+    #expect(run.attempts == 3 && run.assignments.mapValues(\.partition) == groundTruthClusters(records).mapValues(\.partition))
     try await fake.stop()
 
     let broken = try FakeReasoningModel { _, ids in fenced(["all": ids + ["conflict_999:1"]]) }
@@ -162,21 +167,23 @@ private let records: [ConflictRecord] = try! DatasetFile.read(BundledDatasets.co
     }
 }
 
-@Test func groundTruthNumbersClustersByFirstAppearance() throws {
+@Test func partitionsCompareSplitsNotLabels() throws {
     let multiTurn = try DatasetFile.read(BundledDatasets.multiTurn)
-    let truth = ClusterAssignment.groundTruth(multiTurn)
-    let first = multiTurn[0] // turns: casual_caption, formal_announcement, casual_caption, ...
-    #expect(truth.cluster(record: first.id, turn: 1) == 0)
-    #expect(truth.cluster(record: first.id, turn: 2) == 1)
-    #expect(truth.cluster(record: first.id, turn: 3) == 0)
-    #expect(ClusterAssignment.groundTruth(records).cluster(record: "conflict_001", turn: 2) == 1)
+    let truth = groundTruthClusters(multiTurn)
+    let first = try #require(truth[multiTurn[0].id]) // turns: casual_caption, formal_announcement, casual_caption, ...
+    #expect(first.partition[1] == 0 && first.partition[2] == 1 && first.partition[3] == 0)
+    // The same split under other names and numbering is the same partition.
+    let renamed = ClusterAssignment(labels: ["b", "a"], turns: first.turns.mapValues { 1 - $0 }, source: "test")
+    #expect(renamed.partition == first.partition)
+    let model = ClusterAssignment(modelLabels: [(2, "formal"), (1, "casual"), (3, "casual")], source: "m")
+    #expect(model.labels == ["casual", "formal"] && model.turns == [1: 0, 2: 1, 3: 0])
 }
 
 @Test func studySummaryStatesStabilityAndAgreement() throws {
-    let truth = ClusterAssignment.groundTruth(Array(records.prefix(2)))
-    let keys = truth.orderedTurns
+    let truth = groundTruthClusters(Array(records.prefix(2)))
+    let keys = orderedTurns(truth)
     let exact = ClusteringRun(labels: Dictionary(uniqueKeysWithValues: keys.map { ($0, $0.turnID == 1 ? "a" : "b") }),
-                              assignment: truth, attempts: 1)
+                              assignments: truth, attempts: 1)
     let study = try ClusteringStudy(runs: [exact, exact], groundTruth: truth)
     #expect(study.summary.contains("2 clustering run(s), 2 request(s)"))
     #expect(study.summary.contains("against ground truth, within records: ARI 1.000 (min 1.000), NMI 1.000 (min 1.000)"))
