@@ -1,2 +1,0 @@
-/// Statistics for paired experiment results. (Filled in by the statistics work.)
-public enum Statistics {}
