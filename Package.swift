@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Statistics"]),
         .testTarget(name: "ExperimentsTests", dependencies: [
-            "Experiments", "Reports", "Agents", "Engine", "KVCache", "Datasets", "Scoring", "Providers", "TestSupport",
+            "Experiments", "Reports", "Agents", "Engine", "KVCache", "Datasets", "Scoring", "Providers", "LocalProvider", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], swiftSettings: optimized),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF"]),

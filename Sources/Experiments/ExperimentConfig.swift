@@ -36,6 +36,8 @@ public struct ExperimentConfig: Sendable, Equatable {
         public var seed: Int = 0
         public var topK: Int = 40
         public var topP: Double = 0.95
+        /// Divides the logits of recently seen tokens (1: off); small models loop without it.
+        public var repetitionPenalty: Double = 1
         public init() {}
     }
 
@@ -137,6 +139,7 @@ private struct ConfigFile: Decodable {
         var seed: Int?
         var top_k: Int?
         var top_p: Number?
+        var repetition_penalty: Number?
     }
     struct Generation: Decodable {
         var max_tokens: Int?
@@ -184,6 +187,7 @@ private struct ConfigFile: Decodable {
             if let seed = s.seed { config.sampling.seed = seed }
             if let k = s.top_k { config.sampling.topK = k }
             if let p = s.top_p { config.sampling.topP = p.value }
+            if let r = s.repetition_penalty { config.sampling.repetitionPenalty = r.value }
         }
         if let g = generation {
             if let m = g.max_tokens { config.maxTokens = m }

@@ -39,12 +39,22 @@ public struct LocalCellRunner: Sendable {
         for i in transcripts.indices { _ = try transcripts[i].addUser(script.threads[i].userMessages[0]) }
         let statistics = policy.isNone ? nil : policy.policy(lastTurnStart: 0)
         var starts = [ThreadStart](repeating: ThreadStart(cached: []), count: ids.count)
-        if script.sharesPrefix, let prefix = sharedPrefix(transcripts.map(\.tokens)) {
-            // The system prefix runs once; every cluster's cache is a copy-on-write fork of it.
-            try runtime.createAgent(tenant: tenant, id: "prefix")
-            _ = try await generate(tenant: tenant, id: "prefix", prompt: prefix, maxTokens: 1, seed: 0)
-            for id in ids { try runtime.createAgent(tenant: tenant, id: id, forkingFrom: "prefix", gatheringFor: statistics) }
-            try runtime.deleteAgent(tenant: tenant, id: "prefix")
+        var m = CellMeasurement()
+        if script.perCluster, let prefix = sharedPrefix(transcripts.map(\.tokens)) {
+            if script.sharesPrefix {
+                // The system prefix runs once; every cluster's cache is a copy-on-write fork of it.
+                try runtime.createAgent(tenant: tenant, id: "prefix")
+                m.count(prefill: try await generate(tenant: tenant, id: "prefix", prompt: prefix, maxTokens: 1, seed: 0))
+                for id in ids { try runtime.createAgent(tenant: tenant, id: id, forkingFrom: "prefix", gatheringFor: statistics) }
+                try runtime.deleteAgent(tenant: tenant, id: "prefix")
+            } else {
+                // Separate agents each run the same prefix first, in a cache of their own: their
+                // numbers then match the forks' exactly, and only the sharing differs.
+                for id in ids {
+                    try runtime.createAgent(tenant: tenant, id: id, gatheringFor: statistics)
+                    m.count(prefill: try await generate(tenant: tenant, id: id, prompt: prefix, maxTokens: 1, seed: 0))
+                }
+            }
             starts = ids.map { _ in ThreadStart(cached: prefix) }
         } else {
             for id in ids { try runtime.createAgent(tenant: tenant, id: id, gatheringFor: statistics) }
@@ -61,7 +71,6 @@ public struct LocalCellRunner: Sendable {
             for try await (i, outcome) in group { outcomes[i] = outcome }
             return outcomes.map { $0! }
         }
-        var m = CellMeasurement()
         for r in results {
             m.answers.append(r.answers)
             m.promptTokens += r.finalPromptTokens
@@ -159,7 +168,7 @@ public struct LocalCellRunner: Sendable {
     private func generateLogged(tenant: String, id: String, prompt: [Int32], maxTokens: Int, seed: UInt64,
                                 logprobs: Int) async throws -> (GenerationSummary, [[Float]]) {
         var params = SamplingParameters(temperature: Float(sampling.temperature), topK: sampling.topK,
-                                        topP: Float(sampling.topP), seed: seed)
+                                        topP: Float(sampling.topP), repetitionPenalty: Float(sampling.repetitionPenalty), seed: seed)
         if sampling.temperature <= 0 { params.temperature = 0 }
         var options = GenerationOptions(maxTokens: maxTokens, sampling: params, logprobs: logprobs)
         options.stopAtEndOfGeneration = true
@@ -172,5 +181,13 @@ public struct LocalCellRunner: Sendable {
             }
         }
         throw CancellationError()
+    }
+}
+
+extension CellMeasurement {
+    /// Adds a prefill-only request (a shared prefix) to the counts.
+    mutating func count(prefill summary: GenerationSummary) {
+        prefilledTokens += summary.prefilledTokens
+        prefillSeconds += summary.promptSeconds
     }
 }

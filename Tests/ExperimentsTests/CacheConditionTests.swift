@@ -62,6 +62,11 @@ import Testing
             let apart = ids.map { rt.distinctCacheBytes(tenant: tenant, ids: [$0]) }.reduce(0, +)
             #expect(m.cacheBytes == rt.distinctCacheBytes(tenant: tenant, ids: ids) && m.cacheBytes <= apart)
             #expect(m.versions.count == 2 && m.output.hasPrefix("Version 1: "))
+            // One instruction per cluster: separate agents say exactly what the forks say, in more memory.
+            let (sepScript, sepKey, sepPolicy) = cell(record, .separateAgents)
+            let separate = try await runner.run(sepScript, key: sepKey, policy: sepPolicy)
+            #expect(separate.answers == m.answers)
+            #expect(separate.cacheBytes >= m.cacheBytes && separate.prefilledTokens > m.prefilledTokens)
 
             // The control: one shared cache holds both turns.
             let (seqScript, seqKey, seqPolicy) = cell(record, .sequential)
@@ -126,6 +131,40 @@ import Testing
             #expect(m.cacheTokens < full.cacheTokens, "\(policy)")
             #expect(m.cacheBytes < full.cacheBytes, "\(policy)")
         }
+        await rt.shutdown()
+    }
+}
+
+/// The fork is a faithful copy: continuing a cache forked from the shared prefix gives exactly
+/// the logits of continuing the prefix's own cache (semantic's clusters lose nothing by sharing).
+@Suite(.computeBound) struct ForkFidelityTests {
+    func firstLogprobs(_ rt: AgentRuntime, tenant: String, id: String, prompt: [Int32]) async throws -> [Float] {
+        var options = GenerationOptions(maxTokens: 1, sampling: .greedy, logprobs: 8)
+        options.stopAtEndOfGeneration = false
+        var first: [Float] = []
+        for try await event in try rt.submit(AgentRequest(tenant: tenant, agent: id, prompt: prompt, options: options)) {
+            if case .token(let t) = event, first.isEmpty { first = t.topLogprobs.map(\.logprob) }
+        }
+        return first
+    }
+
+    @Test func continuingAForkEqualsContinuingTheOriginal() async throws {
+        var c = AgentRuntimeConfiguration()
+        c.contextLength = 2048
+        let rt = try AgentRuntime(engine: try #require(CacheConditionTests.engine), configuration: c)
+        let record = try #require(try DatasetFile.read(BundledDatasets.conflicts).first)
+        let engine = rt.engine
+        let prompts = record.instructionTurns.map { engine.encode(chat: [.user($0.content!)]) }
+        let prefix = try #require(LocalCellRunner(runtime: rt, config: ExperimentConfig(datasets: [], model: "")).sharedPrefix(prompts))
+        #expect(prefix.count > 8)
+        try rt.createAgent(tenant: "t", id: "prefix")
+        _ = try await firstLogprobs(rt, tenant: "t", id: "prefix", prompt: prefix)
+        try rt.createAgent(tenant: "t", id: "fork", forkingFrom: "prefix")
+        let forked = try await firstLogprobs(rt, tenant: "t", id: "fork", prompt: prompts[1])
+        let original = try await firstLogprobs(rt, tenant: "t", id: "prefix", prompt: prompts[1])
+        #expect(forked.count == 8 && forked == original)
+        // The fork never wrote into the blocks it shares: the original continues as before.
+        #expect(rt.tokens(tenant: "t", id: "fork") == prompts[1] && rt.tokens(tenant: "t", id: "prefix") == prompts[1])
         await rt.shutdown()
     }
 }

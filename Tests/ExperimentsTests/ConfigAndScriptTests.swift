@@ -17,6 +17,7 @@ struct ConfigAndScriptTests {
 
         [sampling]
         temperature = 0
+        repetition_penalty = 1.1
 
         [generation]
         max_tokens = 32
@@ -32,6 +33,7 @@ struct ConfigAndScriptTests {
         #expect(c.conditions == [.sequential, .semantic])
         #expect(c.keepRatios == [0.5, 1.0] && c.seeds == [0, 1])
         #expect(c.maxTokens == 32 && c.turnMaxTokens == 16 && c.sampling.temperature == 0)
+        #expect(c.sampling.repetitionPenalty == 1.1)
         #expect(c.scorers.ifeval && !c.scorers.rules && c.scorers.judge == nil)
         // none once at 1, the others at each ratio.
         #expect(c.compressionSettings.map { "\($0.policy)@\($0.keepRatio)" }
