@@ -29,6 +29,9 @@ public struct ExperimentConfig: Sendable, Equatable {
     public var parallel: Int
     /// Tokens per agent cache.
     public var contextLength: Int
+    /// A JSON file of cluster assignments by record id (e.g. a reasoning model's clustering);
+    /// records it does not list use the dataset's ground truth.
+    public var clusters: String?
 
     public struct Sampling: Sendable, Equatable {
         public var temperature: Double = 0
@@ -133,6 +136,7 @@ private struct ConfigFile: Decodable {
         var system: String?
         var parallel: Int?
         var context: Int?
+        var clusters: String?
     }
     struct Sampling: Decodable {
         var temperature: Number?
@@ -182,6 +186,7 @@ private struct ConfigFile: Decodable {
                                       policies: policies, keepRatios: ratios, seeds: e.seeds ?? [0], system: e.system)
         if let p = e.parallel { config.parallel = max(1, p) }
         if let c = e.context { config.contextLength = c }
+        config.clusters = e.clusters
         if let s = sampling {
             if let t = s.temperature { config.sampling.temperature = t.value }
             if let seed = s.seed { config.sampling.seed = seed }

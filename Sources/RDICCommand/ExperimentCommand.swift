@@ -51,8 +51,11 @@ struct ExperimentRunCommand: AsyncParsableCommand {
             let cache = JudgeCache(directory: URL(fileURLWithPath: NSHomeDirectory() + "/.cache/rdic/judge"))
             judge = try LLMJudge.make(factory: factory, model: name, cache: cache)
         }
+        var assignments: [String: ClusterAssignment] = [:]
+        do { if let path = config.clusters { assignments = try ClusterAssignment.load(path: path) } } catch { fail("\(error)") }
         let runner = try ExperimentRunner(config: config, backend: backend, store: store,
-                                          scorer: CellScorer(ifeval: config.scorers.ifeval, rules: config.scorers.rules, judge: judge))
+                                          scorer: CellScorer(ifeval: config.scorers.ifeval, rules: config.scorers.rules, judge: judge),
+                                          assignments: assignments)
         let bar = ExperimentProgressBar()
         let final = try await runner.run(progress: bar.update)
         bar.finish()

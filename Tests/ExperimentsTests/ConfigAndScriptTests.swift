@@ -108,4 +108,18 @@ struct ConfigAndScriptTests {
         #expect(CellScorer.poles(labels: ["with_sources", "no_sources"], conflictType: "content_citations_vs_no_citations") == [0, 1])
         #expect(CellScorer.poles(labels: ["a", "b"], conflictType: "unknown_x_vs_y") == nil)
     }
+
+    @Test func aClustersFileReplacesTheGroundTruth() throws {
+        let r = try Self.record()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("rdic-clusters-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try #"{"conflict_001": {"labels": ["formal", "casual"], "turns": {"1": 1, "2": 0}, "source": "deepseek-r1 run 1"}}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let loaded = try ClusterAssignment.load(path: path)
+        let swapped = try #require(loaded["conflict_001"])
+        #expect(swapped.turns == [1: 1, 2: 0] && swapped.source == "deepseek-r1 run 1")
+        let script = try CellScript(record: r, condition: .semantic, assignment: swapped)
+        #expect(script.threads[0].userMessages.first == r.turns[1].content)
+        #expect(throws: ExperimentError.self) { try ClusterAssignment.load(path: path + ".missing") }
+    }
 }
