@@ -46,16 +46,20 @@ struct ExperimentRunCommand: AsyncParsableCommand {
         let factory = ProviderFactory(config: try ProviderConfig.load(path: providers), local: localProviderMaker,
                                       localModels: localModels())
         let backend = try await makeBackend(config, factory: factory)
-        var judge: LLMJudge?
-        if let name = config.scorers.judge {
-            let cache = JudgeCache(directory: URL(fileURLWithPath: NSHomeDirectory() + "/.cache/rdic/judge"))
-            judge = try LLMJudge.make(factory: factory, model: name, cache: cache)
-        }
-        var assignments: [String: ClusterAssignment] = [:]
-        do { if let path = config.clusters { assignments = try ClusterAssignment.load(path: path) } } catch { fail("\(error)") }
-        let runner = try ExperimentRunner(config: config, backend: backend, store: store,
+        let runner: ExperimentRunner
+        do {
+            var judge: LLMJudge?
+            if let name = config.scorers.judge {
+                let cache = JudgeCache(directory: URL(fileURLWithPath: NSHomeDirectory() + "/.cache/rdic/judge"))
+                judge = try LLMJudge.make(factory: factory, model: name, cache: cache)
+            }
+            let assignments = try config.clusters.map { try ClusterAssignment.load(path: $0) } ?? [:]
+            runner = try ExperimentRunner(config: config, backend: backend, store: store,
                                           scorer: CellScorer(ifeval: config.scorers.ifeval, rules: config.scorers.rules, judge: judge),
                                           assignments: assignments)
+        } catch {
+            fail("\(error)")
+        }
         let bar = ExperimentProgressBar()
         let final = try await runner.run(progress: bar.update)
         bar.finish()
