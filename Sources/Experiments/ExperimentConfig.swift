@@ -74,6 +74,17 @@ public struct ExperimentConfig: Sendable, Equatable {
         self.contextLength = contextLength
     }
 
+    /// What a cell's result depends on besides its key: a database holds cells of one setting
+    /// only (the grid may grow; changing these needs a new database).
+    public var settings: String {
+        let s = sampling
+        return ["model=\(model)", "system=\(system ?? "")", "temperature=\(s.temperature)", "seed=\(s.seed)",
+                "top_k=\(s.topK)", "top_p=\(s.topP)", "repetition_penalty=\(s.repetitionPenalty)",
+                "max_tokens=\(maxTokens)", "turn_max_tokens=\(turnMaxTokens)", "ifeval=\(scorers.ifeval)",
+                "rules=\(scorers.rules)", "judge=\(scorers.judge ?? "")", "clusters=\(clusters ?? "")"]
+            .joined(separator: "; ")
+    }
+
     /// Every (policy, keep ratio) pair a record and condition run under: `none` once at 1, every
     /// other policy at each keep ratio.
     public var compressionSettings: [(policy: String, keepRatio: Double)] {

@@ -9,6 +9,7 @@ public enum ExperimentError: Error, Sendable, Equatable, CustomStringConvertible
     case templateNotIncremental
     case store(String)
     case clustersFile(String, String)
+    case settingsChanged(stored: String, requested: String)
 
     public var description: String {
         switch self {
@@ -18,6 +19,8 @@ public enum ExperimentError: Error, Sendable, Equatable, CustomStringConvertible
         case .templateNotIncremental: "the chat template does not render a conversation as a prefix of its continuation"
         case .store(let why): "results database: \(why)"
         case .clustersFile(let path, let why): "cluster assignments \(path): \(why)"
+        case .settingsChanged(let stored, let requested):
+            "the database holds cells made with other settings; use a new --db (or the old settings)\n  stored:    \(stored)\n  requested: \(requested)"
         }
     }
 }

@@ -101,6 +101,7 @@ public struct ExperimentRunner: Sendable {
     @discardableResult
     public func run(progress: @escaping @Sendable (ExperimentProgress) -> Void = { _ in }) async throws -> ExperimentProgress {
         let cells = try plan()
+        try store.adopt(settings: config.settings)
         try store.plan(cells.map(\.key))
         let finished = try store.finishedKeys()
         let todo = cells.filter { !finished.contains($0.key.id) }

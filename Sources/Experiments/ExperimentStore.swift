@@ -18,6 +18,7 @@ public final class ExperimentStore: Sendable {
             queue = try DatabaseQueue(path: path, configuration: configuration)
             try queue.write { db in
                 try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
                     CREATE TABLE IF NOT EXISTS planned (
                         key TEXT PRIMARY KEY, record_id TEXT NOT NULL, condition TEXT NOT NULL, policy TEXT NOT NULL,
                         keep_ratio REAL NOT NULL, seed INTEGER NOT NULL);
@@ -34,6 +35,18 @@ public final class ExperimentStore: Sendable {
             }
         } catch {
             throw ExperimentError.store("cannot open \(path): \(error)")
+        }
+    }
+
+    /// Records the run's settings, or refuses a run whose settings differ from those the
+    /// database's cells were made with (resuming would mix two experiments in one table).
+    public func adopt(settings: String) throws {
+        try write { db in
+            if let stored = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE name = 'settings'") {
+                guard stored == settings else { throw ExperimentError.settingsChanged(stored: stored, requested: settings) }
+            } else {
+                try db.execute(sql: "INSERT INTO meta (name, value) VALUES ('settings', ?)", arguments: [settings])
+            }
         }
     }
 

@@ -48,4 +48,16 @@ struct ExperimentStoreTests {
     @Test func aMissingFolderIsAClearError() {
         #expect(throws: ExperimentError.self) { try ExperimentStore(path: "/nonexistent-dir/x/results.sqlite") }
     }
+
+    @Test func aDatabaseKeepsOneSetting() throws {
+        let path = tempDB()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var config = ExperimentConfig(datasets: ["conflicts"], model: "m", maxTokens: 32)
+        try ExperimentStore(path: path).adopt(settings: config.settings)
+        try ExperimentStore(path: path).adopt(settings: config.settings)
+        config.conditions = [.semantic]  // the grid may change
+        try ExperimentStore(path: path).adopt(settings: config.settings)
+        config.maxTokens = 64
+        #expect(throws: ExperimentError.self) { try ExperimentStore(path: path).adopt(settings: config.settings) }
+    }
 }
