@@ -86,7 +86,7 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Statistics", .product(name: "Plot", package: "Plot")]),
         // The RDIC experiment: conditions over agents' caches, resumable runs in SQLite.
         .target(name: "Experiments", dependencies: [
-            "Agents", "Engine", "KVCache", "Datasets", "Scoring", "Providers", "LocalProvider", "Reports", "Statistics",
+            "Agents", "Engine", "KVCache", "Datasets", "IFEval", "Scoring", "Providers", "LocalProvider", "Reports", "Statistics",
             .product(name: "GRDB", package: "GRDB.swift"), .product(name: "TOMLKit", package: "TOMLKit"),
         ], swiftSettings: optimized),
         .executableTarget(name: "RDICCommand", dependencies: [
@@ -125,7 +125,7 @@ let package = Package(
         .testTarget(name: "StatisticsTests", dependencies: ["Statistics"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Statistics"]),
         .testTarget(name: "ExperimentsTests", dependencies: [
-            "Experiments", "Reports", "Agents", "Engine", "KVCache", "Datasets", "Scoring", "Providers", "TestSupport",
+            "Experiments", "Reports", "Agents", "Engine", "KVCache", "Datasets", "Scoring", "Providers", "LocalProvider", "TestSupport",
             .product(name: "GRDB", package: "GRDB.swift"),
         ], swiftSettings: optimized),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "GGUF"]),

@@ -13,7 +13,7 @@ import Models
 /// runs the pass, samples each request's next token with its own sampler, and streams it.
 /// Requests join and leave between steps; a cancelled one leaves at the next step.
 public final class AgentRuntime: @unchecked Sendable {
-    private let scheduler: AgentScheduler
+    let scheduler: AgentScheduler
     public var engine: Engine { scheduler.engine }
     public var configuration: AgentRuntimeConfiguration { scheduler.configuration }
 

@@ -46,7 +46,7 @@ final class AgentStore: @unchecked Sendable {
 
     let engine: Engine
     let configuration: AgentRuntimeConfiguration
-    private(set) var agents: [Key: AgentEntry] = [:]
+    var agents: [Key: AgentEntry] = [:]
     /// Per tenant, kept prefixes: those of finished anonymous requests and branch points
     /// (see `keepBranchPoint`), oldest first.
     private var anonymous: [String: [AgentEntry]] = [:]
@@ -315,7 +315,7 @@ final class AgentStore: @unchecked Sendable {
         enforceDiskBudget(keeping: e)
     }
 
-    private func restore(_ e: AgentEntry) throws {
+    func restore(_ e: AgentEntry) throws {
         guard let url = fileURL(e) else { throw AgentError.notFound(agent: e.id ?? "") }
         let contents = try SessionFile.read(path: url.path, fingerprint: engine.fingerprint,
                                             layers: engine.model.cacheConfiguration(contextLength: 1).layers)

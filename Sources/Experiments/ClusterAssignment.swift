@@ -1,5 +1,6 @@
 import Datasets
 import Engine
+import Foundation
 
 /// Which cache each instruction turn of a record goes to: the clusters in version order
 /// (Version 1 is `labels[0]`) and, per instruction turn id, its cluster's index. Ground truth
@@ -38,6 +39,17 @@ public struct ClusterAssignment: Sendable, Codable, Equatable {
         var turns: [Int: Int] = [:]
         for turn in record.instructionTurns { turns[turn.turnID] = rng.index(below: labels.count) }
         return ClusterAssignment(labels: labels, turns: turns, source: "random")
+    }
+
+    /// Assignments by record id from a JSON object `{"<record id>": {"labels": [...], "turns":
+    /// {"<turn id>": <label index>}, "source": "..."}}`.
+    public static func load(path: String) throws(ExperimentError) -> [String: ClusterAssignment] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw .clustersFile(path, "cannot read it") }
+        do {
+            return try JSONDecoder().decode([String: ClusterAssignment].self, from: data)
+        } catch {
+            throw .clustersFile(path, "\(error)")
+        }
     }
 
     /// The instruction turns of cluster `index`, in conversation order.

@@ -8,6 +8,8 @@ public enum ExperimentError: Error, Sendable, Equatable, CustomStringConvertible
     /// cannot be appended to a cache.
     case templateNotIncremental
     case store(String)
+    case clustersFile(String, String)
+    case settingsChanged(stored: String, requested: String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,9 @@ public enum ExperimentError: Error, Sendable, Equatable, CustomStringConvertible
         case .needsLocalModel(let what): "\(what) needs a local model (the cache is manipulated inside the engine); text APIs run only sequential, prompted, turn_based and separate_agents with policy none"
         case .templateNotIncremental: "the chat template does not render a conversation as a prefix of its continuation"
         case .store(let why): "results database: \(why)"
+        case .clustersFile(let path, let why): "cluster assignments \(path): \(why)"
+        case .settingsChanged(let stored, let requested):
+            "the database holds cells made with other settings; use a new --db (or the old settings)\n  stored:    \(stored)\n  requested: \(requested)"
         }
     }
 }

@@ -22,6 +22,7 @@ struct RDIC: AsyncParsableCommand {
             DatasetCommand.self,
             EvalCommand.self,
             ServeCommand.self,
+            ExperimentCommand.self,
         ]
     )
 }

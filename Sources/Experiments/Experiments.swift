@@ -1,4 +1,0 @@
-import Reports
-
-/// The RDIC experiment runner. (Filled in by the experiment work.)
-public enum Experiments {}
