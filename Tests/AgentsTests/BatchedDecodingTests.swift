@@ -37,8 +37,11 @@ import Tokenizers
 
     /// The batched pass itself: four caches advanced together give the same hidden states as
     /// four passes of one sequence each.
-    @Test func batchedForwardMatchesSingle() throws {
-        let engine = try Engines.get(.smollm2)
+    /// Gemma's Q4_K and Q6_K rows go through the multi-row kernels that give each decoded row
+    /// the single-token floats; SmolLM2's Q4_1 through the 32-element ones.
+    @Test(arguments: [TestModels.Name.smollm2, .gemma3])
+    func batchedForwardMatchesSingle(_ name: TestModels.Name) throws {
+        let engine = try Engines.get(name)
         let model = engine.model
         let d = model.hyperparameters.embeddingLength
         let seqs = prompts.prefix(4).map { prompt(engine, $0) }
