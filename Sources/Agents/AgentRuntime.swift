@@ -97,6 +97,11 @@ final class AgentScheduler: @unchecked Sendable {
     private var thread: Thread?
     private let finished = NSCondition()
     private var loopEnded = false
+    /// Hidden states and logits of a step, kept across steps (the scheduler thread's own): a
+    /// step's logits are a vocabulary of floats per decoding request, too large to allocate
+    /// and zero every token.
+    private var hidden: [Float] = []
+    private var logits: [Float] = []
 
     init(engine: Engine, configuration: AgentRuntimeConfiguration) throws {
         var configuration = configuration
@@ -319,7 +324,8 @@ final class AgentScheduler: @unchecked Sendable {
                           outputRows: p.wantsLogits ? (p.tokens.count - 1)..<p.tokens.count : 0..<0)
         }
         let rows = group.filter(\.wantsLogits).count
-        var hidden = [Float](repeating: 0, count: max(1, rows) * d)
+        if hidden.count < max(1, rows) * d { hidden = [Float](repeating: 0, count: max(1, rows) * d) }
+        if logits.count < rows * vocab { logits = [Float](repeating: 0, count: rows * vocab) }
         do {
             try hidden.withUnsafeMutableBufferPointer { try model.forward(batch, numerics: numerics, into: $0.baseAddress!) }
         } catch {
@@ -332,7 +338,6 @@ final class AgentScheduler: @unchecked Sendable {
             if j.isPrefilling { j.cursor += p.tokens.count }
         }
         guard rows > 0 else { return }
-        var logits = [Float](repeating: 0, count: rows * vocab)
         hidden.withUnsafeBufferPointer { h in
             logits.withUnsafeMutableBufferPointer {
                 model.logits(hidden: h.baseAddress!, rows: rows, numerics: numerics, independentRows: true,

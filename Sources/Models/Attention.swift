@@ -79,8 +79,8 @@ struct AttentionKernel {
             let slices = HalfAttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
             let job = HalfAttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
                                        scratch: scratch, partials: partials.buffer(0), stored: stored,
-                                       base: cache.count, slices: slices, batch: n > 1)
-            pool.run(chunks: n * slices, job: job)
+                                       base: cache.count, slices: slices, tokens: n)
+            pool.run(chunks: HalfAttentionJob.chunks(tokens: n, slices: slices), job: job)
             job.merge(tokens: n)
             return
         }
@@ -123,9 +123,9 @@ struct AttentionKernel {
             let slices = HalfAttentionJob.slices(tokens: s.n, stored: stored.count, threads: pool.threadCount)
             jobs.append(HalfAttentionJob(kernel: self, cache: s.cache, layer: layer, window: window, q: s.q, out: s.out,
                                          scratch: scratch, partials: partials.buffer(0) + offset, stored: stored,
-                                         base: s.cache.count, slices: slices, batch: s.n > 1))
+                                         base: s.cache.count, slices: slices, tokens: s.n))
             firstChunk.append(chunks)
-            chunks += s.n * slices
+            chunks += HalfAttentionJob.chunks(tokens: s.n, slices: slices)
             offset += HalfAttentionJob.partialFloats(self, tokens: s.n, slices: slices)
         }
         pool.run(chunks: chunks, job: SequencesJob(jobs: jobs, firstChunk: firstChunk))

@@ -4,11 +4,12 @@ import KVCache
 /// Attention over an f16 cache in the manner of llama.cpp's CPU flash attention (query rounded
 /// to f16, online softmax, one division at the end), organised for grouped-query attention.
 ///
-/// One chunk is one query token and one slice of the stored keys, for every head: each token's
+/// A decoded token is one chunk per slice of the stored keys, for every head: each token's
 /// keys and values are read from memory once, in order, and each KV head's row is widened once
-/// for the query heads sharing it. A decoded token is one chunk per slice: its keys are split
+/// for the query heads sharing it. Its keys are split
 /// into slices, each giving a partial softmax (its maximum, its sum and its weighted values)
-/// that `merge` combines as flash decoding does. Running sums are kept in f32 (llama.cpp keeps the values' in f16; the
+/// that `merge` combines as flash decoding does. A batch goes a tile of queries per chunk
+/// (`runTile`). Running sums are kept in f32 (llama.cpp keeps the values' in f16; the
 /// difference is below the reference's own f16/f32 noise).
 struct HalfAttentionJob: PoolJob {
     let kernel: AttentionKernel
@@ -23,10 +24,11 @@ struct HalfAttentionJob: PoolJob {
     let stored: Range<Int>
     let base: Int
     let slices: Int
-    /// A prefill batch, whose keys and values were just written and sit in cache: rows are
-    /// read in register-blocked tiles. A decoded token streams them from memory, where reading
+    /// Queries in the call. A prefill batch (more than one) goes through `runTile`, a tile of
+    /// queries per chunk; a decoded token streams keys and values from memory, where reading
     /// each row whole and in order (as the prefetcher expects) is faster.
-    let batch: Bool
+    let tokens: Int
+    var batch: Bool { tokens > 1 }
 
     /// Visible keys per online-softmax step.
     static let run = 32
@@ -39,9 +41,20 @@ struct HalfAttentionJob: PoolJob {
         return max(1, min(8 * threads, stored / 128))
     }
 
-    /// Floats of per-thread scratch for `kernel`.
+    /// Floats of per-thread scratch for `kernel`: one query's state, or a tile's.
     static func scratchFloats(_ k: AttentionKernel) -> Int {
+        max(queryFloats(k), tileScratchFloats(k))
+    }
+
+    /// One query's state: its heads rounded to f16, a run's scores, running sums, maximums and
+    /// totals, the run's visible rows.
+    static func queryFloats(_ k: AttentionKernel) -> Int {
         k.heads * (k.keyLength + run + k.valueLength + 3) + run
+    }
+
+    /// Pool chunks for the call: a decoded token's key slices, or a batch's query tiles.
+    static func chunks(tokens n: Int, slices: Int) -> Int {
+        n > 1 ? (n + queryTile - 1) / queryTile : slices
     }
 
     /// Floats of `partials` for `n` tokens cut into `slices`.
@@ -50,6 +63,10 @@ struct HalfAttentionJob: PoolJob {
     }
 
     func run(chunk: Int, worker: Int) {
+        if batch {
+            runTile(chunk, worker: worker)
+            return
+        }
         let heads = kernel.heads, kvHeads = kernel.kvHeads, group = heads / kvHeads
         let kl = kernel.keyLength, vl = kernel.valueLength, scoreScale = kernel.scoreScale
         let run = Self.run
@@ -63,14 +80,7 @@ struct HalfAttentionJob: PoolJob {
         let acc = sc + heads * run                     // [heads][vl]
         let maxes = acc + heads * vl, sums = maxes + heads, runMax = sums + heads
         let rows = UnsafeMutableRawPointer(runMax + heads).bindMemory(to: Int32.self, capacity: run)
-
-        qs.update(from: q + i * heads * kl, count: heads * kl)
-        roundToHalf(qs, heads * kl)
-        for h in 0..<heads {
-            maxes[h] = -.infinity
-            sums[h] = 0
-        }
-        acc.initialize(repeating: 0, count: heads * vl)
+        start(query: i, qs: qs, acc: acc, maxes: maxes, sums: sums)
         let (qb, qslot) = cache.slot(layer: layer, token: base + i)
         let qpos = qb.positions[qslot]
         let bt = cache.configuration.blockTokens
@@ -93,72 +103,34 @@ struct HalfAttentionJob: PoolJob {
                     s += 1
                 }
                 if c == 0 { continue }
-                if batch {
+                for u in 0..<c {
+                    let key = block.key(Int(rows[u]))
                     for g in 0..<kvHeads {
-                        let q = qs + g * group * kl, out = sc + g * group * run
-                        var u = 0
-                        while u + 2 <= c {
-                            groupScores2(q, group: group, keys: block.key(Int(rows[u])) + 2 * g * kl,
-                                         block.key(Int(rows[u + 1])) + 2 * g * kl, kl, scale: scoreScale, into: out + u,
-                                         stride: run)
-                            u += 2
-                        }
-                        if u < c {
-                            groupScores(q, group: group, key: block.key(Int(rows[u])) + 2 * g * kl, kl, scale: scoreScale,
-                                        into: out + u, stride: run)
-                        }
-                    }
-                } else {
-                    for u in 0..<c {
-                        let key = block.key(Int(rows[u]))
-                        for g in 0..<kvHeads {
-                            groupScores(qs + g * group * kl, group: group, key: key + 2 * g * kl, kl, scale: scoreScale,
-                                        into: sc + g * group * run + u, stride: run)
-                        }
+                        groupScores(qs + g * group * kl, group: group, key: key + 2 * g * kl, kl, scale: scoreScale,
+                                    into: sc + g * group * run + u, stride: run)
                     }
                 }
-                for h in 0..<heads {
-                    var m = -Float.infinity
-                    for u in 0..<c { m = max(m, sc[h * run + u]) }
-                    if m > maxes[h] {
-                        if maxes[h] > -.infinity {
-                            let f = expf(maxes[h] - m)
-                            scale(acc + h * vl, f, vl)
-                            sums[h] *= f
-                        }
-                        maxes[h] = m
-                    }
-                    sums[h] += expShifted(sc + h * run, c, minus: maxes[h])
-                }
-                if batch {
+                absorb(heads: 0..<heads, c, scores: sc, acc: acc, maxes: maxes, sums: sums)
+                for u in 0..<c {
+                    let v = block.value(Int(rows[u]))
                     for g in 0..<kvHeads {
-                        groupAccumulate(block, rows: rows, c, offset: 2 * g * vl, vl, weights: sc + g * group * run,
-                                        stride: run, group: group, into: acc + g * group * vl)
-                    }
-                } else {
-                    for u in 0..<c {
-                        let v = block.value(Int(rows[u]))
-                        for g in 0..<kvHeads {
-                            groupAccumulate(v + 2 * g * vl, vl, weights: sc + g * group * run + u, stride: run,
-                                            group: group, into: acc + g * group * vl)
-                        }
+                        groupAccumulate(v + 2 * g * vl, vl, weights: sc + g * group * run + u, stride: run,
+                                        group: group, into: acc + g * group * vl)
                     }
                 }
             }
             t += end - s0
         }
 
+        if slices == 1 {
+            finish(query: i, acc: acc, sums: sums)
+            return
+        }
         for h in 0..<heads {
-            if slices == 1 {
-                let o = out + (i * heads + h) * vl
-                let inv: Float = sums[h] == 0 ? 0 : 1 / sums[h]
-                for j in 0..<vl { o[j] = acc[h * vl + j] * inv }
-            } else {
-                let p = partials + ((i * heads + h) * slices + slice) * (vl + 2)
-                p[0] = maxes[h]
-                p[1] = sums[h]
-                (p + 2).update(from: acc + h * vl, count: vl)
-            }
+            let p = partials + ((i * heads + h) * slices + slice) * (vl + 2)
+            p[0] = maxes[h]
+            p[1] = sums[h]
+            (p + 2).update(from: acc + h * vl, count: vl)
         }
     }
 
@@ -256,50 +228,6 @@ private func groupAccumulate<G: Count>(_: G.Type, _ value: UnsafeRawPointer, _ n
         if group > 3 { update(3, w.3, v, j) }
         j &+= 8
     }
-}
-
-/// `groupScores` for two keys at once: 2 x `group` accumulators, so each query slice loaded
-/// serves both keys. Each score is summed in the same order as `groupScores` sums it.
-@inline(__always)
-func groupScores2(_ q: UnsafePointer<Float>, group: Int, keys k0: UnsafeRawPointer, _ k1: UnsafeRawPointer, _ n: Int,
-                  scale: Float, into out: UnsafeMutablePointer<Float>, stride: Int) {
-    switch group {
-    case 2: groupScores2(C2.self, q, k0, k1, n, scale, out, stride)
-    case 3: groupScores2(C3.self, q, k0, k1, n, scale, out, stride)
-    case 4: groupScores2(C4.self, q, k0, k1, n, scale, out, stride)
-    default:
-        groupScores(q, group: group, key: k0, n, scale: scale, into: out, stride: stride)
-        groupScores(q, group: group, key: k1, n, scale: scale, into: out + 1, stride: stride)
-    }
-}
-
-/// `groupScores2` for `G.value` (2...4) heads.
-private func groupScores2<G: Count>(_: G.Type, _ q: UnsafePointer<Float>, _ k0: UnsafeRawPointer, _ k1: UnsafeRawPointer,
-                                    _ n: Int, _ scale: Float, _ out: UnsafeMutablePointer<Float>, _ stride: Int) {
-    let group = G.value
-    var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
-    var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
-    var j = 0
-    while j < n {
-        let x = loadHalf8(k0, j), y = loadHalf8(k1, j)
-        var v = load8(q, j)
-        a0.addProduct(v, x); b0.addProduct(v, y)
-        v = load8(q + n, j)
-        a1.addProduct(v, x); b1.addProduct(v, y)
-        if group > 2 {
-            v = load8(q + 2 * n, j)
-            a2.addProduct(v, x); b2.addProduct(v, y)
-        }
-        if group > 3 {
-            v = load8(q + 3 * n, j)
-            a3.addProduct(v, x); b3.addProduct(v, y)
-        }
-        j += 8
-    }
-    out[0] = a0.sum() * scale; out[1] = b0.sum() * scale
-    out[stride] = a1.sum() * scale; out[stride + 1] = b1.sum() * scale
-    if group > 2 { out[2 * stride] = a2.sum() * scale; out[2 * stride + 1] = b2.sum() * scale }
-    if group > 3 { out[3 * stride] = a3.sum() * scale; out[3 * stride + 1] = b3.sum() * scale }
 }
 
 /// `acc[h] += weights[h * stride + u] * value(rows[u])` over the `c` listed rows of `block`

@@ -265,6 +265,8 @@ struct MatmulJob: PoolJob {
     let independentRows: Bool
     let totalRows: Int
     var chunkRows: Int
+    /// Weight rows passed over by every group of independent rows in turn (tens of KiB).
+    static let tileRows = 32
 
     init(_ a: Part, _ b: Part? = nil, _ c: Part? = nil, n: Int, independentRows: Bool = false) {
         self.a = a
@@ -301,16 +303,34 @@ struct MatmulJob: PoolJob {
         guard lo < hi else { return }
         #if arch(x86_64)
         if let bytes = part.bytes {
+            let rows = (lo - start)..<(hi - start)
+            // Rows of different sequences: up to four at a time through kernels that read each
+            // weight block once for all of them and give each the floats it gets alone. A tile
+            // of weight rows stays in cache while every group of tokens passes over it.
+            if independentRows && n > 1 {
+                var r = rows.lowerBound
+                while r < rows.upperBound {
+                    let tile = r..<min(rows.upperBound, r + Self.tileRows)
+                    var first = 0
+                    while first < n {
+                        let last = min(n, first + 4)
+                        ByteDot.rowsAlone(part.type, base: part.base, rowBytes: part.rowBytes, rows: tile, activations: bytes,
+                                          tokens: first..<last, y: part.y, yStride: 1, yTokenStride: part.yStride)
+                        first = last
+                    }
+                    r = tile.upperBound
+                }
+                return
+            }
             var first = 0
-            // Independent rows may still share a block's unpacking where that changes no float.
-            if n >= 4 && (!independentRows || ByteDot.fourTokensMatchOne(part.type)) {
+            if n >= 4 && !independentRows {
                 // Four tokens per pass: each weight block unpacked once for the four.
                 while first + 4 <= n {
                     @inline(__always) func blocks(_ size: Int) -> ByteDot.Blocks4 {
                         (bytes.blocks(row: first, blockSize: size), bytes.blocks(row: first + 1, blockSize: size),
                          bytes.blocks(row: first + 2, blockSize: size), bytes.blocks(row: first + 3, blockSize: size))
                     }
-                    ByteDot.rows4(part.type, base: part.base, rowBytes: part.rowBytes, rows: (lo - start)..<(hi - start),
+                    ByteDot.rows4(part.type, base: part.base, rowBytes: part.rowBytes, rows: rows,
                                   cols: bytes.count, x: bytes.qs + first * bytes.count, xStride: bytes.count,
                                   blocks: blocks(32), blocks16: blocks(16), y: part.y + first * part.yStride, yStride: 1,
                                   yTokenStride: part.yStride, batch: n)
@@ -318,7 +338,7 @@ struct MatmulJob: PoolJob {
                 }
             }
             for i in first..<n {
-                ByteDot.rows(part.type, base: part.base, rowBytes: part.rowBytes, rows: (lo - start)..<(hi - start),
+                ByteDot.rows(part.type, base: part.base, rowBytes: part.rowBytes, rows: rows,
                              cols: bytes.count, x: bytes.qs + i * bytes.count, blocks: bytes.blocks(row: i, blockSize: 32),
                              blocks16: bytes.blocks(row: i, blockSize: 16), y: part.y + i * part.yStride, yStride: 1,
                              batch: independentRows ? 1 : n, token: independentRows ? 0 : i)

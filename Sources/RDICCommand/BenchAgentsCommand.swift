@@ -16,7 +16,10 @@ struct BenchAgentsCommand: AsyncParsableCommand {
             --budget-total agents taking turns: resident memory and correctness after spills.
             """)
 
-    @Option(help: "A model name (rdic model list) or a path to a .gguf file. Default: the default model.")
+    @Option(help: """
+        A model name (rdic model list) or a path to a .gguf file; several comma-separated \
+        (e.g. smollm2-135m,gemma3-270m) are measured one after another. Default: the default model.
+        """)
     var model: String?
 
     @Option(help: "Worker threads (default: one per core).")
@@ -47,6 +50,21 @@ struct BenchAgentsCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        let names: [String?] = model.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? [nil]
+        var reports: [Report] = []
+        for name in names {
+            if names.count > 1 && !json { print("== \(name ?? "default model")") }
+            reports.append(try await measure(name))
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = reports.count == 1 ? try encoder.encode(reports[0]) : try encoder.encode(reports)
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+
+    private func measure(_ model: String?) async throws -> Report {
         let path = try await ModelResolution.resolve(model).path
         let engine = try Engine(path: path, threads: threads, contextLength: history + new + 64)
         let bench = AgentBenchmark(engine: engine)
@@ -85,11 +103,7 @@ struct BenchAgentsCommand: AsyncParsableCommand {
                 + "(+\(mib(b.peakRSS - b.baselineRSS))), \(b.evictions) spills, \(b.restores) restores, "
                 + "outputs \(b.outputsMatch ? "equal to" : "DIFFERENT from") an unlimited run")
         }
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
-        }
+        return report
     }
 
     struct Report: Codable {

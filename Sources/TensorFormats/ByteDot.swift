@@ -22,15 +22,6 @@ public enum ByteDot {
         }
     }
 
-    /// Whether `rows4` gives each token exactly the floats `rows` gives it alone: true of the
-    /// 32-element block types, whose four-token kernels only share the unpacking of a block.
-    public static func fourTokensMatchOne(_ type: GGMLType) -> Bool {
-        switch type {
-        case .q4_0, .q4_1, .q5_0, .q8_0: true
-        default: false
-        }
-    }
-
     /// `y[r * yStride]` = row r · activations, for `rows` rows of `type` from `base`.
     /// `token` of a batch of `batch` tokens: llama.cpp's kernel, so the float steps, can depend
     /// on both. Q4_K (repacked): rows in the batch's groups of four go through its GEMM, which

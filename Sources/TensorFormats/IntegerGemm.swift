@@ -90,7 +90,9 @@ enum Shape<Groups: Count, K: Count>: BlockShape {
 
 /// A compile-time count, so that each specialization of `Panel.tokens4` has constant loop bounds.
 protocol Count { static var value: Int { get } }
+enum C1: Count { static var value: Int { 1 } }
 enum C2: Count { static var value: Int { 2 } }
+enum C3: Count { static var value: Int { 3 } }
 enum C4: Count { static var value: Int { 4 } }
 enum C8: Count { static var value: Int { 8 } }
 

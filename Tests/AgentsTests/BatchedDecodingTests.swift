@@ -37,8 +37,11 @@ import Tokenizers
 
     /// The batched pass itself: four caches advanced together give the same hidden states as
     /// four passes of one sequence each.
-    @Test func batchedForwardMatchesSingle() throws {
-        let engine = try Engines.get(.smollm2)
+    /// Gemma's Q4_K and Q6_K rows go through the multi-row kernels that give each decoded row
+    /// the single-token floats; SmolLM2's Q4_1 through the 32-element ones.
+    @Test(arguments: [TestModels.Name.smollm2, .gemma3])
+    func batchedForwardMatchesSingle(_ name: TestModels.Name) throws {
+        let engine = try Engines.get(name)
         let model = engine.model
         let d = model.hyperparameters.embeddingLength
         let seqs = prompts.prefix(4).map { prompt(engine, $0) }
@@ -75,5 +78,26 @@ import Tokenizers
             #expect(Array(together[(i * vocab)..<((i + 1) * vocab)]) == model.logits(hidden: Array(single1[(i * d)..<((i + 1) * d)])))
         }
         for i in 0..<4 { #expect(single[i].count == batched[i].count) }
+    }
+
+    /// A prompt's attention does not depend on how it is cut into batches: at a depth of a
+    /// few hundred tokens, 24 new tokens in one pass and in passes of 5 and 19 (other query
+    /// tiles, other runs) give the same floats.
+    @Test func promptCutDoesNotChangeAttention() throws {
+        let engine = try Engines.get(.smollm2)
+        let model = engine.model
+        let text = Array(engine.encode(String(repeating: prompts.joined(separator: " "), count: 8)).prefix(330))
+        try #require(text.count == 330)
+        let history = Array(text[..<306]), new = Array(text[306...])
+        let whole = model.makeCache(contextLength: 512), cut = model.makeCache(contextLength: 512)
+        for c in [whole, cut] {
+            for start in stride(from: 0, to: history.count, by: 102) {
+                _ = try model.forward(tokens: Array(history[start..<(start + 102)]), cache: c, outputRows: 0..<0)
+            }
+        }
+        let one = try model.forward(tokens: new, cache: whole, outputRows: 0..<new.count)
+        var two = try model.forward(tokens: Array(new[..<5]), cache: cut, outputRows: 0..<5)
+        two += try model.forward(tokens: Array(new[5...]), cache: cut, outputRows: 0..<19)
+        #expect(one == two)
     }
 }

@@ -1,0 +1,273 @@
+import Foundation
+import KVCache
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
+
+/// A prefill batch's attention over an f16 cache, a tile of queries per chunk.
+///
+/// Each run of up to `run` key slots is read once for the whole tile: per KV head its keys are
+/// widened and transposed (`[keyLength][run]`), so every query's scores come out eight keys per
+/// vector, each summed over the head dimension in order, with no horizontal reductions; and its
+/// value rows serve every query while they sit in L1. A query's floats depend only on the query
+/// and the cache (never on which tile or batch it came in), so a prompt gives the same result
+/// however it is cut into chunks. Scaled to a batch at depth (64 new tokens after 4,096), this
+/// is what makes a warm agent's new message cheap.
+extension HalfAttentionJob {
+    /// Queries per chunk.
+    static let queryTile = 8
+
+    static func tileScratchFloats(_ k: AttentionKernel) -> Int {
+        k.keyLength * run + queryTile * queryFloats(k)
+    }
+
+    /// A query's state before its first key: the heads rounded to f16 (as llama.cpp's flash
+    /// attention rounds them), empty sums.
+    @inline(__always)
+    func start(query i: Int, qs: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<Float>,
+               maxes: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>) {
+        let heads = kernel.heads, kl = kernel.keyLength
+        qs.update(from: q + i * heads * kl, count: heads * kl)
+        roundToHalf(qs, heads * kl)
+        for h in 0..<heads {
+            maxes[h] = -.infinity
+            sums[h] = 0
+        }
+        acc.initialize(repeating: 0, count: heads * kernel.valueLength)
+    }
+
+    /// The online softmax step for `heads` over `c` new scores each (`scores[h * run + u]`,
+    /// replaced by their weights): a larger maximum rescales what was summed so far.
+    @inline(__always)
+    func absorb(heads: Range<Int>, _ c: Int, scores sc: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<Float>,
+                maxes: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>) {
+        let vl = kernel.valueLength, run = Self.run
+        for h in heads {
+            var m = -Float.infinity
+            for u in 0..<c { m = max(m, sc[h * run + u]) }
+            if m > maxes[h] {
+                if maxes[h] > -.infinity {
+                    let f = expf(maxes[h] - m)
+                    scale(acc + h * vl, f, vl)
+                    sums[h] *= f
+                }
+                maxes[h] = m
+            }
+            sums[h] += expShifted(sc + h * run, c, minus: maxes[h])
+        }
+    }
+
+    /// Query `i`'s output: the weighted sums divided by the softmax totals.
+    @inline(__always)
+    func finish(query i: Int, acc: UnsafePointer<Float>, sums: UnsafePointer<Float>) {
+        let heads = kernel.heads, vl = kernel.valueLength
+        for h in 0..<heads {
+            let o = out + (i * heads + h) * vl
+            let inv: Float = sums[h] == 0 ? 0 : 1 / sums[h]
+            for j in 0..<vl { o[j] = acc[h * vl + j] * inv }
+        }
+    }
+
+    /// Queries `tile * queryTile ..< +queryTile` of the batch over every stored key.
+    func runTile(_ tile: Int, worker: Int) {
+        let heads = kernel.heads, kvHeads = kernel.kvHeads, group = heads / kvHeads
+        let kl = kernel.keyLength, vl = kernel.valueLength, scoreScale = kernel.scoreScale
+        let run = Self.run
+        let first = tile * Self.queryTile, count = min(Self.queryTile, tokens - first)
+        let buf = scratch.buffer(worker)
+        let kt = buf                                   // [kl][run]: one KV head's keys, transposed
+        let perQuery = Self.queryFloats(kernel)
+        // Query t's state: [heads][kl] queries, [heads][run] scores, [heads][vl] sums, maximums,
+        // totals, then the run's visible rows.
+        @inline(__always) func qs(_ t: Int) -> UnsafeMutablePointer<Float> { buf + kl * run + t * perQuery }
+        @inline(__always) func sc(_ t: Int) -> UnsafeMutablePointer<Float> { qs(t) + heads * kl }
+        @inline(__always) func acc(_ t: Int) -> UnsafeMutablePointer<Float> { sc(t) + heads * run }
+        @inline(__always) func maxes(_ t: Int) -> UnsafeMutablePointer<Float> { acc(t) + heads * vl }
+        @inline(__always) func sums(_ t: Int) -> UnsafeMutablePointer<Float> { maxes(t) + heads }
+        @inline(__always) func rows(_ t: Int) -> UnsafeMutablePointer<Int32> {
+            UnsafeMutableRawPointer(sums(t) + 2 * heads).assumingMemoryBound(to: Int32.self)
+        }
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * count) { temp in
+            let qpos = temp.baseAddress!, visible = qpos + count
+            for t in 0..<count {
+                start(query: first + t, qs: qs(t), acc: acc(t), maxes: maxes(t), sums: sums(t))
+                let (qb, qslot) = cache.slot(layer: layer, token: base + first + t)
+                qpos[t] = qb.positions[qslot]
+            }
+            let bt = cache.configuration.blockTokens
+            var t0 = stored.lowerBound
+            while t0 < stored.upperBound {
+                let (block, s0) = cache.slot(layer: layer, token: t0)
+                let end = s0 + min(bt - s0, stored.upperBound - t0)
+                var s = s0
+                while s < end {
+                    let runEnd = min(end, s + run), m = runEnd - s
+                    var anyVisible = false
+                    for t in 0..<count {
+                        let r = rows(t), p = qpos[t]
+                        var c: Int32 = 0
+                        for slot in s..<runEnd {
+                            let kp = block.positions[slot]
+                            if kp <= p && (window == nil || p - kp < Int32(window!)) {
+                                r[Int(c)] = Int32(slot)
+                                c += 1
+                            }
+                        }
+                        visible[t] = c
+                        anyVisible = anyVisible || c > 0
+                    }
+                    if anyVisible {
+                        for g in 0..<kvHeads {
+                            transposeKeys(block, slots: s..<runEnd, offset: 2 * g * kl, kl, into: kt, stride: run)
+                            for t in 0..<count where visible[t] > 0 {
+                                let c = Int(visible[t]), r = rows(t)
+                                let scores = sc(t) + g * group * run
+                                tileScores(qs(t) + g * group * kl, group: group, kt, kl, keys: m, scale: scoreScale,
+                                           into: scores, stride: run)
+                                if c < m {
+                                    // Some slots are masked: keep the visible keys' scores, in order.
+                                    for h in 0..<group {
+                                        for u in 0..<c { scores[h * run + u] = scores[h * run + Int(r[u]) - s] }
+                                    }
+                                }
+                                absorb(heads: (g * group)..<((g + 1) * group), c, scores: sc(t), acc: acc(t),
+                                       maxes: maxes(t), sums: sums(t))
+                                groupAccumulate(block, rows: r, c, offset: 2 * g * vl, vl, weights: scores, stride: run,
+                                                group: group, into: acc(t) + g * group * vl)
+                            }
+                        }
+                    }
+                    s = runEnd
+                }
+                t0 += end - s0
+            }
+            for t in 0..<count { finish(query: first + t, acc: acc(t), sums: sums(t)) }
+        }
+    }
+}
+
+/// `kt[d * stride + u] = key(slot u)[d]` for the `slots` of `block` (each key `offset` bytes
+/// into its row, `n` f16 values), widened; columns up to the next multiple of 8 are zeroed.
+@inline(__always)
+func transposeKeys(_ block: KVBlock, slots: Range<Int>, offset: Int, _ n: Int, into kt: UnsafeMutablePointer<Float>,
+                   stride: Int) {
+    let m = slots.count
+    var u = 0
+    #if arch(x86_64)
+    while u + 8 <= m && n % 8 == 0 {
+        var d = 0
+        while d < n {
+            @inline(__always) func row(_ k: Int) -> SIMD8<Float> { loadHalf8(block.key(slots.lowerBound + u + k) + offset, d) }
+            let c = transpose8(row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
+            store8(c.0, kt + d * stride, u); store8(c.1, kt + (d + 1) * stride, u)
+            store8(c.2, kt + (d + 2) * stride, u); store8(c.3, kt + (d + 3) * stride, u)
+            store8(c.4, kt + (d + 4) * stride, u); store8(c.5, kt + (d + 5) * stride, u)
+            store8(c.6, kt + (d + 6) * stride, u); store8(c.7, kt + (d + 7) * stride, u)
+            d += 8
+        }
+        u += 8
+    }
+    #endif
+    transposeKeysPortable(block, slots: slots, from: u, offset: offset, n, into: kt, stride: stride)
+}
+
+/// `transposeKeys` for slots `from...` (all of them on other platforms), one value at a time.
+func transposeKeysPortable(_ block: KVBlock, slots: Range<Int>, from: Int, offset: Int, _ n: Int,
+                           into kt: UnsafeMutablePointer<Float>, stride: Int) {
+    let m = slots.count
+    for u in from..<m {
+        let key = (block.key(slots.lowerBound + u) + offset).assumingMemoryBound(to: Float16.self)
+        for d in 0..<n { kt[d * stride + u] = Float(key[d]) }
+    }
+    let padded = (m + 7) / 8 * 8
+    for u in m..<padded {
+        for d in 0..<n { kt[d * stride + u] = 0 }
+    }
+}
+
+#if arch(x86_64)
+/// The 8 x 8 transpose of rows `r0...r7`: element j of the result's k-th vector is `r_j[k]`.
+@inline(__always)
+func transpose8(_ r0: SIMD8<Float>, _ r1: SIMD8<Float>, _ r2: SIMD8<Float>, _ r3: SIMD8<Float>, _ r4: SIMD8<Float>,
+                _ r5: SIMD8<Float>, _ r6: SIMD8<Float>, _ r7: SIMD8<Float>)
+    -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+    let t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1)
+    let t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3)
+    let t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5)
+    let t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7)
+    // Pairs of floats as doubles: the unpacks take the immediates' place (Swift cannot call
+    // the intrinsics that take one).
+    @inline(__always) func lo(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        unsafeBitCast(_mm256_unpacklo_pd(unsafeBitCast(a, to: SIMD4<Double>.self), unsafeBitCast(b, to: SIMD4<Double>.self)),
+                      to: SIMD8<Float>.self)
+    }
+    @inline(__always) func hi(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        unsafeBitCast(_mm256_unpackhi_pd(unsafeBitCast(a, to: SIMD4<Double>.self), unsafeBitCast(b, to: SIMD4<Double>.self)),
+                      to: SIMD8<Float>.self)
+    }
+    let u0 = lo(t0, t2), u1 = hi(t0, t2), u2 = lo(t1, t3), u3 = hi(t1, t3)
+    let u4 = lo(t4, t6), u5 = hi(t4, t6), u6 = lo(t5, t7), u7 = hi(t5, t7)
+    return (SIMD8(lowHalf: u0.lowHalf, highHalf: u4.lowHalf), SIMD8(lowHalf: u1.lowHalf, highHalf: u5.lowHalf),
+            SIMD8(lowHalf: u2.lowHalf, highHalf: u6.lowHalf), SIMD8(lowHalf: u3.lowHalf, highHalf: u7.lowHalf),
+            SIMD8(lowHalf: u0.highHalf, highHalf: u4.highHalf), SIMD8(lowHalf: u1.highHalf, highHalf: u5.highHalf),
+            SIMD8(lowHalf: u2.highHalf, highHalf: u6.highHalf), SIMD8(lowHalf: u3.highHalf, highHalf: u7.highHalf))
+}
+#endif
+
+/// `out[h * stride + u] = scale · Σ_d q[h][d] · kt[d][u]` for the `group` query heads
+/// (`[group][n]`) and keys `u < keys` of a transposed tile (`kt`, rows `run` apart, columns
+/// padded to 8): eight keys per vector, each sum taken over `d` in order.
+@inline(__always)
+func tileScores(_ q: UnsafePointer<Float>, group: Int, _ kt: UnsafePointer<Float>, _ n: Int, keys: Int, scale: Float,
+                into out: UnsafeMutablePointer<Float>, stride: Int) {
+    switch group {
+    case 1: tileScores(C1.self, q, kt, n, keys, scale, out, stride)
+    case 2: tileScores(C2.self, q, kt, n, keys, scale, out, stride)
+    case 3: tileScores(C3.self, q, kt, n, keys, scale, out, stride)
+    case 4: tileScores(C4.self, q, kt, n, keys, scale, out, stride)
+    default:
+        for h in 0..<group { tileScores(C1.self, q + h * n, kt, n, keys, scale, out + h * stride, stride) }
+    }
+}
+
+/// `tileScores` for `G.value` (1...4) heads, 16 keys (two vectors) per pass while they last.
+private func tileScores<G: Count>(_: G.Type, _ q: UnsafePointer<Float>, _ kt: UnsafePointer<Float>, _ n: Int, _ keys: Int,
+                                  _ scale: Float, _ out: UnsafeMutablePointer<Float>, _ stride: Int) {
+    let group = G.value, run = HalfAttentionJob.run
+    let vs = SIMD8<Float>(repeating: scale)
+    var u = 0
+    while u < keys {
+        let two = u + 8 < keys
+        var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+        var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+        if two {
+            for d in 0..<n {
+                let k0 = load8(kt + d * run, u), k1 = load8(kt + d * run, u + 8)
+                var w = SIMD8<Float>(repeating: q[d])
+                a0.addProduct(w, k0); b0.addProduct(w, k1)
+                if group > 1 { w = SIMD8(repeating: q[n + d]); a1.addProduct(w, k0); b1.addProduct(w, k1) }
+                if group > 2 { w = SIMD8(repeating: q[2 * n + d]); a2.addProduct(w, k0); b2.addProduct(w, k1) }
+                if group > 3 { w = SIMD8(repeating: q[3 * n + d]); a3.addProduct(w, k0); b3.addProduct(w, k1) }
+            }
+        } else {
+            for d in 0..<n {
+                let k0 = load8(kt + d * run, u)
+                a0.addProduct(SIMD8(repeating: q[d]), k0)
+                if group > 1 { a1.addProduct(SIMD8(repeating: q[n + d]), k0) }
+                if group > 2 { a2.addProduct(SIMD8(repeating: q[2 * n + d]), k0) }
+                if group > 3 { a3.addProduct(SIMD8(repeating: q[3 * n + d]), k0) }
+            }
+        }
+        store8(a0 * vs, out, u)
+        if group > 1 { store8(a1 * vs, out + stride, u) }
+        if group > 2 { store8(a2 * vs, out + 2 * stride, u) }
+        if group > 3 { store8(a3 * vs, out + 3 * stride, u) }
+        if two {
+            store8(b0 * vs, out, u + 8)
+            if group > 1 { store8(b1 * vs, out + stride, u + 8) }
+            if group > 2 { store8(b2 * vs, out + 2 * stride, u + 8) }
+            if group > 3 { store8(b3 * vs, out + 3 * stride, u + 8) }
+        }
+        u += two ? 16 : 8
+    }
+}

@@ -1,0 +1,70 @@
+import KVCache
+@testable import Models
+import Testing
+
+/// The batched (tiled) f16 attention against the decoding path on the same cache and queries:
+/// only the summation order of the scores differs, so the outputs agree to rounding.
+@Suite struct TiledAttentionTests {
+    /// Deterministic values in [-1, 1).
+    struct Values {
+        var state: UInt64
+        mutating func next() -> Float {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(bitPattern: state) >> 40) / Float(1 << 23)
+        }
+        mutating func array(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in next() * scale } }
+    }
+
+    @Test(arguments: [(3, 9, 64, nil), (1, 4, 256, nil), (2, 4, 64, 50)] as [(Int, Int, Int, Int?)])
+    func tilesMatchDecoding(kvHeads: Int, heads: Int, length: Int, window: Int?) throws {
+        let depth = 190, n = 27  // odd counts: partial runs, a partial query tile, a block boundary
+        let kernel = AttentionKernel(heads: heads, kvHeads: kvHeads, keyLength: length, valueLength: length,
+                                     scoreScale: 1 / Float(length).squareRoot())
+        let config = KVCacheConfiguration(layers: [KVLayerShape(kvHeads: kvHeads, keyLength: length, valueLength: length,
+                                                                window: window)], contextLength: 512)
+        var values = Values(state: 7)
+        let kw = kvHeads * length
+        let history = values.array((depth + n) * kw * 2, scale: 2)
+        let queries = values.array(n * heads * length, scale: 3)
+        let pool = ThreadPool(threads: 2)
+        defer { pool.shutdown() }
+        let scratch = Scratch(threads: 2, floatsPerThread: kernel.scratchFloats(stored: 512))
+        let partials = Scratch(threads: 1, floatsPerThread: 1 << 16)
+
+        func fill(_ cache: SequenceKVCache, _ rows: Range<Int>) throws {
+            try cache.reserve(rows.count)
+            history.withUnsafeBufferPointer { h in
+                for (i, r) in rows.enumerated() {
+                    cache.writeKey(layer: 0, batchIndex: i, h.baseAddress! + 2 * r * kw)
+                    cache.writeValue(layer: 0, batchIndex: i, h.baseAddress! + (2 * r + 1) * kw)
+                }
+            }
+        }
+        func attend(_ cache: SequenceKVCache, queries q: UnsafePointer<Float>, count: Int) -> [Float] {
+            var out = [Float](repeating: 0, count: count * heads * length)
+            out.withUnsafeMutableBufferPointer { o in
+                kernel.run(cache: cache, layer: 0, window: window, n: count, q: q, out: o.baseAddress!, pool: pool,
+                           scratch: scratch, partials: partials, quantizedQueries: [], queryBytes: [], llamaCpp: false)
+            }
+            return out
+        }
+
+        let batched = SequenceKVCache(configuration: config), decoded = SequenceKVCache(configuration: config)
+        for c in [batched, decoded] {
+            try fill(c, 0..<depth)
+            c.commit()
+        }
+        try fill(batched, depth..<(depth + n))
+        let together = queries.withUnsafeBufferPointer { attend(batched, queries: $0.baseAddress!, count: n) }
+        batched.commit()
+        var alone: [Float] = []
+        for i in 0..<n {
+            try fill(decoded, (depth + i)..<(depth + i + 1))
+            alone += queries.withUnsafeBufferPointer { attend(decoded, queries: $0.baseAddress! + i * heads * length, count: 1) }
+            decoded.commit()
+        }
+        var worst: Float = 0
+        for (a, b) in zip(together, alone) { worst = max(worst, abs(a - b)) }
+        #expect(worst < 1e-5, "largest difference \(worst)")
+    }
+}
