@@ -37,23 +37,8 @@ public enum Perplexity {
         var result = PerplexityResult()
         for c in 0..<chunks {
             let start = c * context
-            var chunk = Array(tokens[start..<(start + context)])
-            if let bos { chunk[0] = bos }
-            let cache = model.makeCache(contextLength: context, storage: kv)
-            compression?.attachStatistics(to: cache)
-            let step = compression?.step ?? batchSize
-            // Hidden states of positions first..<context-1 (each predicts the next token).
-            var hidden: [Float] = []
-            var i = 0
-            while i < context {
-                let end = min(i + step, context)
-                compression?.makeRoom(for: end - i, in: cache)
-                let lo = max(i, first), hi = min(end, context - 1)
-                let h = try model.forward(tokens: Array(chunk[i..<end]), cache: cache,
-                                          outputRows: lo < hi ? (lo - i)..<(hi - i) : 0..<0)
-                hidden.append(contentsOf: h)
-                i = end
-            }
+            let hidden = try scoredHiddenStates(model: model, tokens: tokens, chunk: c, context: context, bos: bos, kv: kv,
+                                                batchSize: batchSize, compression: compression)
             let scored = context - 1 - first
             result.negativeLogLikelihood += negativeLogLikelihood(
                 model: model, hidden: hidden, targets: tokens[(start + first + 1)..<(start + context)])
@@ -63,6 +48,30 @@ public enum Perplexity {
             progress(result)
         }
         return result
+    }
+
+    /// The output-normed hidden states of chunk `c`'s positions `context/2 ..< context-1` (each
+    /// predicts the next token), the chunk evaluated from an empty cache of `kv`.
+    static func scoredHiddenStates(model: Transformer, tokens: [Int32], chunk c: Int, context: Int, bos: Int32?,
+                                   kv: KVStorage, batchSize: Int, compression: StreamingCompression? = nil) throws -> [Float] {
+        let start = c * context, first = context / 2
+        var chunk = Array(tokens[start..<(start + context)])
+        if let bos { chunk[0] = bos }
+        let cache = model.makeCache(contextLength: context, storage: kv)
+        compression?.attachStatistics(to: cache)
+        let step = compression?.step ?? batchSize
+        var hidden: [Float] = []
+        var i = 0
+        while i < context {
+            let end = min(i + step, context)
+            compression?.makeRoom(for: end - i, in: cache)
+            let lo = max(i, first), hi = min(end, context - 1)
+            let h = try model.forward(tokens: Array(chunk[i..<end]), cache: cache,
+                                      outputRows: lo < hi ? (lo - i)..<(hi - i) : 0..<0)
+            hidden.append(contentsOf: h)
+            i = end
+        }
+        return hidden
     }
 
     /// The negative log-likelihood of `targets`, each predicted by its row of `hidden`.

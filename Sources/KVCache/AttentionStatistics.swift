@@ -138,8 +138,9 @@ public final class AttentionStatistics: @unchecked Sendable {
             for (j, t) in stored.enumerated() {
                 let (b, s) = cache.slot(layer: layer, token: t)
                 for g in 0..<shape.kvHeads {
-                    try! dequantize(type.ggmlType, from: b.key(s) + g * headBytes, count: shape.keyLength,
-                                    into: o.baseAddress! + j * width + g * shape.keyLength)
+                    let dst = o.baseAddress! + j * width + g * shape.keyLength
+                    if type == .q4 { Q4Rows.dequantize(b.key(s) + g * headBytes, count: shape.keyLength, into: dst) }
+                    else { try! dequantize(type.ggmlType, from: b.key(s) + g * headBytes, count: shape.keyLength, into: dst) }
                 }
             }
         }

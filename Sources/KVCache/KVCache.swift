@@ -5,7 +5,7 @@ import TensorFormats
 /// are ggml's 32-element block formats (a row of `headDim` elements is a whole number of blocks
 /// for every model we run). `KVStorage` picks one for keys and one for values.
 public enum KVElementType: String, Sendable, CaseIterable, CustomStringConvertible {
-    case f32, f16, q8_0, q4_0
+    case f32, f16, q8_0, q4_0, q4
 
     /// The ggml block format of a stored row (for quantize / dequantize / addScaled).
     public var ggmlType: GGMLType {
@@ -14,6 +14,7 @@ public enum KVElementType: String, Sendable, CaseIterable, CustomStringConvertib
         case .f16: .f16
         case .q8_0: .q8_0
         case .q4_0: .q4_0
+        case .q4: preconditionFailure("q4 rows are no ggml format (see Q4Rows)")
         }
     }
 
@@ -25,8 +26,13 @@ public enum KVElementType: String, Sendable, CaseIterable, CustomStringConvertib
         case .f16: 2 * count
         case .q8_0: count / 32 * 34
         case .q4_0: count / 32 * 18
+        case .q4: Q4Rows.rowBytes(count)
         }
     }
+
+    /// Bits one stored element takes, block scales included (rows of 256 elements; every
+    /// format here has the same ratio for any whole number of blocks).
+    public var bitsPerElement: Double { Double(rowBytes(256) * 8) / 256 }
 
     public var description: String { rawValue }
 }
@@ -220,10 +226,13 @@ public final class SequenceKVCache: @unchecked Sendable {
     /// Attention statistics a compression policy asked for (nil: none are gathered, and the
     /// forward pass does no extra work). Not carried over by `fork`.
     public var attentionStatistics: AttentionStatistics?
+    /// Per layer, what centering subtracted from its rows (nil: nothing; see `KVRowOffsets`).
+    public internal(set) var rowOffsets: [KVRowOffsets?]
 
     public init(configuration: KVCacheConfiguration) {
         self.configuration = configuration
         layers = configuration.layers.map { KVLayer(shape: $0) }
+        rowOffsets = Array(repeating: nil, count: configuration.layers.count)
     }
 
     /// Makes room for `n` more tokens at `positions` (default: consecutive from `nextPosition`).
@@ -263,20 +272,22 @@ public final class SequenceKVCache: @unchecked Sendable {
     public func writeKey(layer: Int, batchIndex i: Int, _ src: UnsafePointer<Float>) {
         let (block, s) = slot(layer: layer, token: count + i)
         let shape = layers[layer].shape
-        store(src, heads: shape.kvHeads, length: shape.keyLength, as: configuration.storage.key,
-              rotated: configuration.storage.rotatesKeys, into: block.key(s))
+        let storage = configuration.storage
+        store(src, heads: shape.kvHeads, length: shape.keyLength, as: storage.key, rotated: storage.rotatesKeys,
+              offset: storage.key.centers ? rowOffsets[layer]?.keys : nil, into: block.key(s))
     }
 
     /// Stores the values (all KV heads, f32) of pending token `i` of the batch.
     public func writeValue(layer: Int, batchIndex i: Int, _ src: UnsafePointer<Float>) {
         let (block, s) = slot(layer: layer, token: count + i)
         let shape = layers[layer].shape
-        store(src, heads: shape.kvHeads, length: shape.valueLength, as: configuration.storage.value,
-              rotated: configuration.storage.rotatesValues, into: block.value(s))
+        let storage = configuration.storage
+        store(src, heads: shape.kvHeads, length: shape.valueLength, as: storage.value, rotated: storage.rotatesValues,
+              offset: storage.value.centers ? rowOffsets[layer]?.values : nil, into: block.value(s))
     }
 
     @inline(__always) private func store(_ src: UnsafePointer<Float>, heads: Int, length: Int, as type: KVElementType,
-                                         rotated: Bool, into dst: UnsafeMutableRawPointer) {
+                                         rotated: Bool, offset: [Float]?, into dst: UnsafeMutableRawPointer) {
         let n = heads * length
         switch type {
         case .f32:
@@ -284,19 +295,24 @@ public final class SequenceKVCache: @unchecked Sendable {
         case .f16:
             let d = dst.assumingMemoryBound(to: UInt16.self)
             for j in 0..<n { d[j] = floatToHalf(src[j]) }
-        case .q8_0, .q4_0:
-            // Rows are whole 32-element blocks per head, so quantizing all heads at once gives
-            // the same blocks as per head. 4-bit blocks get a fitted scale (Q4_0's reference
-            // scale wastes levels on blocks with an outlier).
+        case .q8_0, .q4_0, .q4:
+            // Rows are whole blocks (32 elements; q4: 64) per head, so quantizing all heads at
+            // once gives the same blocks as per head. 4-bit blocks get a fitted scale (Q4_0's
+            // reference scale wastes levels on blocks with an outlier). Centering (q4) comes
+            // before the rotation.
             @inline(__always) func blocks(_ x: UnsafePointer<Float>) {
-                if type == .q4_0 { quantizeQ4_0Fitted(from: x, count: n, into: dst) }
-                else { try! quantize(type.ggmlType, from: x, count: n, into: dst) }
+                switch type {
+                case .q8_0: try! quantize(.q8_0, from: x, count: n, into: dst)
+                case .q4: Q4Rows.quantize(x, count: n, into: dst)
+                default: quantizeQ4_0Fitted(from: x, count: n, into: dst)
+                }
             }
-            guard rotated else { return blocks(src) }
+            guard rotated || offset != nil else { return blocks(src) }
             withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { row in
-                row.baseAddress!.update(from: src, count: n)
-                for h in 0..<heads { hadamardRotate(row.baseAddress! + h * length, count: length) }
-                blocks(row.baseAddress!)
+                let r = row.baseAddress!
+                if let offset { for j in 0..<n { r[j] = src[j] - offset[j] } } else { r.update(from: src, count: n) }
+                if rotated { for h in 0..<heads { hadamardRotate(r + h * length, count: length) } }
+                blocks(r)
             }
         }
     }
@@ -371,6 +387,7 @@ public final class SequenceKVCache: @unchecked Sendable {
         f.layers = layers.map { $0.forked() }
         f.count = count
         f.nextPosition = nextPosition
+        f.rowOffsets = rowOffsets
         return f
     }
 

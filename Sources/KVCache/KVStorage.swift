@@ -30,6 +30,11 @@ public struct KVStorage: Sendable, Equatable, Hashable, CustomStringConvertible 
     public static let f16 = KVStorage(.f16)
     public static let q8_0 = KVStorage(.q8_0)
     public static let q4_0 = KVStorage(.q4_0)
+    /// rdic's 4-bit type: centered, rotated, 4.25-bit rows (see `Q4Rows`, `KVRowOffsets`).
+    public static let q4 = KVStorage(.q4)
+
+    /// Whether keys or values are centered, so a layer's first batch sets its offsets.
+    public var centers: Bool { key.centers || value.centers }
 
     /// Whether stored keys are rotated (the query must then be rotated too).
     public var rotatesKeys: Bool { rotation && key.isQuantized }
@@ -44,7 +49,9 @@ public struct KVStorage: Sendable, Equatable, Hashable, CustomStringConvertible 
 }
 
 extension KVElementType {
-    public var isQuantized: Bool { self == .q8_0 || self == .q4_0 }
+    public var isQuantized: Bool { self == .q8_0 || self == .q4_0 || self == .q4 }
+    /// Whether rows are centered before quantizing (see `KVRowOffsets`).
+    public var centers: Bool { self == .q4 }
 }
 
 /// The orthonormal Walsh-Hadamard transform of `x[0..<count]`, in place, applied to each run of

@@ -17,7 +17,7 @@ public enum SessionFileError: Error, Sendable, Equatable, CustomStringConvertibl
         switch self {
         case .unreadable(let e): "cannot read session: \(e)"
         case .notASession(let p): "\(p): not an rdic session file"
-        case .unsupportedVersion(let p, let f, let s): "\(p): session format version \(f), this rdic reads version \(s)"
+        case .unsupportedVersion(let p, let f, let s): "\(p): session format version \(f), this rdic reads versions 1 to \(s)"
         case .wrongModel(let p, let f, let l): "\(p): saved from another model (fingerprint \(f), loaded model \(l))"
         case .checksumMismatch(let p, let s, let c): "\(p): corrupted (checksum \(c), file says \(s))"
         case .malformed(let p, let r): "\(p): malformed session: \(r)"
@@ -35,7 +35,10 @@ public enum SessionFileError: Error, Sendable, Equatable, CustomStringConvertibl
 /// XXH64 checksum over the header values and the whole data section.
 public enum SessionFile {
     public static let formatName = "rdic-kv-session"
-    public static let formatVersion = 1
+    /// Version 2 added the `q4` type and its per-layer offsets (`layers.N.key_offsets` and
+    /// `layers.N.value_offsets`, F32 `[kvHeads, length]`); version 1 files read the same way.
+    public static let formatVersion = 2
+    public static let readableVersions = 1...2
 
     /// What comes back from a file besides the cache.
     public struct Contents: Sendable {
@@ -67,6 +70,11 @@ public enum SessionFile {
             writer.add("layers.\(l).keys", dtype: kType, shape: kShape, bytes: keys)
             writer.add("layers.\(l).values", dtype: vType, shape: vShape, bytes: values)
             writer.add("layers.\(l).positions", dtype: "I32", shape: [stored.count], bytes: positions)
+            if let offsets = cache.rowOffsets[l] {
+                writer.add("layers.\(l).key_offsets", dtype: "F32", shape: [shape.kvHeads, shape.keyLength], bytes: bytes(offsets.keys))
+                writer.add("layers.\(l).value_offsets", dtype: "F32", shape: [shape.kvHeads, shape.valueLength],
+                           bytes: bytes(offsets.values))
+            }
             layerInfo.append(["kind": shape.window == nil ? "global" : "sliding", "window": shape.window ?? 0,
                               "first_token": stored.lowerBound, "kv_heads": shape.kvHeads,
                               "key_length": shape.keyLength, "value_length": shape.valueLength])
@@ -112,7 +120,7 @@ public enum SessionFile {
         do { file = try SafetensorsFile(path: path) } catch { throw .unreadable(error) }
         let m = file.metadata
         guard m["format"] == formatName else { throw .notASession(path: path) }
-        guard m["format_version"] == String(formatVersion) else {
+        guard let version = m["format_version"].flatMap({ Int($0) }), readableVersions.contains(version) else {
             throw .unsupportedVersion(path: path, found: m["format_version"] ?? "none", supported: formatVersion)
         }
         guard let stored = m["checksum_xxh64"] else { throw .malformed(path: path, reason: "no checksum") }
@@ -169,10 +177,29 @@ public enum SessionFile {
                 }
             }
             cache.layers[l] = layer
+            cache.rowOffsets[l] = try offsets(file, layer: l, shape: shape, centered: storage.centers)
         }
         cache.count = count
         cache.nextPosition = next
         return Contents(cache: cache, tokens: tokens.map { Int32($0) }, metadata: m)
+    }
+
+    /// Layer `l`'s centering offsets: required when the storage centers rows, absent otherwise.
+    private static func offsets(_ file: SafetensorsFile, layer l: Int, shape: KVLayerShape,
+                                centered: Bool) throws(SessionFileError) -> KVRowOffsets? {
+        let k = file.entry("layers.\(l).key_offsets"), v = file.entry("layers.\(l).value_offsets")
+        guard centered else { return nil }
+        guard let k, let v, k.range.count == 4 * shape.kvHeads * shape.keyLength,
+              v.range.count == 4 * shape.kvHeads * shape.valueLength
+        else { throw .malformed(path: file.path, reason: "layer \(l) has no centering offsets of the model's shape") }
+        func floats(_ e: SafetensorsEntry) -> [Float] {
+            file.withBytes(of: e) { b in (0..<(e.range.count / 4)).map { b.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) } }
+        }
+        return KVRowOffsets(keys: floats(k), values: floats(v))
+    }
+
+    private static func bytes(_ floats: [Float]) -> [UInt8] {
+        floats.withUnsafeBytes { Array($0) }
     }
 
     /// The safetensors dtype and shape of `tokens` rows. Quantized rows are opaque bytes to
@@ -181,7 +208,7 @@ public enum SessionFile {
         switch type {
         case .f32: ("F32", [tokens, heads, length])
         case .f16: ("F16", [tokens, heads, length])
-        case .q8_0, .q4_0: ("U8", [tokens, heads * type.rowBytes(length)])
+        case .q8_0, .q4_0, .q4: ("U8", [tokens, heads * type.rowBytes(length)])
         }
     }
 

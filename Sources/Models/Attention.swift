@@ -66,7 +66,7 @@ struct AttentionKernel {
     /// Floats of per-thread scratch needed for a layer storing `stored` tokens.
     func scratchFloats(stored: Int) -> Int {
         max(stored + 2 * keyLength + 2 * valueLength + 64, HalfAttentionJob.scratchFloats(self),
-            FlashAttentionJob.scratchFloats(self))
+            FlashAttentionJob.scratchFloats(self), Q4AttentionJob.scratchFloats(self))
     }
 
     func run(cache: SequenceKVCache, layer: Int, window: Int?, n: Int,
@@ -92,6 +92,15 @@ struct AttentionKernel {
                                         base: cache.count, n: n, path: path)
             pool.run(chunks: FlashAttentionJob.chunks(path, tokens: n), job: job)
             job.merge()
+            return
+        }
+        if storage.key == .q4 {
+            let stored = cache.storedTokens(layer: layer)
+            let slices = llamaCpp ? 1 : HalfAttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
+            let job = Q4AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out, scratch: scratch,
+                                     partials: partials.buffer(0), stored: stored, base: cache.count, slices: slices)
+            pool.run(chunks: n * slices, job: job)
+            job.merge(tokens: n)
             return
         }
         let job = AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
@@ -253,6 +262,7 @@ struct AttentionJob: PoolJob {
                     switch keyType {
                     case .f32: score = dot(qv, k.assumingMemoryBound(to: Float.self), keyLength)
                     case .f16: score = dotHalf(qv, k, keyLength)
+                    case .q4: preconditionFailure("q4 goes to Q4AttentionJob")
                     case .q8_0, .q4_0:
                         score = blockScored ? scores[j] : try! vecDot(keyType.ggmlType, weightRow: k, activations: qq!)
                     }
@@ -287,6 +297,7 @@ struct AttentionJob: PoolJob {
                 switch valueType {
                 case .f32: axpy(p, v.assumingMemoryBound(to: Float.self), o, valueLength)
                 case .f16: axpyHalf(p, v, o, valueLength)
+                case .q4: preconditionFailure("q4 goes to Q4AttentionJob")
                 case .q8_0, .q4_0: try! addScaled(valueType.ggmlType, row: v, count: valueLength, scale: p, into: o)
                 }
             }

@@ -137,8 +137,15 @@ struct HalfAttentionJob: PoolJob {
     /// Combines the slices' partial softmaxes into the output (when there is more than one).
     func merge(tokens n: Int) {
         guard slices > 1 else { return }
-        let heads = kernel.heads, vl = kernel.valueLength
-        for item in 0..<(n * heads) {
+        mergePartialSoftmaxes(partials, into: out, items: n * kernel.heads, slices: slices, valueLength: kernel.valueLength)
+    }
+}
+
+/// Combines per-slice partial softmaxes (per item and slice: maximum, sum, `valueLength`
+/// weighted values) into each item's normalized output, as flash decoding does.
+func mergePartialSoftmaxes(_ partials: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, items: Int, slices: Int,
+                           valueLength vl: Int) {
+        for item in 0..<items {
             let first = partials + item * slices * (vl + 2)
             var m = -Float.infinity
             for s in 0..<slices { m = max(m, first[s * (vl + 2)]) }
@@ -156,7 +163,6 @@ struct HalfAttentionJob: PoolJob {
             }
             if total > 0 { scale(o, 1 / total, vl) }
         }
-    }
 }
 
 /// `out[h * stride] = dot(q[h], key) * scale` for the `group` queries (`[group][n]`) of one f16

@@ -111,7 +111,10 @@ public final class Transformer: @unchecked Sendable {
         let h = hyperparameters
         let keysOK = !storage.key.isQuantized || (h.keyLength % 32 == 0 && !attentionQueries.isEmpty)
         let valuesOK = !storage.value.isQuantized || h.valueLength % 32 == 0
-        guard keysOK && valuesOK else {
+        // q4 rows are whole 64-element groups, and keys and values go through one kernel.
+        let q4OK = (storage.key == .q4) == (storage.value == .q4)
+            && (storage.key != .q4 || (h.keyLength % Q4Rows.groupSize == 0 && h.valueLength % Q4Rows.groupSize == 0))
+        guard keysOK && valuesOK && q4OK else {
             throw .unsupportedKVStorage(storage: storage.description, keyLength: h.keyLength, valueLength: h.valueLength)
         }
     }
@@ -297,6 +300,9 @@ public final class Transformer: @unchecked Sendable {
         // Which sequence each batch row belongs to.
         var owner = [Int](repeating: 0, count: n)
         for (k, r) in rows.enumerated() { for i in r.start..<(r.start + r.count) { owner[i] = k } }
+        // A cache that centers its rows takes its offsets from its first batch, so that batch's
+        // keys are all roped before any is written.
+        let calibrating = rows.contains { $0.cache.needsCalibration(layer: l) }
         owner.withUnsafeBufferPointer { owner in
             pool.parallelFor(n) { range, _ in
                 for i in range {
@@ -311,6 +317,19 @@ public final class Transformer: @unchecked Sendable {
                         if let kn { kn.withUnsafeBufferPointer { rmsNorm(p, $0.baseAddress!, p, h.keyLength, eps: eps) } }
                         rope.apply(p, cos: cosT + i * half, sin: sinT + i * half)
                     }
+                    if calibrating { continue }
+                    let r = rows[owner[i]]
+                    r.cache.writeKey(layer: l, batchIndex: i - r.start, w.k + i * kw)
+                    r.cache.writeValue(layer: l, batchIndex: i - r.start, w.v + i * vw)
+                }
+            }
+            guard calibrating else { return }
+            for r in rows {
+                r.cache.calibrate(layer: l, keys: w.k + r.start * kw, keyStride: kw, values: w.v + r.start * vw,
+                                  valueStride: vw, rows: r.count)
+            }
+            pool.parallelFor(n) { range, _ in
+                for i in range {
                     let r = rows[owner[i]]
                     r.cache.writeKey(layer: l, batchIndex: i - r.start, w.k + i * kw)
                     r.cache.writeValue(layer: l, batchIndex: i - r.start, w.v + i * vw)

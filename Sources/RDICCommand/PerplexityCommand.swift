@@ -21,6 +21,8 @@ struct PerplexityCommand: AsyncParsableCommand {
     @Option(help: "Attention sinks kept by streaming.") var kvSinks: Int = 4
     @Option(help: "Seed of the random policy.") var kvSeed: UInt64 = 0
     @Option(help: "Newest tokens protect_last_turn keeps whole.") var kvProtect: Int = 64
+    @Option(help: "Also run with this KV type (e.g. f16) and report the KL divergence of the --kv-type run's next-token distributions from it.")
+    var klBase: String?
 
     func run() async throws {
         let ctx = engineOptions.ctx == Engine.defaultContextLength ? 512 : engineOptions.ctx
@@ -37,6 +39,26 @@ struct PerplexityCommand: AsyncParsableCommand {
             print("kv policy \(compression.policy), budget \(compression.budget) tokens, step \(compression.step)")
         }
         let start = Date()
+        if let klBase {
+            guard compression == nil else { throw ValidationError("--kl-base does not combine with --kv-policy") }
+            guard let baseType = KVElementType(rawValue: klBase) else {
+                throw ValidationError("--kl-base must be one of \(KVElementType.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            let test = try engineOptions.kv.storage()
+            let r = try Perplexity.compare(model: engine.model, tokens: tokens, context: ctx, bos: bos,
+                                           base: KVStorage(baseType, rotation: test.rotation), test: test,
+                                           batchSize: batch, maxChunks: chunks) { r in
+                FileHandle.standardOutput.write(Data(String(format: "[%d]%.4f/%.4f,", r.test.chunks, r.test.perplexity,
+                                                            r.base.perplexity).utf8))
+            }
+            FileHandle.standardOutput.write(Data("\n".utf8))
+            print(String(format: "PPL(%@) = %.4f, PPL(%@) = %.4f, ratio %.4f", test.description, r.test.perplexity, klBase,
+                         r.base.perplexity, r.test.perplexity / r.base.perplexity))
+            print(String(format: "KL divergence from %@: mean %.6f, median %.6f, 99%% %.6f, max %.6f; same top token %.2f%% (%d tokens, %.1f s)",
+                         klBase, r.meanDivergence, r.divergenceQuantile(0.5), r.divergenceQuantile(0.99),
+                         r.divergenceQuantile(1), 100 * r.sameTopShare, r.divergences.count, Date().timeIntervalSince(start)))
+            return
+        }
         let result = try Perplexity.compute(
             model: engine.model, tokens: tokens, context: ctx, bos: bos, kv: try engineOptions.kv.storage(),
             batchSize: batch, maxChunks: chunks, compression: compression

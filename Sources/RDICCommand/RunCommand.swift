@@ -30,7 +30,7 @@ struct EngineOptions: ParsableArguments {
 
 /// How the KV cache stores keys and values (`--kv-type`, or keys and values separately).
 struct KVOptions: ParsableArguments {
-    @Option(help: "KV cache element type for keys and values: f32, f16, q8_0 or q4_0.")
+    @Option(help: "KV cache element type for keys and values: f32, f16, q8_0, q4_0 (llama.cpp's) or q4 (4-bit, centered and rotated: the recommended 4-bit type).")
     var kvType: String = "f16"
 
     @Option(name: [.customLong("cache-type-k"), .customLong("ctk", withSingleDash: true)],

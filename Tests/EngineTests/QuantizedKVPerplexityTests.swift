@@ -1,4 +1,7 @@
+import Engine
+import Foundation
 import KVCache
+import Tokenizers
 import TestSupport
 import Testing
 
@@ -12,5 +15,24 @@ import Testing
         guard let ref = try PerplexityTests.reference(model.0, ctx: 512, kv: kv.0.rawValue, rotation: kv.1) else { return }
         let ours = try PerplexityTests.measure(model.1, ctx: 512, kv: KVStorage(kv.0, rotation: kv.1))
         #expect(ours <= ref * 1.005, "PPL \(ours) with \(kv) KV vs llama.cpp \(ref)")
+    }
+
+    /// `q4` (4.25-bit rows, centered and rotated) on GPL-3 at ctx 512 against an f16 cache on
+    /// the same chunks. The goal is +2%; measured: Gemma +5.9% (mean KL 0.069; rotated
+    /// q4_0 at 4.5 bits: +12%), SmolLM2 +4.8% (mean KL 0.051; rotated q4_0: +5.0%, llama.cpp's
+    /// q4_0 KL 0.075), so this holds the line there.
+    @Test(arguments: [TestModels.Name.gemma3, .smollm2])
+    func q4StaysCloseToF16(_ name: TestModels.Name) throws {
+        let model = try Loaded.model(name)
+        let tokenizer = try Tokenizer(gguf: model.file)
+        let text = try String(contentsOf: Fixtures.url("texts/GPL-3.txt"), encoding: .utf8)
+        let tokens = tokenizer.encode(text, addBOS: nil, parseSpecial: false)
+        let r = try Perplexity.compare(model: model, tokens: tokens, context: 512, bos: tokenizer.addsBOS ? tokenizer.bos : nil,
+                                       base: .f16, test: .q4)
+        print("[q4 \(name.rawValue) ctx 512] PPL f16 \(r.base.perplexity), q4 \(r.test.perplexity), "
+              + "KL mean \(r.meanDivergence), p99 \(r.divergenceQuantile(0.99)), same top \(r.sameTopShare)")
+        #expect(r.test.perplexity <= r.base.perplexity * 1.065, "q4 PPL \(r.test.perplexity) vs f16 \(r.base.perplexity)")
+        #expect(r.meanDivergence < 0.08)
+        #expect(r.sameTopShare > 0.8)
     }
 }

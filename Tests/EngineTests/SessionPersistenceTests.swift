@@ -38,7 +38,7 @@ private func tempFile(_ name: String) -> URL {
     /// Prefill a prompt longer than Gemma's window, save, restore, and continue: the restored
     /// session generates the same tokens as the original continuing without the round trip.
     @Test(arguments: [TestModels.Name.gemma3, .smollm2],
-          [KVStorage.f16, .q8_0, KVStorage(key: .q8_0, value: .q4_0, rotation: true)])
+          [KVStorage.f16, .q8_0, KVStorage(key: .q8_0, value: .q4_0, rotation: true), .q4])
     func restoreEqualsContinue(_ name: TestModels.Name, _ kv: KVStorage) throws {
         let engine = try SessionEngines.engine(name)
         let prompt = try SessionEngines.prompt(engine, count: 700)
@@ -64,6 +64,34 @@ private func tempFile(_ name: String) -> URL {
         #expect(b.reusedPromptTokens == prompt.count, "restore must not re-prefill the history")
         #expect(a.outputIds == b.outputIds)
         #expect(a.outputIds.count == 12)
+    }
+
+    /// A 4,096-token q4 session saved and restored continues with the tokens the original
+    /// continues with, from a file under 0.3x the f16 session's (its centering offsets included).
+    @Test func longQ4SessionRoundTrip() throws {
+        let engine = try SessionEngines.engine(.smollm2)
+        let prompt = try SessionEngines.prompt(engine, count: 4096)
+        try #require(prompt.count == 4096)
+        var sizes: [Int] = []
+        for kv in [KVStorage.f16, .q4] {
+            let original = engine.makeSession(contextLength: 8192, kv: kv)
+            let first = try original.run(prompt: prompt, options: greedy(1)) { _ in }.outputIds
+            let url = tempFile("long-\(kv)")
+            defer { try? FileManager.default.removeItem(at: url) }
+            try original.save(to: url)
+            sizes.append(try #require(try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int))
+            guard kv == .q4 else { continue }
+            let restored = try engine.restoreSession(from: url.path)
+            #expect(restored.cache.rowOffsets == original.cache.rowOffsets)
+            #expect(restored.cache.rowOffsets.allSatisfy { $0 != nil })
+            let next = prompt + first
+            let a = try original.run(prompt: next, options: greedy(16)) { _ in }
+            let b = try restored.run(prompt: next, options: greedy(16)) { _ in }
+            #expect(b.reusedPromptTokens == prompt.count, "restore must not re-prefill the history")
+            #expect(a.outputIds == b.outputIds)
+            #expect(a.outputIds.count == 16)
+        }
+        #expect(Double(sizes[1]) <= 0.3 * Double(sizes[0]), "q4 file \(sizes[1]) bytes, f16 \(sizes[0])")
     }
 
     /// Two forks of one prefix diverge independently; each matches a fresh session fed the
@@ -134,7 +162,7 @@ private func tempFile(_ name: String) -> URL {
         do { _ = try engine.restoreSession(from: bad.path); Issue.record("gemma session accepted") } catch SessionFileError.wrongModel {}
 
         // Another format version.
-        let needle = Data("\"format_version\":\"1\"".utf8)
+        let needle = Data("\"format_version\":\"\(SessionFile.formatVersion)\"".utf8)
         let at = try #require(good.range(of: needle))
         var future = good
         future[at.upperBound - 2] = UInt8(ascii: "9")
