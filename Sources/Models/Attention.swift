@@ -77,10 +77,11 @@ struct AttentionKernel {
         if storage.key == .f16 && storage.value == .f16 && !llamaCpp {
             let stored = cache.storedTokens(layer: layer)
             let slices = HalfAttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
+            let tile = HalfAttentionJob.tile(tokens: n, threads: pool.threadCount)
             let job = HalfAttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
                                        scratch: scratch, partials: partials.buffer(0), stored: stored,
-                                       base: cache.count, slices: slices, batch: n > 1)
-            pool.run(chunks: n * slices, job: job)
+                                       base: cache.count, slices: slices, batch: n > 1, tokens: n, tile: tile)
+            pool.run(chunks: HalfAttentionJob.chunks(tokens: n, slices: slices, tile: tile), job: job)
             job.merge(tokens: n)
             return
         }
@@ -121,11 +122,12 @@ struct AttentionKernel {
         for s in sequences {
             let stored = s.cache.storedTokens(layer: layer)
             let slices = HalfAttentionJob.slices(tokens: s.n, stored: stored.count, threads: pool.threadCount)
+            let tile = HalfAttentionJob.tile(tokens: s.n, threads: pool.threadCount)
             jobs.append(HalfAttentionJob(kernel: self, cache: s.cache, layer: layer, window: window, q: s.q, out: s.out,
                                          scratch: scratch, partials: partials.buffer(0) + offset, stored: stored,
-                                         base: s.cache.count, slices: slices, batch: s.n > 1))
+                                         base: s.cache.count, slices: slices, batch: s.n > 1, tokens: s.n, tile: tile))
             firstChunk.append(chunks)
-            chunks += s.n * slices
+            chunks += HalfAttentionJob.chunks(tokens: s.n, slices: slices, tile: tile)
             offset += HalfAttentionJob.partialFloats(self, tokens: s.n, slices: slices)
         }
         pool.run(chunks: chunks, job: SequencesJob(jobs: jobs, firstChunk: firstChunk))

@@ -27,9 +27,27 @@ struct HalfAttentionJob: PoolJob {
     /// read in register-blocked tiles. A decoded token streams them from memory, where reading
     /// each row whole and in order (as the prefetcher expects) is faster.
     let batch: Bool
+    /// Query tokens in the call, and per chunk (see `tile(tokens:threads:)`).
+    let tokens: Int
+    let tile: Int
 
     /// Visible keys per online-softmax step.
     static let run = 32
+
+    /// Most query tokens one chunk of a batch takes. They walk the keys together, run by run,
+    /// so a run of keys and values comes from memory once per tile and from cache for the
+    /// others: at depth a layer's keys outgrow the cache, and a chunk per token read them all
+    /// from memory once per token. Each token's sums are its own and taken in the same order
+    /// whatever its tile, so results do not depend on the tiling.
+    static let maxTile = 8
+
+    /// Query tokens per chunk: up to `maxTile`, leaving at least four chunks per thread.
+    static func tile(tokens n: Int, threads: Int) -> Int {
+        n <= 1 ? 1 : max(1, min(maxTile, n / (4 * threads)))
+    }
+
+    /// Pool chunks of a call: one per tile of tokens and key slice.
+    static func chunks(tokens n: Int, slices: Int, tile: Int) -> Int { (n + tile - 1) / tile * slices }
 
     /// Key slices for one decoded token: about eight chunks per thread, slices of at least 128
     /// keys. A batch is not sliced, so a token's result does not depend on which batch (of more
@@ -41,7 +59,7 @@ struct HalfAttentionJob: PoolJob {
 
     /// Floats of per-thread scratch for `kernel`.
     static func scratchFloats(_ k: AttentionKernel) -> Int {
-        k.heads * (k.keyLength + run + k.valueLength + 3) + run
+        maxTile * (k.heads * (k.keyLength + k.valueLength + 2) + 1) + k.heads * run + run
     }
 
     /// Floats of `partials` for `n` tokens cut into `slices`.
@@ -50,29 +68,30 @@ struct HalfAttentionJob: PoolJob {
     }
 
     func run(chunk: Int, worker: Int) {
-        let heads = kernel.heads, kvHeads = kernel.kvHeads, group = heads / kvHeads
-        let kl = kernel.keyLength, vl = kernel.valueLength, scoreScale = kernel.scoreScale
-        let run = Self.run
-        let slice = chunk % slices, i = chunk / slices
+        let heads = kernel.heads, kl = kernel.keyLength, vl = kernel.valueLength
+        let slice = chunk % slices, first = chunk / slices * tile, count = min(tile, tokens - first)
         let lo = stored.lowerBound + stored.count * slice / slices
         let hi = stored.lowerBound + stored.count * (slice + 1) / slices
 
         let buf = scratch.buffer(worker)
-        let qs = buf                                   // [heads][kl]
-        let sc = qs + heads * kl                       // [heads][run]
-        let acc = sc + heads * run                     // [heads][vl]
-        let maxes = acc + heads * vl, sums = maxes + heads, runMax = sums + heads
-        let rows = UnsafeMutableRawPointer(runMax + heads).bindMemory(to: Int32.self, capacity: run)
+        let qs = buf                                   // [tile][heads][kl]
+        let acc = qs + Self.maxTile * heads * kl       // [tile][heads][vl]
+        let maxes = acc + Self.maxTile * heads * vl    // [tile][heads]
+        let sums = maxes + Self.maxTile * heads        // [tile][heads]
+        let sc = sums + Self.maxTile * heads           // [heads][run]
+        let positions = sc + heads * Self.run          // [tile] then [run], as Int32
+        let queryPositions = UnsafeMutableRawPointer(positions).bindMemory(to: Int32.self, capacity: Self.maxTile)
+        let rows = UnsafeMutableRawPointer(positions + Self.maxTile).bindMemory(to: Int32.self, capacity: Self.run)
 
-        qs.update(from: q + i * heads * kl, count: heads * kl)
-        roundToHalf(qs, heads * kl)
-        for h in 0..<heads {
-            maxes[h] = -.infinity
-            sums[h] = 0
+        qs.update(from: q + first * heads * kl, count: count * heads * kl)
+        roundToHalf(qs, count * heads * kl)
+        maxes.initialize(repeating: -.infinity, count: count * heads)
+        sums.initialize(repeating: 0, count: count * heads)
+        acc.initialize(repeating: 0, count: count * heads * vl)
+        for k in 0..<count {
+            let (qb, qslot) = cache.slot(layer: layer, token: base + first + k)
+            queryPositions[k] = qb.positions[qslot]
         }
-        acc.initialize(repeating: 0, count: heads * vl)
-        let (qb, qslot) = cache.slot(layer: layer, token: base + i)
-        let qpos = qb.positions[qslot]
         let bt = cache.configuration.blockTokens
 
         var t = lo
@@ -81,83 +100,101 @@ struct HalfAttentionJob: PoolJob {
             let end = s0 + min(bt - s0, hi - t)
             var s = s0
             while s < end {
-                // A run: up to `run` slots, their visible keys listed once for every head.
-                let runEnd = min(end, s + run)
-                var c = 0
-                while s < runEnd {
-                    let kp = block.positions[s]
-                    if kp <= qpos && (window == nil || qpos - kp < Int32(window!)) {
-                        rows[c] = Int32(s)
-                        c += 1
-                    }
-                    s += 1
+                let runEnd = min(end, s + Self.run)
+                for k in 0..<count {
+                    step(block, slots: s..<runEnd, qpos: queryPositions[k], q: qs + k * heads * kl,
+                         acc: acc + k * heads * vl, maxes: maxes + k * heads, sums: sums + k * heads, sc: sc, rows: rows)
                 }
-                if c == 0 { continue }
-                if batch {
-                    for g in 0..<kvHeads {
-                        let q = qs + g * group * kl, out = sc + g * group * run
-                        var u = 0
-                        while u + 2 <= c {
-                            groupScores2(q, group: group, keys: block.key(Int(rows[u])) + 2 * g * kl,
-                                         block.key(Int(rows[u + 1])) + 2 * g * kl, kl, scale: scoreScale, into: out + u,
-                                         stride: run)
-                            u += 2
-                        }
-                        if u < c {
-                            groupScores(q, group: group, key: block.key(Int(rows[u])) + 2 * g * kl, kl, scale: scoreScale,
-                                        into: out + u, stride: run)
-                        }
-                    }
-                } else {
-                    for u in 0..<c {
-                        let key = block.key(Int(rows[u]))
-                        for g in 0..<kvHeads {
-                            groupScores(qs + g * group * kl, group: group, key: key + 2 * g * kl, kl, scale: scoreScale,
-                                        into: sc + g * group * run + u, stride: run)
-                        }
-                    }
-                }
-                for h in 0..<heads {
-                    var m = -Float.infinity
-                    for u in 0..<c { m = max(m, sc[h * run + u]) }
-                    if m > maxes[h] {
-                        if maxes[h] > -.infinity {
-                            let f = expf(maxes[h] - m)
-                            scale(acc + h * vl, f, vl)
-                            sums[h] *= f
-                        }
-                        maxes[h] = m
-                    }
-                    sums[h] += expShifted(sc + h * run, c, minus: maxes[h])
-                }
-                if batch {
-                    for g in 0..<kvHeads {
-                        groupAccumulate(block, rows: rows, c, offset: 2 * g * vl, vl, weights: sc + g * group * run,
-                                        stride: run, group: group, into: acc + g * group * vl)
-                    }
-                } else {
-                    for u in 0..<c {
-                        let v = block.value(Int(rows[u]))
-                        for g in 0..<kvHeads {
-                            groupAccumulate(v + 2 * g * vl, vl, weights: sc + g * group * run + u, stride: run,
-                                            group: group, into: acc + g * group * vl)
-                        }
-                    }
-                }
+                s = runEnd
             }
             t += end - s0
         }
 
+        for k in 0..<count {
+            let i = first + k
+            for h in 0..<heads {
+                let m = maxes[k * heads + h], sum = sums[k * heads + h], a = acc + (k * heads + h) * vl
+                if slices == 1 {
+                    let o = out + (i * heads + h) * vl
+                    let inv: Float = sum == 0 ? 0 : 1 / sum
+                    for j in 0..<vl { o[j] = a[j] * inv }
+                } else {
+                    let p = partials + ((i * heads + h) * slices + slice) * (vl + 2)
+                    p[0] = m
+                    p[1] = sum
+                    (p + 2).update(from: a, count: vl)
+                }
+            }
+        }
+    }
+
+    /// One query token over one run of `slots`: its visible keys listed once for every head,
+    /// scored, folded into the running softmax (`maxes`, `sums`) and weighted values (`acc`).
+    @inline(__always)
+    private func step(_ block: KVBlock, slots: Range<Int>, qpos: Int32, q qs: UnsafePointer<Float>,
+                      acc: UnsafeMutablePointer<Float>, maxes: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>,
+                      sc: UnsafeMutablePointer<Float>, rows: UnsafeMutablePointer<Int32>) {
+        let heads = kernel.heads, kvHeads = kernel.kvHeads, group = heads / kvHeads
+        let kl = kernel.keyLength, vl = kernel.valueLength, scoreScale = kernel.scoreScale
+        let run = Self.run
+        var c = 0
+        for s in slots {
+            let kp = block.positions[s]
+            if kp <= qpos && (window == nil || qpos - kp < Int32(window!)) {
+                rows[c] = Int32(s)
+                c += 1
+            }
+        }
+        if c == 0 { return }
+        if batch {
+            for g in 0..<kvHeads {
+                let q = qs + g * group * kl, out = sc + g * group * run
+                var u = 0
+                while u + 2 <= c {
+                    groupScores2(q, group: group, keys: block.key(Int(rows[u])) + 2 * g * kl,
+                                 block.key(Int(rows[u + 1])) + 2 * g * kl, kl, scale: scoreScale, into: out + u,
+                                 stride: run)
+                    u += 2
+                }
+                if u < c {
+                    groupScores(q, group: group, key: block.key(Int(rows[u])) + 2 * g * kl, kl, scale: scoreScale,
+                                into: out + u, stride: run)
+                }
+            }
+        } else {
+            for u in 0..<c {
+                let key = block.key(Int(rows[u]))
+                for g in 0..<kvHeads {
+                    groupScores(qs + g * group * kl, group: group, key: key + 2 * g * kl, kl, scale: scoreScale,
+                                into: sc + g * group * run + u, stride: run)
+                }
+            }
+        }
         for h in 0..<heads {
-            if slices == 1 {
-                let o = out + (i * heads + h) * vl
-                let inv: Float = sums[h] == 0 ? 0 : 1 / sums[h]
-                for j in 0..<vl { o[j] = acc[h * vl + j] * inv }
-            } else {
-                let p = partials + ((i * heads + h) * slices + slice) * (vl + 2)
-                p[0] = maxes[h]
-                p[1] = sums[h]
-                (p + 2).update(from: acc + h * vl, count: vl)
+            var m = -Float.infinity
+            for u in 0..<c { m = max(m, sc[h * run + u]) }
+            if m > maxes[h] {
+                if maxes[h] > -.infinity {
+                    let f = expf(maxes[h] - m)
+                    scale(acc + h * vl, f, vl)
+                    sums[h] *= f
+                }
+                maxes[h] = m
+            }
+            sums[h] += expShifted(sc + h * run, c, minus: maxes[h])
+        }
+        if batch {
+            for g in 0..<kvHeads {
+                groupAccumulate(block, rows: rows, c, offset: 2 * g * vl, vl, weights: sc + g * group * run,
+                                stride: run, group: group, into: acc + g * group * vl)
+            }
+        } else {
+            for u in 0..<c {
+                let v = block.value(Int(rows[u]))
+                for g in 0..<kvHeads {
+                    groupAccumulate(v + 2 * g * vl, vl, weights: sc + g * group * run + u, stride: run,
+                                    group: group, into: acc + g * group * vl)
+                }
             }
         }
     }
