@@ -1,4 +1,5 @@
 import GGUF
+import KVCache
 import TensorFormats
 
 extension Hyperparameters {
@@ -29,31 +30,45 @@ public struct ModelSummary: Sendable {
     }
 
     /// Bytes of keys and values one token takes in one layer, stored as `type`.
-    public func kvBytesPerLayerToken(_ type: GGMLType = .f16) -> Int {
-        let h = hyperparameters
-        let k = type.byteCount(elements: h.keyLength) ?? h.keyLength * 4
-        let v = type.byteCount(elements: h.valueLength) ?? h.valueLength * 4
-        return h.kvHeadCount * (k + v)
+    public func kvBytesPerLayerToken(_ type: KVElementType = .f16) -> Int {
+        kvBytesPerLayerToken(KVTypeCost(type))
+    }
+
+    public func kvBytesPerLayerToken(_ cost: KVTypeCost) -> Int {
+        layerBytes(tokens: 1, cost)
     }
 
     /// Bytes per token across all layers, when every layer keeps the whole context.
-    public func kvBytesPerToken(_ type: GGMLType = .f16) -> Int {
+    public func kvBytesPerToken(_ type: KVElementType = .f16) -> Int {
         hyperparameters.layerCount * kvBytesPerLayerToken(type)
     }
 
     /// KV-cache bytes for `context` tokens. Sliding-window aware: sliding layers keep only
     /// their window, which is what rdic stores; otherwise every layer keeps every token.
-    public func kvBytes(context: Int, type: GGMLType = .f16, slidingAware: Bool) -> Int {
+    public func kvBytes(context: Int, type: KVElementType = .f16, slidingAware: Bool) -> Int {
+        kvBytes(context: context, cost: KVTypeCost(type), slidingAware: slidingAware)
+    }
+
+    /// `kvBytes` for any cache type's cost rule.
+    public func kvBytes(context: Int, cost: KVTypeCost, slidingAware: Bool) -> Int {
         let h = hyperparameters
-        var tokenLayers = 0
+        var total = 0
         for layer in 0..<h.layerCount {
-            if slidingAware, h.isSliding(layer), let window = h.slidingWindow {
-                tokenLayers += min(context, window)
-            } else {
-                tokenLayers += context
-            }
+            let kept = slidingAware && h.isSliding(layer) ? min(context, h.slidingWindow ?? context) : context
+            total += layerBytes(tokens: kept, cost)
         }
-        return tokenLayers * kvBytesPerLayerToken(type)
+        return total
+    }
+
+    /// The KV memory table at `contexts` for `types` (every cache element type by default).
+    public func kvMemoryTable(contexts: [Int] = [32_768, 131_072],
+                              types: [KVTypeCost] = KVTypeCost.allElementTypes) -> KVMemoryTable {
+        KVMemoryTable(summary: self, contexts: contexts, types: types)
+    }
+
+    private func layerBytes(tokens: Int, _ cost: KVTypeCost) -> Int {
+        let h = hyperparameters
+        return h.kvHeadCount * (cost.keyBytes(tokens, h.keyLength) + cost.valueBytes(tokens, h.valueLength))
     }
 
     public var slidingLayerIndices: [Int] { (0..<hyperparameters.layerCount).filter { hyperparameters.isSliding($0) } }

@@ -53,30 +53,21 @@ struct ModelInfoReport {
             : summary.tensorTypes.map { "\($0.type) \($0.count)" }.joined(separator: ", ")))
         rows.append(("File size", formatBytes(Int64(file.fileSize))))
 
-        let perToken = summary.kvBytesPerToken(.f16)
-        rows.append(("KV cache (f16)", "\(formatBinary(perToken)) per token (all layers, whole context)"))
-        for context in [32_768, 131_072] {
-            let full = summary.kvBytes(context: context, slidingAware: false)
-            let windowed = summary.kvBytes(context: context, slidingAware: true)
-            let label = "  at \(context / 1024)K tokens"
-            rows.append((label, windowed == full ? formatBinary(full)
-                : "\(formatBinary(full)) full, \(formatBinary(windowed)) sliding-window aware (\(String(format: "%.1f", Double(full) / Double(windowed)))x less)"))
-        }
+        rows.append(("KV cache (f16)", "\(formatBinaryBytes(summary.kvBytesPerToken(.f16))) per token (all layers, whole context)"))
         let width = rows.map(\.0.count).max() ?? 0
-        return rows.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }.joined(separator: "\n")
+        let head = rows.map { $0.0.padding(toLength: width + 2, withPad: " ", startingAt: 0) + $0.1 }
+        let table = summary.kvMemoryTable()
+        var title = "KV cache by type (keys and values, block scales included)"
+        if let window = table.window, table.slidingLayers > 0 {
+            title += "; window-aware: the \(table.slidingLayers) sliding layers of \(table.layers) keep only their \(window)-token window, as rdic stores them"
+        }
+        return (head + ["", title]
+            + table.lines.map { "  " + $0 }).joined(separator: "\n")
     }
 }
 
 func formatCount(_ n: Int) -> String {
     n >= 1_000_000_000 ? String(format: "%.2f B", Double(n) / 1e9) : String(format: "%.1f M", Double(n) / 1e6)
-}
-
-func formatBinary(_ bytes: Int) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var value = Double(bytes)
-    var unit = 0
-    while value >= 1024, unit < units.count - 1 { value /= 1024; unit += 1 }
-    return unit == 0 ? "\(bytes) B" : String(format: "%.1f %@", value, units[unit])
 }
 
 func formatFloat(_ x: Float) -> String { x == x.rounded() ? String(Int(x)) : "\(x)" }

@@ -25,7 +25,7 @@ struct PerplexityCommand: AsyncParsableCommand {
     var klBase: String?
 
     func run() async throws {
-        let ctx = engineOptions.ctx == Engine.defaultContextLength ? 512 : engineOptions.ctx
+        let ctx = engineOptions.ctxOption ?? 512
         let compression = try compressionSetting(context: ctx)
         let engine = try await engineOptions.loadEngine()
         guard let data = FileManager.default.contents(atPath: file) else {

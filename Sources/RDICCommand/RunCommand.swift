@@ -13,8 +13,12 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Worker threads (default: one per core).")
     var threads: Int?
 
-    @Option(help: "Context length in tokens (capped at the model's context_length).")
-    var ctx: Int = Engine.defaultContextLength
+    @Option(name: .customLong("ctx"),
+            help: "Context length in tokens (capped at the model's context_length; default \(Engine.defaultContextLength), rdic perplexity 512).")
+    var ctxOption: Int?
+
+    /// The context length asked for, or the default (a command with another default reads `ctxOption`).
+    var ctx: Int { ctxOption ?? Engine.defaultContextLength }
 
     @OptionGroup var kv: KVOptions
 

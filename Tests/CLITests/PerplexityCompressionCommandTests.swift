@@ -17,6 +17,18 @@ import Testing
         #expect(run.stdout.contains("Final estimate: PPL = "))
     }
 
+    /// `--ctx 32768` equals the engine's default context and once fell back to 512. GPL-3
+    /// holds fewer than 32768 tokens, so the run stops at a clear error after naming its ctx.
+    @Test func contextOfThirtyTwoKIsHonoured() throws {
+        let smollm = try TestModels.path(for: .smollm2)
+        let text = Fixtures.url("texts/GPL-3.txt").path
+        let run = try RDICBinary.run(["perplexity", "--model", smollm, "--file", text, "--ctx", "32768"], environment: env)
+        #expect(run.stdout.contains("ctx 32768, 0 chunks"), "\(run.stdout)")
+        #expect(run.status != 0)
+        let byDefault = try RDICBinary.run(["perplexity", "--model", smollm, "--file", text, "--chunks", "1"], environment: env)
+        #expect(byDefault.stdout.contains("ctx 512, "), "\(byDefault.stdout)")
+    }
+
     @Test func badPolicyOptionsAreErrors() throws {
         let smollm = try TestModels.path(for: .smollm2)
         let text = Fixtures.url("texts/GPL-3.txt").path
