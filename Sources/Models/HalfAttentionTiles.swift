@@ -41,20 +41,7 @@ extension HalfAttentionJob {
     @inline(__always)
     func absorb(heads: Range<Int>, _ c: Int, scores sc: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<Float>,
                 maxes: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>) {
-        let vl = kernel.valueLength, run = Self.run
-        for h in heads {
-            var m = -Float.infinity
-            for u in 0..<c { m = max(m, sc[h * run + u]) }
-            if m > maxes[h] {
-                if maxes[h] > -.infinity {
-                    let f = expf(maxes[h] - m)
-                    scale(acc + h * vl, f, vl)
-                    sums[h] *= f
-                }
-                maxes[h] = m
-            }
-            sums[h] += expShifted(sc + h * run, c, minus: maxes[h])
-        }
+        absorbScores(heads: heads, c, run: Self.run, valueLength: kernel.valueLength, scores: sc, acc: acc, maxes: maxes, sums: sums)
     }
 
     /// Query `i`'s output: the weighted sums divided by the softmax totals.
@@ -269,5 +256,26 @@ private func tileScores<G: Count>(_: G.Type, _ q: UnsafePointer<Float>, _ kt: Un
             if group > 3 { store8(b3 * vs, out + 3 * stride, u + 8) }
         }
         u += two ? 16 : 8
+    }
+}
+
+/// Online softmax over one run of `c` scores per head (`scores[h * run + u]`, replaced by their
+/// weights): a larger maximum rescales the accumulated values and total so far. Shared by the
+/// f16 and q4 attention kernels.
+@inline(__always)
+func absorbScores(heads: Range<Int>, _ c: Int, run: Int, valueLength vl: Int, scores sc: UnsafeMutablePointer<Float>,
+                  acc: UnsafeMutablePointer<Float>, maxes: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>) {
+    for h in heads {
+        var m = -Float.infinity
+        for u in 0..<c { m = max(m, sc[h * run + u]) }
+        if m > maxes[h] {
+            if maxes[h] > -.infinity {
+                let f = expf(maxes[h] - m)
+                scale(acc + h * vl, f, vl)
+                sums[h] *= f
+            }
+            maxes[h] = m
+        }
+        sums[h] += expShifted(sc + h * run, c, minus: maxes[h])
     }
 }

@@ -91,19 +91,7 @@ struct Q4AttentionJob: PoolJob {
                                                                   scales: qScales + h * qBlocks, scaledSums: qSums + h * qBlocks)
                     }
                 }
-                for h in 0..<heads {
-                    var m = -Float.infinity
-                    for u in 0..<c { m = max(m, sc[h * run + u]) }
-                    if m > maxes[h] {
-                        if maxes[h] > -.infinity {
-                            let f = expf(maxes[h] - m)
-                            scale(acc + h * vl, f, vl)
-                            sums[h] *= f
-                        }
-                        maxes[h] = m
-                    }
-                    sums[h] += expShifted(sc + h * run, c, minus: maxes[h])
-                }
+                absorbScores(heads: 0..<heads, c, run: run, valueLength: vl, scores: sc, acc: acc, maxes: maxes, sums: sums)
                 for u in 0..<c {
                     let v = block.value(Int(rows[u]))
                     for g in 0..<kvHeads {
