@@ -36,26 +36,28 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
+        // The one way files are written: whole or not at all, even across `kill -9`.
+        .target(name: "AtomicWrites"),
         // Block layouts of ggml tensor types: dequantize, quantize, dot products.
         .target(name: "TensorFormats", swiftSettings: optimized),
         // GGUF container: metadata, tensor directory, memory-mapped data; reading and writing.
-        .target(name: "GGUF", dependencies: ["TensorFormats"], swiftSettings: optimized),
+        .target(name: "GGUF", dependencies: ["TensorFormats", "AtomicWrites"], swiftSettings: optimized),
         // The OpenAI and Anthropic wire types (requests, responses, SSE events, errors) and the
         // one `ChatMessage`, shared by Providers (client side) and Server; Foundation only.
         .target(name: "APIWire"),
         // SentencePiece and GPT-2 BPE tokenizers and chat templates, built from GGUF metadata.
         .target(name: "Tokenizers", dependencies: ["GGUF", "APIWire"], swiftSettings: optimized),
         // Per-sequence KV storage in fixed-size blocks.
-        .target(name: "KVCache", dependencies: ["TensorFormats"], swiftSettings: optimized),
+        .target(name: "KVCache", dependencies: ["TensorFormats", "AtomicWrites"], swiftSettings: optimized),
         // Forward passes, one file per architecture; hyper-parameters from GGUF metadata.
         .target(name: "Models", dependencies: ["GGUF", "TensorFormats", "KVCache"], swiftSettings: optimized),
         // Generation: prefill, decode, sampling, streaming.
         .target(name: "Engine", dependencies: ["Models", "Tokenizers", "KVCache", "GGUF"], swiftSettings: optimized),
         // Many agents on one model: per-agent caches in RAM and on disk, batched scheduling.
-        .target(name: "Agents", dependencies: ["Engine", "Models", "KVCache"], swiftSettings: optimized),
+        .target(name: "Agents", dependencies: ["Engine", "Models", "KVCache", "AtomicWrites"], swiftSettings: optimized),
         // Installing, finding and describing model files.
         .target(name: "ModelStore", dependencies: [
-            "GGUF", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            "GGUF", "AtomicWrites", .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: optimized),
         // One chat API over hosted and local backends.
@@ -75,15 +77,15 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // IFEval's verifiable instructions: registry, checkers, the benchmark's evaluation.
-        .target(name: "IFEval"),
+        .target(name: "IFEval", dependencies: ["AtomicWrites"]),
         // Conflict datasets: schema v2, validation, split/stats/sample, v1 migration, generation.
-        .target(name: "Datasets", dependencies: ["Providers", "IFEval", "Engine"], resources: [.copy("Resources")]),
+        .target(name: "Datasets", dependencies: ["Providers", "IFEval", "Engine", "AtomicWrites"], resources: [.copy("Resources")]),
         // Scores for model answers: IFEval runs through providers, rule checks, an LLM judge.
-        .target(name: "Scoring", dependencies: ["IFEval", "Providers", "ModelStore"]),
+        .target(name: "Scoring", dependencies: ["IFEval", "Providers", "ModelStore", "AtomicWrites"]),
         // Paired statistics for reports (bootstrap intervals, paired tests, effect sizes, ARI/NMI).
         .target(name: "Statistics"),
         // Experiment reports: markdown, self-contained HTML with SVG plots, CSV.
-        .target(name: "Reports", dependencies: ["Statistics", .product(name: "Plot", package: "Plot")]),
+        .target(name: "Reports", dependencies: ["Statistics", "AtomicWrites", .product(name: "Plot", package: "Plot")]),
         // The RDIC experiment: conditions over agents' caches, resumable runs in SQLite.
         .target(name: "Experiments", dependencies: [
             "Agents", "Engine", "KVCache", "Datasets", "IFEval", "Scoring", "Providers", "LocalProvider", "Reports", "Statistics",
@@ -91,7 +93,7 @@ let package = Package(
         ], swiftSettings: optimized),
         .executableTarget(name: "RDICCommand", dependencies: [
             "Engine", "Agents", "Models", "ModelStore", "Providers", "LocalProvider", "Server", "Tokenizers", "GGUF",
-            "IFEval", "Scoring", "Datasets", "Experiments", "Reports", "Statistics",
+            "IFEval", "Scoring", "Datasets", "Experiments", "Reports", "Statistics", "AtomicWrites",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -102,6 +104,7 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),
         .testTarget(name: "ModelStoreTests", dependencies: ["ModelStore", "TestSupport"]),
+        .testTarget(name: "AtomicWritesTests", dependencies: ["AtomicWrites"]),
         .testTarget(name: "KVCacheTests", dependencies: ["KVCache", "TestSupport"], swiftSettings: optimized),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], swiftSettings: optimized),
         .testTarget(name: "ProvidersTests", dependencies: [

@@ -1,3 +1,4 @@
+import AtomicWrites
 import Engine
 import Foundation
 import KVCache

@@ -1,3 +1,4 @@
+import AtomicWrites
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -95,22 +96,9 @@ public enum DatasetFile {
         try writeAtomically(encode(records, layout: layout ?? self.layout(for: url)), to: url)
     }
 
-    /// Writes next to `url` then renames over it, so readers see the old file or the new one.
+    /// Readers (and a crash) see the old file or the new one, never a part.
     public static func writeAtomically(_ data: Data, to url: URL) throws {
-        let temporary = url.deletingLastPathComponent()
-            .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).tmp")
-        do {
-            try data.write(to: temporary)
-            if rename(temporary.path, url.path) != 0 {
-                throw DatasetError.writeFailed(url.path, String(cString: strerror(errno)))
-            }
-        } catch let error as DatasetError {
-            try? FileManager.default.removeItem(at: temporary)
-            throw error
-        } catch {
-            try? FileManager.default.removeItem(at: temporary)
-            throw DatasetError.writeFailed(url.path, error.localizedDescription)
-        }
+        do { try AtomicFile.write(data, to: url) } catch { throw DatasetError.writeFailed(url.path, error.reason) }
     }
 
     private static func syntaxMessage(_ error: Error, text: String) -> String {

@@ -1,3 +1,4 @@
+import AtomicWrites
 import Foundation
 import TensorFormats
 
@@ -73,7 +74,7 @@ public struct GGUFWriter: Sendable {
 
     /// Writes the file atomically: a crash leaves either no file or the whole new one.
     public func write(to url: URL) throws {
-        try Data(encoded()).write(to: url, options: .atomic)
+        try AtomicFile.write(Data(encoded()), to: url)
     }
 }
 

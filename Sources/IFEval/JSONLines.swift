@@ -1,3 +1,4 @@
+import AtomicWrites
 import Foundation
 
 /// Reading and writing JSON Lines files, with the line number of a bad line in the error.
@@ -47,9 +48,9 @@ public enum JSONLines {
     public static func write<T: Encodable>(_ values: [T], to url: URL) throws(IFEvalError) {
         let text = try encode(values)
         do {
-            try Data(text.utf8).write(to: url, options: .atomic)
+            try AtomicFile.write(Data(text.utf8), to: url)
         } catch {
-            throw IFEvalError("cannot write \(url.path): \(error.localizedDescription)")
+            throw IFEvalError("cannot write \(url.path): \(error.reason)")
         }
     }
 

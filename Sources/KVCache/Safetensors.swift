@@ -1,3 +1,4 @@
+import AtomicWrites
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import AtomicWrites
 import Foundation
 import GGUF
 
@@ -65,7 +66,7 @@ public struct ModelStore: Sendable {
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(registry).write(to: registryURL, options: .atomic)
+        try AtomicFile.write(encoder.encode(registry), to: registryURL)
     }
 
     /// Installed models, in installation order.

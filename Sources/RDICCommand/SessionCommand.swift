@@ -1,3 +1,4 @@
+import AtomicWrites
 import Agents
 import ArgumentParser
 import Foundation

@@ -1,3 +1,4 @@
+import AtomicWrites
 import Foundation
 
 /// An experiment's report: statistics computed from its cells, written as markdown, one
@@ -32,7 +33,7 @@ public struct ExperimentReport: Sendable {
             let url = directory.appendingPathComponent(path)
             do {
                 try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try Data(contents.utf8).write(to: url, options: .atomic)
+                try AtomicFile.write(Data(contents.utf8), to: url)
             } catch {
                 throw .writeFailed(path: url.path, reason: error.localizedDescription)
             }

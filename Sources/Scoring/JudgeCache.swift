@@ -1,3 +1,4 @@
+import AtomicWrites
 import Foundation
 import ModelStore
 
@@ -26,7 +27,7 @@ public struct JudgeCache: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        try encoder.encode(verdict).write(to: file(key), options: .atomic)
+        try AtomicFile.write(encoder.encode(verdict), to: file(key))
     }
 
     private func file(_ key: String) -> URL { directory.appendingPathComponent("\(key).json") }
