@@ -114,7 +114,10 @@ final class BenchRunner {
 
     /// Runs `test` `repetitions` times (after one warm-up) and returns its timings.
     func run(_ test: BenchTest, repetitions: Int) throws -> BenchResult {
-        let cache = model.makeCache(contextLength: test.depth + test.prompt + test.gen + 1, storage: kv)
+        // Sized as llama-bench sizes its context (depth + prompt + generated), even past the
+        // model's trained length: `-n 128 -d 32768` must run on a 32K model.
+        let cache = SequenceKVCache(configuration: model.cacheConfiguration(
+            contextLength: test.depth + test.prompt + test.gen + 1, storage: kv))
         // Warm-up, untimed: pages the weights in and sizes every buffer.
         if test.prompt > 0 { try prefill(test.prompt, cache: cache) }
         if test.gen > 0 { try generate(1, cache: cache) }
