@@ -137,10 +137,38 @@ public struct Sampler: Sendable {
     }
 }
 
-/// Index of the largest value (the first one on ties).
+/// Index of the largest value (the first one on ties; NaN never wins; 0 when nothing beats
+/// -inf). A greedy step of N agents over a 262,144-token vocabulary runs this N times on the
+/// scheduler thread, so it goes eight lanes at a time: the maximum first (order-free), then the
+/// first index holding it.
 func argmax(_ x: UnsafeMutableBufferPointer<Float>) -> Int32 {
-    var best = 0
-    var bestValue = -Float.infinity
+    let n = x.count
+    guard let p = x.baseAddress, n >= 64 else { return argmaxScalar(UnsafeBufferPointer(x)) }
+    var lanes = SIMD8<Float>(repeating: -.infinity)
+    var i = 0
+    while i + 8 <= n {
+        let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+        lanes = lanes.replacing(with: v, where: v .> lanes)
+        i += 8
+    }
+    var top = -Float.infinity
+    for l in 0..<8 where lanes[l] > top { top = lanes[l] }
+    for j in i..<n where p[j] > top { top = p[j] }
+    guard top > -.infinity else { return 0 }
+    let wanted = SIMD8<Float>(repeating: top)
+    i = 0
+    while i + 8 <= n {
+        let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD8<Float>.self)
+        if any(v .== wanted) { break }
+        i += 8
+    }
+    while p[i] != top { i += 1 }
+    return Int32(i)
+}
+
+/// `argmax` one value at a time (the definition the vector version keeps).
+func argmaxScalar(_ x: UnsafeBufferPointer<Float>) -> Int32 {
+    var best = 0, bestValue = -Float.infinity
     for i in 0..<x.count where x[i] > bestValue {
         bestValue = x[i]
         best = i

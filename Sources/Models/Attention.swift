@@ -80,7 +80,7 @@ struct AttentionKernel {
             let job = HalfAttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
                                        scratch: scratch, partials: partials.buffer(0), stored: stored,
                                        base: cache.count, slices: slices, tokens: n)
-            pool.run(chunks: HalfAttentionJob.chunks(tokens: n, slices: slices), job: job)
+            pool.run(chunks: HalfAttentionJob.chunks(tokens: n, slices: slices, kvHeads: kvHeads), job: job)
             job.merge(tokens: n)
             return
         }
@@ -134,7 +134,7 @@ struct AttentionKernel {
                                          scratch: scratch, partials: partials.buffer(0) + offset, stored: stored,
                                          base: s.cache.count, slices: slices, tokens: s.n))
             firstChunk.append(chunks)
-            chunks += HalfAttentionJob.chunks(tokens: s.n, slices: slices)
+            chunks += HalfAttentionJob.chunks(tokens: s.n, slices: slices, kvHeads: kvHeads)
             offset += HalfAttentionJob.partialFloats(self, tokens: s.n, slices: slices)
         }
         pool.run(chunks: chunks, job: SequencesJob(jobs: jobs, firstChunk: firstChunk))

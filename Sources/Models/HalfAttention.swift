@@ -52,9 +52,10 @@ struct HalfAttentionJob: PoolJob {
         k.heads * (k.keyLength + run + k.valueLength + 3) + run
     }
 
-    /// Pool chunks for the call: a decoded token's key slices, or a batch's query tiles.
-    static func chunks(tokens n: Int, slices: Int) -> Int {
-        n > 1 ? (n + queryTile - 1) / queryTile : slices
+    /// Pool chunks for the call: a decoded token's key slices, or a batch's query tiles times
+    /// the KV heads (`runTile`).
+    static func chunks(tokens n: Int, slices: Int, kvHeads: Int) -> Int {
+        n > 1 ? (n + queryTile - 1) / queryTile * kvHeads : slices
     }
 
     /// Floats of `partials` for `n` tokens cut into `slices`.
@@ -64,7 +65,7 @@ struct HalfAttentionJob: PoolJob {
 
     func run(chunk: Int, worker: Int) {
         if batch {
-            runTile(chunk, worker: worker)
+            runTile(chunk / kernel.kvHeads, kvHead: chunk % kernel.kvHeads, worker: worker)
             return
         }
         let heads = kernel.heads, kvHeads = kernel.kvHeads, group = heads / kvHeads

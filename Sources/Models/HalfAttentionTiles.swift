@@ -1,5 +1,6 @@
 import Foundation
 import KVCache
+import TensorFormats
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 #endif
@@ -21,19 +22,21 @@ extension HalfAttentionJob {
         k.keyLength * run + queryTile * queryFloats(k)
     }
 
-    /// A query's state before its first key: the heads rounded to f16 (as llama.cpp's flash
-    /// attention rounds them), empty sums.
+    /// A query's state before its first key for `only` of its heads (default all; buffers are
+    /// indexed by head either way): the heads rounded to f16 (as llama.cpp's flash attention
+    /// rounds them), empty sums.
     @inline(__always)
     func start(query i: Int, qs: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<Float>,
-               maxes: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>) {
-        let heads = kernel.heads, kl = kernel.keyLength
-        qs.update(from: q + i * heads * kl, count: heads * kl)
-        roundToHalf(qs, heads * kl)
-        for h in 0..<heads {
+               maxes: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, only: Range<Int>? = nil) {
+        let heads = kernel.heads, kl = kernel.keyLength, vl = kernel.valueLength
+        let hs = only ?? 0..<heads
+        (qs + hs.lowerBound * kl).update(from: q + (i * heads + hs.lowerBound) * kl, count: hs.count * kl)
+        roundToHalf(qs + hs.lowerBound * kl, hs.count * kl)
+        for h in hs {
             maxes[h] = -.infinity
             sums[h] = 0
         }
-        acc.initialize(repeating: 0, count: heads * kernel.valueLength)
+        (acc + hs.lowerBound * vl).initialize(repeating: 0, count: hs.count * vl)
     }
 
     /// The online softmax step for `heads` over `c` new scores each (`scores[h * run + u]`,
@@ -44,23 +47,28 @@ extension HalfAttentionJob {
         absorbScores(heads: heads, c, run: Self.run, valueLength: kernel.valueLength, scores: sc, acc: acc, maxes: maxes, sums: sums)
     }
 
-    /// Query `i`'s output: the weighted sums divided by the softmax totals.
+    /// Query `i`'s output for `only` of its heads (default all): the weighted sums divided by
+    /// the softmax totals.
     @inline(__always)
-    func finish(query i: Int, acc: UnsafePointer<Float>, sums: UnsafePointer<Float>) {
+    func finish(query i: Int, acc: UnsafePointer<Float>, sums: UnsafePointer<Float>, only: Range<Int>? = nil) {
         let heads = kernel.heads, vl = kernel.valueLength
-        for h in 0..<heads {
+        for h in only ?? 0..<heads {
             let o = out + (i * heads + h) * vl
             let inv: Float = sums[h] == 0 ? 0 : 1 / sums[h]
             for j in 0..<vl { o[j] = acc[h * vl + j] * inv }
         }
     }
 
-    /// Queries `tile * queryTile ..< +queryTile` of the batch over every stored key.
-    func runTile(_ tile: Int, worker: Int) {
-        let heads = kernel.heads, kvHeads = kernel.kvHeads, group = heads / kvHeads
+    /// Queries `tile * queryTile ..< +queryTile` of the batch, the query heads of KV head `g`,
+    /// over every stored key. KV heads are chunks of their own: their work shares nothing but
+    /// the visible rows, so a 64-token prompt is 24 chunks on SmolLM2 rather than 8 (two
+    /// threads finish a layer together), and each chunk's state is a third as large.
+    func runTile(_ tile: Int, kvHead g: Int, worker: Int) {
+        let heads = kernel.heads, group = heads / kernel.kvHeads
         let kl = kernel.keyLength, vl = kernel.valueLength, scoreScale = kernel.scoreScale
         let run = Self.run
         let first = tile * Self.queryTile, count = min(Self.queryTile, tokens - first)
+        let groupHeads = (g * group)..<((g + 1) * group)
         let buf = scratch.buffer(worker)
         let kt = buf                                   // [kl][run]: one KV head's keys, transposed
         let perQuery = Self.queryFloats(kernel)
@@ -77,7 +85,7 @@ extension HalfAttentionJob {
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * count) { temp in
             let qpos = temp.baseAddress!, visible = qpos + count
             for t in 0..<count {
-                start(query: first + t, qs: qs(t), acc: acc(t), maxes: maxes(t), sums: sums(t))
+                start(query: first + t, qs: qs(t), acc: acc(t), maxes: maxes(t), sums: sums(t), only: groupHeads)
                 let (qb, qslot) = cache.slot(layer: layer, token: base + first + t)
                 qpos[t] = qb.positions[qslot]
             }
@@ -104,31 +112,28 @@ extension HalfAttentionJob {
                         anyVisible = anyVisible || c > 0
                     }
                     if anyVisible {
-                        for g in 0..<kvHeads {
-                            transposeKeys(block, slots: s..<runEnd, offset: 2 * g * kl, kl, into: kt, stride: run)
-                            for t in 0..<count where visible[t] > 0 {
-                                let c = Int(visible[t]), r = rows(t)
-                                let scores = sc(t) + g * group * run
-                                tileScores(qs(t) + g * group * kl, group: group, kt, kl, keys: m, scale: scoreScale,
-                                           into: scores, stride: run)
-                                if c < m {
-                                    // Some slots are masked: keep the visible keys' scores, in order.
-                                    for h in 0..<group {
-                                        for u in 0..<c { scores[h * run + u] = scores[h * run + Int(r[u]) - s] }
-                                    }
+                        transposeKeys(block, slots: s..<runEnd, offset: 2 * g * kl, kl, into: kt, stride: run)
+                        for t in 0..<count where visible[t] > 0 {
+                            let c = Int(visible[t]), r = rows(t)
+                            let scores = sc(t) + g * group * run
+                            tileScores(qs(t) + g * group * kl, group: group, kt, kl, keys: m, scale: scoreScale,
+                                       into: scores, stride: run)
+                            if c < m {
+                                // Some slots are masked: keep the visible keys' scores, in order.
+                                for h in 0..<group {
+                                    for u in 0..<c { scores[h * run + u] = scores[h * run + Int(r[u]) - s] }
                                 }
-                                absorb(heads: (g * group)..<((g + 1) * group), c, scores: sc(t), acc: acc(t),
-                                       maxes: maxes(t), sums: sums(t))
-                                groupAccumulate(block, rows: r, c, offset: 2 * g * vl, vl, weights: scores, stride: run,
-                                                group: group, into: acc(t) + g * group * vl)
                             }
+                            absorb(heads: groupHeads, c, scores: sc(t), acc: acc(t), maxes: maxes(t), sums: sums(t))
+                            groupAccumulate(block, rows: r, c, offset: 2 * g * vl, vl, weights: scores, stride: run,
+                                            group: group, into: acc(t) + g * group * vl)
                         }
                     }
                     s = runEnd
                 }
                 t0 += end - s0
             }
-            for t in 0..<count { finish(query: first + t, acc: acc(t), sums: sums(t)) }
+            for t in 0..<count { finish(query: first + t, acc: acc(t), sums: sums(t), only: groupHeads) }
         }
     }
 }
@@ -172,34 +177,6 @@ func transposeKeysPortable(_ block: KVBlock, slots: Range<Int>, from: Int, offse
     }
 }
 
-#if arch(x86_64)
-/// The 8 x 8 transpose of rows `r0...r7`: element j of the result's k-th vector is `r_j[k]`.
-@inline(__always)
-func transpose8(_ r0: SIMD8<Float>, _ r1: SIMD8<Float>, _ r2: SIMD8<Float>, _ r3: SIMD8<Float>, _ r4: SIMD8<Float>,
-                _ r5: SIMD8<Float>, _ r6: SIMD8<Float>, _ r7: SIMD8<Float>)
-    -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
-    let t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1)
-    let t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3)
-    let t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5)
-    let t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7)
-    // Pairs of floats as doubles: the unpacks take the immediates' place (Swift cannot call
-    // the intrinsics that take one).
-    @inline(__always) func lo(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-        unsafeBitCast(_mm256_unpacklo_pd(unsafeBitCast(a, to: SIMD4<Double>.self), unsafeBitCast(b, to: SIMD4<Double>.self)),
-                      to: SIMD8<Float>.self)
-    }
-    @inline(__always) func hi(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
-        unsafeBitCast(_mm256_unpackhi_pd(unsafeBitCast(a, to: SIMD4<Double>.self), unsafeBitCast(b, to: SIMD4<Double>.self)),
-                      to: SIMD8<Float>.self)
-    }
-    let u0 = lo(t0, t2), u1 = hi(t0, t2), u2 = lo(t1, t3), u3 = hi(t1, t3)
-    let u4 = lo(t4, t6), u5 = hi(t4, t6), u6 = lo(t5, t7), u7 = hi(t5, t7)
-    return (SIMD8(lowHalf: u0.lowHalf, highHalf: u4.lowHalf), SIMD8(lowHalf: u1.lowHalf, highHalf: u5.lowHalf),
-            SIMD8(lowHalf: u2.lowHalf, highHalf: u6.lowHalf), SIMD8(lowHalf: u3.lowHalf, highHalf: u7.lowHalf),
-            SIMD8(lowHalf: u0.highHalf, highHalf: u4.highHalf), SIMD8(lowHalf: u1.highHalf, highHalf: u5.highHalf),
-            SIMD8(lowHalf: u2.highHalf, highHalf: u6.highHalf), SIMD8(lowHalf: u3.highHalf, highHalf: u7.highHalf))
-}
-#endif
 
 /// `out[h * stride + u] = scale · Σ_d q[h][d] · kt[d][u]` for the `group` query heads
 /// (`[group][n]`) and keys `u < keys` of a transposed tile (`kt`, rows `run` apart, columns
@@ -266,8 +243,7 @@ private func tileScores<G: Count>(_: G.Type, _ q: UnsafePointer<Float>, _ kt: Un
 func absorbScores(heads: Range<Int>, _ c: Int, run: Int, valueLength vl: Int, scores sc: UnsafeMutablePointer<Float>,
                   acc: UnsafeMutablePointer<Float>, maxes: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>) {
     for h in heads {
-        var m = -Float.infinity
-        for u in 0..<c { m = max(m, sc[h * run + u]) }
+        let m = largest(sc + h * run, c)
         if m > maxes[h] {
             if maxes[h] > -.infinity {
                 let f = expf(maxes[h] - m)
@@ -278,4 +254,25 @@ func absorbScores(heads: Range<Int>, _ c: Int, run: Int, valueLength vl: Int, sc
         }
         sums[h] += expShifted(sc + h * run, c, minus: maxes[h])
     }
+}
+
+/// The largest of `c` values, eight lanes at a time (a scalar running maximum is a chain of
+/// dependent compares, a third of a run's softmax step). The order of comparisons cannot change
+/// the result: scores are finite or -inf, and of two equal zeros either gives the same weights.
+@inline(__always)
+func largest(_ x: UnsafePointer<Float>, _ c: Int) -> Float {
+    var lanes = SIMD8<Float>(repeating: -.infinity)
+    var u = 0
+    while u + 8 <= c {
+        let v = load8(x, u)
+        lanes = lanes.replacing(with: v, where: v .> lanes)
+        u += 8
+    }
+    var m = -Float.infinity
+    for l in 0..<8 where lanes[l] > m { m = lanes[l] }
+    while u < c {
+        if x[u] > m { m = x[u] }
+        u += 1
+    }
+    return m
 }

@@ -217,7 +217,7 @@ public final class Transformer: @unchecked Sendable {
         let tokens = parts.flatMap(\.tokens)
         let tokenEmbedding = self.tokenEmbedding
         tokens.withUnsafeBufferPointer { tokens in
-            pool.parallelFor(n) { range, _ in
+            pool.parallelFor(n, minChunk: 4) { range, _ in
                 for i in range {
                     tokenEmbedding.decodeRow(Int(tokens[i]), into: w.x + i * d)
                     if let s = h.embeddingScale { for j in 0..<d { w.x[i * d + j] *= s } }
@@ -304,7 +304,8 @@ public final class Transformer: @unchecked Sendable {
         // keys are all roped before any is written.
         let calibrating = rows.contains { $0.cache.needsCalibration(layer: l) }
         owner.withUnsafeBufferPointer { owner in
-            pool.parallelFor(n) { range, _ in
+            // Microseconds a row: the decoded rows of a few agents go on this thread.
+            pool.parallelFor(n, minChunk: 4) { range, _ in
                 for i in range {
                     for hd in 0..<h.headCount {
                         let p = w.q + i * qw + hd * h.keyLength

@@ -120,12 +120,15 @@ extension ByteDot {
     private struct Acc<K: Count> {
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
 
-        /// Token t's integer lanes `s.t` scaled by `d` times its activation scale of block `b`.
+        /// Token t's integer lanes `s.t` scaled by `d` times its activation scale of block `b`
+        /// (the product taken in all eight lanes at once: the same float as the single-token
+        /// kernel's scalar product, without a broadcast per token).
         @inline(__always) mutating func add(_ s: Bytes4, _ d: Float, _ a: Blocks4, _ b: Int) {
-            ByteDot.add(&a0, s.0, d * a.0.scales[b])
-            if K.value > 1 { ByteDot.add(&a1, s.1, d * a.1.scales[b]) }
-            if K.value > 2 { ByteDot.add(&a2, s.2, d * a.2.scales[b]) }
-            if K.value > 3 { ByteDot.add(&a3, s.3, d * a.3.scales[b]) }
+            let dv = SIMD8<Float>(repeating: d)
+            a0.addProduct(_mm256_cvtepi32_ps(s.0), dv * a.0.broadcastScales[b])
+            if K.value > 1 { a1.addProduct(_mm256_cvtepi32_ps(s.1), dv * a.1.broadcastScales[b]) }
+            if K.value > 2 { a2.addProduct(_mm256_cvtepi32_ps(s.2), dv * a.2.broadcastScales[b]) }
+            if K.value > 3 { a3.addProduct(_mm256_cvtepi32_ps(s.3), dv * a.3.broadcastScales[b]) }
         }
 
         @inline(__always) mutating func add(_ s: Bytes4, _ d: SIMD4<Float>) {
@@ -216,8 +219,9 @@ extension ByteDot {
         let eight = _mm256_set1_epi8(8)
         for b in 0..<blocks {
             let blk = w + 18 &* b
-            let u = nibbles(blk + 2)
-            acc.add(xs.each { centered(u, eight, $0, b) }, scale(blk, 0), a, b)
+            let q = _mm256_sub_epi8(nibbles(blk + 2), eight)
+            let magnitude = _mm256_abs_epi8(q)
+            acc.add(xs.each { signedProducts(magnitude, q, $0, b) }, scale(blk, 0), a, b)
         }
         return acc.totals
     }
@@ -241,8 +245,9 @@ extension ByteDot {
         let sixteen = _mm256_set1_epi8(0x10)
         for b in 0..<blocks {
             let blk = w + 22 &* b
-            let u = q5Bytes(blk)
-            acc.add(xs.each { centered(u, sixteen, $0, b) }, scale(blk, 0), a, b)
+            let q = _mm256_sub_epi8(q5Bytes(blk), sixteen)
+            let magnitude = _mm256_abs_epi8(q)
+            acc.add(xs.each { signedProducts(magnitude, q, $0, b) }, scale(blk, 0), a, b)
         }
         return acc.totals
     }
@@ -250,17 +255,24 @@ extension ByteDot {
     @inline(__always) private static func q8_0<K>(_ xs: Tokens<K>, _ w: UnsafeRawPointer, _ blocks: Int,
                                                   _ a: Blocks4) -> SIMD4<Float> {
         var acc = Acc<K>()
-        let ones = _mm256_set1_epi16(1)
         for b in 0..<blocks {
             let blk = w + 34 &* b
             let q = blk.loadUnaligned(fromByteOffset: 2, as: Bytes.self)
             let magnitude = _mm256_abs_epi8(q)
-            acc.add(xs.each { xt in
-                let act = UnsafeRawPointer(xt + 32 &* b).loadUnaligned(as: Bytes.self)
-                return _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(act, q)), ones)
-            }, scale(blk, 0), a, b)
+            acc.add(xs.each { signedProducts(magnitude, q, $0, b) }, scale(blk, 0), a, b)
         }
         return acc.totals
+    }
+
+    /// Σ over 8 lanes of 4 products of signed quants `q` (|q| <= 128) with one token's
+    /// activations, as unsigned magnitudes times activations carrying q's sign. Q4_0 and
+    /// Q5_0 take their offset out of the weights first (one subtraction per block for every
+    /// token) instead of a second multiply-add per token (`centered`): the integer lanes are
+    /// the same, so are the floats.
+    @inline(__always) static func signedProducts(_ magnitude: Bytes, _ q: Bytes, _ x: UnsafePointer<Int8>,
+                                                 _ block: Int) -> Bytes {
+        let act = UnsafeRawPointer(x + 32 &* block).loadUnaligned(as: Bytes.self)
+        return _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(act, q)), _mm256_set1_epi16(1))
     }
 }
 #endif

@@ -27,8 +27,8 @@ public enum IntegerGemm {
     /// Floats of per-thread scratch for a matrix of `cols` columns.
     public static func scratchFloats(cols: Int) -> Int {
         let blocks = cols / 16
-        // Panel bytes, panel scales and mins, then one decoded row's bytes, scales and mins.
-        return (panelRows * cols + cols) / 4 + 2 * panelRows * blocks + 2 * blocks + 16
+        // Panel bytes, panel scales and mins, then the decoded rows' bytes, one row's scales and mins.
+        return 2 * panelRows * cols / 4 + 2 * panelRows * blocks + 2 * blocks + 16
     }
 
     /// Rows `r0..<r0+count` (count <= 8) of a matrix of `type` (rows `rowBytes` apart from
@@ -44,20 +44,34 @@ public enum IntegerGemm {
         let panel = UnsafeMutableRawPointer(rowMins + blocks)
         let bytes = (panel + panelRows * cols).assumingMemoryBound(to: UInt8.self)
         if count < panelRows {
-            panel.initializeMemory(as: UInt8.self, repeating: 0, count: panelRows * cols)
+            (bytes + count * cols).initialize(repeating: 0, count: (panelRows - count) * cols)
             scales.initialize(repeating: 0, count: 2 * panelRows * blocks)
         }
         for i in 0..<count {
-            decodeUnsigned(type, from: weights + (r0 + i) * rowBytes, count: cols, u: bytes, scales: rowScales, mins: rowMins)
-            let src = UnsafeRawPointer(bytes)
-            for g in 0..<(cols / 4) {
-                panel.storeBytes(of: src.loadUnaligned(fromByteOffset: 4 * g, as: UInt32.self), toByteOffset: 32 * g + 4 * i,
-                                 as: UInt32.self)
-            }
+            decodeUnsigned(type, from: weights + (r0 + i) * rowBytes, count: cols, u: bytes + i * cols, scales: rowScales,
+                           mins: rowMins)
             for b in 0..<blocks {
                 scales[panelRows * b + i] = rowScales[b]
                 mins[panelRows * b + i] = rowMins[b]
             }
+        }
+        // Interleaved 32 columns at a time: the 8 rows' words (4 bytes) transposed, so word k of
+        // every row lands in group 8c + k (a 64-token prefill spent a third of its products
+        // unpacking weights byte by byte and word by word).
+        for c in 0..<(cols / 32) {
+            @inline(__always) func row(_ r: Int) -> SIMD8<Float> {
+                UnsafeRawPointer(bytes + r * cols + 32 * c).loadUnaligned(as: SIMD8<Float>.self)
+            }
+            let t = transpose8(row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
+            let dst = panel + 256 * c
+            dst.storeBytes(of: t.0, as: SIMD8<Float>.self)
+            dst.storeBytes(of: t.1, toByteOffset: 32, as: SIMD8<Float>.self)
+            dst.storeBytes(of: t.2, toByteOffset: 64, as: SIMD8<Float>.self)
+            dst.storeBytes(of: t.3, toByteOffset: 96, as: SIMD8<Float>.self)
+            dst.storeBytes(of: t.4, toByteOffset: 128, as: SIMD8<Float>.self)
+            dst.storeBytes(of: t.5, toByteOffset: 160, as: SIMD8<Float>.self)
+            dst.storeBytes(of: t.6, toByteOffset: 192, as: SIMD8<Float>.self)
+            dst.storeBytes(of: t.7, toByteOffset: 224, as: SIMD8<Float>.self)
         }
         let p = Panel(bytes: UnsafeRawPointer(panel), scales: scales, mins: mins, cols: cols, layout: layout)
         var t = 0

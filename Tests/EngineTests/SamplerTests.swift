@@ -14,6 +14,24 @@ import Testing
         #expect(sample([0.1, 3, 2.9, -1], .greedy) == [1])
     }
 
+    /// The vector arg-max picks what the one-at-a-time definition picks: the first of tied
+    /// maxima (also +0 against -0), never a NaN, 0 when nothing beats -inf, at any length.
+    @Test func argmaxMatchesTheScalarDefinition() {
+        var rng = SplitMix64(seed: 11)
+        for trial in 0..<400 {
+            let n = [1, 7, 63, 64, 65, 1000, 262_144][trial % 7]
+            var x = (0..<n).map { _ in Float(Int(rng.next() % 41) - 20) / 4 }
+            for _ in 0..<(trial % 5) {
+                let i = Int(rng.next() % UInt64(n))
+                x[i] = [Float.nan, -.infinity, 0, -0.0, 5, 5][Int(rng.next() % 6)]
+            }
+            if trial % 11 == 0 { x = x.map { _ in [Float.nan, -.infinity][Int(rng.next() % 2)] } }
+            if trial % 13 == 0 { x = x.map { _ in [Float(0), -0.0][Int(rng.next() % 2)] } }
+            let expected = x.withUnsafeBufferPointer { argmaxScalar($0) }
+            #expect(x.withUnsafeMutableBufferPointer { argmax($0) } == expected, "trial \(trial), n \(n)")
+        }
+    }
+
     @Test func sameSeedSameDraws() {
         let logits: [Float] = (0..<50).map { Float($0 % 7) * 0.3 }
         var p = SamplingParameters(temperature: 1, topK: 0, topP: 1, minP: 0, seed: 42)
