@@ -71,6 +71,9 @@ public final class AttentionStatistics: @unchecked Sendable {
             var row = i >= firstObserved && needs.observationWindow > 0 ? [Float](repeating: 0, count: heads * capacity) : []
             for h in 0..<heads {
                 for d in 0..<kl { q[d] = queries[(i * heads + h) * kl + d] }
+                if let scales = cache.rowOffsets[layer]?.keyScales, !scales.isEmpty {
+                    for d in 0..<kl { q[d] *= scales[(h / group) * kl + d] }
+                }
                 if rotate { q.withUnsafeMutableBufferPointer { hadamardRotate($0.baseAddress!, count: kl) } }
                 let g = h / group
                 var maxScore = -Float.infinity
@@ -132,14 +135,14 @@ public final class AttentionStatistics: @unchecked Sendable {
         let shape = cache.layers[layer].shape
         let width = shape.kvHeads * shape.keyLength
         let type = cache.configuration.storage.key
-        let headBytes = type.rowBytes(shape.keyLength)
+        let headBytes = type.keyRowBytes(shape.keyLength)
         var out = [Float](repeating: 0, count: stored.count * width)
         out.withUnsafeMutableBufferPointer { o in
             for (j, t) in stored.enumerated() {
                 let (b, s) = cache.slot(layer: layer, token: t)
                 for g in 0..<shape.kvHeads {
                     let dst = o.baseAddress! + j * width + g * shape.keyLength
-                    if type == .q4 { Q4Rows.dequantize(b.key(s) + g * headBytes, count: shape.keyLength, into: dst) }
+                    if type == .q4 { Q4Layout.current.keys.dequantize(b.key(s) + g * headBytes, count: shape.keyLength, into: dst) }
                     else { try! dequantize(type.ggmlType, from: b.key(s) + g * headBytes, count: shape.keyLength, into: dst) }
                 }
             }

@@ -18,21 +18,28 @@ public enum KVElementType: String, Sendable, CaseIterable, CustomStringConvertib
         }
     }
 
-    /// Bytes one row of `count` elements takes in this storage (quantized rows: `count` is a
-    /// multiple of 32, true of every head length we run).
-    public func rowBytes(_ count: Int) -> Int {
+    /// Bytes one key row of `count` elements takes in this storage (quantized rows: `count` is
+    /// a multiple of 32, q4 rows of its groups, true of every head length we run).
+    public func keyRowBytes(_ count: Int) -> Int { self == .q4 ? Q4Layout.current.keys.rowBytes(count) : rowBytes(count) }
+    /// Bytes one value row of `count` elements takes (q4 keys and values may group differently).
+    public func valueRowBytes(_ count: Int) -> Int { self == .q4 ? Q4Layout.current.values.rowBytes(count) : rowBytes(count) }
+
+    private func rowBytes(_ count: Int) -> Int {
         switch self {
         case .f32: 4 * count
         case .f16: 2 * count
         case .q8_0: count / 32 * 34
         case .q4_0: count / 32 * 18
-        case .q4: Q4Rows.rowBytes(count)
+        case .q4: preconditionFailure("q4 rows are key or value rows")
         }
     }
 
-    /// Bits one stored element takes, block scales included (rows of 256 elements; every
+    /// Bits one stored key element takes, block scales included (rows of 256 elements; every
     /// format here has the same ratio for any whole number of blocks).
-    public var bitsPerElement: Double { Double(rowBytes(256) * 8) / 256 }
+    public var keyBitsPerElement: Double { Double(keyRowBytes(256) * 8) / 256 }
+    public var valueBitsPerElement: Double { Double(valueRowBytes(256) * 8) / 256 }
+    /// The mean of the key and value bits.
+    public var bitsPerElement: Double { (keyBitsPerElement + valueBitsPerElement) / 2 }
 
     public var description: String { rawValue }
 }
@@ -87,9 +94,9 @@ public struct KVCacheConfiguration: Sendable, Equatable {
     }
 
     /// Bytes of one token's keys (all KV heads) in `layer`.
-    public func keyRowBytes(layer: Int) -> Int { layers[layer].kvHeads * storage.key.rowBytes(layers[layer].keyLength) }
+    public func keyRowBytes(layer: Int) -> Int { layers[layer].kvHeads * storage.key.keyRowBytes(layers[layer].keyLength) }
     /// Bytes of one token's values (all KV heads) in `layer`.
-    public func valueRowBytes(layer: Int) -> Int { layers[layer].kvHeads * storage.value.rowBytes(layers[layer].valueLength) }
+    public func valueRowBytes(layer: Int) -> Int { layers[layer].kvHeads * storage.value.valueRowBytes(layers[layer].valueLength) }
 
     /// Bytes one block of `layer` takes (keys, values and positions).
     public func blockBytes(layer: Int) -> Int {
@@ -228,11 +235,17 @@ public final class SequenceKVCache: @unchecked Sendable {
     public var attentionStatistics: AttentionStatistics?
     /// Per layer, what centering subtracted from its rows (nil: nothing; see `KVRowOffsets`).
     public internal(set) var rowOffsets: [KVRowOffsets?]
+    /// The first tokens' rows kept exactly (q4 only; see `KVExactRows`).
+    public internal(set) var exactRows: KVExactRows?
 
     public init(configuration: KVCacheConfiguration) {
         self.configuration = configuration
         layers = configuration.layers.map { KVLayer(shape: $0) }
         rowOffsets = Array(repeating: nil, count: configuration.layers.count)
+        let exact = Q4Layout.current.exactTokens
+        if configuration.storage.key == .q4 && exact > 0 {
+            exactRows = KVExactRows(tokens: configuration.layers.map { _ in exact }, layers: configuration.layers)
+        }
     }
 
     /// Makes room for `n` more tokens at `positions` (default: consecutive from `nextPosition`).
@@ -270,24 +283,30 @@ public final class SequenceKVCache: @unchecked Sendable {
 
     /// Stores the keys (all KV heads, f32) of pending token `i` of the batch.
     public func writeKey(layer: Int, batchIndex i: Int, _ src: UnsafePointer<Float>) {
-        let (block, s) = slot(layer: layer, token: count + i)
+        let t = count + i
+        let (block, s) = slot(layer: layer, token: t)
         let shape = layers[layer].shape
         let storage = configuration.storage
-        store(src, heads: shape.kvHeads, length: shape.keyLength, as: storage.key, rotated: storage.rotatesKeys,
-              offset: storage.key.centers ? rowOffsets[layer]?.keys : nil, into: block.key(s))
+        let offsets = storage.key.centers ? rowOffsets[layer] : nil
+        store(src, heads: shape.kvHeads, length: shape.keyLength, as: storage.key, format: Q4Layout.current.keys,
+              rotated: storage.rotatesKeys, offset: offsets?.keys, divisor: offsets?.keyScales,
+              exact: t < (exactRows?.tokens[layer] ?? 0) ? exactRows?.key(layer: layer, token: t) : nil, into: block.key(s))
     }
 
     /// Stores the values (all KV heads, f32) of pending token `i` of the batch.
     public func writeValue(layer: Int, batchIndex i: Int, _ src: UnsafePointer<Float>) {
-        let (block, s) = slot(layer: layer, token: count + i)
+        let t = count + i
+        let (block, s) = slot(layer: layer, token: t)
         let shape = layers[layer].shape
         let storage = configuration.storage
-        store(src, heads: shape.kvHeads, length: shape.valueLength, as: storage.value, rotated: storage.rotatesValues,
-              offset: storage.value.centers ? rowOffsets[layer]?.values : nil, into: block.value(s))
+        store(src, heads: shape.kvHeads, length: shape.valueLength, as: storage.value, format: Q4Layout.current.values,
+              rotated: storage.rotatesValues, offset: storage.value.centers ? rowOffsets[layer]?.values : nil, divisor: nil,
+              exact: t < (exactRows?.tokens[layer] ?? 0) ? exactRows?.value(layer: layer, token: t) : nil, into: block.value(s))
     }
 
     @inline(__always) private func store(_ src: UnsafePointer<Float>, heads: Int, length: Int, as type: KVElementType,
-                                         rotated: Bool, offset: [Float]?, into dst: UnsafeMutableRawPointer) {
+                                         format: Q4Rows, rotated: Bool, offset: [Float]?, divisor: [Float]?,
+                                         exact: UnsafeMutablePointer<Float16>?, into dst: UnsafeMutableRawPointer) {
         let n = heads * length
         switch type {
         case .f32:
@@ -296,22 +315,24 @@ public final class SequenceKVCache: @unchecked Sendable {
             let d = dst.assumingMemoryBound(to: UInt16.self)
             for j in 0..<n { d[j] = floatToHalf(src[j]) }
         case .q8_0, .q4_0, .q4:
-            // Rows are whole blocks (32 elements; q4: 64) per head, so quantizing all heads at
-            // once gives the same blocks as per head. 4-bit blocks get a fitted scale (Q4_0's
-            // reference scale wastes levels on blocks with an outlier). Centering (q4) comes
-            // before the rotation.
+            // Rows are whole blocks (32 elements; q4: its groups) per head, so quantizing all
+            // heads at once gives the same blocks as per head. 4-bit blocks get a fitted scale
+            // (Q4_0's reference scale wastes levels on blocks with an outlier). Centering and
+            // balancing (q4) come before the rotation.
             @inline(__always) func blocks(_ x: UnsafePointer<Float>) {
                 switch type {
                 case .q8_0: try! quantize(.q8_0, from: x, count: n, into: dst)
-                case .q4: Q4Rows.quantize(x, count: n, into: dst)
+                case .q4: format.quantize(x, count: n, into: dst)
                 default: quantizeQ4_0Fitted(from: x, count: n, into: dst)
                 }
             }
-            guard rotated || offset != nil else { return blocks(src) }
+            guard rotated || offset != nil || divisor != nil || exact != nil else { return blocks(src) }
             withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { row in
                 let r = row.baseAddress!
                 if let offset { for j in 0..<n { r[j] = src[j] - offset[j] } } else { r.update(from: src, count: n) }
+                if let divisor, !divisor.isEmpty { for j in 0..<n { r[j] /= divisor[j] } }
                 if rotated { for h in 0..<heads { hadamardRotate(r + h * length, count: length) } }
+                if let exact { for j in 0..<n { exact[j] = Float16(r[j]) } }
                 blocks(r)
             }
         }
@@ -388,6 +409,7 @@ public final class SequenceKVCache: @unchecked Sendable {
         f.count = count
         f.nextPosition = nextPosition
         f.rowOffsets = rowOffsets
+        f.exactRows = exactRows?.copy()
         return f
     }
 

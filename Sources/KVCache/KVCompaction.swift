@@ -45,8 +45,41 @@ extension SequenceKVCache {
             }
             layers[l] = layer
         }
+        if let exactRows { keepExactRows(exactRows, kept: kept) }
         count = newCount
         attentionStatistics?.compact(keeping: kept)
+    }
+
+    /// Moves exactly kept rows with their tokens: new token `t` below `exactRows.tokens[layer]` keeps its
+    /// exact rows if it had them, else takes its 4-bit rows' values (it was never a sink).
+    private func keepExactRows(_ exact: KVExactRows, kept: [Int]) {
+        let layout = Q4Layout.current
+        for t in 0..<kept.count {
+            for l in layers.indices where t < exact.tokens[l] {
+                let shape = layers[l].shape
+                let kw = shape.kvHeads * shape.keyLength, vw = shape.kvHeads * shape.valueLength
+                if kept[t] < exact.tokens[l] {
+                    exact.key(layer: l, token: t).update(from: exact.key(layer: l, token: kept[t]), count: kw)
+                    exact.value(layer: l, token: t).update(from: exact.value(layer: l, token: kept[t]), count: vw)
+                    continue
+                }
+                guard t >= layers[l].firstStoredToken(blockTokens: configuration.blockTokens) else { continue }
+                let (block, s) = slot(layer: l, token: t)
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: max(kw, vw)) { buf in
+                    let f = buf.baseAddress!
+                    for g in 0..<shape.kvHeads {
+                        layout.keys.dequantize(block.key(s) + g * layout.keys.rowBytes(shape.keyLength), count: shape.keyLength,
+                                               into: f + g * shape.keyLength)
+                    }
+                    for j in 0..<kw { exact.key(layer: l, token: t)[j] = Float16(f[j]) }
+                    for g in 0..<shape.kvHeads {
+                        layout.values.dequantize(block.value(s) + g * layout.values.rowBytes(shape.valueLength),
+                                                 count: shape.valueLength, into: f + g * shape.valueLength)
+                    }
+                    for j in 0..<vw { exact.value(layer: l, token: t)[j] = Float16(f[j]) }
+                }
+            }
+        }
     }
 
     /// Compresses the cache to at most `budget` tokens with `policy` (nothing happens when it

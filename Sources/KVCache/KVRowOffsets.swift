@@ -1,3 +1,5 @@
+import Foundation
+
 /// Constant vectors subtracted from every stored key and value row of a layer before it is
 /// quantized ("centering").
 ///
@@ -12,10 +14,17 @@ public struct KVRowOffsets: Sendable, Equatable {
     public var keys: [Float]
     /// `[kvHead][valueLength]`
     public var values: [Float]
+    /// `[kvHead][keyLength]` (empty: none): centered keys are divided by these before they are
+    /// rotated and quantized, and queries multiplied by them, which leaves every score as it was.
+    /// Chosen per channel as `(K/Q)^(1/4)` (K, Q: the mean squares of the channel's centered
+    /// keys and of its queries), they minimise the expected score error of 4-bit keys: channels
+    /// whose keys are large but whose queries are small get fewer of the group's levels.
+    public var keyScales: [Float]
 
-    public init(keys: [Float], values: [Float]) {
+    public init(keys: [Float], values: [Float], keyScales: [Float] = []) {
         self.keys = keys
         self.values = values
+        self.keyScales = keyScales
     }
 }
 
@@ -29,37 +38,72 @@ extension SequenceKVCache {
     /// Sets `layer`'s offsets to the means of the pending batch's first `rows` keys and values
     /// (`[row][kvHead][length]`), leaving out the rows at position 0: the first token is an
     /// attention sink whose key is unlike the others. With no other row the offsets are zero.
+    /// With `queries` (`[row][head][keyLength]`, `heads` query heads) and a layout that
+    /// balances keys, also sets the key scales. Offsets and scales are rounded to f16 values.
     public func calibrate(layer: Int, keys: UnsafePointer<Float>, keyStride: Int,
-                          values: UnsafePointer<Float>, valueStride: Int, rows: Int) {
+                          values: UnsafePointer<Float>, valueStride: Int, rows: Int,
+                          queries: UnsafePointer<Float>? = nil, queryStride: Int = 0, heads: Int = 0) {
         guard needsCalibration(layer: layer) else { return }
         let shape = layers[layer].shape
         let kw = shape.kvHeads * shape.keyLength, vw = shape.kvHeads * shape.valueLength
         var k = [Double](repeating: 0, count: kw), v = [Double](repeating: 0, count: vw)
-        var used = 0
+        var used: [Int] = []
         for i in 0..<rows {
             let (block, s) = slot(layer: layer, token: count + i)
             if block.positions[s] == 0 { continue }
             for j in 0..<kw { k[j] += Double(keys[i * keyStride + j]) }
             for j in 0..<vw { v[j] += Double(values[i * valueStride + j]) }
-            used += 1
+            used.append(i)
         }
-        let scale = used == 0 ? 0 : 1 / Double(used)
-        rowOffsets[layer] = KVRowOffsets(keys: k.map { Float($0 * scale) }, values: v.map { Float($0 * scale) })
+        let scale = used.isEmpty ? 0 : 1 / Double(used.count)
+        func half(_ x: Double) -> Float { Float(Float16(Float(x))) }
+        var offsets = KVRowOffsets(keys: k.map { half($0 * scale) }, values: v.map { half($0 * scale) })
+        if let queries, let exponents = Q4Layout.current.balance, used.count >= 8 {
+            let (a, b) = exponents
+            let kl = shape.keyLength, group = heads / shape.kvHeads
+            var kk = [Double](repeating: 0, count: kw), qq = [Double](repeating: 0, count: kw)
+            for i in used {
+                for j in 0..<kw {
+                    let c = Double(keys[i * keyStride + j] - offsets.keys[j])
+                    kk[j] += c * c
+                }
+                for h in 0..<heads {
+                    for d in 0..<kl {
+                        let x = Double(queries[i * queryStride + h * kl + d])
+                        qq[(h / group) * kl + d] += x * x
+                    }
+                }
+            }
+            let kFloor = kk.reduce(0, +) / Double(kw) * 1e-4, qFloor = qq.reduce(0, +) / Double(kw) * 1e-4
+            var d = (0..<kw).map { j in pow(kk[j] + kFloor, Double(a)) / pow(qq[j] + qFloor, Double(b)) }
+            let rms = (d.map { $0 * $0 }.reduce(0, +) / Double(kw)).squareRoot()
+            if rms.isFinite && rms > 0 {
+                d = d.map { $0 / rms }
+                offsets.keyScales = d.map { half($0) }
+            }
+        }
+        rowOffsets[layer] = offsets
     }
 }
 
 extension KVCacheConfiguration {
     /// True bits per cached element (keys and values) of a sequence of `tokens` tokens: the
-    /// row formats with their block scales, plus each layer's centering offsets (f32) spread
-    /// over the rows it holds (a sliding layer holds at most its window).
+    /// row formats with their block scales, plus each layer's centering offsets and key scales
+    /// (f16 values) and exactly kept tokens (f16) spread over the rows it holds (a sliding
+    /// layer holds at most its window).
     public func bitsPerElement(tokens: Int) -> Double {
         var bits = 0.0, elements = 0.0
+        let q4 = storage.key == .q4 ? Q4Layout.current : nil
         for s in layers {
             let kept = Double(min(tokens, s.window ?? tokens))
             let k = Double(s.kvHeads * s.keyLength), v = Double(s.kvHeads * s.valueLength)
-            bits += kept * (k * storage.key.bitsPerElement + v * storage.value.bitsPerElement)
-            if storage.key.centers { bits += 32 * k }
-            if storage.value.centers { bits += 32 * v }
+            bits += kept * (k * storage.key.keyBitsPerElement + v * storage.value.valueBitsPerElement)
+            if storage.key.centers { bits += 16 * k }
+            if storage.value.centers { bits += 16 * v }
+            if let q4 {
+                if q4.balance != nil { bits += 16 * k }
+                bits += 16 * Double(min(q4.exactTokens, tokens)) * (k + v)
+            }
             elements += kept * (k + v)
         }
         return elements == 0 ? 0 : bits / elements

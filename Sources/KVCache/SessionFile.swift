@@ -36,9 +36,13 @@ public enum SessionFileError: Error, Sendable, Equatable, CustomStringConvertibl
 public enum SessionFile {
     public static let formatName = "rdic-kv-session"
     /// Version 2 added the `q4` type and its per-layer offsets (`layers.N.key_offsets` and
-    /// `layers.N.value_offsets`, F32 `[kvHeads, length]`); version 1 files read the same way.
-    public static let formatVersion = 2
-    public static let readableVersions = 1...2
+    /// `layers.N.value_offsets`, F32 `[kvHeads, length]`). Version 3 changed `q4`'s layout and
+    /// records it (`q4_layout`), with per layer its key scales (`layers.N.key_scales`) and the
+    /// exactly kept first tokens (`layers.N.exact_keys` / `exact_values`, F16). Versions 1 and 2
+    /// read the same way, except a version 2 `q4` session, which is refused (its rows are in the
+    /// old layout).
+    public static let formatVersion = 3
+    public static let readableVersions = 1...3
 
     /// What comes back from a file besides the cache.
     public struct Contents: Sendable {
@@ -65,8 +69,8 @@ public enum SessionFile {
                 values += UnsafeRawBufferPointer(start: block.value(s), count: block.valueRowBytes)
                 withUnsafeBytes(of: block.positions[s].littleEndian) { positions += $0 }
             }
-            let (kType, kShape) = tensorLayout(config.storage.key, tokens: stored.count, heads: shape.kvHeads, length: shape.keyLength)
-            let (vType, vShape) = tensorLayout(config.storage.value, tokens: stored.count, heads: shape.kvHeads, length: shape.valueLength)
+            let (kType, kShape) = tensorLayout(config.storage.key, key: true, tokens: stored.count, heads: shape.kvHeads, length: shape.keyLength)
+            let (vType, vShape) = tensorLayout(config.storage.value, key: false, tokens: stored.count, heads: shape.kvHeads, length: shape.valueLength)
             writer.add("layers.\(l).keys", dtype: kType, shape: kShape, bytes: keys)
             writer.add("layers.\(l).values", dtype: vType, shape: vShape, bytes: values)
             writer.add("layers.\(l).positions", dtype: "I32", shape: [stored.count], bytes: positions)
@@ -74,6 +78,17 @@ public enum SessionFile {
                 writer.add("layers.\(l).key_offsets", dtype: "F32", shape: [shape.kvHeads, shape.keyLength], bytes: bytes(offsets.keys))
                 writer.add("layers.\(l).value_offsets", dtype: "F32", shape: [shape.kvHeads, shape.valueLength],
                            bytes: bytes(offsets.values))
+                if !offsets.keyScales.isEmpty {
+                    writer.add("layers.\(l).key_scales", dtype: "F32", shape: [shape.kvHeads, shape.keyLength],
+                               bytes: bytes(offsets.keyScales))
+                }
+            }
+            if let exact = cache.exactRows {
+                let n = min(exact.tokens[l], cache.count)
+                writer.add("layers.\(l).exact_keys", dtype: "F16", shape: [n, shape.kvHeads, shape.keyLength],
+                           bytes: Array(UnsafeRawBufferPointer(start: exact.key(layer: l, token: 0), count: 2 * n * shape.kvHeads * shape.keyLength)))
+                writer.add("layers.\(l).exact_values", dtype: "F16", shape: [n, shape.kvHeads, shape.valueLength],
+                           bytes: Array(UnsafeRawBufferPointer(start: exact.value(layer: l, token: 0), count: 2 * n * shape.kvHeads * shape.valueLength)))
             }
             layerInfo.append(["kind": shape.window == nil ? "global" : "sliding", "window": shape.window ?? 0,
                               "first_token": stored.lowerBound, "kv_heads": shape.kvHeads,
@@ -91,6 +106,7 @@ public enum SessionFile {
         meta["key_type"] = config.storage.key.rawValue
         meta["value_type"] = config.storage.value.rawValue
         meta["kv_rotation"] = config.storage.rotation ? "hadamard" : "none"
+        if config.storage.key == .q4 { meta["q4_layout"] = Q4Layout.current.description }
         meta["layers"] = try json(layerInfo)
         writer.metadata = meta
         let (_, data) = try writer.encode()
@@ -147,6 +163,14 @@ public enum SessionFile {
         else { throw bad("missing or invalid header fields") }
         guard info.count == expected.count else { throw bad("\(info.count) layers, the model has \(expected.count)") }
         let storage = KVStorage(key: keyType, value: valueType, rotation: rotation)
+        if storage.key == .q4 || storage.value == .q4 {
+            let layout = Q4Layout.current.description
+            guard let saved = m["q4_layout"] else {
+                throw bad("a q4 session from format version \(m["format_version"] ?? "?"), whose rows are in q4's old layout; "
+                          + "this rdic's q4 is \(layout): re-create the session")
+            }
+            guard saved == layout else { throw bad("q4 rows in layout \(saved), this rdic's q4 is \(layout): re-create the session") }
+        }
         let config = KVCacheConfiguration(layers: expected, storage: storage, blockTokens: bt, contextLength: context)
         let cache = SequenceKVCache(configuration: config)
         for (l, shape) in expected.enumerated() {
@@ -178,6 +202,15 @@ public enum SessionFile {
             }
             cache.layers[l] = layer
             cache.rowOffsets[l] = try offsets(file, layer: l, shape: shape, centered: storage.centers)
+            if let exact = cache.exactRows {
+                let n = min(exact.tokens[l], count)
+                guard let k = file.entry("layers.\(l).exact_keys"), let v = file.entry("layers.\(l).exact_values"),
+                      k.range.count == 2 * n * shape.kvHeads * shape.keyLength, v.range.count == 2 * n * shape.kvHeads * shape.valueLength
+                else { throw bad("layer \(l) has no exact first-token rows of the model's shape") }
+                guard n > 0 else { continue }
+                file.withBytes(of: k) { UnsafeMutableRawPointer(exact.key(layer: l, token: 0)).copyMemory(from: $0.baseAddress!, byteCount: k.range.count) }
+                file.withBytes(of: v) { UnsafeMutableRawPointer(exact.value(layer: l, token: 0)).copyMemory(from: $0.baseAddress!, byteCount: v.range.count) }
+            }
         }
         cache.count = count
         cache.nextPosition = next
@@ -195,7 +228,14 @@ public enum SessionFile {
         func floats(_ e: SafetensorsEntry) -> [Float] {
             file.withBytes(of: e) { b in (0..<(e.range.count / 4)).map { b.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self) } }
         }
-        return KVRowOffsets(keys: floats(k), values: floats(v))
+        var scales: [Float] = []
+        if let s = file.entry("layers.\(l).key_scales") {
+            guard s.range.count == 4 * shape.kvHeads * shape.keyLength else {
+                throw .malformed(path: file.path, reason: "layer \(l) has key scales of the wrong shape")
+            }
+            scales = floats(s)
+        }
+        return KVRowOffsets(keys: floats(k), values: floats(v), keyScales: scales)
     }
 
     private static func bytes(_ floats: [Float]) -> [UInt8] {
@@ -204,11 +244,11 @@ public enum SessionFile {
 
     /// The safetensors dtype and shape of `tokens` rows. Quantized rows are opaque bytes to
     /// other readers: U8 `[tokens, rowBytes]`.
-    private static func tensorLayout(_ type: KVElementType, tokens: Int, heads: Int, length: Int) -> (String, [Int]) {
+    private static func tensorLayout(_ type: KVElementType, key: Bool, tokens: Int, heads: Int, length: Int) -> (String, [Int]) {
         switch type {
         case .f32: ("F32", [tokens, heads, length])
         case .f16: ("F16", [tokens, heads, length])
-        case .q8_0, .q4_0, .q4: ("U8", [tokens, heads * type.rowBytes(length)])
+        case .q8_0, .q4_0, .q4: ("U8", [tokens, heads * (key ? type.keyRowBytes(length) : type.valueRowBytes(length))])
         }
     }
 

@@ -210,7 +210,7 @@ struct AttentionJob: PoolJob {
         let bt = cache.configuration.blockTokens
         let storage = cache.configuration.storage
         let keyType = storage.key, valueType = storage.value
-        let kGroupBytes = keyType.rowBytes(keyLength), vGroupBytes = valueType.rowBytes(valueLength)
+        let kGroupBytes = keyType.keyRowBytes(keyLength), vGroupBytes = valueType.valueRowBytes(valueLength)
         let group = heads / kvHeads
         let qStride = heads * keyLength
         let oStride = heads * valueLength

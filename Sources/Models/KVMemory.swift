@@ -24,8 +24,8 @@ public struct KVTypeCost: Sendable {
     public init(_ storage: KVStorage) {
         let k = storage.key, v = storage.value
         self.init(name: k == v ? k.rawValue : "k=\(k.rawValue) v=\(v.rawValue)",
-                  keyBytes: { tokens, length in tokens * k.rowBytes(length) },
-                  valueBytes: { tokens, length in tokens * v.rowBytes(length) })
+                  keyBytes: { tokens, length in tokens * k.keyRowBytes(length) },
+                  valueBytes: { tokens, length in tokens * v.valueRowBytes(length) })
     }
 
     public init(_ type: KVElementType) { self.init(KVStorage(type)) }

@@ -28,16 +28,18 @@ struct Q4AttentionJob: PoolJob {
     static let run = 32
 
     static func scratchFloats(_ k: AttentionKernel) -> Int {
-        // query floats, query bytes (as floats), block scales and sums, scores, accumulators,
+        // query floats, query bytes (as floats), block scales, scores, accumulators,
         // max/sum/run max, row indices, one widened value row.
-        k.heads * (k.keyLength + k.keyLength / 4 + k.keyLength / 16 + run + k.valueLength + 3) + run + k.valueLength
+        k.heads * (k.keyLength + k.keyLength / 4 + k.keyLength / 32 + run + k.valueLength + 3) + run + k.valueLength
     }
 
     func run(chunk: Int, worker: Int) {
         let heads = kernel.heads, kvHeads = kernel.kvHeads, group = heads / kvHeads
         let kl = kernel.keyLength, vl = kernel.valueLength, scoreScale = kernel.scoreScale
         let storage = cache.configuration.storage
-        let kHead = Q4Rows.rowBytes(kl), vHead = Q4Rows.rowBytes(vl)
+        let layout = Q4Layout.current, keyRows = layout.keys, valueRows = layout.values
+        let kHead = keyRows.rowBytes(kl), vHead = valueRows.rowBytes(vl)
+        let exact = cache.exactRows, exactTokens = exact?.tokens[layer] ?? 0
         let run = Self.run, qBlocks = kl / 32
         let slice = chunk % slices, i = chunk / slices
         let lo = stored.lowerBound + stored.count * slice / slices
@@ -47,18 +49,18 @@ struct Q4AttentionJob: PoolJob {
         let qf = buf                                                  // [heads][kl]
         let qx = UnsafeMutableRawPointer(qf + heads * kl).bindMemory(to: Int8.self, capacity: heads * kl)
         let qScales = qf + heads * kl + heads * kl / 4                // [heads][kl/32]
-        let qSums = qScales + heads * qBlocks
-        let sc = qSums + heads * qBlocks                              // [heads][run]
+        let sc = qScales + heads * qBlocks                            // [heads][run]
         let acc = sc + heads * run                                    // [heads][vl]
         let maxes = acc + heads * vl, sums = maxes + heads
         let vrow = sums + 2 * heads
         let rows = UnsafeMutableRawPointer(vrow + vl).bindMemory(to: Int32.self, capacity: run)
 
         qf.update(from: q + i * heads * kl, count: heads * kl)
+        let keyScales = cache.rowOffsets[layer]?.keyScales ?? []
         for h in 0..<heads {
+            if !keyScales.isEmpty { for j in 0..<kl { qf[h * kl + j] *= keyScales[(h / group) * kl + j] } }
             if storage.rotatesKeys { hadamardRotate(qf + h * kl, count: kl) }
-            Q4Rows.quantizeQuery(qf + h * kl, count: kl, into: qx + h * kl, scales: qScales + h * qBlocks,
-                                 scaledSums: qSums + h * qBlocks)
+            Q4Rows.quantizeQuery(qf + h * kl, count: kl, into: qx + h * kl, scales: qScales + h * qBlocks)
             maxes[h] = -.infinity
             sums[h] = 0
         }
@@ -84,18 +86,36 @@ struct Q4AttentionJob: PoolJob {
                     s += 1
                 }
                 if c == 0 { continue }
+                let blockStart = t - s0
                 for u in 0..<c {
+                    let token = blockStart + Int(rows[u])
+                    if token < exactTokens, let exact {
+                        let key = exact.key(layer: layer, token: token)
+                        for h in 0..<heads {
+                            let k = key + (h / group) * kl, qh = qf + h * kl
+                            var dot: Float = 0
+                            for j in 0..<kl { dot += qh[j] * Float(k[j]) }
+                            sc[h * run + u] = scoreScale * dot
+                        }
+                        continue
+                    }
                     let key = block.key(Int(rows[u]))
                     for h in 0..<heads {
-                        sc[h * run + u] = scoreScale * Q4Rows.dot(key + (h / group) * kHead, count: kl, x: qx + h * kl,
-                                                                  scales: qScales + h * qBlocks, scaledSums: qSums + h * qBlocks)
+                        sc[h * run + u] = scoreScale * keyRows.dot(key + (h / group) * kHead, count: kl, x: qx + h * kl,
+                                                                   scales: qScales + h * qBlocks)
                     }
                 }
                 absorbScores(heads: 0..<heads, c, run: run, valueLength: vl, scores: sc, acc: acc, maxes: maxes, sums: sums)
                 for u in 0..<c {
+                    let token = blockStart + Int(rows[u])
                     let v = block.value(Int(rows[u]))
                     for g in 0..<kvHeads {
-                        Q4Rows.dequantize(v + g * vHead, count: vl, into: vrow)
+                        if token < exactTokens, let exact {
+                            let e = exact.value(layer: layer, token: token) + g * vl
+                            for j in 0..<vl { vrow[j] = Float(e[j]) }
+                        } else {
+                            valueRows.dequantize(v + g * vHead, count: vl, into: vrow)
+                        }
                         for h in (g * group)..<((g + 1) * group) { axpy(sc[h * run + u], vrow, acc + h * vl, vl) }
                     }
                 }

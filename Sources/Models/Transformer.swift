@@ -111,9 +111,10 @@ public final class Transformer: @unchecked Sendable {
         let h = hyperparameters
         let keysOK = !storage.key.isQuantized || (h.keyLength % 32 == 0 && !attentionQueries.isEmpty)
         let valuesOK = !storage.value.isQuantized || h.valueLength % 32 == 0
-        // q4 rows are whole 64-element groups, and keys and values go through one kernel.
+        // q4 rows are whole groups, and keys and values go through one kernel.
+        let q4 = Q4Layout.current
         let q4OK = (storage.key == .q4) == (storage.value == .q4)
-            && (storage.key != .q4 || (h.keyLength % Q4Rows.groupSize == 0 && h.valueLength % Q4Rows.groupSize == 0))
+            && (storage.key != .q4 || (h.keyLength % q4.keys.groupSize == 0 && h.valueLength % q4.values.groupSize == 0))
         guard keysOK && valuesOK && q4OK else {
             throw .unsupportedKVStorage(storage: storage.description, keyLength: h.keyLength, valueLength: h.valueLength)
         }
@@ -327,7 +328,7 @@ public final class Transformer: @unchecked Sendable {
             guard calibrating else { return }
             for r in rows {
                 r.cache.calibrate(layer: l, keys: w.k + r.start * kw, keyStride: kw, values: w.v + r.start * vw,
-                                  valueStride: vw, rows: r.count)
+                                  valueStride: vw, rows: r.count, queries: w.q + r.start * qw, queryStride: qw, heads: h.headCount)
             }
             pool.parallelFor(n) { range, _ in
                 for i in range {

@@ -93,7 +93,7 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         case .promptTooLong(let n, let c): "the prompt is \(n) tokens long but the context holds \(c) tokens"
         case .tokenOutOfRange(let t, let v): "token id \(t) is outside the vocabulary of \(v) tokens"
         case .unsupportedKVStorage(let st, let k, let v):
-            "KV storage \(st) needs heads of whole 32-element blocks (q4: 64-element groups, for keys and values together); this model's keys are \(k) and values \(v) long"
+            "KV storage \(st) needs heads of whole 32-element blocks (q4: whole groups of its layout, for keys and values together); this model's keys are \(k) and values \(v) long"
         case .insufficientMemory(let need, let avail):
             "the model needs about \(need / (1 << 20)) MiB (weights + KV cache) but only \(avail / (1 << 20)) MiB are available"
         }

@@ -35,6 +35,10 @@ struct PerplexityCommand: AsyncParsableCommand {
         let tokens = engine.tokenizer.encode(text, addBOS: nil, parseSpecial: false)
         let bos = engine.tokenizer.addsBOS ? engine.tokenizer.bos : nil
         FileHandle.standardOutput.write(Data("perplexity: \(tokens.count) tokens, ctx \(ctx), \(tokens.count / ctx) chunks\n".utf8))
+        let storage = try engineOptions.kv.storage()
+        let bits = engine.model.cacheConfiguration(contextLength: ctx, storage: storage).bitsPerElement(tokens: ctx)
+        print(String(format: "kv %@: %.3f bits per element at %d tokens (scales, offsets and exact rows counted)",
+                     storage.description, bits, ctx))
         if let compression {
             print("kv policy \(compression.policy), budget \(compression.budget) tokens, step \(compression.step)")
         }
