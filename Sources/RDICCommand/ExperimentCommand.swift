@@ -1,5 +1,7 @@
 import Agents
+import AtomicWrites
 import ArgumentParser
+import Datasets
 import Engine
 import Experiments
 import Foundation
@@ -13,7 +15,7 @@ struct ExperimentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "experiment",
         abstract: "Run the RDIC experiment from a TOML config into SQLite, follow its progress, report on it.",
-        subcommands: [ExperimentRunCommand.self, ExperimentStatusCommand.self, ExperimentReportCommand.self])
+        subcommands: [ExperimentRunCommand.self, ExperimentStatusCommand.self, ExperimentReportCommand.self, ExperimentClusterCommand.self])
 }
 
 struct ExperimentReportCommand: ParsableCommand {
@@ -203,4 +205,56 @@ final class ExperimentProgressBar: @unchecked Sendable {
 private func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     Foundation.exit(2)
+}
+
+struct ExperimentClusterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cluster",
+        abstract: "Cluster a dataset's instructions with a reasoning model, k times: stability between runs (ARI, NMI) and agreement with the ground truth.",
+        discussion: "Writes the first run's assignments to --output, ready for an experiment config's `clusters = \"FILE\"`.")
+
+    @Option(name: .long, help: "Provider alias of the reasoning model (rdic check lists them).")
+    var model = "deepseek-r1"
+
+    @Option(name: .long, help: "Datasets: bundled names (conflicts, multiturn) or paths; repeat for several.")
+    var dataset: [String] = ["conflicts"]
+
+    @Option(name: .long, help: "Clustering runs (k).")
+    var runs = 3
+
+    @Option(name: .long, help: "Output tokens per answer (reasoning models think first).")
+    var maxTokens = 8192
+
+    @Option(name: .shortAndLong, help: "Where to write the first run's assignments (JSON).")
+    var output: String
+
+    @Option(name: .long, help: "Provider config file (default: ~/.config/rdic/config.toml).")
+    var providers: String?
+
+    func run() async throws {
+        guard runs >= 1 else { fail("--runs must be at least 1") }
+        let records: [ConflictRecord]
+        let provider: any ChatProvider
+        let factory = ProviderFactory(config: try ProviderConfig.load(path: providers), local: localProviderMaker,
+                                      localModels: localModels())
+        do {
+            records = try ExperimentRunner.loadRecords(ExperimentConfig(datasets: dataset, model: model)).map(\.record)
+            provider = try factory.provider(named: model)
+        } catch {
+            fail("\(error)")
+        }
+        let clusterer = ReasoningClusterer(provider: provider, maxTokens: maxTokens)
+        do {
+            let study = try await clusterer.study(records, runs: runs)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try AtomicFile.write(encoder.encode(study.runs[0].assignments), to: URL(fileURLWithPath: output))
+            print(study.summary)
+            print("assignments of run 1 written to \(output)")
+        } catch {
+            await factory.shutdown()
+            fail("\(error)")
+        }
+        await factory.shutdown()
+    }
 }
