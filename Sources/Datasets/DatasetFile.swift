@@ -1,8 +1,5 @@
 import AtomicWrites
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Why a dataset file could not be read or written.
 public enum DatasetError: Error, Sendable, Equatable, CustomStringConvertible {
