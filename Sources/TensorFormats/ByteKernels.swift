@@ -11,8 +11,8 @@ import Darwin
 public enum ByteKernels: String, Sendable, CaseIterable {
     /// The AVX2 baseline every x86-64 build runs on.
     case avx2
-    /// `vpdpbusd` kernels (target `ByteDotVNNI`) for Q4_0, Q4_1, Q5_0 and Q8_0; other types
-    /// take the AVX2 kernels.
+    /// `vpdpbusd` kernels (target `ByteDotVNNI`) for two to four tokens of Q4_0, Q4_1, Q5_0
+    /// and Q8_0; other types and single tokens take the AVX2 kernels.
     case avx512VNNI = "avx512-vnni"
 
     /// Whether this CPU can run them.
