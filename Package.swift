@@ -11,7 +11,15 @@ let cpuFlags = ["-Xcc", "-mavx2", "-Xcc", "-mfma", "-Xcc", "-mf16c"]
 #else
 let cpuFlags: [String] = []
 #endif
-let optimized: [SwiftSetting] = [.unsafeFlags(["-O", "-wmo", "-num-threads", "2", "-enforce-exclusivity=unchecked"] + cpuFlags)]
+let optimizedFlags = ["-O", "-wmo", "-num-threads", "2", "-enforce-exclusivity=unchecked"]
+let optimized: [SwiftSetting] = [.unsafeFlags(optimizedFlags + cpuFlags)]
+/// The AVX-512 VNNI kernels: compiled for CPUs beyond the baseline, called only after a run-time
+/// check (`CPUFeatures`) finds the instructions, so the project never requires them.
+#if arch(x86_64)
+let vnniFlags = cpuFlags + ["-Xcc", "-mavx512f", "-Xcc", "-mavx512bw", "-Xcc", "-mavx512vl", "-Xcc", "-mavx512vnni"]
+#else
+let vnniFlags: [String] = []
+#endif
 
 let package = Package(
     name: "rdic",
@@ -38,8 +46,10 @@ let package = Package(
     targets: [
         // The one way files are written: whole or not at all, even across `kill -9`.
         .target(name: "AtomicWrites"),
+        // Byte-dot kernels for CPUs with AVX-512 VNNI, chosen at run time by TensorFormats.
+        .target(name: "ByteDotVNNI", swiftSettings: [.unsafeFlags(optimizedFlags + vnniFlags)]),
         // Block layouts of ggml tensor types: dequantize, quantize, dot products.
-        .target(name: "TensorFormats", swiftSettings: optimized),
+        .target(name: "TensorFormats", dependencies: ["ByteDotVNNI"], swiftSettings: optimized),
         // GGUF container: metadata, tensor directory, memory-mapped data; reading and writing.
         .target(name: "GGUF", dependencies: ["TensorFormats", "AtomicWrites"], swiftSettings: optimized),
         // The OpenAI and Anthropic wire types (requests, responses, SSE events, errors) and the

@@ -60,50 +60,110 @@ public struct AgentBenchmark: Sendable {
 
     // MARK: Warm agents
 
+    /// Repeated measurements of one quantity (seconds): a single figure of a tenth of a second
+    /// on a shared machine is mostly noise, so each ratio is taken between medians.
+    public struct Timings: Sendable, Codable {
+        public var samples: [Double]
+        public var median: Double
+        public var min: Double
+        public var max: Double
+
+        public init(_ samples: [Double]) {
+            precondition(!samples.isEmpty)
+            let sorted = samples.sorted()
+            let mid = sorted.count / 2
+            self.samples = samples
+            median = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+            min = sorted[0]
+            max = sorted[sorted.count - 1]
+        }
+
+        /// Range of the samples relative to their median.
+        public var spread: Double { (max - min) / median }
+    }
+
     public struct WarmStart: Sendable, Codable {
         public var historyTokens: Int
         public var newTokens: Int
-        /// Time to first token re-prefilling the whole history (a fresh agent).
-        public var coldSeconds: Double
+        /// Time to first token re-prefilling the whole history (nothing cached).
+        public var cold: Timings
         /// The agent's cache in RAM: only the new message is prefilled.
-        public var ramSeconds: Double
+        public var ram: Timings
         /// The agent restored from the disk tier, then the new message prefilled.
-        public var diskSeconds: Double
-        public var ramSpeedup: Double { coldSeconds / ramSeconds }
-        public var diskSpeedup: Double { coldSeconds / diskSeconds }
+        public var disk: Timings
+        public var ramSpeedup: Double { cold.median / ram.median }
+        public var diskSpeedup: Double { cold.median / disk.median }
     }
 
-    /// An agent with a `history`-token conversation sends `newTokens` more: time to first token
-    /// from RAM, from disk and cold, each with the same new suffix. Best of `repetitions`.
-    public func warmStart(history count: Int, newTokens: Int, directory: URL, repetitions: Int = 3) async throws -> WarmStart {
+    /// An agent with a `count`-token history sends `newTokens` more: time to first token from
+    /// RAM, from the disk tier and cold (the whole prompt prefilled with nothing cached), each
+    /// with a new suffix of the same length. The history is prefilled once; every warm request
+    /// starts from that same state, a copy-on-write fork of the agent (the disk ones written to
+    /// the tier first), so no repetition inherits another's tokens. Cold runs are spread among
+    /// the warm ones, so a change of load on a shared machine reaches both.
+    public func warmStart(history count: Int, newTokens: Int, directory: URL, repetitions: Int = 9,
+                          coldRepetitions: Int = 3) async throws -> WarmStart {
+        precondition(repetitions > 0 && coldRepetitions > 0 && newTokens > 0)
         var config = AgentRuntimeConfiguration()
         config.contextLength = count + newTokens + 16
         config.directory = directory
+        // Nothing is written behind: a save of an idle agent would compete with a timed request.
+        // The disk tier's files are written by `offload`, before the timing starts.
+        config.writeDelay = 1e9
         let runtime = try AgentRuntime(engine: engine, configuration: config)
-        defer { Task { await runtime.shutdown() } }
         let past = history(count)
-        var result = WarmStart(historyTokens: count, newTokens: newTokens, coldSeconds: .infinity,
-                               ramSeconds: .infinity, diskSeconds: .infinity)
+        _ = try await firstToken(runtime, agent: "history", past, reusing: 0)
+        var cold: [Double] = [], ram: [Double] = [], disk: [Double] = []
         for r in 0..<repetitions {
-            let prompt = past + history(newTokens, offset: count + 131 * (r + 1))
-            for (agent, tier) in [("ram-\(r)", AgentTier.ram), ("disk-\(r)", .disk)] {
-                _ = try await firstToken(runtime, agent: agent, past)
-                if tier == .disk { try runtime.offload(tenant: "bench", id: agent) }
-                let t = try await firstToken(runtime, agent: agent, prompt)
-                if tier == .ram { result.ramSeconds = min(result.ramSeconds, t) } else { result.diskSeconds = min(result.diskSeconds, t) }
+            let prompt = past + newMessage(after: count, length: newTokens, repetition: r)
+            if cold.count < coldRepetitions && r * coldRepetitions >= cold.count * repetitions {
+                // Another tenant each time: nothing cached is shared.
+                cold.append(try await firstToken(runtime, tenant: "cold-\(r)", agent: nil, prompt, reusing: 0))
             }
-            // Cold: the same prompt under another tenant, so nothing is shared.
-            result.coldSeconds = min(result.coldSeconds, try await firstToken(runtime, tenant: "cold-\(r)", agent: "cold", prompt))
+            try runtime.createAgent(tenant: "bench", id: "ram-\(r)", forkingFrom: "history")
+            ram.append(try await firstToken(runtime, agent: "ram-\(r)", prompt, reusing: count))
+            try runtime.deleteAgent(tenant: "bench", id: "ram-\(r)")
+            try runtime.createAgent(tenant: "bench", id: "disk-\(r)", forkingFrom: "history")
+            try runtime.offload(tenant: "bench", id: "disk-\(r)")
+            guard runtime.agents(tenant: "bench").first(where: { $0.id == "disk-\(r)" })?.tier == .disk else {
+                throw AgentBenchmarkError.notOnDisk(agent: "disk-\(r)")
+            }
+            disk.append(try await firstToken(runtime, agent: "disk-\(r)", prompt, reusing: count))
+            try runtime.deleteAgent(tenant: "bench", id: "disk-\(r)")
         }
-        return result
+        while cold.count < coldRepetitions {
+            cold.append(try await firstToken(runtime, tenant: "cold-extra-\(cold.count)", agent: nil,
+                                             past + newMessage(after: count, length: newTokens, repetition: cold.count),
+                                             reusing: 0))
+        }
+        try runtime.deleteAgent(tenant: "bench", id: "history")
+        await runtime.shutdown()
+        return WarmStart(historyTokens: count, newTokens: newTokens, cold: Timings(cold), ram: Timings(ram), disk: Timings(disk))
     }
 
-    /// Seconds from submitting `prompt` to its first streamed token.
-    private func firstToken(_ runtime: AgentRuntime, tenant: String = "bench", agent: String, _ prompt: [Int32]) async throws -> Double {
-        let options = Self.greedy(1)
+    /// A new message of `length` corpus tokens for repetition `r`, starting with a token other
+    /// than the one the corpus continues the history with (so no more of it is found cached).
+    private func newMessage(after count: Int, length: Int, repetition r: Int) -> [Int32] {
+        var offset = count + 131 * (r + 1)
+        while corpus.count > 1 && corpus[offset % corpus.count] == corpus[count % corpus.count] { offset += 1 }
+        return history(length, offset: offset)
+    }
+
+    /// Seconds from submitting `prompt` to its first streamed token; the request must find
+    /// exactly `reusing` prompt tokens cached, or the measurement is not what it claims.
+    private func firstToken(_ runtime: AgentRuntime, tenant: String = "bench", agent: String?, _ prompt: [Int32],
+                            reusing expected: Int) async throws -> Double {
         let start = Date()
-        for try await event in try runtime.submit(AgentRequest(tenant: tenant, agent: agent, prompt: prompt, options: options)) {
-            if case .token = event { return Date().timeIntervalSince(start) }
+        var seconds: Double?
+        for try await event in try runtime.submit(AgentRequest(tenant: tenant, agent: agent, prompt: prompt, options: Self.greedy(1))) {
+            switch event {
+            case .token: if seconds == nil { seconds = Date().timeIntervalSince(start) }
+            case .finished(let summary):
+                guard summary.reusedPromptTokens == expected, let seconds else {
+                    throw AgentBenchmarkError.unexpectedReuse(expected: expected, found: summary.reusedPromptTokens)
+                }
+                return seconds
+            }
         }
         throw CancellationError()
     }
@@ -191,6 +251,20 @@ public struct AgentBenchmark: Sendable {
         serves many agents must decide whose memories stay close at hand and whose are written \
         away to disk until they are needed again.
         """
+}
+
+/// A benchmark found its setup other than it assumed.
+public enum AgentBenchmarkError: Error, Sendable, CustomStringConvertible {
+    case unexpectedReuse(expected: Int, found: Int)
+    case notOnDisk(agent: String)
+
+    public var description: String {
+        switch self {
+        case .unexpectedReuse(let expected, let found):
+            "the timed request reused \(found) cached prompt tokens, expected \(expected)"
+        case .notOnDisk(let agent): "agent '\(agent)' was not moved to the disk tier (no directory?)"
+        }
+    }
 }
 
 /// Resident set size of this process (`VmRSS`), 0 where /proc is missing.

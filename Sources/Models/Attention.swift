@@ -97,8 +97,14 @@ struct AttentionKernel {
         if storage.key == .q4 {
             let stored = cache.storedTokens(layer: layer)
             let slices = llamaCpp ? 1 : HalfAttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
-            let job = Q4AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out, scratch: scratch,
-                                     partials: partials.buffer(0), stored: stored, base: cache.count, slices: slices)
+            // A decoded token's query is prepared once for all its slices, after their partials.
+            let query = slices > 1 ? partials.buffer(0) + HalfAttentionJob.partialFloats(self, tokens: n, slices: slices) : nil
+            var job = Q4AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out, scratch: scratch,
+                                     partials: partials.buffer(0), stored: stored, base: cache.count, slices: slices, prepared: nil)
+            if let query {
+                job.prepare(query: 0, into: query)
+                job.prepared = UnsafePointer(query)
+            }
             pool.run(chunks: n * slices, job: job)
             job.merge(tokens: n)
             return
@@ -147,7 +153,8 @@ struct AttentionKernel {
             return FlashAttentionJob.partialFloats(self, path: FlashAttentionJob.path(tokens: n, stored: stored, threads: threads))
         }
         let slices = HalfAttentionJob.slices(tokens: n, stored: stored, threads: threads)
-        return HalfAttentionJob.partialFloats(self, tokens: n, slices: slices)
+        // Room for the prepared query of a sliced q4 decode (`Q4AttentionJob.prepared`).
+        return HalfAttentionJob.partialFloats(self, tokens: n, slices: slices) + (slices > 1 ? Q4AttentionJob.queryFloats(self) : 0)
     }
 }
 

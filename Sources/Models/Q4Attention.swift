@@ -7,10 +7,12 @@ import TensorFormats
 /// token's 4-bit rows are read once and each KV head's row serves all the query heads sharing
 /// it; a decoded token's slices are merged as flash decoding does.
 ///
-/// Queries go through the keys' rotation and then to 8 bits per 32-element block, so a score
-/// is an integer dot product (`Q4Rows.dot`). The stored rows were centered: the key offset
-/// shifts all of a query's scores alike (softmax ignores it) and the value offset is added to
-/// the normalized output, after it is rotated back.
+/// Queries go through the keys' balancing and rotation and then to 8 bits per 32-element
+/// block, so a score is an integer dot product against the codes (`Q4Rows.scoreRows`); a
+/// decoded token's query is prepared once, not once per slice. Values are accumulated in the
+/// rotated domain and the output rotated back once per head. The stored rows were centered:
+/// the key offset shifts all of a query's scores alike (softmax ignores it) and the value
+/// offset is added to the normalized output, after it is rotated back.
 struct Q4AttentionJob: PoolJob {
     let kernel: AttentionKernel
     let cache: SequenceKVCache
@@ -24,51 +26,71 @@ struct Q4AttentionJob: PoolJob {
     let stored: Range<Int>
     let base: Int
     let slices: Int
+    /// The one query of a decoded token, already `prepare`d for every slice (nil: each chunk
+    /// prepares its own token's query in its scratch).
+    var prepared: UnsafePointer<Float>?
 
     static let run = 32
 
+    /// Floats of one token's prepared query: per head its balanced, rotated floats, its 8-bit
+    /// values (as floats) and their block scales.
+    static func queryFloats(_ k: AttentionKernel) -> Int {
+        k.heads * (k.keyLength + k.keyLength / 4 + k.keyLength / 32)
+    }
+
     static func scratchFloats(_ k: AttentionKernel) -> Int {
-        // query floats, query bytes (as floats), block scales, scores, accumulators,
-        // max/sum/run max, row indices, one widened value row.
-        k.heads * (k.keyLength + k.keyLength / 4 + k.keyLength / 32 + run + k.valueLength + 3) + run + k.valueLength
+        // a prepared query, scores, accumulators, max/sum, row indices.
+        queryFloats(k) + k.heads * (run + k.valueLength + 2) + run
+    }
+
+    /// Puts query token `i` into `dst` (`queryFloats`) as the keys are stored: multiplied by
+    /// the key scales, rotated, then 8-bit blocks with their scales.
+    func prepare(query i: Int, into dst: UnsafeMutablePointer<Float>) {
+        let heads = kernel.heads, kl = kernel.keyLength, group = heads / kernel.kvHeads
+        let (qf, qx, qScales) = Self.parts(dst, kernel)
+        qf.update(from: q + i * heads * kl, count: heads * kl)
+        let keyScales = cache.rowOffsets[layer]?.keyScales ?? []
+        for h in 0..<heads {
+            if !keyScales.isEmpty { for j in 0..<kl { qf[h * kl + j] *= keyScales[(h / group) * kl + j] } }
+            if cache.configuration.storage.rotatesKeys { hadamardRotate(qf + h * kl, count: kl) }
+            Q4Rows.quantizeQuery(qf + h * kl, count: kl, into: qx + h * kl, scales: qScales + h * (kl / 32))
+        }
+    }
+
+    /// A prepared query's floats `[heads][kl]`, 8-bit values `[heads][kl]` and block scales `[heads][kl/32]`.
+    private static func parts(_ p: UnsafeMutablePointer<Float>, _ k: AttentionKernel)
+        -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int8>, UnsafeMutablePointer<Float>) {
+        let n = k.heads * k.keyLength
+        return (p, UnsafeMutableRawPointer(p + n).bindMemory(to: Int8.self, capacity: n), p + n + n / 4)
     }
 
     func run(chunk: Int, worker: Int) {
         let heads = kernel.heads, kvHeads = kernel.kvHeads, group = heads / kvHeads
-        let kl = kernel.keyLength, vl = kernel.valueLength, scoreScale = kernel.scoreScale
-        let storage = cache.configuration.storage
+        let kl = kernel.keyLength, vl = kernel.valueLength
         let layout = Q4Layout.current, keyRows = layout.keys, valueRows = layout.values
         let kHead = keyRows.rowBytes(kl), vHead = valueRows.rowBytes(vl)
-        let exact = cache.exactRows, exactTokens = exact?.tokens[layer] ?? 0
         let run = Self.run, qBlocks = kl / 32
         let slice = chunk % slices, i = chunk / slices
         let lo = stored.lowerBound + stored.count * slice / slices
         let hi = stored.lowerBound + stored.count * (slice + 1) / slices
 
         let buf = scratch.buffer(worker)
-        let qf = buf                                                  // [heads][kl]
-        let qx = UnsafeMutableRawPointer(qf + heads * kl).bindMemory(to: Int8.self, capacity: heads * kl)
-        let qScales = qf + heads * kl + heads * kl / 4                // [heads][kl/32]
-        let sc = qScales + heads * qBlocks                            // [heads][run]
+        let query = prepared.map { UnsafeMutablePointer(mutating: $0) } ?? buf
+        if prepared == nil { prepare(query: i, into: buf) }
+        let (qf, qx, qScales) = Self.parts(query, kernel)
+        let sc = buf + Self.queryFloats(kernel)                       // [heads][run]
         let acc = sc + heads * run                                    // [heads][vl]
         let maxes = acc + heads * vl, sums = maxes + heads
-        let vrow = sums + 2 * heads
-        let rows = UnsafeMutableRawPointer(vrow + vl).bindMemory(to: Int32.self, capacity: run)
-
-        qf.update(from: q + i * heads * kl, count: heads * kl)
-        let keyScales = cache.rowOffsets[layer]?.keyScales ?? []
-        for h in 0..<heads {
-            if !keyScales.isEmpty { for j in 0..<kl { qf[h * kl + j] *= keyScales[(h / group) * kl + j] } }
-            if storage.rotatesKeys { hadamardRotate(qf + h * kl, count: kl) }
-            Q4Rows.quantizeQuery(qf + h * kl, count: kl, into: qx + h * kl, scales: qScales + h * qBlocks)
-            maxes[h] = -.infinity
-            sums[h] = 0
-        }
+        let rows = UnsafeMutableRawPointer(sums + heads).bindMemory(to: Int32.self, capacity: run)
+        maxes.initialize(repeating: -.infinity, count: heads)
+        sums.initialize(repeating: 0, count: heads)
         acc.initialize(repeating: 0, count: heads * vl)
         let (qb, qslot) = cache.slot(layer: layer, token: base + i)
         let qpos = qb.positions[qslot]
         let bt = cache.configuration.blockTokens
+        @inline(__always) func visible(_ kp: Int32) -> Bool { kp <= qpos && (window == nil || qpos - kp < Int32(window!)) }
 
+        let exact = cache.exactRows, exactTokens = exact?.tokens[layer] ?? 0
         var t = lo
         while t < hi {
             let (block, s0) = cache.slot(layer: layer, token: t)
@@ -78,46 +100,34 @@ struct Q4AttentionJob: PoolJob {
                 let runEnd = min(end, s + run)
                 var c = 0
                 while s < runEnd {
-                    let kp = block.positions[s]
-                    if kp <= qpos && (window == nil || qpos - kp < Int32(window!)) {
+                    if visible(block.positions[s]) {
                         rows[c] = Int32(s)
                         c += 1
                     }
                     s += 1
                 }
                 if c == 0 { continue }
+                // The first tokens (attention sinks) lead a run when they are in it: scored and
+                // accumulated from their exact rows, before the 4-bit rows after them.
                 let blockStart = t - s0
-                for u in 0..<c {
-                    let token = blockStart + Int(rows[u])
-                    if token < exactTokens, let exact {
-                        let key = exact.key(layer: layer, token: token)
-                        for h in 0..<heads {
-                            let k = key + (h / group) * kl, qh = qf + h * kl
-                            var dot: Float = 0
-                            for j in 0..<kl { dot += qh[j] * Float(k[j]) }
-                            sc[h * run + u] = scoreScale * dot
-                        }
-                        continue
-                    }
-                    let key = block.key(Int(rows[u]))
-                    for h in 0..<heads {
-                        sc[h * run + u] = scoreScale * keyRows.dot(key + (h / group) * kHead, count: kl, x: qx + h * kl,
-                                                                   scales: qScales + h * qBlocks)
-                    }
+                var e = 0
+                while e < c && blockStart + Int(rows[e]) < exactTokens { e += 1 }
+                for g in 0..<kvHeads {
+                    keyRows.scoreRows(block.keys + g * kHead, rowStride: block.keyRowBytes, slots: rows, c, count: kl,
+                                      heads: group, x: qx + g * group * kl, scales: qScales + g * group * qBlocks,
+                                      scale: kernel.scoreScale, into: sc + g * group * run, stride: run)
+                }
+                if let exact {
+                    for u in 0..<e { exactScores(exact.key(layer: layer, token: blockStart + Int(rows[u])), query: qf, into: sc + u) }
                 }
                 absorbScores(heads: 0..<heads, c, run: run, valueLength: vl, scores: sc, acc: acc, maxes: maxes, sums: sums)
-                for u in 0..<c {
-                    let token = blockStart + Int(rows[u])
-                    let v = block.value(Int(rows[u]))
-                    for g in 0..<kvHeads {
-                        if token < exactTokens, let exact {
-                            let e = exact.value(layer: layer, token: token) + g * vl
-                            for j in 0..<vl { vrow[j] = Float(e[j]) }
-                        } else {
-                            valueRows.dequantize(v + g * vHead, count: vl, into: vrow)
-                        }
-                        for h in (g * group)..<((g + 1) * group) { axpy(sc[h * run + u], vrow, acc + h * vl, vl) }
-                    }
+                if let exact {
+                    for u in 0..<e { accumulateExact(exact.value(layer: layer, token: blockStart + Int(rows[u])), weights: sc + u, into: acc) }
+                }
+                for g in 0..<kvHeads {
+                    valueRows.accumulateRows(block.values + g * vHead, rowStride: block.valueRowBytes, slots: rows + e, c - e,
+                                             count: vl, heads: group, weights: sc + g * group * run + e, stride: run,
+                                             into: acc + g * group * vl)
                 }
             }
             t += end - s0
@@ -134,6 +144,29 @@ struct Q4AttentionJob: PoolJob {
                 p[0] = maxes[h]
                 p[1] = sums[h]
                 (p + 2).update(from: acc + h * vl, count: vl)
+            }
+        }
+    }
+
+    /// `out[h * run]` = every head's score of one exactly kept (f16) key row.
+    private func exactScores(_ key: UnsafePointer<Float16>, query qf: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        let kl = kernel.keyLength, group = kernel.heads / kernel.kvHeads
+        for h in 0..<kernel.heads {
+            let k = key + (h / group) * kl, qh = qf + h * kl
+            var dot: Float = 0
+            for j in 0..<kl { dot += qh[j] * Float(k[j]) }
+            out[h * Self.run] = kernel.scoreScale * dot
+        }
+    }
+
+    /// `acc[h] += weights[h * run] · value` for one exactly kept (f16) value row.
+    private func accumulateExact(_ value: UnsafePointer<Float16>, weights: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Float>) {
+        let vl = kernel.valueLength, group = kernel.heads / kernel.kvHeads
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: vl) { row in
+            let r = row.baseAddress!
+            for g in 0..<kernel.kvHeads {
+                for j in 0..<vl { r[j] = Float(value[g * vl + j]) }
+                for h in (g * group)..<((g + 1) * group) { axpy(weights[h * Self.run], r, acc + h * vl, vl) }
             }
         }
     }

@@ -12,7 +12,8 @@ struct BenchAgentsCommand: AsyncParsableCommand {
             throughput: aggregate decode tokens/s of 1 agent and of each --agents count at once \
             (prompts cached, --tokens per agent). warm: an agent with a --history-token history \
             sends --new tokens; time to first token from RAM, from the disk tier and re-prefilled \
-            cold (same new suffix in all three). budget: --budget-agents agents' worth of RAM, \
+            cold (same new suffix length in all three), medians of --repetitions warm and \
+            --cold-repetitions cold requests with their range. budget: --budget-agents agents' worth of RAM, \
             --budget-total agents taking turns: resident memory and correctness after spills.
             """)
 
@@ -36,6 +37,12 @@ struct BenchAgentsCommand: AsyncParsableCommand {
 
     @Option(help: "New tokens sent by the warm agent.")
     var new = 64
+
+    @Option(help: "Warm requests from RAM and from disk in the warm test (each from the same agent state); medians are reported.")
+    var repetitions = 9
+
+    @Option(help: "Cold re-prefills of the whole history in the warm test (median reported).")
+    var coldRepetitions = 3
 
     @Option(help: "Agents taking turns in the budget test (0 skips it).")
     var budgetTotal = 10
@@ -87,10 +94,15 @@ struct BenchAgentsCommand: AsyncParsableCommand {
         if which.contains("warm") {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rdic-bench-agents-\(getpid())")
             defer { try? FileManager.default.removeItem(at: dir) }
-            let w = try await bench.warmStart(history: history, newTokens: new, directory: dir)
+            let w = try await bench.warmStart(history: history, newTokens: new, directory: dir, repetitions: max(1, repetitions),
+                                              coldRepetitions: max(1, coldRepetitions))
             report.warm = w
-            log(String(format: "warm agent, %d-token history + %d new: cold %.3f s, RAM %.4f s (%.0fx), disk %.4f s (%.0fx)",
-                       w.historyTokens, w.newTokens, w.coldSeconds, w.ramSeconds, w.ramSpeedup, w.diskSeconds, w.diskSpeedup))
+            let range = { (t: AgentBenchmark.Timings) in String(format: "%.4f s (%.4f-%.4f)", t.median, t.min, t.max) }
+            log("warm agent, \(w.historyTokens)-token history + \(w.newTokens) new, medians of \(w.ram.samples.count) warm, "
+                + "\(w.cold.samples.count) cold (min-max):")
+            log("  cold \(range(w.cold))")
+            log("  RAM  \(range(w.ram))  \(String(format: "%.1fx", w.ramSpeedup))")
+            log("  disk \(range(w.disk))  \(String(format: "%.1fx", w.diskSpeedup))")
         }
         if which.contains("budget") && budgetTotal > 0 {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rdic-bench-budget-\(getpid())")

@@ -1,5 +1,6 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import ByteDotVNNI
 
 /// Up to four tokens through `ByteDot` at once: each weight block is loaded and unpacked once
 /// and multiplied with every token's activations, and each token's arithmetic is a
@@ -26,11 +27,28 @@ extension ByteDot {
     /// Rows `tokens` (1 to 4 of them) of `a`, each exactly as `rows` computes it for a token
     /// decoded alone (`batch` 1): rows of different sequences sharing a pass (`Models`'
     /// independent rows) read each weight block once for all of them. Outputs of token `t` go
-    /// to `y + t * yTokenStride`, rows `yStride` apart.
+    /// to `y + t * yTokenStride`, rows `yStride` apart. `kernels` only changes the speed.
     public static func rowsAlone(_ type: GGMLType, base: UnsafeRawPointer, rowBytes: Int, rows: Range<Int>,
                                  activations a: ByteActivations, tokens: Range<Int>,
-                                 y: UnsafeMutablePointer<Float>, yStride: Int, yTokenStride: Int) {
+                                 y: UnsafeMutablePointer<Float>, yStride: Int, yTokenStride: Int,
+                                 kernels: ByteKernels = .preferred) {
         let first = tokens.lowerBound
+        // One token streams the weights faster through the AVX2 kernel (measured on Gemma's
+        // output matrix), so VNNI starts at two.
+        if kernels == .avx512VNNI, tokens.count > 1, let format = type.vnniBlockType {
+            precondition(kernels.isAvailable, "this CPU has no AVX-512 VNNI")
+            precondition(tokens.count <= 4, "1 to 4 tokens at a time, not \(tokens.count)")
+            withUnsafeTemporaryAllocation(of: VNNIToken.self, capacity: 4) { ts in
+                for t in 0..<4 {
+                    let row = first + min(t, tokens.count - 1), b = a.blocks(row: row, blockSize: 32)
+                    ts.initializeElement(at: t, to: VNNIToken(qs: a.qs + row * a.count, scales: b.scales, scaledSums: b.scaledSums))
+                }
+                VNNIByteDot.rows(format, base: base, rowBytes: rowBytes, rows: rows, blocks: a.count / 32,
+                                 tokens: UnsafePointer(ts.baseAddress!), count: tokens.count,
+                                 y: y + first * yTokenStride, yStride: yStride, yTokenStride: yTokenStride)
+            }
+            return
+        }
         @inline(__always) func blocks(_ size: Int) -> Blocks4 {
             let last = tokens.upperBound - 1
             return (a.blocks(row: first, blockSize: size), a.blocks(row: min(first + 1, last), blockSize: size),
@@ -273,6 +291,19 @@ extension ByteDot {
                                                  _ block: Int) -> Bytes {
         let act = UnsafeRawPointer(x + 32 &* block).loadUnaligned(as: Bytes.self)
         return _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, _mm256_sign_epi8(act, q)), _mm256_set1_epi16(1))
+    }
+}
+
+extension GGMLType {
+    /// This type as `ByteDotVNNI` takes it, if it has a kernel there.
+    var vnniBlockType: VNNIBlockType? {
+        switch self {
+        case .q4_0: .q4_0
+        case .q4_1: .q4_1
+        case .q5_0: .q5_0
+        case .q8_0: .q8_0
+        default: nil
+        }
     }
 }
 #endif
