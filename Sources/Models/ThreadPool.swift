@@ -14,7 +14,8 @@ public final class ThreadPool: @unchecked Sendable {
 
     private let lock = NSCondition()
     private let generation = Atomic<Int>(0)
-    private let running = Atomic<Int>(0)
+    /// Workers inside the current job.
+    private let joined = Atomic<Int>(0)
     private let nextChunk = Atomic<Int>(0)
     private var job: Job?
     private var chunkCount = 0
@@ -78,23 +79,28 @@ public final class ThreadPool: @unchecked Sendable {
         job = work
         chunkCount = chunks
         nextChunk.store(0, ordering: .relaxed)
-        running.store(threadCount - 1, ordering: .relaxed)
         generation.wrappingAdd(1, ordering: .releasing)
         if sleepers > 0 { lock.broadcast() }
         lock.unlock()
 
         drain(work, worker: 0)
 
+        // Every chunk is taken. Close the job: a worker that has not joined yet (parked, or
+        // descheduled on a busy machine) finds nothing to do, and only those that joined are
+        // waited for. Waiting for every worker to notice the job cost up to a scheduler time
+        // slice per job under load, hundreds of times per forward pass.
+        lock.lock()
+        job = nil
+        lock.unlock()
         var spins = 0
-        while running.load(ordering: .acquiring) > 0 && spins < Self.spinLimit { spins += 1 }
-        if running.load(ordering: .acquiring) > 0 {
+        while joined.load(ordering: .acquiring) > 0 && spins < Self.spinLimit { spins += 1 }
+        if joined.load(ordering: .acquiring) > 0 {
             lock.lock()
             mainWaiting = true
-            while running.load(ordering: .acquiring) > 0 { lock.wait() }
+            while joined.load(ordering: .acquiring) > 0 { lock.wait() }
             mainWaiting = false
             lock.unlock()
         }
-        job = nil
     }
 
     /// Splits `0..<count` into about `4 * threadCount` contiguous ranges (at least `minChunk`
@@ -120,13 +126,26 @@ public final class ThreadPool: @unchecked Sendable {
         }
     }
 
-    /// Runs chunks of the current job. A function of its own so that the worker's reference to
-    /// the job's closure is released before it reports completion.
-    @inline(never) private func runCurrentJob(worker: Int) {
+    /// Runs chunks of the current job if it is still open, and says whether it joined it. A
+    /// function of its own so that the worker's reference to the job's closure is released
+    /// before it reports completion (`leave`).
+    @inline(never) private func runCurrentJob(worker: Int) -> Bool {
         lock.lock()
         let work = job
+        // Joining under the lock orders it before or after the caller's close.
+        if work != nil { joined.wrappingAdd(1, ordering: .relaxed) }
         lock.unlock()
-        if let work { drain(work, worker: worker) }
+        guard let work else { return false }
+        drain(work, worker: worker)
+        return true
+    }
+
+    private func leave() {
+        if joined.wrappingSubtract(1, ordering: .acquiringAndReleasing).oldValue == 1 {
+            lock.lock()
+            if mainWaiting { lock.broadcast() }
+            lock.unlock()
+        }
     }
 
     private func workerLoop(index: Int) {
@@ -145,12 +164,7 @@ public final class ThreadPool: @unchecked Sendable {
             }
             if shuttingDown { return }
             seen = generation.load(ordering: .acquiring)
-            runCurrentJob(worker: index)
-            if running.wrappingSubtract(1, ordering: .acquiringAndReleasing).oldValue == 1 {
-                lock.lock()
-                if mainWaiting { lock.broadcast() }
-                lock.unlock()
-            }
+            if runCurrentJob(worker: index) { leave() }
         }
     }
 }
