@@ -23,17 +23,19 @@ public enum ByteKernels: String, Sendable, CaseIterable {
         }
     }
 
-    /// The environment variable that picks the kernels (`avx2` forces the baseline, for
-    /// comparisons); unset, the fastest available is used.
+    /// The environment variable that picks the kernels (`avx512-vnni` opts in where the CPU has
+    /// it). Unset, the AVX2 kernels run: end to end (`rdic bench-agents --tests throughput`, 4
+    /// agents, quiet machine) the VNNI kernels were no faster on Gemma 3 270M and 15-20% slower
+    /// on SmolLM2 on an AMD EPYC with AVX-512, though faster in single-thread microbenchmarks.
     public static let environmentVariable = "RDIC_KERNELS"
 
     /// What this process uses, chosen once.
     public static let preferred: ByteKernels = choose(environment: getenv(environmentVariable).map { String(cString: $0) })
 
-    /// `setting` if given and available, otherwise the fastest available.
+    /// `setting` if given and available, otherwise the AVX2 baseline.
     public static func choose(environment setting: String?) -> ByteKernels {
         if let setting, let k = ByteKernels(rawValue: setting.lowercased()), k.isAvailable { return k }
-        return avx512VNNI.isAvailable ? .avx512VNNI : .avx2
+        return .avx2
     }
 }
 
