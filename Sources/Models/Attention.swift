@@ -51,8 +51,8 @@ struct Rope {
 /// length, then softmax, then the weighted sum of values. Visibility is by position: a key is
 /// seen when its position is not after the query's and, on a sliding layer, is less than
 /// `window` before it. With an f32 cache this is llama.cpp's non-flash path (scores, softmax,
-/// weighted sum; its steps, not its summation orders); an f16 cache goes to `HalfAttentionJob` (llama.cpp's flash attention
-/// organised for speed) or, with `Numerics.llamaCpp`, `FlashAttentionJob` (the same, operation
+/// weighted sum; its steps, not its summation orders); an f16 cache goes to `FastF16AttentionJob` (llama.cpp's flash attention
+/// organised for speed) or, with `Numerics.llamaCpp`, `LlamaCppF16AttentionJob` (the same, operation
 /// for operation). Quantized keys are scored with the query
 /// in Q8_0 (integer dot products), quantized values are widened as they are accumulated, and
 /// rotated rows (see `KVStorage`) are met by rotating the query and the output.
@@ -65,8 +65,8 @@ struct AttentionKernel {
 
     /// Floats of per-thread scratch needed for a layer storing `stored` tokens.
     func scratchFloats(stored: Int) -> Int {
-        max(stored + 2 * keyLength + 2 * valueLength + 64, HalfAttentionJob.scratchFloats(self),
-            FlashAttentionJob.scratchFloats(self), Q4AttentionJob.scratchFloats(self))
+        max(stored + 2 * keyLength + 2 * valueLength + 64, FastF16AttentionJob.scratchFloats(self),
+            LlamaCppF16AttentionJob.scratchFloats(self), Q4AttentionJob.scratchFloats(self))
     }
 
     func run(cache: SequenceKVCache, layer: Int, window: Int?, n: Int,
@@ -76,29 +76,29 @@ struct AttentionKernel {
         let storage = cache.configuration.storage
         if storage.key == .f16 && storage.value == .f16 && !llamaCpp {
             let stored = cache.storedTokens(layer: layer)
-            let slices = HalfAttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
-            let job = HalfAttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
+            let slices = FastF16AttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
+            let job = FastF16AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
                                        scratch: scratch, partials: partials.buffer(0), stored: stored,
                                        base: cache.count, slices: slices, tokens: n)
-            pool.run(chunks: HalfAttentionJob.chunks(tokens: n, slices: slices, kvHeads: kvHeads), job: job)
+            pool.run(chunks: FastF16AttentionJob.chunks(tokens: n, slices: slices, kvHeads: kvHeads), job: job)
             job.merge(tokens: n)
             return
         }
         if storage.key == .f16 && storage.value == .f16 {
             let stored = cache.storedTokens(layer: layer)
-            let path = FlashAttentionJob.path(tokens: n, stored: stored.upperBound, threads: pool.threadCount)
-            let job = FlashAttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
+            let path = LlamaCppF16AttentionJob.path(tokens: n, stored: stored.upperBound, threads: pool.threadCount)
+            let job = LlamaCppF16AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
                                         scratch: scratch, partials: partials.buffer(0), stored: stored,
                                         base: cache.count, n: n, path: path)
-            pool.run(chunks: FlashAttentionJob.chunks(path, tokens: n), job: job)
+            pool.run(chunks: LlamaCppF16AttentionJob.chunks(path, tokens: n), job: job)
             job.merge()
             return
         }
         if storage.key == .q4 {
             let stored = cache.storedTokens(layer: layer)
-            let slices = llamaCpp ? 1 : HalfAttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
+            let slices = llamaCpp ? 1 : FastF16AttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
             // A decoded token's query is prepared once for all its slices, after their partials.
-            let query = slices > 1 ? partials.buffer(0) + HalfAttentionJob.partialFloats(self, tokens: n, slices: slices) : nil
+            let query = slices > 1 ? partials.buffer(0) + FastF16AttentionJob.partialFloats(self, tokens: n, slices: slices) : nil
             var job = Q4AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out, scratch: scratch,
                                      partials: partials.buffer(0), stored: stored, base: cache.count, slices: slices, prepared: nil)
             if let query {
@@ -130,18 +130,18 @@ struct AttentionKernel {
             }
             return
         }
-        var jobs: [HalfAttentionJob] = []
+        var jobs: [FastF16AttentionJob] = []
         var firstChunk: [Int] = []
         var chunks = 0, offset = 0
         for s in sequences {
             let stored = s.cache.storedTokens(layer: layer)
-            let slices = HalfAttentionJob.slices(tokens: s.n, stored: stored.count, threads: pool.threadCount)
-            jobs.append(HalfAttentionJob(kernel: self, cache: s.cache, layer: layer, window: window, q: s.q, out: s.out,
+            let slices = FastF16AttentionJob.slices(tokens: s.n, stored: stored.count, threads: pool.threadCount)
+            jobs.append(FastF16AttentionJob(kernel: self, cache: s.cache, layer: layer, window: window, q: s.q, out: s.out,
                                          scratch: scratch, partials: partials.buffer(0) + offset, stored: stored,
                                          base: s.cache.count, slices: slices, tokens: s.n))
             firstChunk.append(chunks)
-            chunks += HalfAttentionJob.chunks(tokens: s.n, slices: slices, kvHeads: kvHeads)
-            offset += HalfAttentionJob.partialFloats(self, tokens: s.n, slices: slices)
+            chunks += FastF16AttentionJob.chunks(tokens: s.n, slices: slices, kvHeads: kvHeads)
+            offset += FastF16AttentionJob.partialFloats(self, tokens: s.n, slices: slices)
         }
         pool.run(chunks: chunks, job: SequencesJob(jobs: jobs, firstChunk: firstChunk))
         for (job, s) in zip(jobs, sequences) { job.merge(tokens: s.n) }
@@ -150,11 +150,11 @@ struct AttentionKernel {
     /// Floats of the partial-softmax buffer a batch of `n` tokens over `stored` keys needs.
     func partialFloats(tokens n: Int, stored: Int, threads: Int, llamaCpp: Bool) -> Int {
         if llamaCpp {
-            return FlashAttentionJob.partialFloats(self, path: FlashAttentionJob.path(tokens: n, stored: stored, threads: threads))
+            return LlamaCppF16AttentionJob.partialFloats(self, path: LlamaCppF16AttentionJob.path(tokens: n, stored: stored, threads: threads))
         }
-        let slices = HalfAttentionJob.slices(tokens: n, stored: stored, threads: threads)
+        let slices = FastF16AttentionJob.slices(tokens: n, stored: stored, threads: threads)
         // Room for the prepared query of a sliced q4 decode (`Q4AttentionJob.prepared`).
-        return HalfAttentionJob.partialFloats(self, tokens: n, slices: slices) + (slices > 1 ? Q4AttentionJob.queryFloats(self) : 0)
+        return FastF16AttentionJob.partialFloats(self, tokens: n, slices: slices) + (slices > 1 ? Q4AttentionJob.queryFloats(self) : 0)
     }
 }
 
@@ -169,7 +169,7 @@ struct AttentionSequence {
 /// Several sequences' attention jobs as one pool job: chunk `c` belongs to the last job whose
 /// first chunk is at or before it.
 private struct SequencesJob: PoolJob {
-    let jobs: [HalfAttentionJob]
+    let jobs: [FastF16AttentionJob]
     let firstChunk: [Int]
 
     func run(chunk: Int, worker: Int) {

@@ -6,7 +6,7 @@ public enum Numerics: String, Sendable, CaseIterable {
     /// log-probability differences of the size llama.cpp's own settings show between them.
     case fast
     /// llama.cpp's kernels, operation for operation, on x86-64 (its AVX2 build): its flash
-    /// attention paths (`FlashAttentionJob`), and every matrix product token by token through
+    /// attention paths (`LlamaCppF16AttentionJob`), and every matrix product token by token through
     /// `ByteDot` (which decoded tokens and batches under `Gemm.minTokens` take in both modes).
     /// A forward pass then gives llama.cpp's floats bit for bit given the same batches
     /// (verified on SmolLM2 up to 2,048 tokens of context and Gemma 3 up to 1,427; rdic takes a

@@ -2,7 +2,7 @@ import Foundation
 import KVCache
 import TensorFormats
 
-/// Attention over a `q4` cache (keys and values both `q4`), organised as `HalfAttentionJob`:
+/// Attention over a `q4` cache (keys and values both `q4`), organised as `FastF16AttentionJob`:
 /// one chunk is one query token and one slice of the stored keys for every head, so each
 /// token's 4-bit rows are read once and each KV head's row serves all the query heads sharing
 /// it; a decoded token's slices are merged as flash decoding does.

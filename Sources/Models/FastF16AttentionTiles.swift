@@ -14,7 +14,7 @@ import _Builtin_intrinsics.intel
 /// and the cache (never on which tile or batch it came in), so a prompt gives the same result
 /// however it is cut into chunks. Scaled to a batch at depth (64 new tokens after 4,096), this
 /// is what makes a warm agent's new message cheap.
-extension HalfAttentionJob {
+extension FastF16AttentionJob {
     /// Queries per chunk.
     static let queryTile = 8
 
@@ -197,7 +197,7 @@ func tileScores(_ q: UnsafePointer<Float>, group: Int, _ kt: UnsafePointer<Float
 /// `tileScores` for `G.value` (1...4) heads, 16 keys (two vectors) per pass while they last.
 private func tileScores<G: Count>(_: G.Type, _ q: UnsafePointer<Float>, _ kt: UnsafePointer<Float>, _ n: Int, _ keys: Int,
                                   _ scale: Float, _ out: UnsafeMutablePointer<Float>, _ stride: Int) {
-    let group = G.value, run = HalfAttentionJob.run
+    let group = G.value, run = FastF16AttentionJob.run
     let vs = SIMD8<Float>(repeating: scale)
     var u = 0
     while u < keys {

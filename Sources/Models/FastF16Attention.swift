@@ -11,7 +11,7 @@ import KVCache
 /// that `merge` combines as flash decoding does. A batch goes a tile of queries per chunk
 /// (`runTile`). Running sums are kept in f32 (llama.cpp keeps the values' in f16; the
 /// difference is below the reference's own f16/f32 noise).
-struct HalfAttentionJob: PoolJob {
+struct FastF16AttentionJob: PoolJob {
     let kernel: AttentionKernel
     let cache: SequenceKVCache
     let layer: Int

@@ -20,7 +20,7 @@ import KVCache
 ///
 /// Cells are llama.cpp's: token t of the sequence sits in cell t, and a layer's view spans
 /// max(256, the token count rounded up to 256) cells.
-struct FlashAttentionJob: PoolJob {
+struct LlamaCppF16AttentionJob: PoolJob {
     enum Path: Equatable {
         case rows
         case tiles
@@ -253,7 +253,7 @@ struct FlashAttentionJob: PoolJob {
 @inline(__always)
 private func tileScores(_ q: UnsafePointer<Float>, _ kt: UnsafePointer<Float>, _ n: Int, scale: Float,
                         visible: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-    let tile = FlashAttentionJob.keyTile
+    let tile = LlamaCppF16AttentionJob.keyTile
     var a = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(),
              SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
     for d in 0..<n {
