@@ -77,7 +77,8 @@ extension Q4Rows {
                 dequantize(base + Int(slots[u]) * rowStride, count: count, into: row)
                 for h in 0..<heads {
                     let w = weights[h * stride + u], a = acc + h * count
-                    for j in 0..<count { a[j] = a[j].addingProduct(w, row[j]) }
+                    // A product, then a sum (as `axpy` and the x86-64 kernel): the same floats.
+                    for j in 0..<count { a[j] += w * row[j] }
                 }
             }
         }
