@@ -78,8 +78,8 @@ struct AttentionKernel {
             let stored = cache.storedTokens(layer: layer)
             let slices = FastF16AttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
             let job = FastF16AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
-                                       scratch: scratch, partials: partials.buffer(0), stored: stored,
-                                       base: cache.count, slices: slices, tokens: n)
+                                          scratch: scratch, partials: partials.buffer(0), stored: stored,
+                                          base: cache.count, slices: slices, tokens: n)
             pool.run(chunks: FastF16AttentionJob.chunks(tokens: n, slices: slices, kvHeads: kvHeads), job: job)
             job.merge(tokens: n)
             return
@@ -88,8 +88,8 @@ struct AttentionKernel {
             let stored = cache.storedTokens(layer: layer)
             let path = LlamaCppF16AttentionJob.path(tokens: n, stored: stored.upperBound, threads: pool.threadCount)
             let job = LlamaCppF16AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
-                                        scratch: scratch, partials: partials.buffer(0), stored: stored,
-                                        base: cache.count, n: n, path: path)
+                                              scratch: scratch, partials: partials.buffer(0), stored: stored,
+                                              base: cache.count, n: n, path: path)
             pool.run(chunks: LlamaCppF16AttentionJob.chunks(path, tokens: n), job: job)
             job.merge()
             return
@@ -137,8 +137,8 @@ struct AttentionKernel {
             let stored = s.cache.storedTokens(layer: layer)
             let slices = FastF16AttentionJob.slices(tokens: s.n, stored: stored.count, threads: pool.threadCount)
             jobs.append(FastF16AttentionJob(kernel: self, cache: s.cache, layer: layer, window: window, q: s.q, out: s.out,
-                                         scratch: scratch, partials: partials.buffer(0) + offset, stored: stored,
-                                         base: s.cache.count, slices: slices, tokens: s.n))
+                                            scratch: scratch, partials: partials.buffer(0) + offset, stored: stored,
+                                            base: s.cache.count, slices: slices, tokens: s.n))
             firstChunk.append(chunks)
             chunks += FastF16AttentionJob.chunks(tokens: s.n, slices: slices, kvHeads: kvHeads)
             offset += FastF16AttentionJob.partialFloats(self, tokens: s.n, slices: slices)

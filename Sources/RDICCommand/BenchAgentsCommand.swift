@@ -56,6 +56,11 @@ struct BenchAgentsCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.")
     var json = false
 
+    func validate() throws {
+        guard repetitions > 0 else { throw ValidationError("--repetitions must be at least 1") }
+        guard coldRepetitions > 0 else { throw ValidationError("--cold-repetitions must be at least 1") }
+    }
+
     func run() async throws {
         let names: [String?] = model.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } } ?? [nil]
         var reports: [Report] = []
@@ -94,8 +99,8 @@ struct BenchAgentsCommand: AsyncParsableCommand {
         if which.contains("warm") {
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("rdic-bench-agents-\(getpid())")
             defer { try? FileManager.default.removeItem(at: dir) }
-            let w = try await bench.warmStart(history: history, newTokens: new, directory: dir, repetitions: max(1, repetitions),
-                                              coldRepetitions: max(1, coldRepetitions))
+            let w = try await bench.warmStart(history: history, newTokens: new, directory: dir, repetitions: repetitions,
+                                              coldRepetitions: coldRepetitions)
             report.warm = w
             let range = { (t: AgentBenchmark.Timings) in String(format: "%.4f s (%.4f-%.4f)", t.median, t.min, t.max) }
             log("warm agent, \(w.historyTokens)-token history + \(w.newTokens) new, medians of \(w.ram.samples.count) warm, "
