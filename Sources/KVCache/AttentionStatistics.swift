@@ -65,12 +65,20 @@ public final class AttentionStatistics: @unchecked Sendable {
         for (j, t) in stored.enumerated() { let (b, s) = cache.slot(layer: layer, token: t); positions[j] = b.positions[s] }
         var q = [Float](repeating: 0, count: kl)
         var weights = [Float](repeating: 0, count: stored.count)
+        // Keys centered span by span: each span's share of the scores, added back per key.
+        let centring = cache.keyCentrings[layer], mean = cache.rowOffsets[layer]?.keys ?? []
+        var coefficients = [Float](repeating: 0, count: kl)
         let rotate = cache.configuration.storage.rotatesKeys
         for i in firstRow..<rows {
             let qpos = positions[cache.count + i - stored.lowerBound]
             var row = i >= firstObserved && needs.observationWindow > 0 ? [Float](repeating: 0, count: heads * capacity) : []
             for h in 0..<heads {
                 for d in 0..<kl { q[d] = queries[(i * heads + h) * kl + d] }
+                if let centring, !mean.isEmpty {
+                    q.withUnsafeBufferPointer { qp in mean.withUnsafeBufferPointer { m in coefficients.withUnsafeMutableBufferPointer { c in
+                        centring.coefficients(query: qp.baseAddress!, mean: m.baseAddress! + (h / group) * kl, into: c.baseAddress!)
+                    } } }
+                }
                 if let scales = cache.rowOffsets[layer]?.keyScales, !scales.isEmpty {
                     for d in 0..<kl { q[d] *= scales[(h / group) * kl + d] }
                 }
@@ -83,6 +91,9 @@ public final class AttentionStatistics: @unchecked Sendable {
                     var s: Float = 0
                     let k = (j * shape.kvHeads + g) * kl
                     for d in 0..<kl { s += q[d] * keys[k + d] }
+                    if let centring, !mean.isEmpty {
+                        s += coefficients.withUnsafeBufferPointer { centring.correction(coefficients: $0.baseAddress!, spanIndex: centring.spanIndex(kp)) }
+                    }
                     weights[j] = s * scoreScale
                     maxScore = max(maxScore, weights[j])
                 }

@@ -52,12 +52,16 @@ public struct KVLayerShape: Sendable, Equatable {
     public var valueLength: Int
     /// A sliding-window layer sees keys whose position is within `window - 1` of the query's.
     public var window: Int?
+    /// How the model rotated the keys by position (nil: not known, or not rotated).
+    public var rope: KVRope?
 
-    public init(kvHeads: Int, keyLength: Int, valueLength: Int, window: Int? = nil) {
+    public init(kvHeads: Int, keyLength: Int, valueLength: Int, window: Int? = nil, rope: KVRope? = nil) {
+        precondition(rope.map { $0.dimensions <= keyLength } ?? true)
         self.kvHeads = kvHeads
         self.keyLength = keyLength
         self.valueLength = valueLength
         self.window = window
+        self.rope = rope
     }
 }
 
@@ -237,11 +241,19 @@ public final class SequenceKVCache: @unchecked Sendable {
     public internal(set) var rowOffsets: [KVRowOffsets?]
     /// The first tokens' rows kept exactly (q4 only; see `KVExactRows`).
     public internal(set) var exactRows: KVExactRows?
+    /// Per layer, how its keys are centered span by span (q4 keys of a layer with RoPE; nil:
+    /// with the one offset of `rowOffsets`).
+    public let keyCentrings: [KeyCentring?]
 
     public init(configuration: KVCacheConfiguration) {
         self.configuration = configuration
         layers = configuration.layers.map { KVLayer(shape: $0) }
         rowOffsets = Array(repeating: nil, count: configuration.layers.count)
+        let span = configuration.storage.key == .q4 ? Q4Layout.current.keySpan : nil
+        keyCentrings = configuration.layers.map { shape in
+            guard let span, let rope = shape.rope else { return nil }
+            return KeyCentring(rope: rope, span: span)
+        }
         let exact = Q4Layout.current.exactTokens
         if configuration.storage.key == .q4 && exact > 0 {
             exactRows = KVExactRows(tokens: configuration.layers.map { _ in exact }, layers: configuration.layers)
@@ -288,9 +300,20 @@ public final class SequenceKVCache: @unchecked Sendable {
         let shape = layers[layer].shape
         let storage = configuration.storage
         let offsets = storage.key.centers ? rowOffsets[layer] : nil
+        let exact = t < (exactRows?.tokens[layer] ?? 0) ? exactRows?.key(layer: layer, token: t) : nil
+        guard let centring = keyCentrings[layer], let mean = offsets?.keys else {
+            return store(src, heads: shape.kvHeads, length: shape.keyLength, as: storage.key, format: Q4Layout.current.keys,
+                         rotated: storage.rotatesKeys, offset: offsets?.keys, divisor: offsets?.keyScales, exact: exact, into: block.key(s))
+        }
+        var offset = [Float](repeating: 0, count: shape.kvHeads * shape.keyLength)
+        mean.withUnsafeBufferPointer { m in
+            offset.withUnsafeMutableBufferPointer { o in
+                centring.offset(mean: m.baseAddress!, heads: shape.kvHeads, keyLength: shape.keyLength,
+                                position: block.positions[s], into: o.baseAddress!)
+            }
+        }
         store(src, heads: shape.kvHeads, length: shape.keyLength, as: storage.key, format: Q4Layout.current.keys,
-              rotated: storage.rotatesKeys, offset: offsets?.keys, divisor: offsets?.keyScales,
-              exact: t < (exactRows?.tokens[layer] ?? 0) ? exactRows?.key(layer: layer, token: t) : nil, into: block.key(s))
+              rotated: storage.rotatesKeys, offset: offset, divisor: offsets?.keyScales, exact: exact, into: block.key(s))
     }
 
     /// Stores the values (all KV heads, f32) of pending token `i` of the batch.

@@ -38,6 +38,7 @@ extension SequenceKVCache {
     /// Sets `layer`'s offsets to the means of the pending batch's first `rows` keys and values
     /// (`[row][kvHead][length]`), leaving out the rows at position 0: the first token is an
     /// attention sink whose key is unlike the others. With no other row the offsets are zero.
+    /// A layer whose keys are centered span by span gets their pre-RoPE mean (`KeyCentring`).
     /// With `queries` (`[row][head][keyLength]`, `heads` query heads) and a layout that
     /// balances keys, also sets the key scales. Offsets and scales are rounded to f16 values.
     public func calibrate(layer: Int, keys: UnsafePointer<Float>, keyStride: Int,
@@ -47,24 +48,44 @@ extension SequenceKVCache {
         let shape = layers[layer].shape
         let kw = shape.kvHeads * shape.keyLength, vw = shape.kvHeads * shape.valueLength
         var k = [Double](repeating: 0, count: kw), v = [Double](repeating: 0, count: vw)
-        var used: [Int] = []
+        var used: [Int] = [], positions: [Int32] = []
         for i in 0..<rows {
             let (block, s) = slot(layer: layer, token: count + i)
             if block.positions[s] == 0 { continue }
             for j in 0..<kw { k[j] += Double(keys[i * keyStride + j]) }
             for j in 0..<vw { v[j] += Double(values[i * valueStride + j]) }
             used.append(i)
+            positions.append(block.positions[s])
         }
         let scale = used.isEmpty ? 0 : 1 / Double(used.count)
         func half(_ x: Double) -> Float { Float(Float16(Float(x))) }
-        var offsets = KVRowOffsets(keys: k.map { half($0 * scale) }, values: v.map { half($0 * scale) })
+        let centring = keyCentrings[layer]
+        let keyMean = centring?.mean(keys: keys, stride: keyStride, rows: used, positions: positions,
+                                     heads: shape.kvHeads, keyLength: shape.keyLength) ?? k.map { $0 * scale }
+        var offsets = KVRowOffsets(keys: keyMean.map(half), values: v.map { half($0 * scale) })
+        // Each used row's key less its offset: what the 4-bit rows will hold before balancing.
+        var centered = [Float](repeating: 0, count: used.count * kw)
+        offsets.keys.withUnsafeBufferPointer { mean in
+            var offset = [Float](repeating: 0, count: kw)
+            for (n, (i, p)) in zip(used, positions).enumerated() {
+                if let centring {
+                    offset.withUnsafeMutableBufferPointer { o in
+                        centring.offset(mean: mean.baseAddress!, heads: shape.kvHeads, keyLength: shape.keyLength,
+                                        position: p, into: o.baseAddress!)
+                    }
+                } else {
+                    offset = Array(mean)
+                }
+                for j in 0..<kw { centered[n * kw + j] = keys[i * keyStride + j] - offset[j] }
+            }
+        }
         if let queries, let exponents = Q4Layout.current.balance, used.count >= 8 {
             let (a, b) = exponents
             let kl = shape.keyLength, group = heads / shape.kvHeads
             var kk = [Double](repeating: 0, count: kw), qq = [Double](repeating: 0, count: kw)
-            for i in used {
+            for (n, i) in used.enumerated() {
                 for j in 0..<kw {
-                    let c = Double(keys[i * keyStride + j] - offsets.keys[j])
+                    let c = Double(centered[n * kw + j])
                     kk[j] += c * c
                 }
                 for h in 0..<heads {

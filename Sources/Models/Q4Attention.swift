@@ -11,8 +11,9 @@ import TensorFormats
 /// block, so a score is an integer dot product against the codes (`Q4Rows.scoreRows`); a
 /// decoded token's query is prepared once, not once per slice. Values are accumulated in the
 /// rotated domain and the output rotated back once per head. The stored rows were centered:
-/// the key offset shifts all of a query's scores alike (softmax ignores it) and the value
-/// offset is added to the normalized output, after it is rotated back.
+/// a layer's one key offset shifts all of a query's scores alike (softmax ignores it), keys
+/// centered span by span get each span's shift added back (`KeyCentring.correction`), and the
+/// value offset is added to the normalized output, after it is rotated back.
 struct Q4AttentionJob: PoolJob {
     let kernel: AttentionKernel
     let cache: SequenceKVCache
@@ -33,22 +34,30 @@ struct Q4AttentionJob: PoolJob {
     static let run = 32
 
     /// Floats of one token's prepared query: per head its balanced, rotated floats, its 8-bit
-    /// values (as floats) and their block scales.
+    /// values (as floats), their block scales and its key-centring coefficients.
     static func queryFloats(_ k: AttentionKernel) -> Int {
-        k.heads * (k.keyLength + k.keyLength / 4 + k.keyLength / 32)
+        k.heads * (2 * k.keyLength + k.keyLength / 4 + k.keyLength / 32)
     }
 
     static func scratchFloats(_ k: AttentionKernel) -> Int {
-        // a prepared query, scores, accumulators, max/sum, row indices.
-        queryFloats(k) + k.heads * (run + k.valueLength + 2) + run
+        // a prepared query, scores, accumulators, max/sum, row indices, per-span corrections.
+        queryFloats(k) + k.heads * (run + k.valueLength + 3) + run
     }
 
     /// Puts query token `i` into `dst` (`queryFloats`) as the keys are stored: multiplied by
     /// the key scales, rotated, then 8-bit blocks with their scales.
     func prepare(query i: Int, into dst: UnsafeMutablePointer<Float>) {
         let heads = kernel.heads, kl = kernel.keyLength, group = heads / kernel.kvHeads
-        let (qf, qx, qScales) = Self.parts(dst, kernel)
+        let (qf, qx, qScales, coefficients) = Self.parts(dst, kernel)
         qf.update(from: q + i * heads * kl, count: heads * kl)
+        if let centring = cache.keyCentrings[layer], let mean = cache.rowOffsets[layer]?.keys {
+            mean.withUnsafeBufferPointer { m in
+                for h in 0..<heads {
+                    centring.coefficients(query: q + (i * heads + h) * kl, mean: m.baseAddress! + (h / group) * kl,
+                                          into: coefficients + h * kl)
+                }
+            }
+        }
         let keyScales = cache.rowOffsets[layer]?.keyScales ?? []
         for h in 0..<heads {
             if !keyScales.isEmpty { for j in 0..<kl { qf[h * kl + j] *= keyScales[(h / group) * kl + j] } }
@@ -57,11 +66,12 @@ struct Q4AttentionJob: PoolJob {
         }
     }
 
-    /// A prepared query's floats `[heads][kl]`, 8-bit values `[heads][kl]` and block scales `[heads][kl/32]`.
+    /// A prepared query's floats `[heads][kl]`, 8-bit values `[heads][kl]`, block scales
+    /// `[heads][kl/32]` and key-centring coefficients `[heads][kl]`.
     private static func parts(_ p: UnsafeMutablePointer<Float>, _ k: AttentionKernel)
-        -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int8>, UnsafeMutablePointer<Float>) {
+        -> (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Int8>, UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>) {
         let n = k.heads * k.keyLength
-        return (p, UnsafeMutableRawPointer(p + n).bindMemory(to: Int8.self, capacity: n), p + n + n / 4)
+        return (p, UnsafeMutableRawPointer(p + n).bindMemory(to: Int8.self, capacity: n), p + n + n / 4, p + n + n / 4 + n / 32)
     }
 
     func run(chunk: Int, worker: Int) {
@@ -77,11 +87,14 @@ struct Q4AttentionJob: PoolJob {
         let buf = scratch.buffer(worker)
         let query = prepared.map { UnsafeMutablePointer(mutating: $0) } ?? buf
         if prepared == nil { prepare(query: i, into: buf) }
-        let (qf, qx, qScales) = Self.parts(query, kernel)
+        let (qf, qx, qScales, coefficients) = Self.parts(query, kernel)
         let sc = buf + Self.queryFloats(kernel)                       // [heads][run]
         let acc = sc + heads * run                                    // [heads][vl]
         let maxes = acc + heads * vl, sums = maxes + heads
         let rows = UnsafeMutableRawPointer(sums + heads).bindMemory(to: Int32.self, capacity: run)
+        let corrections = UnsafeMutableRawPointer(rows + run).bindMemory(to: Float.self, capacity: heads)
+        let centring = cache.keyCentrings[layer]
+        var correctedSpan = -1
         maxes.initialize(repeating: -.infinity, count: heads)
         sums.initialize(repeating: 0, count: heads)
         acc.initialize(repeating: 0, count: heads * vl)
@@ -119,6 +132,18 @@ struct Q4AttentionJob: PoolJob {
                 }
                 if let exact {
                     for u in 0..<e { exactScores(exact.key(layer: layer, token: blockStart + Int(rows[u])), query: qf, into: sc + u) }
+                }
+                if let centring {
+                    for u in 0..<c {
+                        let span = centring.spanIndex(block.positions[Int(rows[u])])
+                        if span != correctedSpan {
+                            for h in 0..<heads {
+                                corrections[h] = kernel.scoreScale * centring.correction(coefficients: coefficients + h * kl, spanIndex: span)
+                            }
+                            correctedSpan = span
+                        }
+                        for h in 0..<heads { sc[h * run + u] += corrections[h] }
+                    }
                 }
                 absorbScores(heads: 0..<heads, c, run: run, valueLength: vl, scores: sc, acc: acc, maxes: maxes, sums: sums)
                 if let exact {

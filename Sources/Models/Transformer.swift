@@ -100,7 +100,10 @@ public final class Transformer: @unchecked Sendable {
         let h = hyperparameters
         let shapes = (0..<h.layerCount).map { i in
             KVLayerShape(kvHeads: h.kvHeadCount, keyLength: h.keyLength, valueLength: h.valueLength,
-                         window: h.isSliding(i) ? h.slidingWindow : nil)
+                         window: h.isSliding(i) ? h.slidingWindow : nil,
+                         rope: KVRope(pairing: h.ropeStyle == .neox ? .halves : .adjacent, dimensions: h.ropeDimensions,
+                                      base: h.rope(layer: i).base, scale: h.rope(layer: i).scale,
+                                      frequencyFactors: rope.freqFactors))
         }
         return KVCacheConfiguration(layers: shapes, storage: storage, blockTokens: blockTokens,
                                     contextLength: contextLength)

@@ -17,11 +17,11 @@ import Testing
         #expect(ours <= ref * 1.005, "PPL \(ours) with \(kv) KV vs llama.cpp \(ref)")
     }
 
-    /// `q4` (centered, key-balanced, rotated 4.25-bit rows, first token exact: 4.33 bits per
-    /// element at ctx 512, everything counted) on GPL-3 at ctx 512 against an f16 cache on the
-    /// same chunks. The goal is +2%; measured: Gemma +1.99% (mean KL 0.030, 99% 0.28,
-    /// same top 90.2%), SmolLM2 +1.93% (mean KL 0.028, 99% 0.21, same top 90.5%); before the
-    /// balancing and the exact first token +5.9% and +4.8%.
+    /// `q4` (keys centered per 32 positions after RoPE, key-balanced, rotated 4.25-bit rows,
+    /// first token exact: 4.33 bits per element at ctx 512, everything counted) on GPL-3 at ctx
+    /// 512 against an f16 cache on the same chunks. The goal is +2%; measured: Gemma
+    /// +1.39% (mean KL 0.026, 99% 0.22, same top 91.5%), SmolLM2 +1.14% (mean KL 0.024, 99%
+    /// 0.18, same top 90.8%); with one key offset per layer +1.99% and +1.93%.
     @Test(arguments: [TestModels.Name.gemma3, .smollm2])
     func q4StaysCloseToF16(_ name: TestModels.Name) throws {
         let model = try Loaded.model(name)
@@ -32,8 +32,8 @@ import Testing
                                        base: .f16, test: .q4)
         print("[q4 \(name.rawValue) ctx 512] PPL f16 \(r.base.perplexity), q4 \(r.test.perplexity), "
               + "KL mean \(r.meanDivergence), p99 \(r.divergenceQuantile(0.99)), same top \(r.sameTopShare)")
-        #expect(r.test.perplexity <= r.base.perplexity * 1.025, "q4 PPL \(r.test.perplexity) vs f16 \(r.base.perplexity)")
-        #expect(r.meanDivergence < 0.04)
-        #expect(r.sameTopShare > 0.88)
+        #expect(r.test.perplexity <= r.base.perplexity * 1.02, "q4 PPL \(r.test.perplexity) vs f16 \(r.base.perplexity)")
+        #expect(r.meanDivergence < 0.032)
+        #expect(r.sameTopShare > 0.89)
     }
 }

@@ -216,10 +216,11 @@ import Testing
     /// Rewrites a session file with another format version (and without `dropping`), its
     /// checksum recomputed as `SessionFile` documents it.
     func rewrite(_ file: SafetensorsFile, version: Int, dropping: String? = nil, droppingMetadata: String? = nil,
-                 to url: URL) throws {
+                 setting: [String: String] = [:], to url: URL) throws {
         var meta = file.metadata
         meta["checksum_xxh64"] = nil
         if let droppingMetadata { meta[droppingMetadata] = nil }
+        meta.merge(setting) { $1 }
         meta["format_version"] = String(version)
         var w = SafetensorsWriter(metadata: meta)
         for e in file.entries where e.name != dropping {
