@@ -111,7 +111,7 @@ public struct KeyCentring: Sendable {
 
 /// Per span, the cosines then the sines of every pair's angle at the span's centre: shared by
 /// every cache of the same RoPE and span, filled as positions are first met and never freed
-/// (4 MiB for Gemma 3's 256-wide heads at 128K positions and 32-position spans).
+/// (1 KiB a span for a 256-wide head: 2 MiB at 32K positions in 16-position spans).
 final class CentreTable: @unchecked Sendable {
     let rope: KVRope
     let span: Int

@@ -34,9 +34,9 @@ public struct Q4Layout: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The layout `--kv-type q4` uses. Measured on GPL-3 (README): balancing keys, keeping the
-    /// first token exact and centering keys per 32 positions pay; Lloyd-Max levels and
+    /// first token exact and centering keys per 16 positions pay; Lloyd-Max levels and
     /// 32-element key groups did not.
     public static let current = Q4Layout(keys: Q4Rows(groupSize: 64, levels: .uniform),
                                          values: Q4Rows(groupSize: 64, levels: .uniform),
-                                         exactTokens: 1, balance: (0.25, 0.25), keySpan: 32)
+                                         exactTokens: 1, balance: (0.25, 0.25), keySpan: 16)
 }

@@ -17,11 +17,11 @@ import Testing
         #expect(ours <= ref * 1.005, "PPL \(ours) with \(kv) KV vs llama.cpp \(ref)")
     }
 
-    /// `q4` (keys centered per 32 positions after RoPE, key-balanced, rotated 4.25-bit rows,
+    /// `q4` (keys centered per 16 positions after RoPE, key-balanced, rotated 4.25-bit rows,
     /// first token exact: 4.33 bits per element at ctx 512, everything counted) on GPL-3 at ctx
     /// 512 against an f16 cache on the same chunks. The goal is +2%; measured: Gemma
-    /// +1.39% (mean KL 0.026, 99% 0.22, same top 91.5%), SmolLM2 +1.14% (mean KL 0.024, 99%
-    /// 0.18, same top 90.8%); with one key offset per layer +1.99% and +1.93%.
+    /// +1.17% (mean KL 0.025, 99% 0.24, same top 91.9%), SmolLM2 +0.90% (mean KL 0.023, 99%
+    /// 0.16, same top 90.2%); with one key offset per layer +1.99% and +1.93%.
     @Test(arguments: [TestModels.Name.gemma3, .smollm2])
     func q4StaysCloseToF16(_ name: TestModels.Name) throws {
         let model = try Loaded.model(name)
@@ -34,6 +34,6 @@ import Testing
               + "KL mean \(r.meanDivergence), p99 \(r.divergenceQuantile(0.99)), same top \(r.sameTopShare)")
         #expect(r.test.perplexity <= r.base.perplexity * 1.02, "q4 PPL \(r.test.perplexity) vs f16 \(r.base.perplexity)")
         #expect(r.meanDivergence < 0.032)
-        #expect(r.sameTopShare > 0.89)
+        #expect(r.sameTopShare > 0.895)
     }
 }
