@@ -30,11 +30,13 @@ extension BlockFormat {
     @inline(__always) static func both(_ u: Bytes) -> Bytes2 { Bytes2(lowHalf: u, highHalf: u) }
 }
 
-/// The 32 nibbles of 16 bytes as bytes: low nibbles are elements 0-15, high ones 16-31.
-@inline(__always) func nibbles(_ p: UnsafeRawPointer) -> Bytes {
-    let q = p.loadUnaligned(as: SIMD2<Int64>.self)
-    let mask = _mm_set1_epi8(0x0F)
-    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), mask), _mm_and_si128(q, mask))
+/// The 32 nibbles of 16 bytes as bytes in both 256-bit halves: low nibbles are elements 0-15,
+/// high ones 16-31 (the 16 bytes in all four 128-bit lanes, every other lane shifted by 4).
+@inline(__always) func nibbles(_ p: UnsafeRawPointer) -> Bytes2 {
+    let q = _mm512_broadcast_i32x4(p.loadUnaligned(as: SIMD2<Int64>.self))
+    let shifts = _mm512_set_epi64(0x0004_0004_0004_0004, 0x0004_0004_0004_0004, 0, 0,
+                                  0x0004_0004_0004_0004, 0x0004_0004_0004_0004, 0, 0)
+    return _mm512_and_si512(_mm512_srlv_epi16(q, shifts), _mm512_set1_epi8(0x0F))
 }
 
 enum Q8_0: BlockFormat {
@@ -49,7 +51,7 @@ enum Q8_0: BlockFormat {
 enum Q4_0: BlockFormat {
     static var blockBytes: Int { 18 }
     static var offset: Int8 { 8 }
-    @inline(__always) static func unsigned(_ blk: UnsafeRawPointer) -> Bytes2 { both(nibbles(blk + 2)) }
+    @inline(__always) static func unsigned(_ blk: UnsafeRawPointer) -> Bytes2 { nibbles(blk + 2) }
 }
 
 enum Q5_0: BlockFormat {
@@ -58,8 +60,8 @@ enum Q5_0: BlockFormat {
     /// Nibble plus 16 where the fifth bit is set (one masked add with the 32 bits as the mask).
     @inline(__always) static func unsigned(_ blk: UnsafeRawPointer) -> Bytes2 {
         let low = nibbles(blk + 6)
-        let high = blk.loadUnaligned(fromByteOffset: 2, as: UInt32.self)
-        return both(_mm256_mask_add_epi8(low, high, low, _mm256_set1_epi8(16)))
+        let high = UInt64(blk.loadUnaligned(fromByteOffset: 2, as: UInt32.self))
+        return _mm512_mask_add_epi8(low, high | high << 32, low, _mm512_set1_epi8(16))
     }
 }
 
@@ -67,6 +69,6 @@ enum Q4_1: BlockFormat {
     static var blockBytes: Int { 20 }
     static var offset: Int8 { 0 }
     static var hasMin: Bool { true }
-    @inline(__always) static func unsigned(_ blk: UnsafeRawPointer) -> Bytes2 { both(nibbles(blk + 4)) }
+    @inline(__always) static func unsigned(_ blk: UnsafeRawPointer) -> Bytes2 { nibbles(blk + 4) }
 }
 #endif
