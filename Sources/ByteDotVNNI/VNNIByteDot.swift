@@ -144,15 +144,19 @@ struct Accumulators<P: Count> {
         if P.value > 1 { step(&a1, 1) }
     }
 
-    /// Each token's lanes summed as `ByteDot.total` does: halves, then quarters, then the pair.
+    /// Each token's lanes summed as `ByteDot.total` does: halves, then quarters, then the pair
+    /// (lane i plus lane i + 4, then i + 2, then i + 1), both tokens of a register at once.
     @inline(__always) var totals: SIMD4<Float> {
-        @inline(__always) func total(_ v: SIMD8<Float>) -> Float {
-            let h = v.lowHalf + v.highHalf
-            let q = h.lowHalf + h.highHalf
-            return q[0] + q[1]
+        @inline(__always) func fold(_ v: SIMD16<Float>, _ distance: Int32) -> SIMD16<Float> {
+            let lanes = SIMD16<Int32>(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15)
+            let partner = unsafeBitCast(lanes ^ SIMD16(repeating: distance), to: Bytes2.self)
+            return v + _mm512_permutexvar_ps(partner, v)
         }
-        return SIMD4(total(a0.lowHalf), total(a0.highHalf), P.value > 1 ? total(a1.lowHalf) : 0,
-                     P.value > 1 ? total(a1.highHalf) : 0)
+        @inline(__always) func total(_ v: SIMD16<Float>) -> SIMD16<Float> { fold(fold(fold(v, 4), 2), 1) }
+        // Lane 0 of each register's halves: tokens 0 and 1, then 2 and 3.
+        let firsts = unsafeBitCast(SIMD16<Int32>(0, 8, 16, 24, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), to: Bytes2.self)
+        let pairs = _mm512_permutex2var_ps(total(a0), firsts, P.value > 1 ? total(a1) : SIMD16())
+        return _mm512_castps512_ps128(pairs)
     }
 }
 #endif
