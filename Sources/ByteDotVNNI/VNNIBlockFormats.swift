@@ -17,9 +17,9 @@ extension BlockFormat {
     static var hasMin: Bool { false }
     static var hasOffset: Bool { offset != 0 }
 
-    /// d in all 16 lanes (exact).
-    @inline(__always) static func d(_ blk: UnsafeRawPointer) -> SIMD16<Float> {
-        _mm512_cvtph_ps(_mm256_set1_epi16(blk.loadUnaligned(as: Int16.self)))
+    /// d in four lanes, one per token (exact).
+    @inline(__always) static func d4(_ blk: UnsafeRawPointer) -> SIMD4<Float> {
+        _mm_cvtph_ps(_mm_set1_epi16(blk.loadUnaligned(as: Int16.self)))
     }
 
     /// The minimum (the f16 at byte 2) in four lanes, one per token.

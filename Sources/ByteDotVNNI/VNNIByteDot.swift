@@ -109,11 +109,11 @@ struct Job {
             rdic_prefetch(ahead)
             rdic_prefetch(ahead + 64)
             let ba = wa + F.blockBytes &* blk
-            a.add(F.self, F.unsigned(ba), F.d(ba), block)
+            a.add(F.self, F.unsigned(ba), F.d4(ba) * block.scales4, block)
             if F.hasMin { minA = _mm_fmadd_ps(F.minimum(ba), block.scaledSums, minA) }
             if R.value > 1 {
                 let bb = wb + F.blockBytes &* blk
-                b.add(F.self, F.unsigned(bb), F.d(bb), block)
+                b.add(F.self, F.unsigned(bb), F.d4(bb) * block.scales4, block)
                 if F.hasMin { minB = _mm_fmadd_ps(F.minimum(bb), block.scaledSums, minB) }
             }
         }
@@ -132,13 +132,17 @@ struct Accumulators<P: Count> {
     var a0 = SIMD16<Float>(), a1 = SIMD16<Float>()
 
     /// This block's integer lanes for every token (weights `u`, the tokens' activations and
-    /// start values in `block`), converted and scaled by `d` times each token's scale, added
-    /// lane by lane.
-    @inline(__always) mutating func add<F: BlockFormat>(_ f: F.Type, _ u: Bytes2, _ d: SIMD16<Float>, _ block: PreparedBlock) {
+    /// start values in `block`), converted, scaled by token t's `products[t]` (the weight's d
+    /// times its scale, taken for the four tokens in one multiply and spread to each token's
+    /// eight lanes by a permute, off the multipliers), added lane by lane.
+    @inline(__always) mutating func add<F: BlockFormat>(_ f: F.Type, _ u: Bytes2, _ products: SIMD4<Float>, _ block: PreparedBlock) {
+        let p = _mm512_castps128_ps512(products)
         @inline(__always) func step(_ acc: inout SIMD16<Float>, _ pair: Int) {
             let lanes = _mm512_dpbusd_epi32(block.start(pair), u, block.activations(pair))
             let sums = unsafeBitCast(lanes, to: SIMD16<Float>.self) - SIMD16(repeating: Magic.value)
-            acc = _mm512_fmadd_ps(sums, d * block.scales(pair), acc)
+            let t = Int32(2 &* pair)
+            let spread = unsafeBitCast(SIMD16<Int32>(lowHalf: SIMD8(repeating: t), highHalf: SIMD8(repeating: t &+ 1)), to: Bytes2.self)
+            acc = _mm512_fmadd_ps(sums, _mm512_permutexvar_ps(spread, p), acc)
         }
         step(&a0, 0)
         if P.value > 1 { step(&a1, 1) }

@@ -2,13 +2,13 @@
 import _Builtin_intrinsics.intel
 
 /// The tokens' per-block values laid out for `Job`, built once per call and read by every row:
-/// per block, for each pair of tokens, their 64 activation bytes side by side, the
-/// accumulators' start values (`Magic.bits` - offset · Σ activations per lane) and their scales each in
-/// eight lanes; then the four tokens' scaled sums (Q4_1's minimums). A token missing from the
-/// last pair repeats the last token (its outputs are not written).
+/// per block, for each pair of tokens, their 64 activation bytes side by side and the
+/// accumulators' start values (`Magic.bits` - offset · Σ activations per lane); then the four
+/// tokens' scaled sums (Q4_1's minimums) and scales. A token missing from the last pair
+/// repeats the last token (its outputs are not written).
 struct Prepared {
-    /// Two pairs of (activations, start values, scales) and the scaled sums, 64-byte aligned.
-    static let blockBytes = 2 * 192 + 64
+    /// Two pairs of (activations, start values), then the scaled sums and scales, 64-byte aligned.
+    static let blockBytes = 2 * 128 + 64
     let base: UnsafeRawPointer
 
     @inline(__always) func block(_ b: Int) -> PreparedBlock { PreparedBlock(base: base + Self.blockBytes &* b) }
@@ -27,17 +27,17 @@ struct Prepared {
                 dst.storeBytes(of: pair, as: Bytes2.self)
                 let start = F.hasOffset ? _mm512_sub_epi32(magic, _mm512_dpbusd_epi32(Bytes2(), offset, pair)) : magic
                 dst.storeBytes(of: start, toByteOffset: 64, as: Bytes2.self)
-                dst.storeBytes(of: SIMD16<Float>(lowHalf: SIMD8(repeating: x.scales[b]), highHalf: SIMD8(repeating: z.scales[b])),
-                               toByteOffset: 128, as: SIMD16<Float>.self)
             }
             for b in 0..<blocks {
                 let dst = p + blockBytes &* b
                 fill(dst, t.0, t.1, b)
-                if count > 2 { fill(dst + 192, t.2, t.3, b) }
+                if count > 2 { fill(dst + 128, t.2, t.3, b) }
                 if F.hasMin {
                     dst.storeBytes(of: SIMD4(t.0.scaledSums[b], t.1.scaledSums[b], t.2.scaledSums[b], t.3.scaledSums[b]),
-                                   toByteOffset: 384, as: SIMD4<Float>.self)
+                                   toByteOffset: 256, as: SIMD4<Float>.self)
                 }
+                dst.storeBytes(of: SIMD4(t.0.scales[b], t.1.scales[b], t.2.scales[b], t.3.scales[b]),
+                               toByteOffset: 272, as: SIMD4<Float>.self)
             }
             body(Prepared(base: UnsafeRawPointer(p)))
         }
@@ -58,11 +58,10 @@ enum Magic {
 struct PreparedBlock {
     let base: UnsafeRawPointer
 
-    @inline(__always) func activations(_ pair: Int) -> Bytes2 { base.load(fromByteOffset: 192 &* pair, as: Bytes2.self) }
-    @inline(__always) func start(_ pair: Int) -> Bytes2 { base.load(fromByteOffset: 192 &* pair &+ 64, as: Bytes2.self) }
-    @inline(__always) func scales(_ pair: Int) -> SIMD16<Float> {
-        base.load(fromByteOffset: 192 &* pair &+ 128, as: SIMD16<Float>.self)
-    }
-    @inline(__always) var scaledSums: SIMD4<Float> { base.load(fromByteOffset: 384, as: SIMD4<Float>.self) }
+    @inline(__always) func activations(_ pair: Int) -> Bytes2 { base.load(fromByteOffset: 128 &* pair, as: Bytes2.self) }
+    @inline(__always) func start(_ pair: Int) -> Bytes2 { base.load(fromByteOffset: 128 &* pair &+ 64, as: Bytes2.self) }
+    @inline(__always) var scaledSums: SIMD4<Float> { base.load(fromByteOffset: 256, as: SIMD4<Float>.self) }
+    /// Each token's activation scale.
+    @inline(__always) var scales4: SIMD4<Float> { base.load(fromByteOffset: 272, as: SIMD4<Float>.self) }
 }
 #endif
