@@ -46,10 +46,12 @@ let package = Package(
     targets: [
         // The one way files are written: whole or not at all, even across `kill -9`.
         .target(name: "AtomicWrites"),
+        // Software prefetch for the kernels that stream weights (Swift cannot emit it).
+        .target(name: "CPrefetch"),
         // Byte-dot kernels for CPUs with AVX-512 VNNI, chosen at run time by TensorFormats.
-        .target(name: "ByteDotVNNI", swiftSettings: [.unsafeFlags(optimizedFlags + vnniFlags)]),
+        .target(name: "ByteDotVNNI", dependencies: ["CPrefetch"], swiftSettings: [.unsafeFlags(optimizedFlags + vnniFlags)]),
         // Block layouts of ggml tensor types: dequantize, quantize, dot products.
-        .target(name: "TensorFormats", dependencies: ["ByteDotVNNI"], swiftSettings: optimized),
+        .target(name: "TensorFormats", dependencies: ["ByteDotVNNI", "CPrefetch"], swiftSettings: optimized),
         // GGUF container: metadata, tensor directory, memory-mapped data; reading and writing.
         .target(name: "GGUF", dependencies: ["TensorFormats", "AtomicWrites"], swiftSettings: optimized),
         // The OpenAI and Anthropic wire types (requests, responses, SSE events, errors) and the

@@ -313,9 +313,12 @@ struct MatmulJob: PoolJob {
             // weight block once for all of them and give each the floats it gets alone. A tile
             // of weight rows stays in cache while every group of tokens passes over it.
             if independentRows && n > 1 {
+                // One group of tokens passes once: no tile to keep in cache, and the kernels
+                // prepare the tokens' activations once for the whole range.
+                let tileRows = n > 4 ? Self.tileRows : rows.count
                 var r = rows.lowerBound
                 while r < rows.upperBound {
-                    let tile = r..<min(rows.upperBound, r + Self.tileRows)
+                    let tile = r..<min(rows.upperBound, r + tileRows)
                     var first = 0
                     while first < n {
                         let last = min(n, first + 4)

@@ -1,6 +1,7 @@
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
 import ByteDotVNNI
+import CPrefetch
 
 /// Up to four tokens through `ByteDot` at once: each weight block is loaded and unpacked once
 /// and multiplied with every token's activations, and each token's arithmetic is a
@@ -82,6 +83,14 @@ extension ByteDot {
                                          yStride: Int, yTokenStride: Int, pairwise: Bool, tiled: Bool) {
         @inline(__always) func run(_ kernel: (UnsafeRawPointer, Int) -> SIMD4<Float>) {
             for r in rows {
+                // The row after next, a line at a time: several tokens per block read the
+                // weights slower than the hardware prefetcher alone keeps them coming.
+                let ahead = base + (r + 2) * rowBytes
+                var line = 0
+                while line < rowBytes {
+                    rdic_prefetch(ahead + line)
+                    line &+= 64
+                }
                 let v = kernel(base + r * rowBytes, cols / 32)
                 for t in 0..<K.value { y[t * yTokenStride + r * yStride] = v[t] }
             }

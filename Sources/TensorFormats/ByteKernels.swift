@@ -23,20 +23,23 @@ public enum ByteKernels: String, Sendable, CaseIterable {
         }
     }
 
-    /// The environment variable that picks the kernels (`avx512-vnni` opts in where the CPU has
-    /// it). Unset, the AVX2 kernels run: end to end (`rdic bench-agents --tests throughput`, 4
-    /// agents, quiet machine) the VNNI kernels were no faster on Gemma 3 270M and 15-20% slower
-    /// on SmolLM2 on an AMD EPYC with AVX-512, though faster in single-thread microbenchmarks.
+    /// The environment variable that picks the kernels (`avx2` opts out of the VNNI kernels).
+    /// Unset, the fastest this CPU has run: the VNNI kernels, since they prefetch the weight
+    /// stream (without the prefetch they were slower end to end than AVX2 on an AMD EPYC, the
+    /// hardware prefetcher alone not keeping two interleaved rows fed from DRAM).
     public static let environmentVariable = "RDIC_KERNELS"
 
     /// What this process uses, chosen once.
     public static let preferred: ByteKernels = choose(environment: getenv(environmentVariable).map { String(cString: $0) })
 
-    /// `setting` if given and available, otherwise the AVX2 baseline.
+    /// `setting` if given and available, otherwise the fastest available.
     public static func choose(environment setting: String?) -> ByteKernels {
         if let setting, let k = ByteKernels(rawValue: setting.lowercased()), k.isAvailable { return k }
-        return .avx2
+        return fastest
     }
+
+    /// The VNNI kernels where the CPU has them, otherwise the AVX2 baseline.
+    public static var fastest: ByteKernels { avx512VNNI.isAvailable ? .avx512VNNI : .avx2 }
 }
 
 /// Instruction-set extensions beyond the AVX2/FMA/F16C baseline the project is compiled for,
