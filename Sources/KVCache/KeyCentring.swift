@@ -88,11 +88,19 @@ public struct KeyCentring: Sendable {
         }
     }
 
+    /// The cosines then sines of span `spanIndex`'s centre, for `correction`.
+    public func centre(spanIndex: Int) -> UnsafePointer<Float> { table.row(spanIndex) }
+
     /// `q·offset` for the keys of span `spanIndex`, less a part that is the same for every span
     /// (the unrotated elements), from the query's `coefficients`.
-    @inline(__always)
     public func correction(coefficients k: UnsafePointer<Float>, spanIndex: Int) -> Float {
-        let t = table.row(spanIndex), n = 2 * rope.pairs
+        correction(coefficients: k, centre: centre(spanIndex: spanIndex))
+    }
+
+    /// `correction` with the span's `centre` already looked up (once for every head).
+    @inline(__always)
+    public func correction(coefficients k: UnsafePointer<Float>, centre t: UnsafePointer<Float>) -> Float {
+        let n = 2 * rope.pairs
         var acc = SIMD8<Float>()
         var j = 0
         while j + 8 <= n {
@@ -116,7 +124,8 @@ final class CentreTable: @unchecked Sendable {
     let rope: KVRope
     let span: Int
     private let lock = NSLock()
-    private var pages: [Int: UnsafeMutablePointer<Float>] = [:]
+    /// Page `i` holds spans `64i..<64(i+1)` (nil: not met yet).
+    private var pages: [UnsafeMutablePointer<Float>?] = []
     private static let spansPerPage = 64
 
     private init(rope: KVRope, span: Int) {
@@ -146,7 +155,8 @@ final class CentreTable: @unchecked Sendable {
         let page = index / Self.spansPerPage, width = 2 * rope.pairs
         lock.lock()
         defer { lock.unlock() }
-        if let p = pages[page] { return UnsafePointer(p + (index % Self.spansPerPage) * width) }
+        if page < pages.count, let p = pages[page] { return UnsafePointer(p + (index % Self.spansPerPage) * width) }
+        if page >= pages.count { pages += Array(repeating: nil, count: page + 1 - pages.count) }
         let p = UnsafeMutablePointer<Float>.allocate(capacity: Self.spansPerPage * width)
         for i in 0..<Self.spansPerPage {
             let centre = Double((page * Self.spansPerPage + i) * span) + Double(span - 1) / 2

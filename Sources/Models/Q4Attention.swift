@@ -137,8 +137,9 @@ struct Q4AttentionJob: PoolJob {
                     for u in 0..<c {
                         let span = centring.spanIndex(block.positions[Int(rows[u])])
                         if span != correctedSpan {
+                            let centre = centring.centre(spanIndex: span)
                             for h in 0..<heads {
-                                corrections[h] = kernel.scoreScale * centring.correction(coefficients: coefficients + h * kl, spanIndex: span)
+                                corrections[h] = kernel.scoreScale * centring.correction(coefficients: coefficients + h * kl, centre: centre)
                             }
                             correctedSpan = span
                         }
