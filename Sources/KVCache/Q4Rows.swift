@@ -10,10 +10,19 @@ import _Builtin_intrinsics.intel
 /// score stays an integer dot product against the 8-bit query.
 public struct Q4Levels: Sendable, Hashable {
     public let values: SIMD16<Int8>
+    /// For each 8-bit value `v` (index `v + 128`), the code of the nearest level (the lower on a
+    /// tie): worked out once here rather than on every `Q4Rows.quantize` call.
+    let nearest: [UInt8]
 
     public init(_ values: [Int8]) {
         precondition(values.count == 16 && zip(values, values.dropFirst()).allSatisfy { $0 < $1 })
         self.values = SIMD16(values)
+        nearest = (0..<256).map { r in
+            let v = r - 128
+            var best = 0
+            for c in 1..<16 where abs(Int(values[c]) - v) < abs(Int(values[best]) - v) { best = c }
+            return UInt8(best)
+        }
     }
 
     /// `n - 8` for code `n`: Q4_0's levels.
@@ -50,13 +59,7 @@ public struct Q4Rows: Sendable, Hashable {
     /// around the one putting the largest element on the outermost level, the least-squares one.
     public func quantize(_ x: UnsafePointer<Float>, count: Int, into dst: UnsafeMutableRawPointer) {
         precondition(count % groupSize == 0)
-        var nearest = [UInt8](repeating: 0, count: 256)
-        for r in 0..<256 {
-            let v = r - 128
-            var best = 0
-            for c in 1..<16 where abs(Int(levels.values[c]) - v) < abs(Int(levels.values[best]) - v) { best = c }
-            nearest[r] = UInt8(best)
-        }
+        let nearest = levels.nearest
         let lv = (0..<16).map { Float(levels.values[$0]) }
         var codes = [UInt8](repeating: 0, count: groupSize), best = codes
         for g in 0..<(count / groupSize) {
