@@ -301,19 +301,19 @@ public final class SequenceKVCache: @unchecked Sendable {
         let storage = configuration.storage
         let offsets = storage.key.centers ? rowOffsets[layer] : nil
         let exact = t < (exactRows?.tokens[layer] ?? 0) ? exactRows?.key(layer: layer, token: t) : nil
-        guard let centring = keyCentrings[layer], let mean = offsets?.keys else {
-            return store(src, heads: shape.kvHeads, length: shape.keyLength, as: storage.key, format: Q4Layout.current.keys,
-                         rotated: storage.rotatesKeys, offset: offsets?.keys, divisor: offsets?.keyScales, exact: exact, into: block.key(s))
+        func put(_ offset: UnsafePointer<Float>?) {
+            store(src, heads: shape.kvHeads, length: shape.keyLength, as: storage.key, format: Q4Layout.current.keys,
+                  rotated: storage.rotatesKeys, offset: offset, divisor: offsets?.keyScales, exact: exact, into: block.key(s))
         }
-        var offset = [Float](repeating: 0, count: shape.kvHeads * shape.keyLength)
+        guard let mean = offsets?.keys else { return put(nil) }
         mean.withUnsafeBufferPointer { m in
-            offset.withUnsafeMutableBufferPointer { o in
+            guard let centring = keyCentrings[layer] else { return put(m.baseAddress) }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: shape.kvHeads * shape.keyLength) { o in
                 centring.offset(mean: m.baseAddress!, heads: shape.kvHeads, keyLength: shape.keyLength,
                                 position: block.positions[s], into: o.baseAddress!)
+                put(o.baseAddress)
             }
         }
-        store(src, heads: shape.kvHeads, length: shape.keyLength, as: storage.key, format: Q4Layout.current.keys,
-              rotated: storage.rotatesKeys, offset: offset, divisor: offsets?.keyScales, exact: exact, into: block.key(s))
     }
 
     /// Stores the values (all KV heads, f32) of pending token `i` of the batch.
@@ -322,13 +322,17 @@ public final class SequenceKVCache: @unchecked Sendable {
         let (block, s) = slot(layer: layer, token: t)
         let shape = layers[layer].shape
         let storage = configuration.storage
-        store(src, heads: shape.kvHeads, length: shape.valueLength, as: storage.value, format: Q4Layout.current.values,
-              rotated: storage.rotatesValues, offset: storage.value.centers ? rowOffsets[layer]?.values : nil, divisor: nil,
-              exact: t < (exactRows?.tokens[layer] ?? 0) ? exactRows?.value(layer: layer, token: t) : nil, into: block.value(s))
+        func put(_ offset: UnsafePointer<Float>?) {
+            store(src, heads: shape.kvHeads, length: shape.valueLength, as: storage.value, format: Q4Layout.current.values,
+                  rotated: storage.rotatesValues, offset: offset, divisor: nil,
+                  exact: t < (exactRows?.tokens[layer] ?? 0) ? exactRows?.value(layer: layer, token: t) : nil, into: block.value(s))
+        }
+        guard storage.value.centers, let values = rowOffsets[layer]?.values else { return put(nil) }
+        values.withUnsafeBufferPointer { put($0.baseAddress) }
     }
 
     @inline(__always) private func store(_ src: UnsafePointer<Float>, heads: Int, length: Int, as type: KVElementType,
-                                         format: Q4Rows, rotated: Bool, offset: [Float]?, divisor: [Float]?,
+                                         format: Q4Rows, rotated: Bool, offset: UnsafePointer<Float>?, divisor: [Float]?,
                                          exact: UnsafeMutablePointer<Float16>?, into dst: UnsafeMutableRawPointer) {
         let n = heads * length
         switch type {

@@ -66,15 +66,13 @@ extension SequenceKVCache {
         // Each used row's key less its offset: what the 4-bit rows will hold before balancing.
         var centered = [Float](repeating: 0, count: used.count * kw)
         offsets.keys.withUnsafeBufferPointer { mean in
-            var offset = [Float](repeating: 0, count: kw)
+            var offset = Array(mean)
             for (n, (i, p)) in zip(used, positions).enumerated() {
                 if let centring {
                     offset.withUnsafeMutableBufferPointer { o in
                         centring.offset(mean: mean.baseAddress!, heads: shape.kvHeads, keyLength: shape.keyLength,
                                         position: p, into: o.baseAddress!)
                     }
-                } else {
-                    offset = Array(mean)
                 }
                 for j in 0..<kw { centered[n * kw + j] = keys[i * keyStride + j] - offset[j] }
             }

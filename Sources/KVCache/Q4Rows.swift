@@ -13,6 +13,8 @@ public struct Q4Levels: Sendable, Hashable {
     /// For each 8-bit value `v` (index `v + 128`), the code of the nearest level (the lower on a
     /// tie): worked out once here rather than on every `Q4Rows.quantize` call.
     let nearest: [UInt8]
+    /// `values` as floats.
+    let floats: [Float]
 
     public init(_ values: [Int8]) {
         precondition(values.count == 16 && zip(values, values.dropFirst()).allSatisfy { $0 < $1 })
@@ -23,6 +25,7 @@ public struct Q4Levels: Sendable, Hashable {
             for c in 1..<16 where abs(Int(values[c]) - v) < abs(Int(values[best]) - v) { best = c }
             return UInt8(best)
         }
+        floats = values.map { Float($0) }
     }
 
     /// `n - 8` for code `n`: Q4_0's levels.
@@ -59,8 +62,7 @@ public struct Q4Rows: Sendable, Hashable {
     /// around the one putting the largest element on the outermost level, the least-squares one.
     public func quantize(_ x: UnsafePointer<Float>, count: Int, into dst: UnsafeMutableRawPointer) {
         precondition(count % groupSize == 0)
-        let nearest = levels.nearest
-        let lv = (0..<16).map { Float(levels.values[$0]) }
+        let nearest = levels.nearest, lv = levels.floats
         var codes = [UInt8](repeating: 0, count: groupSize), best = codes
         for g in 0..<(count / groupSize) {
             let xs = x + groupSize * g
