@@ -111,7 +111,7 @@ let package = Package(
         ]),
         .target(name: "TestSupport", dependencies: ["ModelStore", "GGUF"], path: "Tests/TestSupport",
                 resources: [.copy("Fixtures")]),
-        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "TestSupport"],
+        .testTarget(name: "TensorFormatsTests", dependencies: ["TensorFormats", "ByteDotVNNI", "TestSupport"],
                     resources: [.copy("Fixtures")], swiftSettings: optimized),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
         .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers", "TestSupport"]),

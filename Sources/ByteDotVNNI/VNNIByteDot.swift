@@ -13,11 +13,15 @@ public struct VNNIToken {
     public let qs: UnsafePointer<Int8>
     public let scales: UnsafePointer<Float>
     public let scaledSums: UnsafePointer<Float>
+    /// Each block's sum of quants, where known (the interleaved kernels add them up otherwise).
+    public let sums: UnsafePointer<Int32>?
 
-    public init(qs: UnsafePointer<Int8>, scales: UnsafePointer<Float>, scaledSums: UnsafePointer<Float>) {
+    public init(qs: UnsafePointer<Int8>, scales: UnsafePointer<Float>, scaledSums: UnsafePointer<Float>,
+                sums: UnsafePointer<Int32>? = nil) {
         self.qs = qs
         self.scales = scales
         self.scaledSums = scaledSums
+        self.sums = sums
     }
 }
 

@@ -50,6 +50,14 @@ public final class GGUFFile: Sendable {
 
     public func tensor(named name: String) -> GGUFTensorInfo? { index[name].map { tensors[$0] } }
 
+    /// Lets the system take back the pages of `tensor`'s data, or of the part `bytes` (offsets
+    /// into the tensor's data), see `MappedFile.dropPages`.
+    public func dropPages(of tensor: GGUFTensorInfo, bytes: Range<Int>? = nil) {
+        let start = dataOffset + tensor.relativeOffset
+        let part = bytes.map { $0.clamped(to: 0..<tensor.byteCount) } ?? 0..<tensor.byteCount
+        mapping.dropPages((start + part.lowerBound)..<(start + part.upperBound))
+    }
+
     /// The tensor's bytes inside the mapping (bounds were checked when the file was opened).
     public func data(of tensor: GGUFTensorInfo) -> UnsafeRawBufferPointer {
         let start = dataOffset + tensor.relativeOffset

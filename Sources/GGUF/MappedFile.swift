@@ -34,6 +34,17 @@ public final class MappedFile: @unchecked Sendable {
 
     private let ownsHeapCopy: Bool
 
+    /// Lets the system take back the pages wholly inside `range` (byte offsets) from this
+    /// process's memory: a copy made elsewhere replaces them, and if touched again they are read
+    /// back from the file. Nothing happens to a heap copy.
+    public func dropPages(_ range: Range<Int>) {
+        guard !ownsHeapCopy, let base = bytes.baseAddress, !range.isEmpty else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let lo = (range.lowerBound + page - 1) / page * page, hi = min(range.upperBound, bytes.count) / page * page
+        guard lo < hi else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + lo), hi - lo, MADV_DONTNEED)
+    }
+
     /// Holds a heap copy of `contents` under a display name; for parsing in-memory files.
     public init(copying contents: [UInt8], name: String) {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(contents.count, 1), alignment: 64)

@@ -14,6 +14,19 @@ struct LayerWeights: @unchecked Sendable {
     var ffnNorm: [Float]
     var gate, up, down: WeightMatrix
     var postFFNNorm: [Float]?
+
+    /// The layer with interleaved copies of its matrices (see `WeightMatrix.withInterleavedCopy`).
+    func withInterleavedCopies(from file: GGUFFile) -> LayerWeights {
+        var l = self
+        l.wq = wq.withInterleavedCopy(from: file)
+        l.wk = wk.withInterleavedCopy(from: file)
+        l.wv = wv.withInterleavedCopy(from: file)
+        l.wo = wo.withInterleavedCopy(from: file)
+        l.gate = gate.withInterleavedCopy(from: file)
+        l.up = up.withInterleavedCopy(from: file)
+        l.down = down.withInterleavedCopy(from: file)
+        return l
+    }
 }
 
 /// A loaded decoder-only transformer: weights memory-mapped from a GGUF file, hyper-parameters
@@ -64,15 +77,22 @@ public final class Transformer: @unchecked Sendable {
         let t = TensorLoader(file: file)
         var layers: [LayerWeights] = []
         for i in 0..<h.layerCount {
-            layers.append(try architecture.layerWeights(t, h, layer: i))
+            layers.append(try architecture.layerWeights(t, h, layer: i).withInterleavedCopies(from: file))
         }
         self.layers = layers
         let d = h.embeddingLength
         guard let embInfo = file.tensor(named: "token_embd.weight") else { throw .missingTensor("token_embd.weight") }
         var hp = h
         hp.vocabularySize = embInfo.rowCount
-        tokenEmbedding = try t.matrix("token_embd.weight", cols: d, rows: hp.vocabularySize)
-        output = try t.optionalMatrix("output.weight", cols: d, rows: hp.vocabularySize) ?? tokenEmbedding
+        let embedding = try t.matrix("token_embd.weight", cols: d, rows: hp.vocabularySize)
+        if let separate = try t.optionalMatrix("output.weight", cols: d, rows: hp.vocabularySize) {
+            tokenEmbedding = embedding
+            output = separate.withInterleavedCopy(from: file)
+        } else {
+            // Tied: lookups read the output's interleaved copy, whose file pages are dropped.
+            output = embedding.withInterleavedCopy(from: file)
+            tokenEmbedding = output
+        }
         outputNorm = try t.vector("output_norm.weight", count: d)
         rope = Rope(style: h.ropeStyle, dimensions: h.ropeDimensions,
                     freqFactors: try t.optionalVector("rope_freqs.weight", count: h.ropeDimensions / 2))
@@ -91,8 +111,13 @@ public final class Transformer: @unchecked Sendable {
 
     deinit { pool.shutdown() }
 
-    /// Bytes of the mapped weights.
-    public var weightBytes: Int { file.fileSize }
+    /// Bytes of the weights: the mapped file and the interleaved copies (their file pages are
+    /// dropped but may be read back).: their file pages are dropped but may be read back.
+    public var weightBytes: Int {
+        file.fileSize + output.interleavedBytes + layers.reduce(0) { sum, l in
+            sum + [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down].reduce(0) { $0 + $1.interleavedBytes }
+        }
+    }
 
     /// The cache shape of this model.
     public func cacheConfiguration(contextLength: Int, storage: KVStorage = .f16,

@@ -10,6 +10,10 @@ public struct WeightMatrix: @unchecked Sendable {
     public let cols: Int
     public let rowBytes: Int
     let base: UnsafeRawPointer
+    #if arch(x86_64)
+    /// The copy decoded tokens multiply with on CPUs with AVX-512 VNNI (`InterleavedWeights`).
+    private(set) var interleaved: InterleavedWeights?
+    #endif
 
     init(file: GGUFFile, info: GGUFTensorInfo) throws(ModelError) {
         guard info.type.canDequantize, info.type.hasDotKernel else {
@@ -23,10 +27,36 @@ public struct WeightMatrix: @unchecked Sendable {
         base = UnsafeRawPointer(file.data(of: info).baseAddress!)
     }
 
+    /// This matrix with an interleaved copy for the matrix products where the CPU and type have
+    /// one. The copy replaces the file's pages in memory (they are dropped, and read back only
+    /// by what still reads rows: embedding lookups, llama.cpp's numerics).
+    func withInterleavedCopy(from file: GGUFFile) -> WeightMatrix {
+        var m = self
+        #if arch(x86_64)
+        let info = file.tensor(named: name)
+        m.interleaved = InterleavedWeights(type: type, base: base, rowBytes: rowBytes, rows: rows, cols: cols) { bytes in
+            if let info { file.dropPages(of: info, bytes: bytes) }
+        }
+        #endif
+        return m
+    }
+
+    /// Bytes of the interleaved copy (0 without one).
+    var interleavedBytes: Int {
+        #if arch(x86_64)
+        interleaved?.byteCount ?? 0
+        #else
+        0
+        #endif
+    }
+
     @inline(__always) func row(_ r: Int) -> UnsafeRawPointer { base + r * rowBytes }
 
     /// Decodes row `r` into `dst` (`cols` floats).
     @inline(__always) func decodeRow(_ r: Int, into dst: UnsafeMutablePointer<Float>) {
+        #if arch(x86_64)
+        if let interleaved { return interleaved.decodeRow(r, into: dst) }
+        #endif
         // Rows of a loaded matrix are whole blocks of a supported type, so this cannot fail.
         try! dequantize(type, from: row(r), count: cols, into: dst)
     }

@@ -6,13 +6,17 @@ import Glibc
 import Darwin
 #endif
 
-/// Which implementation runs `ByteDot`'s kernels for several tokens at once. Both give the
-/// same bits (integer lanes are exact and the float steps are the same); the choice is speed.
+/// Which kernels multiply quantized weights with 8-bit activations. `ByteDot`'s row-major
+/// kernels give the same bits either way (integer lanes are exact and the float steps are the
+/// same); with the VNNI set, models also multiply Q4_0, Q4_1, Q5_0 and Q8_0 matrices through
+/// interleaved copies (`InterleavedWeights`), whose exact block sums round differently from
+/// the AVX2 kernels' per-lane float sums: outputs then differ in the last bits from an AVX2
+/// machine's, while every token still gets the same floats alone or batched.
 public enum ByteKernels: String, Sendable, CaseIterable {
     /// The AVX2 baseline every x86-64 build runs on.
     case avx2
-    /// `vpdpbusd` kernels (target `ByteDotVNNI`) for two to four tokens of Q4_0, Q4_1, Q5_0
-    /// and Q8_0; other types and single tokens take the AVX2 kernels.
+    /// `vpdpbusd` kernels (target `ByteDotVNNI`): row-major ones for two to four tokens of
+    /// Q4_0, Q4_1, Q5_0 and Q8_0, and the interleaved ones.
     case avx512VNNI = "avx512-vnni"
 
     /// Whether this CPU can run them.

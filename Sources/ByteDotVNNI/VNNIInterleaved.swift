@@ -1,0 +1,395 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+import CPrefetch
+
+/// Weight matrices repacked sixteen rows at a time for `vpdpbusd`, and their products with up
+/// to four tokens.
+///
+/// Row-major blocks make a kernel sum each block's eight integer lanes per row and token: a
+/// float step per lane, or a horizontal reduction. Here lane i of every register is row i of
+/// a group of sixteen, so a block's eight `vpdpbusd` (four activation bytes broadcast to all
+/// lanes each) leave sixteen rows' exact integer block sums, and the float work is one
+/// convert, one product and one fused multiply-add per block for sixteen rows. A step of four
+/// agents does a quarter of the instructions of the row-major kernels (`VNNIByteDot`).
+///
+/// Each token's result is the same whatever the other tokens and their count: per block its
+/// exact integer sum, times (the weight's d times the token's scale), added by a fused
+/// multiply-add in block order; Q4_1's minimums times the token's scaled sums in a second sum
+/// the same way; the two sums added at the end. So rows of different sequences decoded in one
+/// pass get the floats each gets alone (`reference` spells the arithmetic out). The floats
+/// are not those of the AVX2 kernels, whose per-lane float sums round differently; the
+/// integer block sums here are exact.
+///
+/// A group-block (sixteen rows, 32 elements) is 64-byte aligned: the sixteen d (f16), for
+/// Q4_1 the sixteen minimums (f16), then the quants from byte 64, as sixteen lanes of four
+/// bytes per step k (elements 4k..<4k + 4): Q8_0 one register per step, the byte q + 128;
+/// Q4_0, Q4_1 and Q5_0 steps 2j and 2j + 1 as the low and high nibbles of register j (Q5_0's
+/// fifth bits after them, a 64-bit byte mask per step). A group's
+/// blocks follow one another, then the next group's: the weights are one sequential stream.
+/// Rows past the matrix's last in the last group are zero.
+///
+/// Compiled with AVX-512 flags: call only when the CPU has AVX-512 F, BW, VL and VNNI.
+public enum VNNIInterleaved {
+    /// Rows per group: the lanes of one 512-bit register of int32.
+    public static let groupRows = 16
+
+    /// Whether `type` has an interleaved layout.
+    public static func supports(_ type: VNNIBlockType) -> Bool { groupBlockBytes(type) != nil }
+
+    /// Bytes of one group-block of `type`.
+    public static func groupBlockBytes(_ type: VNNIBlockType) -> Int? {
+        switch type {
+        case .q4_0, .q4_1: 320
+        case .q5_0: 384
+        case .q8_0: 576
+        }
+    }
+
+    /// Bytes the interleaved copy of a `rows` x `blocks` matrix takes.
+    public static func packedBytes(_ type: VNNIBlockType, rows: Int, blocks: Int) -> Int {
+        (rows + groupRows - 1) / groupRows * blocks * groupBlockBytes(type)!
+    }
+
+    /// Repacks rows `groups` (in groups of sixteen rows) of the row-major matrix at `base`
+    /// (`rowBytes` apart, `blocks` blocks each) into `dst`, the start of the interleaved copy.
+    public static func repack(_ type: VNNIBlockType, base: UnsafeRawPointer, rowBytes: Int, rows: Int, blocks: Int,
+                              groups: Range<Int>, into dst: UnsafeMutableRawPointer) {
+        let size = groupBlockBytes(type)!
+        let sourceBlockBytes = switch type {
+        case .q4_0: 18
+        case .q4_1: 20
+        case .q5_0: 22
+        case .q8_0: 34
+        }
+        for g in groups {
+            for b in 0..<blocks {
+                let out = dst + (g &* blocks &+ b) &* size
+                out.initializeMemory(as: UInt8.self, repeating: 0, count: size)
+                for i in 0..<groupRows where g &* groupRows &+ i < rows {
+                    let row = g &* groupRows &+ i
+                    let offset: Int = row &* rowBytes &+ b &* sourceBlockBytes
+                    let src = base + offset
+                    out.storeBytes(of: src.loadUnaligned(as: UInt16.self), toByteOffset: 2 &* i, as: UInt16.self)
+                    let q = out + 64
+                    @inline(__always) func word(_ at: Int) -> UInt32 { src.loadUnaligned(fromByteOffset: at, as: UInt32.self) }
+                    @inline(__always) func put(_ register: Int, _ v: UInt32) {
+                        q.storeBytes(of: v, toByteOffset: 64 &* register &+ 4 &* i, as: UInt32.self)
+                    }
+                    switch type {
+                    case .q8_0:
+                        for k in 0..<8 { put(k, word(2 &+ 4 &* k) ^ 0x8080_8080) }
+                    case .q4_0, .q4_1, .q5_0:
+                        // Elements 0-15 are the low nibbles of the 16 bytes, 16-31 the high ones.
+                        let quants = switch type {
+                        case .q4_1: 4
+                        case .q5_0: 6
+                        default: 2
+                        }
+                        if type == .q5_0 {
+                            // Q5_0's fifth bits (bit e of the u32 at byte 2 is element e's) as
+                            // a byte mask per step: bit 4i + c is row i's element 4k + c.
+                            let high = UInt64(word(2))
+                            for k in 0..<8 {
+                                let at = 256 &+ 8 &* k
+                                let bits = q.load(fromByteOffset: at, as: UInt64.self) | (high >> (4 &* k) & 0xF) << (4 &* i)
+                                q.storeBytes(of: bits, toByteOffset: at, as: UInt64.self)
+                            }
+                        }
+                        if type == .q4_1 {
+                            out.storeBytes(of: src.loadUnaligned(fromByteOffset: 2, as: UInt16.self),
+                                           toByteOffset: 32 &+ 2 &* i, as: UInt16.self)
+                        }
+                        let nibbles: UInt32 = 0x0F0F_0F0F
+                        for j in 0..<2 {
+                            let lo = word(quants &+ 8 &* j), hi = word(quants &+ 8 &* j &+ 4)
+                            put(j, lo & nibbles | (hi & nibbles) << 4)
+                            put(j &+ 2, lo >> 4 & nibbles | hi & ~nibbles)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Block `b` of row `r` as it was in the row-major file (`repack` undone), into `dst`.
+    public static func originalBlock(_ type: VNNIBlockType, packed: UnsafeRawPointer, blocks: Int, row r: Int, block b: Int,
+                                     into dst: UnsafeMutableRawPointer) {
+        let i = r % groupRows
+        let blk = packed + (r / groupRows &* blocks &+ b) &* groupBlockBytes(type)!
+        let q = blk + 64
+        @inline(__always) func word(_ register: Int) -> UInt32 {
+            q.load(fromByteOffset: 64 &* register &+ 4 &* i, as: UInt32.self)
+        }
+        dst.storeBytes(of: blk.load(fromByteOffset: 2 &* i, as: UInt16.self), as: UInt16.self)
+        switch type {
+        case .q8_0:
+            for k in 0..<8 { dst.storeBytes(of: word(k) ^ 0x8080_8080, toByteOffset: 2 &+ 4 &* k, as: UInt32.self) }
+        case .q4_0, .q4_1, .q5_0:
+            let quants = switch type {
+            case .q4_1: 4
+            case .q5_0: 6
+            default: 2
+            }
+            if type == .q4_1 {
+                dst.storeBytes(of: blk.load(fromByteOffset: 32 &+ 2 &* i, as: UInt16.self), toByteOffset: 2, as: UInt16.self)
+            }
+            if type == .q5_0 {
+                var high: UInt32 = 0
+                for k in 0..<8 {
+                    let bits = q.load(fromByteOffset: 256 &+ 8 &* k, as: UInt64.self) >> (4 &* i) & 0xF
+                    high |= UInt32(bits) << (4 &* k)
+                }
+                dst.storeBytes(of: high, toByteOffset: 2, as: UInt32.self)
+            }
+            let nibbles: UInt32 = 0x0F0F_0F0F
+            for j in 0..<2 {
+                let a = word(j), c = word(j &+ 2)
+                // Bytes 8j..<8j+4 hold elements 8j+c (low) and 16+8j+c (high); 8j+4.. the next four.
+                dst.storeBytes(of: a & nibbles | (c & nibbles) << 4, toByteOffset: quants &+ 8 &* j, as: UInt32.self)
+                dst.storeBytes(of: a >> 4 & nibbles | c & ~nibbles, toByteOffset: quants &+ 8 &* j &+ 4, as: UInt32.self)
+            }
+        }
+    }
+
+    /// For each row `r` in `rows` and token `t < count` (1 to 4):
+    /// `y[t * yTokenStride + r * yStride]` = row `r` of the interleaved matrix at `packed`
+    /// (`blocks` blocks a row) · token `t`.
+    public static func rows(_ type: VNNIBlockType, packed: UnsafeRawPointer, blocks: Int, rows: Range<Int>,
+                            tokens: UnsafePointer<VNNIToken>, count: Int,
+                            y: UnsafeMutablePointer<Float>, yStride: Int, yTokenStride: Int) {
+        precondition(1...4 ~= count, "1 to 4 tokens at a time, not \(count)")
+        guard !rows.isEmpty else { return }
+        Steps.with(type, tokens: tokens, count: count, blocks: blocks) { steps in
+            let job = InterleavedJob(packed: packed, blocks: blocks, steps: steps, y: y, yStride: yStride,
+                                     yTokenStride: yTokenStride)
+            switch (type, count) {
+            case (.q4_0, 1): job.run(Nibbles<NoMin>.self, T1.self, rows)
+            case (.q4_0, 2): job.run(Nibbles<NoMin>.self, T2.self, rows)
+            case (.q4_0, 3): job.run(Nibbles<NoMin>.self, T3.self, rows)
+            case (.q4_0, _): job.run(Nibbles<NoMin>.self, T4.self, rows)
+            case (.q4_1, 1): job.run(Nibbles<WithMin>.self, T1.self, rows)
+            case (.q4_1, 2): job.run(Nibbles<WithMin>.self, T2.self, rows)
+            case (.q4_1, 3): job.run(Nibbles<WithMin>.self, T3.self, rows)
+            case (.q4_1, _): job.run(Nibbles<WithMin>.self, T4.self, rows)
+            case (.q5_0, 1): job.run(Nibbles5.self, T1.self, rows)
+            case (.q5_0, 2): job.run(Nibbles5.self, T2.self, rows)
+            case (.q5_0, 3): job.run(Nibbles5.self, T3.self, rows)
+            case (.q5_0, _): job.run(Nibbles5.self, T4.self, rows)
+            case (.q8_0, 1): job.run(Bytes8.self, T1.self, rows)
+            case (.q8_0, 2): job.run(Bytes8.self, T2.self, rows)
+            case (.q8_0, 3): job.run(Bytes8.self, T3.self, rows)
+            case (.q8_0, _): job.run(Bytes8.self, T4.self, rows)
+            }
+        }
+    }
+
+    /// What `rows` computes for one row and token, in plain arithmetic: the kernel's
+    /// definition, for tests. `quants` are the row's values (q, not offset), `d` and `m` its
+    /// blocks' scales and minimums (m nil: none); `x` the token's quants, `scales` and
+    /// `scaledSums` its blocks'.
+    public static func reference(quants: [Int32], d: [Float], m: [Float]?, x: [Int8], scales: [Float],
+                                 scaledSums: [Float]) -> Float {
+        var acc: Float = 0, minimums: Float = 0
+        for b in 0..<d.count {
+            var sum: Int32 = 0
+            for e in 0..<32 { sum &+= quants[32 * b + e] &* Int32(x[32 * b + e]) }
+            let product = d[b] * scales[b]
+            acc = acc.addingProduct(Float(sum), product)
+            if let m { minimums = minimums.addingProduct(m[b], scaledSums[b]) }
+        }
+        return m == nil ? acc : acc + minimums
+    }
+}
+
+/// The integer lanes of one step: sixteen rows' four unsigned bytes.
+typealias Lanes = SIMD8<Int64>
+
+/// A block format as the interleaved kernel reads it.
+protocol InterleavedFormat {
+    /// Bytes of one group-block.
+    static var groupBlockBytes: Int { get }
+    /// What is subtracted from the stored unsigned quants.
+    static var offset: Int32 { get }
+    /// Whether minimums follow the scales.
+    static var hasMin: Bool { get }
+    /// Calls `body(k, lanes)` for the eight steps of the group-block whose quants start at `q`.
+    static func steps(_ q: UnsafeRawPointer, _ body: (Int, Lanes) -> Void)
+}
+
+protocol MinimumFlag { static var value: Bool { get } }
+enum NoMin: MinimumFlag { static var value: Bool { false } }
+enum WithMin: MinimumFlag { static var value: Bool { true } }
+
+/// Q4_0 (offset 8) or Q4_1 (minimums): register j's low nibbles are step 2j, its high ones 2j + 1.
+enum Nibbles<M: MinimumFlag>: InterleavedFormat {
+    static var groupBlockBytes: Int { 320 }
+    static var offset: Int32 { M.value ? 0 : 8 }
+    static var hasMin: Bool { M.value }
+    @inline(__always) static func steps(_ q: UnsafeRawPointer, _ body: (Int, Lanes) -> Void) {
+        let mask = _mm512_set1_epi8(0x0F)
+        for j in 0..<4 {
+            let raw = q.load(fromByteOffset: 64 &* j, as: Lanes.self)
+            body(2 &* j, _mm512_and_si512(raw, mask))
+            body(2 &* j &+ 1, _mm512_and_si512(_mm512_srli_epi16(raw, 4), mask))
+        }
+    }
+}
+
+/// Q5_0 (offset 16): Q4_0's nibbles, plus 16 in the bytes whose fifth bit is set (the step's
+/// 64-bit mask after the nibbles).
+enum Nibbles5: InterleavedFormat {
+    static var groupBlockBytes: Int { 384 }
+    static var offset: Int32 { 16 }
+    static var hasMin: Bool { false }
+    @inline(__always) static func steps(_ q: UnsafeRawPointer, _ body: (Int, Lanes) -> Void) {
+        let sixteen = _mm512_set1_epi8(16)
+        Nibbles<NoMin>.steps(q) { k, u in
+            let high = q.load(fromByteOffset: 256 &+ 8 &* k, as: UInt64.self)
+            body(k, _mm512_mask_add_epi8(u, high, u, sixteen))
+        }
+    }
+}
+
+/// Q8_0: one register per step, each byte q + 128.
+enum Bytes8: InterleavedFormat {
+    static var groupBlockBytes: Int { 576 }
+    static var offset: Int32 { 128 }
+    static var hasMin: Bool { false }
+    @inline(__always) static func steps(_ q: UnsafeRawPointer, _ body: (Int, Lanes) -> Void) {
+        for k in 0..<8 { body(k, q.load(fromByteOffset: 64 &* k, as: Lanes.self)) }
+    }
+}
+
+enum T1: Count { static var value: Int { 1 } }
+enum T2: Count { static var value: Int { 2 } }
+enum T3: Count { static var value: Int { 3 } }
+enum T4: Count { static var value: Int { 4 } }
+
+/// The tokens' per-block values, laid out once per call for every group: per block, four
+/// tokens' activation bytes (32 each), then their start values (-offset · Σ quants), scales
+/// and scaled sums (four each). Slots past the call's tokens are not read.
+struct Steps {
+    static let blockBytes = 128 + 48
+    let base: UnsafeRawPointer
+
+    static func with(_ type: VNNIBlockType, tokens: UnsafePointer<VNNIToken>, count: Int, blocks: Int,
+                     _ body: (Steps) -> Void) {
+        let offset: Int32 = switch type {
+        case .q4_0: 8
+        case .q5_0: 16
+        case .q8_0: 128
+        case .q4_1: 0
+        }
+        withUnsafeTemporaryAllocation(byteCount: blockBytes * blocks, alignment: 64) { buffer in
+            let p = buffer.baseAddress!
+            for t in 0..<count {
+                let token = tokens[t]
+                for b in 0..<blocks {
+                    let dst = p + blockBytes &* b
+                    let x = UnsafeRawPointer(token.qs + 32 &* b)
+                    dst.storeBytes(of: x.loadUnaligned(as: Bytes.self), toByteOffset: 32 &* t, as: Bytes.self)
+                    var sum: Int32 = 0
+                    if offset != 0 {
+                        if let sums = token.sums { sum = sums[b] } else { for e in 0..<32 { sum &+= Int32(token.qs[32 &* b &+ e]) } }
+                    }
+                    dst.storeBytes(of: -offset &* sum, toByteOffset: 128 &+ 4 &* t, as: Int32.self)
+                    dst.storeBytes(of: token.scales[b], toByteOffset: 144 &+ 4 &* t, as: Float.self)
+                    dst.storeBytes(of: token.scaledSums[b], toByteOffset: 160 &+ 4 &* t, as: Float.self)
+                }
+            }
+            body(Steps(base: UnsafeRawPointer(p)))
+        }
+    }
+
+    /// Token t's four activation bytes of step k in block b, in every lane.
+    @inline(__always) func activations(_ b: Int, _ t: Int, _ k: Int) -> Lanes {
+        _mm512_set1_epi32(base.load(fromByteOffset: Self.blockBytes &* b &+ 32 &* t &+ 4 &* k, as: Int32.self))
+    }
+    @inline(__always) func start(_ b: Int, _ t: Int) -> Lanes {
+        _mm512_set1_epi32(base.load(fromByteOffset: Self.blockBytes &* b &+ 128 &+ 4 &* t, as: Int32.self))
+    }
+    @inline(__always) func scale(_ b: Int, _ t: Int) -> SIMD16<Float> {
+        SIMD16(repeating: base.load(fromByteOffset: Self.blockBytes &* b &+ 144 &+ 4 &* t, as: Float.self))
+    }
+    @inline(__always) func scaledSum(_ b: Int, _ t: Int) -> SIMD16<Float> {
+        SIMD16(repeating: base.load(fromByteOffset: Self.blockBytes &* b &+ 160 &+ 4 &* t, as: Float.self))
+    }
+}
+
+struct InterleavedJob {
+    /// How far ahead of the block being read its lines are prefetched: without it one token
+    /// (Gemma 3 270M's decode, its 178 MB output matrix) streamed the copy at ~80% of the
+    /// row-major kernels' rate; 2-6 KiB ahead all did as well as them or better.
+    static let prefetchDistance = 4096
+    let packed: UnsafeRawPointer
+    let blocks: Int
+    let steps: Steps
+    let y: UnsafeMutablePointer<Float>
+    let yStride: Int
+    let yTokenStride: Int
+
+    func run<F: InterleavedFormat, T: Count>(_ f: F.Type, _ t: T.Type, _ rows: Range<Int>) {
+        let first = rows.lowerBound / VNNIInterleaved.groupRows
+        let last = (rows.upperBound - 1) / VNNIInterleaved.groupRows
+        for g in first...last { group(F.self, T.self, g, rows) }
+    }
+
+    /// Group `g`'s sixteen rows times the tokens; outputs of rows in `rows` are written.
+    @inline(__always)
+    private func group<F: InterleavedFormat, T: Count>(_ f: F.Type, _ t: T.Type, _ g: Int, _ rows: Range<Int>) {
+        var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        var mins = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        let groupBase = packed + g &* blocks &* F.groupBlockBytes
+        for b in 0..<blocks {
+            let blk = groupBase + b &* F.groupBlockBytes
+            var line = 0
+            while line < F.groupBlockBytes {
+                rdic_prefetch(blk + (InterleavedJob.prefetchDistance &+ line))
+                line &+= 64
+            }
+            // Two chains per token (even and odd steps): integer sums are exact in any order.
+            var s = (steps.start(b, 0), Lanes(), T.value > 1 ? steps.start(b, 1) : Lanes(), Lanes(),
+                     T.value > 2 ? steps.start(b, 2) : Lanes(), Lanes(), T.value > 3 ? steps.start(b, 3) : Lanes(), Lanes())
+            F.steps(blk + 64) { k, u in
+                if k & 1 == 0 {
+                    s.0 = _mm512_dpbusd_epi32(s.0, u, steps.activations(b, 0, k))
+                    if T.value > 1 { s.2 = _mm512_dpbusd_epi32(s.2, u, steps.activations(b, 1, k)) }
+                    if T.value > 2 { s.4 = _mm512_dpbusd_epi32(s.4, u, steps.activations(b, 2, k)) }
+                    if T.value > 3 { s.6 = _mm512_dpbusd_epi32(s.6, u, steps.activations(b, 3, k)) }
+                } else {
+                    s.1 = _mm512_dpbusd_epi32(s.1, u, steps.activations(b, 0, k))
+                    if T.value > 1 { s.3 = _mm512_dpbusd_epi32(s.3, u, steps.activations(b, 1, k)) }
+                    if T.value > 2 { s.5 = _mm512_dpbusd_epi32(s.5, u, steps.activations(b, 2, k)) }
+                    if T.value > 3 { s.7 = _mm512_dpbusd_epi32(s.7, u, steps.activations(b, 3, k)) }
+                }
+            }
+            let d = _mm512_cvtph_ps(blk.load(as: Bytes.self))
+            let m = F.hasMin ? _mm512_cvtph_ps(blk.load(fromByteOffset: 32, as: Bytes.self)) : SIMD16<Float>()
+            @inline(__always) func finish(_ a: Lanes, _ b2: Lanes, _ t: Int, _ acc: inout SIMD16<Float>, _ mins: inout SIMD16<Float>) {
+                let sum = _mm512_cvtepi32_ps(_mm512_add_epi32(a, b2))
+                acc = _mm512_fmadd_ps(sum, d * steps.scale(b, t), acc)
+                if F.hasMin { mins = _mm512_fmadd_ps(m, steps.scaledSum(b, t), mins) }
+            }
+            finish(s.0, s.1, 0, &acc.0, &mins.0)
+            if T.value > 1 { finish(s.2, s.3, 1, &acc.1, &mins.1) }
+            if T.value > 2 { finish(s.4, s.5, 2, &acc.2, &mins.2) }
+            if T.value > 3 { finish(s.6, s.7, 3, &acc.3, &mins.3) }
+        }
+        let row0 = g &* VNNIInterleaved.groupRows
+        let lo = max(rows.lowerBound, row0), hi = min(rows.upperBound, row0 &+ VNNIInterleaved.groupRows)
+        @inline(__always) func store(_ v: SIMD16<Float>, _ t: Int) {
+            let yt = y + t &* yTokenStride
+            if yStride == 1 {
+                let mask = UInt16(truncatingIfNeeded: (1 &<< (hi &- row0)) &- (1 &<< (lo &- row0)))
+                _mm512_mask_storeu_ps(yt + row0, mask, v)
+            } else {
+                for r in lo..<hi { yt[r &* yStride] = v[r &- row0] }
+            }
+        }
+        store(F.hasMin ? acc.0 + mins.0 : acc.0, 0)
+        if T.value > 1 { store(F.hasMin ? acc.1 + mins.1 : acc.1, 1) }
+        if T.value > 2 { store(F.hasMin ? acc.2 + mins.2 : acc.2, 2) }
+        if T.value > 3 { store(F.hasMin ? acc.3 + mins.3 : acc.3, 3) }
+    }
+}
+#endif

@@ -1,0 +1,80 @@
+#if arch(x86_64)
+import ByteDotVNNI
+
+/// A copy of a weight matrix in `VNNIInterleaved`'s layout (sixteen rows a group), made at
+/// load on CPUs with AVX-512 VNNI: decoded tokens then cost a fraction of the instructions of
+/// the row-major kernels, and each token's floats are the same alone or beside others.
+public final class InterleavedWeights: @unchecked Sendable {
+    public let type: GGMLType
+    public let rows: Int
+    public let blocks: Int
+    private let format: VNNIBlockType
+    private let packed: UnsafeMutableRawPointer
+    /// Bytes of the copy.
+    public let byteCount: Int
+
+    /// The interleaved copy of `rows` rows of `cols` elements at `base`, or nil where `kernels`
+    /// is not the VNNI set or `type` has no interleaved layout. `copied` is told each range of
+    /// source bytes (offsets from `base`) once it is copied, a few MB at a time, so a caller can
+    /// let the source go as the copy grows.
+    public init?(type: GGMLType, base: UnsafeRawPointer, rowBytes: Int, rows: Int, cols: Int,
+                 kernels: ByteKernels = .preferred, copied: ((Range<Int>) -> Void)? = nil) {
+        guard kernels == .avx512VNNI, kernels.isAvailable, let format = type.vnniBlockType,
+              VNNIInterleaved.supports(format), cols % 32 == 0, rows > 0 else { return nil }
+        self.type = type
+        self.rows = rows
+        self.format = format
+        blocks = cols / 32
+        byteCount = VNNIInterleaved.packedBytes(format, rows: rows, blocks: blocks)
+        packed = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+        let groups = (rows + VNNIInterleaved.groupRows - 1) / VNNIInterleaved.groupRows
+        let slice = 256
+        for first in stride(from: 0, to: groups, by: slice) {
+            let part = first..<min(groups, first + slice)
+            VNNIInterleaved.repack(format, base: base, rowBytes: rowBytes, rows: rows, blocks: blocks, groups: part,
+                                   into: packed)
+            let g = VNNIInterleaved.groupRows
+            copied?((part.lowerBound * g * rowBytes)..<(min(rows, part.upperBound * g) * rowBytes))
+        }
+    }
+
+    deinit { packed.deallocate() }
+
+    /// Row `r` as floats, exactly as `dequantize` gives it from the file (embedding lookups of
+    /// a tied output matrix read the copy, not the file pages it replaced).
+    public func decodeRow(_ r: Int, into dst: UnsafeMutablePointer<Float>) {
+        precondition(r >= 0 && r < rows)
+        withUnsafeTemporaryAllocation(byteCount: type.blockBytes, alignment: 8) { block in
+            for b in 0..<blocks {
+                VNNIInterleaved.originalBlock(format, packed: packed, blocks: blocks, row: r, block: b, into: block.baseAddress!)
+                // One whole block of a supported type: cannot fail.
+                try! dequantize(type, from: block.baseAddress!, count: 32, into: dst + 32 * b)
+            }
+        }
+    }
+
+    /// Rows a job should take at a time: whole groups.
+    public static let groupRows = VNNIInterleaved.groupRows
+
+    /// `y[t * yTokenStride + r * yStride]` = row `r` · token `t` for `r` in `rows` and each
+    /// activation row `t` in `tokens` (any number, four at a time).
+    public func multiply(rows: Range<Int>, activations a: ByteActivations, tokens: Range<Int>,
+                         y: UnsafeMutablePointer<Float>, yStride: Int, yTokenStride: Int) {
+        precondition(a.count == blocks * 32 && rows.upperBound <= self.rows)
+        withUnsafeTemporaryAllocation(of: VNNIToken.self, capacity: 4) { ts in
+            var first = tokens.lowerBound
+            while first < tokens.upperBound {
+                let count = min(4, tokens.upperBound - first)
+                for t in 0..<count {
+                    let b = a.blocks(row: first + t, blockSize: 32)
+                    ts.initializeElement(at: t, to: VNNIToken(qs: a.qs + (first + t) * a.count, scales: b.scales,
+                                                              scaledSums: b.scaledSums, sums: b.sums))
+                }
+                VNNIInterleaved.rows(format, packed: packed, blocks: blocks, rows: rows, tokens: UnsafePointer(ts.baseAddress!),
+                                     count: count, y: y + first * yTokenStride, yStride: yStride, yTokenStride: yTokenStride)
+                first += count
+            }
+        }
+    }
+}
+#endif

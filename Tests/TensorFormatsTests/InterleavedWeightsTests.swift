@@ -1,0 +1,121 @@
+#if arch(x86_64)
+import ByteDotVNNI
+import Testing
+import TensorFormats
+
+/// The interleaved VNNI kernels: each token's floats are the documented arithmetic
+/// (`VNNIInterleaved.reference`) whatever tokens share the call, and the products are the
+/// AVX2 kernels' up to float rounding.
+@Suite(.enabled(if: ByteKernels.avx512VNNI.isAvailable))
+struct InterleavedWeightsTests {
+    /// Row `r`'s quant values, block scales and minimums, read from the row-major blocks.
+    static func decoded(_ type: GGMLType, _ w: [UInt8], row r: Int, cols: Int) -> (q: [Int32], d: [Float], m: [Float]?) {
+        let bb = type.blockBytes, blocks = cols / 32
+        var q: [Int32] = [], d: [Float] = [], m: [Float] = []
+        func half(_ at: Int) -> Float { Float(Float16(bitPattern: UInt16(w[at]) | UInt16(w[at + 1]) << 8)) }
+        for b in 0..<blocks {
+            let o = (r * blocks + b) * bb
+            d.append(half(o))
+            switch type {
+            case .q8_0: q += (0..<32).map { Int32(Int8(bitPattern: w[o + 2 + $0])) }
+            case .q4_0: q += (0..<32).map { Int32($0 < 16 ? w[o + 2 + $0] & 15 : w[o + 2 + $0 - 16] >> 4) - 8 }
+            case .q5_0:
+                let high = UInt32(w[o + 2]) | UInt32(w[o + 3]) << 8 | UInt32(w[o + 4]) << 16 | UInt32(w[o + 5]) << 24
+                q += (0..<32).map { e in
+                    let low = e < 16 ? w[o + 6 + e] & 15 : w[o + 6 + e - 16] >> 4
+                    return Int32(low) + Int32((high >> e) & 1) * 16 - 16
+                }
+            case .q4_1:
+                m.append(half(o + 2))
+                q += (0..<32).map { Int32($0 < 16 ? w[o + 4 + $0] & 15 : w[o + 4 + $0 - 16] >> 4) }
+            default: fatalError("not interleaved: \(type)")
+            }
+        }
+        return (q, d, type == .q4_1 ? m : nil)
+    }
+
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q8_0])
+    func eachTokenGetsTheReferenceFloats(_ type: GGMLType) throws {
+        // Rows: fewer than a group, a group and a part; one block, and many.
+        for (rows, cols) in [(5, 32), (37, 576), (16, 1_536)] {
+            let tokens = 7, rowBytes = type.byteCount(elements: cols)!
+            let w = ByteDotTokensTests.weights(type, rows: rows, cols: cols, seed: UInt64(type.rawValue) * 17 + UInt64(cols))
+            let a = try ByteKernelsTests.activations(type, cols: cols, tokens: tokens)
+            let packed = try #require(w.withUnsafeBytes {
+                InterleavedWeights(type: type, base: $0.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols)
+            })
+            // Every row range (whole, inside one group, across a group edge) and token group.
+            for range in [0..<rows, 1..<min(rows, 4), min(rows, 15)..<rows] where !range.isEmpty {
+                for group in [0..<1, 0..<4, 2..<3, 1..<7] {
+                    var y = [Float](repeating: .nan, count: tokens * rows)
+                    y.withUnsafeMutableBufferPointer {
+                        packed.multiply(rows: range, activations: a, tokens: group, y: $0.baseAddress!, yStride: 1, yTokenStride: rows)
+                    }
+                    for t in 0..<tokens {
+                        let blocks = a.blocks(row: t, blockSize: 32)
+                        let x = (0..<cols).map { a.qs[t * cols + $0] }
+                        for r in 0..<rows {
+                            let got = y[t * rows + r]
+                            guard group.contains(t) && range.contains(r) else {
+                                #expect(got.isNaN, "\(type) wrote row \(r) token \(t) outside \(range) \(group)")
+                                continue
+                            }
+                            let (q, d, m) = Self.decoded(type, w, row: r, cols: cols)
+                            let want = VNNIInterleaved.reference(
+                                quants: q, d: d, m: m, x: x, scales: (0..<(cols / 32)).map { blocks.scales[$0] },
+                                scaledSums: (0..<(cols / 32)).map { blocks.scaledSums[$0] })
+                            #expect(got.bitPattern == want.bitPattern, "\(type) \(rows)x\(cols) row \(r) token \(t): \(got) vs \(want)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q8_0])
+    func productsAreTheAVX2KernelsUpToRounding(_ type: GGMLType) throws {
+        let rows = 48, cols = 1_536, rowBytes = type.byteCount(elements: cols)!
+        let w = ByteDotTokensTests.weights(type, rows: rows, cols: cols, seed: 99)
+        let a = try ByteKernelsTests.activations(type, cols: cols, tokens: 1)
+        var interleaved = [Float](repeating: 0, count: rows), avx2 = interleaved
+        try w.withUnsafeBytes { base in
+            let packed = try #require(InterleavedWeights(type: type, base: base.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols))
+            interleaved.withUnsafeMutableBufferPointer {
+                packed.multiply(rows: 0..<rows, activations: a, tokens: 0..<1, y: $0.baseAddress!, yStride: 1, yTokenStride: rows)
+            }
+            avx2.withUnsafeMutableBufferPointer {
+                ByteDot.rowsAlone(type, base: base.baseAddress!, rowBytes: rowBytes, rows: 0..<rows, activations: a,
+                                  tokens: 0..<1, y: $0.baseAddress!, yStride: 1, yTokenStride: rows, kernels: .avx2)
+            }
+        }
+        let scale = avx2.map(abs).max()!
+        #expect(scale > 0)
+        for r in 0..<rows { #expect(abs(interleaved[r] - avx2[r]) <= scale * 1e-5, "row \(r): \(interleaved[r]) vs \(avx2[r])") }
+    }
+
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q8_0])
+    func rowsDecodeAsFromTheFile(_ type: GGMLType) throws {
+        let rows = 21, cols = 96, rowBytes = type.byteCount(elements: cols)!
+        let w = ByteDotTokensTests.weights(type, rows: rows, cols: cols, seed: 7)
+        try w.withUnsafeBytes { base in
+            let packed = try #require(InterleavedWeights(type: type, base: base.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols))
+            for r in 0..<rows {
+                var want = [Float](repeating: 0, count: cols), got = want
+                try want.withUnsafeMutableBufferPointer {
+                    try dequantize(type, from: base.baseAddress! + r * rowBytes, count: cols, into: $0.baseAddress!)
+                }
+                got.withUnsafeMutableBufferPointer { packed.decodeRow(r, into: $0.baseAddress!) }
+                #expect(got.map(\.bitPattern) == want.map(\.bitPattern), "\(type) row \(r)")
+            }
+        }
+    }
+
+    @Test func noCopyWithoutTheVNNIKernels() {
+        let w = ByteDotTokensTests.weights(.q4_0, rows: 16, cols: 32, seed: 1)
+        w.withUnsafeBytes {
+            #expect(InterleavedWeights(type: .q4_0, base: $0.baseAddress!, rowBytes: 18, rows: 16, cols: 32, kernels: .avx2) == nil)
+            #expect(InterleavedWeights(type: .q4_K, base: $0.baseAddress!, rowBytes: 18, rows: 16, cols: 32) == nil)
+        }
+    }
+}
+#endif
