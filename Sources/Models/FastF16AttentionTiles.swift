@@ -98,8 +98,21 @@ extension FastF16AttentionJob {
                 while s < end {
                     let runEnd = min(end, s + run), m = runEnd - s
                     var anyVisible = false
+                    // A run wholly in a query's past (and window) needs no check per slot: at
+                    // depth nearly every run is.
+                    var oldest = Int32.max, newest = Int32.min
+                    for slot in s..<runEnd {
+                        oldest = min(oldest, block.positions[slot])
+                        newest = max(newest, block.positions[slot])
+                    }
                     for t in 0..<count {
                         let r = rows(t), p = qpos[t]
+                        if newest <= p && (window == nil || p - oldest < Int32(window!)) {
+                            for u in 0..<m { r[u] = Int32(s + u) }
+                            visible[t] = Int32(m)
+                            anyVisible = true
+                            continue
+                        }
                         var c: Int32 = 0
                         for slot in s..<runEnd {
                             let kp = block.positions[slot]
