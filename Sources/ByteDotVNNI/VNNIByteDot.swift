@@ -5,6 +5,8 @@ import CPrefetch
 /// The 32-element block formats these kernels take.
 public enum VNNIBlockType: Sendable {
     case q4_0, q4_1, q5_0, q8_0
+    /// Interleaved only (`VNNIInterleaved`).
+    case q4_K
 }
 
 /// One token's 8-bit activations with each 32-element block's scale and scaled sum (Q8_1's
@@ -54,6 +56,7 @@ public enum VNNIByteDot {
         case .q4_1: run(Q4_1.self, base, rowBytes, rows, blocks, tokens, count, y, yStride, yTokenStride)
         case .q5_0: run(Q5_0.self, base, rowBytes, rows, blocks, tokens, count, y, yStride, yTokenStride)
         case .q8_0: run(Q8_0.self, base, rowBytes, rows, blocks, tokens, count, y, yStride, yTokenStride)
+        case .q4_K: preconditionFailure("no row-major VNNI kernel for Q4_K")
         }
     }
 

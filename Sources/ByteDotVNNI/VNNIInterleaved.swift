@@ -42,6 +42,7 @@ public enum VNNIInterleaved {
         case .q4_0, .q4_1: 320
         case .q5_0: 384
         case .q8_0: 576
+        case .q4_K: Q4KLayout.groupBlockBytes
         }
     }
 
@@ -54,12 +55,16 @@ public enum VNNIInterleaved {
     /// (`rowBytes` apart, `blocks` blocks each) into `dst`, the start of the interleaved copy.
     public static func repack(_ type: VNNIBlockType, base: UnsafeRawPointer, rowBytes: Int, rows: Int, blocks: Int,
                               groups: Range<Int>, into dst: UnsafeMutableRawPointer) {
+        if type == .q4_K {
+            return repackQ4K(base: base, rowBytes: rowBytes, rows: rows, blocks: blocks, groups: groups, into: dst)
+        }
         let size = groupBlockBytes(type)!
         let sourceBlockBytes = switch type {
         case .q4_0: 18
         case .q4_1: 20
         case .q5_0: 22
         case .q8_0: 34
+        case .q4_K: 144
         }
         for g in groups {
             for b in 0..<blocks {
@@ -105,6 +110,7 @@ public enum VNNIInterleaved {
                             put(j, lo & nibbles | (hi & nibbles) << 4)
                             put(j &+ 2, lo >> 4 & nibbles | hi & ~nibbles)
                         }
+                    case .q4_K: break
                     }
                 }
             }
@@ -114,6 +120,7 @@ public enum VNNIInterleaved {
     /// Block `b` of row `r` as it was in the row-major file (`repack` undone), into `dst`.
     public static func originalBlock(_ type: VNNIBlockType, packed: UnsafeRawPointer, blocks: Int, row r: Int, block b: Int,
                                      into dst: UnsafeMutableRawPointer) {
+        if type == .q4_K { return originalQ4KBlock(packed: packed, blocks: blocks, row: r, block: b, into: dst) }
         let i = r % groupRows
         let blk = packed + (r / groupRows &* blocks &+ b) &* groupBlockBytes(type)!
         let q = blk + 64
@@ -148,6 +155,7 @@ public enum VNNIInterleaved {
                 dst.storeBytes(of: a & nibbles | (c & nibbles) << 4, toByteOffset: quants &+ 8 &* j, as: UInt32.self)
                 dst.storeBytes(of: a >> 4 & nibbles | c & ~nibbles, toByteOffset: quants &+ 8 &* j &+ 4, as: UInt32.self)
             }
+        case .q4_K: break
         }
     }
 
@@ -159,6 +167,17 @@ public enum VNNIInterleaved {
                             y: UnsafeMutablePointer<Float>, yStride: Int, yTokenStride: Int) {
         precondition(1...4 ~= count, "1 to 4 tokens at a time, not \(count)")
         guard !rows.isEmpty else { return }
+        if type == .q4_K {
+            let job = InterleavedQ4KJob(packed: packed, blocks: blocks, tokens: tokens, y: y, yStride: yStride,
+                                        yTokenStride: yTokenStride)
+            switch count {
+            case 1: job.run(T1.self, rows)
+            case 2: job.run(T2.self, rows)
+            case 3: job.run(T3.self, rows)
+            default: job.run(T4.self, rows)
+            }
+            return
+        }
         Steps.with(type, tokens: tokens, count: count, blocks: blocks) { steps in
             let job = InterleavedJob(packed: packed, blocks: blocks, steps: steps, y: y, yStride: yStride,
                                      yTokenStride: yTokenStride)
@@ -179,6 +198,7 @@ public enum VNNIInterleaved {
             case (.q8_0, 2): job.run(Bytes8.self, T2.self, rows)
             case (.q8_0, 3): job.run(Bytes8.self, T3.self, rows)
             case (.q8_0, _): job.run(Bytes8.self, T4.self, rows)
+            case (.q4_K, _): break
             }
         }
     }
@@ -278,7 +298,7 @@ struct Steps {
         case .q4_0: 8
         case .q5_0: 16
         case .q8_0: 128
-        case .q4_1: 0
+        case .q4_1, .q4_K: 0
         }
         withUnsafeTemporaryAllocation(byteCount: blockBytes * blocks, alignment: 64) { buffer in
             let p = buffer.baseAddress!

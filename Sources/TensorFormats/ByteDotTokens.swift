@@ -304,7 +304,10 @@ extension ByteDot {
 }
 
 extension GGMLType {
-    /// This type as `ByteDotVNNI` takes it, if it has a kernel there.
+    /// The block type of an interleaved copy (`InterleavedWeights`), where there is one.
+    var interleavedBlockType: VNNIBlockType? { self == .q4_K ? .q4_K : vnniBlockType }
+
+    /// This type as `ByteDotVNNI`'s row-major kernels take it, if they have one.
     var vnniBlockType: VNNIBlockType? {
         switch self {
         case .q4_0: .q4_0

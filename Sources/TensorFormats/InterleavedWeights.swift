@@ -7,6 +7,8 @@ import ByteDotVNNI
 public final class InterleavedWeights: @unchecked Sendable {
     public let type: GGMLType
     public let rows: Int
+    public let cols: Int
+    /// Blocks a row (of the type's block size: 32, or 256 for Q4_K).
     public let blocks: Int
     private let format: VNNIBlockType
     private let packed: UnsafeMutableRawPointer
@@ -19,12 +21,13 @@ public final class InterleavedWeights: @unchecked Sendable {
     /// let the source go as the copy grows.
     public init?(type: GGMLType, base: UnsafeRawPointer, rowBytes: Int, rows: Int, cols: Int,
                  kernels: ByteKernels = .preferred, copied: ((Range<Int>) -> Void)? = nil) {
-        guard kernels == .avx512VNNI, kernels.isAvailable, let format = type.vnniBlockType,
-              VNNIInterleaved.supports(format), cols % 32 == 0, rows > 0 else { return nil }
+        guard kernels == .avx512VNNI, kernels.isAvailable, let format = type.interleavedBlockType,
+              cols % type.blockSize == 0, rows > 0 else { return nil }
         self.type = type
         self.rows = rows
         self.format = format
-        blocks = cols / 32
+        self.cols = cols
+        blocks = cols / type.blockSize
         byteCount = VNNIInterleaved.packedBytes(format, rows: rows, blocks: blocks)
         packed = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
         let groups = (rows + VNNIInterleaved.groupRows - 1) / VNNIInterleaved.groupRows
@@ -48,7 +51,7 @@ public final class InterleavedWeights: @unchecked Sendable {
             for b in 0..<blocks {
                 VNNIInterleaved.originalBlock(format, packed: packed, blocks: blocks, row: r, block: b, into: block.baseAddress!)
                 // One whole block of a supported type: cannot fail.
-                try! dequantize(type, from: block.baseAddress!, count: 32, into: dst + 32 * b)
+                try! dequantize(type, from: block.baseAddress!, count: type.blockSize, into: dst + type.blockSize * b)
             }
         }
     }
@@ -60,7 +63,7 @@ public final class InterleavedWeights: @unchecked Sendable {
     /// activation row `t` in `tokens` (any number, four at a time).
     public func multiply(rows: Range<Int>, activations a: ByteActivations, tokens: Range<Int>,
                          y: UnsafeMutablePointer<Float>, yStride: Int, yTokenStride: Int) {
-        precondition(a.count == blocks * 32 && rows.upperBound <= self.rows)
+        precondition(a.count == cols && rows.upperBound <= self.rows)
         withUnsafeTemporaryAllocation(of: VNNIToken.self, capacity: 4) { ts in
             var first = tokens.lowerBound
             while first < tokens.upperBound {

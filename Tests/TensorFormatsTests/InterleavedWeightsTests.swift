@@ -4,7 +4,7 @@ import Testing
 import TensorFormats
 
 /// The interleaved VNNI kernels: each token's floats are the documented arithmetic
-/// (`VNNIInterleaved.reference`) whatever tokens share the call, and the products are the
+/// (`VNNIInterleaved.reference`, `referenceQ4K`) whatever tokens share the call, and the products are the
 /// AVX2 kernels' up to float rounding.
 @Suite(.enabled(if: ByteKernels.avx512VNNI.isAvailable))
 struct InterleavedWeightsTests {
@@ -93,9 +93,71 @@ struct InterleavedWeightsTests {
         for r in 0..<rows { #expect(abs(interleaved[r] - avx2[r]) <= scale * 1e-5, "row \(r): \(interleaved[r]) vs \(avx2[r])") }
     }
 
-    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q8_0])
-    func rowsDecodeAsFromTheFile(_ type: GGMLType) throws {
-        let rows = 21, cols = 96, rowBytes = type.byteCount(elements: cols)!
+    @Test func q4KTokensGetTheReferenceFloats() throws {
+        for (rows, cols) in [(5, 256), (37, 512), (16, 1_536)] {
+            let tokens = 6, rowBytes = GGMLType.q4_K.byteCount(elements: cols)!, blocks = cols / 256
+            let w = ByteDotTokensTests.weights(.q4_K, rows: rows, cols: cols, seed: 41 + UInt64(cols))
+            let a = try ByteKernelsTests.activations(.q4_K, cols: cols, tokens: tokens)
+            let packed = try #require(w.withUnsafeBytes {
+                InterleavedWeights(type: .q4_K, base: $0.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols)
+            })
+            for range in [0..<rows, min(rows, 15)..<rows] where !range.isEmpty {
+                for group in [0..<1, 1..<5, 0..<6] {
+                    var y = [Float](repeating: .nan, count: tokens * rows)
+                    y.withUnsafeMutableBufferPointer {
+                        packed.multiply(rows: range, activations: a, tokens: group, y: $0.baseAddress!, yStride: 1, yTokenStride: rows)
+                    }
+                    for t in 0..<tokens {
+                        let xb = a.blocks(row: t, blockSize: 32)
+                        for r in 0..<rows {
+                            let got = y[t * rows + r]
+                            guard group.contains(t) && range.contains(r) else {
+                                #expect(got.isNaN)
+                                continue
+                            }
+                            var q: [Int32] = [], sc: [Int32] = [], mn: [Int32] = [], d: [Float] = [], dmin: [Float] = []
+                            for b in 0..<blocks {
+                                let o = r * rowBytes + b * 144
+                                func half(_ at: Int) -> Float { Float(Float16(bitPattern: UInt16(w[at]) | UInt16(w[at + 1]) << 8)) }
+                                d.append(half(o))
+                                dmin.append(half(o + 2))
+                                let p = Array(w[(o + 4)..<(o + 16)])
+                                for j in 0..<8 {
+                                    sc.append(Int32(j < 4 ? p[j] & 63 : (p[j + 4] & 0x0F) | ((p[j - 4] >> 6) << 4)))
+                                    mn.append(Int32(j < 4 ? p[j + 4] & 63 : (p[j + 4] >> 4) | ((p[j] >> 6) << 4)))
+                                }
+                                for e in 0..<256 {
+                                    let byte = w[o + 16 + 32 * (e / 64) + e % 32]
+                                    q.append(Int32(e % 64 < 32 ? byte & 15 : byte >> 4))
+                                }
+                            }
+                            let want = VNNIInterleaved.referenceQ4K(
+                                quants: q, scales: sc, mins: mn, d: d, dmin: dmin, x: (0..<cols).map { a.qs[t * cols + $0] },
+                                xScales: (0..<blocks).map { xb.scales[8 * $0] }, xSums: (0..<(cols / 32)).map { xb.sums[$0] })
+                            #expect(got.bitPattern == want.bitPattern, "Q4_K \(rows)x\(cols) row \(r) token \(t): \(got) vs \(want)")
+                        }
+                    }
+                }
+            }
+            // And the products are the AVX2 kernels' up to rounding.
+            var avx2 = [Float](repeating: 0, count: rows), mine = avx2
+            w.withUnsafeBytes { base in
+                avx2.withUnsafeMutableBufferPointer {
+                    ByteDot.rowsAlone(.q4_K, base: base.baseAddress!, rowBytes: rowBytes, rows: 0..<rows, activations: a,
+                                      tokens: 0..<1, y: $0.baseAddress!, yStride: 1, yTokenStride: rows, kernels: .avx2)
+                }
+            }
+            mine.withUnsafeMutableBufferPointer {
+                packed.multiply(rows: 0..<rows, activations: a, tokens: 0..<1, y: $0.baseAddress!, yStride: 1, yTokenStride: rows)
+            }
+            let scale = avx2.map(abs).max()!
+            for r in 0..<rows { #expect(abs(mine[r] - avx2[r]) <= scale * 1e-5, "Q4_K row \(r): \(mine[r]) vs \(avx2[r])") }
+        }
+    }
+
+    @Test(arguments: [(GGMLType.q4_0, 96), (.q4_1, 96), (.q5_0, 96), (.q8_0, 96), (.q4_K, 512)])
+    func rowsDecodeAsFromTheFile(_ type: GGMLType, cols: Int) throws {
+        let rows = 21, rowBytes = type.byteCount(elements: cols)!
         let w = ByteDotTokensTests.weights(type, rows: rows, cols: cols, seed: 7)
         try w.withUnsafeBytes { base in
             let packed = try #require(InterleavedWeights(type: type, base: base.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols))
@@ -114,7 +176,7 @@ struct InterleavedWeightsTests {
         let w = ByteDotTokensTests.weights(.q4_0, rows: 16, cols: 32, seed: 1)
         w.withUnsafeBytes {
             #expect(InterleavedWeights(type: .q4_0, base: $0.baseAddress!, rowBytes: 18, rows: 16, cols: 32, kernels: .avx2) == nil)
-            #expect(InterleavedWeights(type: .q4_K, base: $0.baseAddress!, rowBytes: 18, rows: 16, cols: 32) == nil)
+            #expect(InterleavedWeights(type: .q6_K, base: $0.baseAddress!, rowBytes: 18, rows: 16, cols: 32) == nil)
         }
     }
 }

@@ -1,0 +1,189 @@
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+import CPrefetch
+
+/// Q4_K in the interleaved layout (see `VNNIInterleaved`): sixteen rows per group, one
+/// 256-element super-block at a time.
+///
+/// A group-super-block is the sixteen d and the sixteen dmin (f16), each sub-block's sixteen
+/// 6-bit scales and then mins as bytes (sub-block j's at 64 + 16j and 192 + 16j), and from byte
+/// 320 the quants as the file has them, transposed: register 8c + k holds, in lane i, bytes
+/// 32c + 4k ..< +4 of row i's 128, whose low nibbles are sub-block 2c's elements 4k..<4k+4 and
+/// high nibbles sub-block 2c+1's.
+///
+/// Per token and super-block the row's sums are exact integers: S = Σ_j scale_j · Σ q·x over
+/// sub-block j, M = Σ_j min_j · Σ x over it. Then, in block order, S times (d times the token's
+/// scale) is added to one sum and M times (dmin times the token's scale) to another by fused
+/// multiply-adds; the result is the first sum minus the second (`referenceQ4K`).
+enum Q4KLayout {
+    static let groupBlockBytes = 2368
+    static let scales = 64, mins = 192, quants = 320
+}
+
+extension VNNIInterleaved {
+    /// Repacks Q4_K rows (144-byte super-blocks; `scaleMin(scales, j)` unpacks sub-block j's
+    /// 6-bit scale and min from a block's 12 scale bytes).
+    static func repackQ4K(base: UnsafeRawPointer, rowBytes: Int, rows: Int, blocks: Int, groups: Range<Int>,
+                          into dst: UnsafeMutableRawPointer) {
+        for g in groups {
+            for b in 0..<blocks {
+                let out = dst + (g &* blocks &+ b) &* Q4KLayout.groupBlockBytes
+                out.initializeMemory(as: UInt8.self, repeating: 0, count: Q4KLayout.groupBlockBytes)
+                for i in 0..<groupRows where g &* groupRows &+ i < rows {
+                    let offset: Int = (g &* groupRows &+ i) &* rowBytes &+ b &* 144
+                    let src = base + offset
+                    out.storeBytes(of: src.loadUnaligned(as: UInt16.self), toByteOffset: 2 &* i, as: UInt16.self)
+                    out.storeBytes(of: src.loadUnaligned(fromByteOffset: 2, as: UInt16.self), toByteOffset: 32 &+ 2 &* i,
+                                   as: UInt16.self)
+                    let packed = src + 4
+                    @inline(__always) func byte(_ k: Int) -> UInt8 { packed.load(fromByteOffset: k, as: UInt8.self) }
+                    for j in 0..<8 {
+                        // ggml's get_scale_min_k4.
+                        let scale: UInt8 = j < 4 ? byte(j) & 63 : (byte(j &+ 4) & 0x0F) | ((byte(j &- 4) >> 6) << 4)
+                        let min: UInt8 = j < 4 ? byte(j &+ 4) & 63 : (byte(j &+ 4) >> 4) | ((byte(j) >> 6) << 4)
+                        out.storeBytes(of: scale, toByteOffset: Q4KLayout.scales &+ 16 &* j &+ i, as: UInt8.self)
+                        out.storeBytes(of: min, toByteOffset: Q4KLayout.mins &+ 16 &* j &+ i, as: UInt8.self)
+                    }
+                    for r in 0..<32 {
+                        out.storeBytes(of: src.loadUnaligned(fromByteOffset: 16 &+ 4 &* r, as: UInt32.self),
+                                       toByteOffset: Q4KLayout.quants &+ 64 &* r &+ 4 &* i, as: UInt32.self)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Block `b` of Q4_K row `r` as the file had it.
+    static func originalQ4KBlock(packed: UnsafeRawPointer, blocks: Int, row r: Int, block b: Int,
+                                 into dst: UnsafeMutableRawPointer) {
+        let i = r % groupRows
+        let blk = packed + (r / groupRows &* blocks &+ b) &* Q4KLayout.groupBlockBytes
+        dst.storeBytes(of: blk.load(fromByteOffset: 2 &* i, as: UInt16.self), as: UInt16.self)
+        dst.storeBytes(of: blk.load(fromByteOffset: 32 &+ 2 &* i, as: UInt16.self), toByteOffset: 2, as: UInt16.self)
+        @inline(__always) func scale(_ j: Int) -> UInt8 { blk.load(fromByteOffset: Q4KLayout.scales &+ 16 &* j &+ i, as: UInt8.self) }
+        @inline(__always) func min(_ j: Int) -> UInt8 { blk.load(fromByteOffset: Q4KLayout.mins &+ 16 &* j &+ i, as: UInt8.self) }
+        for j in 0..<4 {
+            dst.storeBytes(of: scale(j) & 63 | (scale(j &+ 4) >> 4) << 6, toByteOffset: 4 &+ j, as: UInt8.self)
+            dst.storeBytes(of: min(j) & 63 | (min(j &+ 4) >> 4) << 6, toByteOffset: 8 &+ j, as: UInt8.self)
+            dst.storeBytes(of: scale(j &+ 4) & 0x0F | (min(j &+ 4) & 0x0F) << 4, toByteOffset: 12 &+ j, as: UInt8.self)
+        }
+        for r in 0..<32 {
+            dst.storeBytes(of: blk.load(fromByteOffset: Q4KLayout.quants &+ 64 &* r &+ 4 &* i, as: UInt32.self),
+                           toByteOffset: 16 &+ 4 &* r, as: UInt32.self)
+        }
+    }
+
+    /// What the Q4_K kernel computes for one row and token: `quants` the row's 4-bit values,
+    /// `scales`/`mins` its sub-blocks' 6-bit ones, `d`/`dmin` its super-blocks'; `x` the
+    /// token's quants, `xScales` its super-blocks' scales, `xSums` its 32-element sums.
+    public static func referenceQ4K(quants: [Int32], scales: [Int32], mins: [Int32], d: [Float], dmin: [Float],
+                                    x: [Int8], xScales: [Float], xSums: [Int32]) -> Float {
+        var acc: Float = 0, minimums: Float = 0
+        for b in 0..<d.count {
+            var s: Int32 = 0, m: Int32 = 0
+            for j in 0..<8 {
+                var sum: Int32 = 0
+                for e in 0..<32 { sum &+= quants[256 * b + 32 * j + e] &* Int32(x[256 * b + 32 * j + e]) }
+                s &+= scales[8 * b + j] &* sum
+                m &+= mins[8 * b + j] &* xSums[8 * b + j]
+            }
+            let ds = d[b] * xScales[b], ms = dmin[b] * xScales[b]
+            acc = acc.addingProduct(Float(s), ds)
+            minimums = minimums.addingProduct(Float(m), ms)
+        }
+        return acc - minimums
+    }
+}
+
+/// The Q4_K kernel over groups of sixteen rows for `T.value` tokens.
+struct InterleavedQ4KJob {
+    let packed: UnsafeRawPointer
+    let blocks: Int
+    let tokens: UnsafePointer<VNNIToken>
+    let y: UnsafeMutablePointer<Float>
+    let yStride: Int
+    let yTokenStride: Int
+
+    func run<T: Count>(_ t: T.Type, _ rows: Range<Int>) {
+        let first = rows.lowerBound / VNNIInterleaved.groupRows
+        let last = (rows.upperBound - 1) / VNNIInterleaved.groupRows
+        for g in first...last { group(T.self, g, rows) }
+    }
+
+    @inline(__always)
+    private func group<T: Count>(_ t: T.Type, _ g: Int, _ rows: Range<Int>) {
+        let x = (tokens[0], tokens[T.value > 1 ? 1 : 0], tokens[T.value > 2 ? 2 : 0], tokens[T.value > 3 ? 3 : 0])
+        @inline(__always) func token(_ t: Int) -> VNNIToken { t == 0 ? x.0 : t == 1 ? x.1 : t == 2 ? x.2 : x.3 }
+        @inline(__always) func bytes(_ t: Int, _ at: Int) -> Lanes {
+            _mm512_set1_epi32(UnsafeRawPointer(token(t).qs).loadUnaligned(fromByteOffset: at, as: Int32.self))
+        }
+        var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        var mins = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        let size = Q4KLayout.groupBlockBytes
+        let groupBase = packed + g &* blocks &* size
+        let mask = _mm512_set1_epi8(0x0F)
+        for b in 0..<blocks {
+            let blk = groupBase + b &* size
+            var line = 0
+            while line < size {
+                rdic_prefetch(blk + (InterleavedJob.prefetchDistance &+ line))
+                line &+= 64
+            }
+            var s = (Lanes(), Lanes(), Lanes(), Lanes())
+            for c in 0..<4 {
+                var lo = (Lanes(), Lanes(), Lanes(), Lanes()), hi = (Lanes(), Lanes(), Lanes(), Lanes())
+                for k in 0..<8 {
+                    let raw = blk.load(fromByteOffset: Q4KLayout.quants &+ 64 &* (8 &* c &+ k), as: Lanes.self)
+                    let l = _mm512_and_si512(raw, mask), h = _mm512_and_si512(_mm512_srli_epi16(raw, 4), mask)
+                    let at = 256 &* b &+ 64 &* c &+ 4 &* k
+                    lo.0 = _mm512_dpbusd_epi32(lo.0, l, bytes(0, at)); hi.0 = _mm512_dpbusd_epi32(hi.0, h, bytes(0, at &+ 32))
+                    if T.value > 1 { lo.1 = _mm512_dpbusd_epi32(lo.1, l, bytes(1, at)); hi.1 = _mm512_dpbusd_epi32(hi.1, h, bytes(1, at &+ 32)) }
+                    if T.value > 2 { lo.2 = _mm512_dpbusd_epi32(lo.2, l, bytes(2, at)); hi.2 = _mm512_dpbusd_epi32(hi.2, h, bytes(2, at &+ 32)) }
+                    if T.value > 3 { lo.3 = _mm512_dpbusd_epi32(lo.3, l, bytes(3, at)); hi.3 = _mm512_dpbusd_epi32(hi.3, h, bytes(3, at &+ 32)) }
+                }
+                let scLo = _mm512_cvtepu8_epi32(blk.load(fromByteOffset: Q4KLayout.scales &+ 32 &* c, as: SIMD2<Int64>.self))
+                let scHi = _mm512_cvtepu8_epi32(blk.load(fromByteOffset: Q4KLayout.scales &+ 32 &* c &+ 16, as: SIMD2<Int64>.self))
+                @inline(__always) func scaled(_ s: Lanes, _ l: Lanes, _ h: Lanes) -> Lanes {
+                    _mm512_add_epi32(s, _mm512_add_epi32(_mm512_mullo_epi32(l, scLo), _mm512_mullo_epi32(h, scHi)))
+                }
+                s.0 = scaled(s.0, lo.0, hi.0)
+                if T.value > 1 { s.1 = scaled(s.1, lo.1, hi.1) }
+                if T.value > 2 { s.2 = scaled(s.2, lo.2, hi.2) }
+                if T.value > 3 { s.3 = scaled(s.3, lo.3, hi.3) }
+            }
+            let d = _mm512_cvtph_ps(blk.load(as: Bytes.self))
+            let dmin = _mm512_cvtph_ps(blk.load(fromByteOffset: 32, as: Bytes.self))
+            @inline(__always) func finish(_ t: Int, _ s: Lanes, _ acc: inout SIMD16<Float>, _ mins: inout SIMD16<Float>) {
+                let tk = token(t)
+                var m = Lanes()
+                for j in 0..<8 {
+                    let mj = _mm512_cvtepu8_epi32(blk.load(fromByteOffset: Q4KLayout.mins &+ 16 &* j, as: SIMD2<Int64>.self))
+                    m = _mm512_add_epi32(m, _mm512_mullo_epi32(mj, _mm512_set1_epi32(tk.sums![8 &* b &+ j])))
+                }
+                let scale = SIMD16<Float>(repeating: tk.scales[8 &* b])
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), d * scale, acc)
+                mins = _mm512_fmadd_ps(_mm512_cvtepi32_ps(m), dmin * scale, mins)
+            }
+            finish(0, s.0, &acc.0, &mins.0)
+            if T.value > 1 { finish(1, s.1, &acc.1, &mins.1) }
+            if T.value > 2 { finish(2, s.2, &acc.2, &mins.2) }
+            if T.value > 3 { finish(3, s.3, &acc.3, &mins.3) }
+        }
+        let row0 = g &* VNNIInterleaved.groupRows
+        let lo = max(rows.lowerBound, row0), hi = min(rows.upperBound, row0 &+ VNNIInterleaved.groupRows)
+        @inline(__always) func store(_ v: SIMD16<Float>, _ t: Int) {
+            let yt = y + t &* yTokenStride
+            if yStride == 1 {
+                let mask = UInt16(truncatingIfNeeded: (1 &<< (hi &- row0)) &- (1 &<< (lo &- row0)))
+                _mm512_mask_storeu_ps(yt + row0, mask, v)
+            } else {
+                for r in lo..<hi { yt[r &* yStride] = v[r &- row0] }
+            }
+        }
+        store(acc.0 - mins.0, 0)
+        if T.value > 1 { store(acc.1 - mins.1, 1) }
+        if T.value > 2 { store(acc.2 - mins.2, 2) }
+        if T.value > 3 { store(acc.3 - mins.3, 3) }
+    }
+}
+#endif
