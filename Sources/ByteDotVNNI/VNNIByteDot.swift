@@ -6,7 +6,7 @@ import CPrefetch
 public enum VNNIBlockType: Sendable {
     case q4_0, q4_1, q5_0, q8_0
     /// Interleaved only (`VNNIInterleaved`).
-    case q4_K
+    case q4_K, q6_K
 }
 
 /// One token's 8-bit activations with each 32-element block's scale and scaled sum (Q8_1's
@@ -15,15 +15,19 @@ public struct VNNIToken {
     public let qs: UnsafePointer<Int8>
     public let scales: UnsafePointer<Float>
     public let scaledSums: UnsafePointer<Float>
-    /// Each block's sum of quants, where known (the interleaved kernels add them up otherwise).
+    /// Each block's sum of quants, where known (the interleaved kernels add them up otherwise;
+    /// Q4_K's need them).
     public let sums: UnsafePointer<Int32>?
+    /// Each 16-element sub-block's sum of quants (Q6_K's interleaved kernel needs them).
+    public let sums16: UnsafePointer<Int32>?
 
     public init(qs: UnsafePointer<Int8>, scales: UnsafePointer<Float>, scaledSums: UnsafePointer<Float>,
-                sums: UnsafePointer<Int32>? = nil) {
+                sums: UnsafePointer<Int32>? = nil, sums16: UnsafePointer<Int32>? = nil) {
         self.qs = qs
         self.scales = scales
         self.scaledSums = scaledSums
         self.sums = sums
+        self.sums16 = sums16
     }
 }
 
@@ -56,7 +60,7 @@ public enum VNNIByteDot {
         case .q4_1: run(Q4_1.self, base, rowBytes, rows, blocks, tokens, count, y, yStride, yTokenStride)
         case .q5_0: run(Q5_0.self, base, rowBytes, rows, blocks, tokens, count, y, yStride, yTokenStride)
         case .q8_0: run(Q8_0.self, base, rowBytes, rows, blocks, tokens, count, y, yStride, yTokenStride)
-        case .q4_K: preconditionFailure("no row-major VNNI kernel for Q4_K")
+        case .q4_K, .q6_K: preconditionFailure("no row-major VNNI kernel for K-quants")
         }
     }
 

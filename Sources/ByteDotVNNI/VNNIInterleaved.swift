@@ -43,6 +43,7 @@ public enum VNNIInterleaved {
         case .q5_0: 384
         case .q8_0: 576
         case .q4_K: Q4KLayout.groupBlockBytes
+        case .q6_K: Q6KLayout.groupBlockBytes
         }
     }
 
@@ -58,6 +59,9 @@ public enum VNNIInterleaved {
         if type == .q4_K {
             return repackQ4K(base: base, rowBytes: rowBytes, rows: rows, blocks: blocks, groups: groups, into: dst)
         }
+        if type == .q6_K {
+            return repackQ6K(base: base, rowBytes: rowBytes, rows: rows, blocks: blocks, groups: groups, into: dst)
+        }
         let size = groupBlockBytes(type)!
         let sourceBlockBytes = switch type {
         case .q4_0: 18
@@ -65,6 +69,7 @@ public enum VNNIInterleaved {
         case .q5_0: 22
         case .q8_0: 34
         case .q4_K: 144
+        case .q6_K: 210
         }
         for g in groups {
             for b in 0..<blocks {
@@ -110,7 +115,7 @@ public enum VNNIInterleaved {
                             put(j, lo & nibbles | (hi & nibbles) << 4)
                             put(j &+ 2, lo >> 4 & nibbles | hi & ~nibbles)
                         }
-                    case .q4_K: break
+                    case .q4_K, .q6_K: break
                     }
                 }
             }
@@ -121,6 +126,7 @@ public enum VNNIInterleaved {
     public static func originalBlock(_ type: VNNIBlockType, packed: UnsafeRawPointer, blocks: Int, row r: Int, block b: Int,
                                      into dst: UnsafeMutableRawPointer) {
         if type == .q4_K { return originalQ4KBlock(packed: packed, blocks: blocks, row: r, block: b, into: dst) }
+        if type == .q6_K { return originalQ6KBlock(packed: packed, blocks: blocks, row: r, block: b, into: dst) }
         let i = r % groupRows
         let blk = packed + (r / groupRows &* blocks &+ b) &* groupBlockBytes(type)!
         let q = blk + 64
@@ -155,7 +161,7 @@ public enum VNNIInterleaved {
                 dst.storeBytes(of: a & nibbles | (c & nibbles) << 4, toByteOffset: quants &+ 8 &* j, as: UInt32.self)
                 dst.storeBytes(of: a >> 4 & nibbles | c & ~nibbles, toByteOffset: quants &+ 8 &* j &+ 4, as: UInt32.self)
             }
-        case .q4_K: break
+        case .q4_K, .q6_K: break
         }
     }
 
@@ -169,6 +175,17 @@ public enum VNNIInterleaved {
         guard !rows.isEmpty else { return }
         if type == .q4_K {
             let job = InterleavedQ4KJob(packed: packed, blocks: blocks, tokens: tokens, y: y, yStride: yStride,
+                                        yTokenStride: yTokenStride)
+            switch count {
+            case 1: job.run(T1.self, rows)
+            case 2: job.run(T2.self, rows)
+            case 3: job.run(T3.self, rows)
+            default: job.run(T4.self, rows)
+            }
+            return
+        }
+        if type == .q6_K {
+            let job = InterleavedQ6KJob(packed: packed, blocks: blocks, tokens: tokens, y: y, yStride: yStride,
                                         yTokenStride: yTokenStride)
             switch count {
             case 1: job.run(T1.self, rows)
@@ -198,7 +215,7 @@ public enum VNNIInterleaved {
             case (.q8_0, 2): job.run(Bytes8.self, T2.self, rows)
             case (.q8_0, 3): job.run(Bytes8.self, T3.self, rows)
             case (.q8_0, _): job.run(Bytes8.self, T4.self, rows)
-            case (.q4_K, _): break
+            case (.q4_K, _), (.q6_K, _): break
             }
         }
     }
@@ -298,7 +315,7 @@ struct Steps {
         case .q4_0: 8
         case .q5_0: 16
         case .q8_0: 128
-        case .q4_1, .q4_K: 0
+        case .q4_1, .q4_K, .q6_K: 0
         }
         withUnsafeTemporaryAllocation(byteCount: blockBytes * blocks, alignment: 64) { buffer in
             let p = buffer.baseAddress!

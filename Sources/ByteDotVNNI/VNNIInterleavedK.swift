@@ -187,3 +187,196 @@ struct InterleavedQ4KJob {
     }
 }
 #endif
+
+#if arch(x86_64)
+/// Q6_K in the interleaved layout: sixteen rows per group, one 256-element super-block at a
+/// time. A group-super-block is the sixteen d (f16), then from byte 64 each 16-element
+/// sub-block's sixteen scales (int8), then from byte 320 the file's low-nibble bytes
+/// transposed (register 16n + 8h + k holds, in lane i, bytes 64n + 32h + 4k ..< +4 of row i's
+/// 128), then from byte 2368 its high-bit bytes (register 8n + k: bytes 32n + 4k ..< +4 of the
+/// 64). The quants stay as packed as in the file.
+///
+/// Per token and super-block S = Σ_s scale_s · Σ (u - 32)·x over sub-block s is an exact
+/// integer (the -32 rides in each sub-block's start value, -32 · Σ x); S times (d times the
+/// token's scale) is added by a fused multiply-add in block order (`referenceQ6K`).
+enum Q6KLayout {
+    static let groupBlockBytes = 3392
+    static let scales = 64, low = 320, high = 2368
+}
+
+extension VNNIInterleaved {
+    static func repackQ6K(base: UnsafeRawPointer, rowBytes: Int, rows: Int, blocks: Int, groups: Range<Int>,
+                          into dst: UnsafeMutableRawPointer) {
+        for g in groups {
+            for b in 0..<blocks {
+                let out = dst + (g &* blocks &+ b) &* Q6KLayout.groupBlockBytes
+                out.initializeMemory(as: UInt8.self, repeating: 0, count: Q6KLayout.groupBlockBytes)
+                for i in 0..<groupRows where g &* groupRows &+ i < rows {
+                    let offset: Int = (g &* groupRows &+ i) &* rowBytes &+ b &* 210
+                    let src = base + offset
+                    out.storeBytes(of: src.loadUnaligned(fromByteOffset: 208, as: UInt16.self), toByteOffset: 2 &* i, as: UInt16.self)
+                    for s in 0..<16 {
+                        out.storeBytes(of: src.load(fromByteOffset: 192 &+ s, as: UInt8.self),
+                                       toByteOffset: Q6KLayout.scales &+ 16 &* s &+ i, as: UInt8.self)
+                    }
+                    for r in 0..<32 {
+                        out.storeBytes(of: src.loadUnaligned(fromByteOffset: 4 &* r, as: UInt32.self),
+                                       toByteOffset: Q6KLayout.low &+ 64 &* r &+ 4 &* i, as: UInt32.self)
+                    }
+                    for r in 0..<16 {
+                        out.storeBytes(of: src.loadUnaligned(fromByteOffset: 128 &+ 4 &* r, as: UInt32.self),
+                                       toByteOffset: Q6KLayout.high &+ 64 &* r &+ 4 &* i, as: UInt32.self)
+                    }
+                }
+            }
+        }
+    }
+
+    static func originalQ6KBlock(packed: UnsafeRawPointer, blocks: Int, row r: Int, block b: Int,
+                                 into dst: UnsafeMutableRawPointer) {
+        let i = r % groupRows
+        let blk = packed + (r / groupRows &* blocks &+ b) &* Q6KLayout.groupBlockBytes
+        dst.storeBytes(of: blk.load(fromByteOffset: 2 &* i, as: UInt16.self), toByteOffset: 208, as: UInt16.self)
+        for s in 0..<16 {
+            dst.storeBytes(of: blk.load(fromByteOffset: Q6KLayout.scales &+ 16 &* s &+ i, as: UInt8.self),
+                           toByteOffset: 192 &+ s, as: UInt8.self)
+        }
+        for k in 0..<32 {
+            dst.storeBytes(of: blk.load(fromByteOffset: Q6KLayout.low &+ 64 &* k &+ 4 &* i, as: UInt32.self),
+                           toByteOffset: 4 &* k, as: UInt32.self)
+        }
+        for k in 0..<16 {
+            dst.storeBytes(of: blk.load(fromByteOffset: Q6KLayout.high &+ 64 &* k &+ 4 &* i, as: UInt32.self),
+                           toByteOffset: 128 &+ 4 &* k, as: UInt32.self)
+        }
+    }
+
+    /// What the Q6_K kernel computes for one row and token: `quants` the row's values
+    /// (u - 32), `scales` its 16-element sub-blocks' scales, `d` its super-blocks'; `x` the
+    /// token's quants and `xScales` its super-blocks' scales.
+    public static func referenceQ6K(quants: [Int32], scales: [Int32], d: [Float], x: [Int8], xScales: [Float]) -> Float {
+        var acc: Float = 0
+        for b in 0..<d.count {
+            var s: Int32 = 0
+            for j in 0..<16 {
+                var sum: Int32 = 0
+                for e in 0..<16 { sum &+= quants[256 * b + 16 * j + e] &* Int32(x[256 * b + 16 * j + e]) }
+                s &+= scales[16 * b + j] &* sum
+            }
+            acc = acc.addingProduct(Float(s), d[b] * xScales[b])
+        }
+        return acc
+    }
+}
+
+/// The Q6_K kernel over groups of sixteen rows for `T.value` tokens.
+struct InterleavedQ6KJob {
+    let packed: UnsafeRawPointer
+    let blocks: Int
+    let tokens: UnsafePointer<VNNIToken>
+    let y: UnsafeMutablePointer<Float>
+    let yStride: Int
+    let yTokenStride: Int
+
+    func run<T: Count>(_ t: T.Type, _ rows: Range<Int>) {
+        let first = rows.lowerBound / VNNIInterleaved.groupRows
+        let last = (rows.upperBound - 1) / VNNIInterleaved.groupRows
+        for g in first...last { group(T.self, g, rows) }
+    }
+
+    /// Four sub-blocks' integer sums for one token.
+    struct Quad { var a = Lanes(), b = Lanes(), c = Lanes(), d = Lanes() }
+
+    @inline(__always)
+    private func group<T: Count>(_ t: T.Type, _ g: Int, _ rows: Range<Int>) {
+        let x = (tokens[0], tokens[T.value > 1 ? 1 : 0], tokens[T.value > 2 ? 2 : 0], tokens[T.value > 3 ? 3 : 0])
+        @inline(__always) func token(_ t: Int) -> VNNIToken { t == 0 ? x.0 : t == 1 ? x.1 : t == 2 ? x.2 : x.3 }
+        @inline(__always) func bytes(_ t: Int, _ at: Int) -> Lanes {
+            _mm512_set1_epi32(UnsafeRawPointer(token(t).qs).loadUnaligned(fromByteOffset: at, as: Int32.self))
+        }
+        var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
+        let size = Q6KLayout.groupBlockBytes
+        let groupBase = packed + g &* blocks &* size
+        let nibble = _mm512_set1_epi8(0x0F), top = _mm512_set1_epi8(0x30)
+        for b in 0..<blocks {
+            let blk = groupBase + b &* size
+            var line = 0
+            while line < size {
+                rdic_prefetch(blk + (InterleavedJob.prefetchDistance &+ line))
+                line &+= 64
+            }
+            var s = (Lanes(), Lanes(), Lanes(), Lanes())
+            for n in 0..<2 {
+                for m in 0..<2 {
+                    // Sub-blocks 8n + m, + 2, + 4, + 6; each starts at -32 · Σ x over it.
+                    let sub = 16 &* b &+ 8 &* n &+ m
+                    @inline(__always) func start(_ t: Int) -> Quad {
+                        let sums = token(t).sums16!
+                        return Quad(a: _mm512_set1_epi32(-32 &* sums[sub]), b: _mm512_set1_epi32(-32 &* sums[sub &+ 2]),
+                                    c: _mm512_set1_epi32(-32 &* sums[sub &+ 4]), d: _mm512_set1_epi32(-32 &* sums[sub &+ 6]))
+                    }
+                    var q = (start(0), T.value > 1 ? start(1) : Quad(), T.value > 2 ? start(2) : Quad(), T.value > 3 ? start(3) : Quad())
+                    for kk in 0..<4 {
+                        let k = 4 &* m &+ kk
+                        let h = blk.load(fromByteOffset: Q6KLayout.high &+ 64 &* (8 &* n &+ k), as: Lanes.self)
+                        let r0 = blk.load(fromByteOffset: Q6KLayout.low &+ 64 &* (16 &* n &+ k), as: Lanes.self)
+                        let r1 = blk.load(fromByteOffset: Q6KLayout.low &+ 64 &* (16 &* n &+ 8 &+ k), as: Lanes.self)
+                        let u0 = _mm512_or_si512(_mm512_and_si512(r0, nibble), _mm512_and_si512(_mm512_slli_epi16(h, 4), top))
+                        let u1 = _mm512_or_si512(_mm512_and_si512(r1, nibble), _mm512_and_si512(_mm512_slli_epi16(h, 2), top))
+                        let u2 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(r0, 4), nibble), _mm512_and_si512(h, top))
+                        let u3 = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(r1, 4), nibble),
+                                                 _mm512_and_si512(_mm512_srli_epi16(h, 2), top))
+                        let e = 256 &* b &+ 128 &* n &+ 4 &* k
+                        @inline(__always) func step(_ p: inout Quad, _ t: Int) {
+                            p.a = _mm512_dpbusd_epi32(p.a, u0, bytes(t, e))
+                            p.b = _mm512_dpbusd_epi32(p.b, u1, bytes(t, e &+ 32))
+                            p.c = _mm512_dpbusd_epi32(p.c, u2, bytes(t, e &+ 64))
+                            p.d = _mm512_dpbusd_epi32(p.d, u3, bytes(t, e &+ 96))
+                        }
+                        step(&q.0, 0)
+                        if T.value > 1 { step(&q.1, 1) }
+                        if T.value > 2 { step(&q.2, 2) }
+                        if T.value > 3 { step(&q.3, 3) }
+                    }
+                    @inline(__always) func scale(_ j: Int) -> Lanes {
+                        _mm512_cvtepi8_epi32(blk.load(fromByteOffset: Q6KLayout.scales &+ 16 &* (8 &* n &+ m &+ j), as: SIMD2<Int64>.self))
+                    }
+                    let sa = scale(0), sb = scale(2), sc = scale(4), sd = scale(6)
+                    @inline(__always) func scaled(_ s: Lanes, _ p: Quad) -> Lanes {
+                        let ab = _mm512_add_epi32(_mm512_mullo_epi32(p.a, sa), _mm512_mullo_epi32(p.b, sb))
+                        let cd = _mm512_add_epi32(_mm512_mullo_epi32(p.c, sc), _mm512_mullo_epi32(p.d, sd))
+                        return _mm512_add_epi32(s, _mm512_add_epi32(ab, cd))
+                    }
+                    s.0 = scaled(s.0, q.0)
+                    if T.value > 1 { s.1 = scaled(s.1, q.1) }
+                    if T.value > 2 { s.2 = scaled(s.2, q.2) }
+                    if T.value > 3 { s.3 = scaled(s.3, q.3) }
+                }
+            }
+            let d = _mm512_cvtph_ps(blk.load(as: Bytes.self))
+            @inline(__always) func finish(_ t: Int, _ s: Lanes, _ acc: inout SIMD16<Float>) {
+                acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), d * SIMD16<Float>(repeating: token(t).scales[8 &* b]), acc)
+            }
+            finish(0, s.0, &acc.0)
+            if T.value > 1 { finish(1, s.1, &acc.1) }
+            if T.value > 2 { finish(2, s.2, &acc.2) }
+            if T.value > 3 { finish(3, s.3, &acc.3) }
+        }
+        let row0 = g &* VNNIInterleaved.groupRows
+        let lo = max(rows.lowerBound, row0), hi = min(rows.upperBound, row0 &+ VNNIInterleaved.groupRows)
+        @inline(__always) func store(_ v: SIMD16<Float>, _ t: Int) {
+            let yt = y + t &* yTokenStride
+            if yStride == 1 {
+                let mask = UInt16(truncatingIfNeeded: (1 &<< (hi &- row0)) &- (1 &<< (lo &- row0)))
+                _mm512_mask_storeu_ps(yt + row0, mask, v)
+            } else {
+                for r in lo..<hi { yt[r &* yStride] = v[r &- row0] }
+            }
+        }
+        store(acc.0, 0)
+        if T.value > 1 { store(acc.1, 1) }
+        if T.value > 2 { store(acc.2, 2) }
+        if T.value > 3 { store(acc.3, 3) }
+    }
+}
+#endif

@@ -305,7 +305,13 @@ extension ByteDot {
 
 extension GGMLType {
     /// The block type of an interleaved copy (`InterleavedWeights`), where there is one.
-    var interleavedBlockType: VNNIBlockType? { self == .q4_K ? .q4_K : vnniBlockType }
+    var interleavedBlockType: VNNIBlockType? {
+        switch self {
+        case .q4_K: .q4_K
+        case .q6_K: .q6_K
+        default: vnniBlockType
+        }
+    }
 
     /// This type as `ByteDotVNNI`'s row-major kernels take it, if they have one.
     var vnniBlockType: VNNIBlockType? {

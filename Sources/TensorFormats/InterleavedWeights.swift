@@ -69,9 +69,9 @@ public final class InterleavedWeights: @unchecked Sendable {
             while first < tokens.upperBound {
                 let count = min(4, tokens.upperBound - first)
                 for t in 0..<count {
-                    let b = a.blocks(row: first + t, blockSize: 32)
+                    let b = a.blocks(row: first + t, blockSize: 32), b16 = a.blocks(row: first + t, blockSize: 16)
                     ts.initializeElement(at: t, to: VNNIToken(qs: a.qs + (first + t) * a.count, scales: b.scales,
-                                                              scaledSums: b.scaledSums, sums: b.sums))
+                                                              scaledSums: b.scaledSums, sums: b.sums, sums16: b16.sums))
                 }
                 VNNIInterleaved.rows(format, packed: packed, blocks: blocks, rows: rows, tokens: UnsafePointer(ts.baseAddress!),
                                      count: count, y: y + first * yTokenStride, yStride: yStride, yTokenStride: yTokenStride)

@@ -4,7 +4,7 @@ import Testing
 import TensorFormats
 
 /// The interleaved VNNI kernels: each token's floats are the documented arithmetic
-/// (`VNNIInterleaved.reference`, `referenceQ4K`) whatever tokens share the call, and the products are the
+/// (`VNNIInterleaved.reference`, `referenceQ4K`, `referenceQ6K`) whatever tokens share the call, and the products are the
 /// AVX2 kernels' up to float rounding.
 @Suite(.enabled(if: ByteKernels.avx512VNNI.isAvailable))
 struct InterleavedWeightsTests {
@@ -155,7 +155,64 @@ struct InterleavedWeightsTests {
         }
     }
 
-    @Test(arguments: [(GGMLType.q4_0, 96), (.q4_1, 96), (.q5_0, 96), (.q8_0, 96), (.q4_K, 512)])
+    @Test func q6KTokensGetTheReferenceFloats() throws {
+        for (rows, cols) in [(5, 256), (37, 512)] {
+            let tokens = 5, rowBytes = GGMLType.q6_K.byteCount(elements: cols)!, blocks = cols / 256
+            let w = ByteDotTokensTests.weights(.q6_K, rows: rows, cols: cols, seed: 43 + UInt64(cols))
+            let a = try ByteKernelsTests.activations(.q6_K, cols: cols, tokens: tokens)
+            let packed = try #require(w.withUnsafeBytes {
+                InterleavedWeights(type: .q6_K, base: $0.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols)
+            })
+            var y = [Float](repeating: .nan, count: tokens * rows)
+            y.withUnsafeMutableBufferPointer {
+                packed.multiply(rows: 1..<rows, activations: a, tokens: 0..<tokens, y: $0.baseAddress!, yStride: 1, yTokenStride: rows)
+            }
+            for t in 0..<tokens {
+                let xb = a.blocks(row: t, blockSize: 32)
+                for r in 0..<rows {
+                    let got = y[t * rows + r]
+                    guard r > 0 else {
+                        #expect(got.isNaN)
+                        continue
+                    }
+                    var q: [Int32] = [], sc: [Int32] = [], d: [Float] = []
+                    for b in 0..<blocks {
+                        let o = r * rowBytes + b * 210
+                        d.append(Float(Float16(bitPattern: UInt16(w[o + 208]) | UInt16(w[o + 209]) << 8)))
+                        sc += (0..<16).map { Int32(Int8(bitPattern: w[o + 192 + $0])) }
+                        var values = [Int32](repeating: 0, count: 256)
+                        for n in 0..<2 {
+                            for l in 0..<32 {
+                                let ql0 = w[o + 64 * n + l], ql1 = w[o + 64 * n + 32 + l], qh = w[o + 128 + 32 * n + l]
+                                values[128 * n + l] = Int32(ql0 & 15 | (qh & 3) << 4) - 32
+                                values[128 * n + 32 + l] = Int32(ql1 & 15 | (qh >> 2 & 3) << 4) - 32
+                                values[128 * n + 64 + l] = Int32(ql0 >> 4 | (qh >> 4 & 3) << 4) - 32
+                                values[128 * n + 96 + l] = Int32(ql1 >> 4 | (qh >> 6 & 3) << 4) - 32
+                            }
+                        }
+                        q += values
+                    }
+                    let want = VNNIInterleaved.referenceQ6K(quants: q, scales: sc, d: d, x: (0..<cols).map { a.qs[t * cols + $0] },
+                                                            xScales: (0..<blocks).map { xb.scales[8 * $0] })
+                    #expect(got.bitPattern == want.bitPattern, "Q6_K \(rows)x\(cols) row \(r) token \(t): \(got) vs \(want)")
+                }
+            }
+            var avx2 = [Float](repeating: 0, count: rows), mine = avx2
+            w.withUnsafeBytes { base in
+                avx2.withUnsafeMutableBufferPointer {
+                    ByteDot.rowsAlone(.q6_K, base: base.baseAddress!, rowBytes: rowBytes, rows: 0..<rows, activations: a,
+                                      tokens: 0..<1, y: $0.baseAddress!, yStride: 1, yTokenStride: rows, kernels: .avx2)
+                }
+            }
+            mine.withUnsafeMutableBufferPointer {
+                packed.multiply(rows: 0..<rows, activations: a, tokens: 0..<1, y: $0.baseAddress!, yStride: 1, yTokenStride: rows)
+            }
+            let scale = avx2.map(abs).max()!
+            for r in 0..<rows { #expect(abs(mine[r] - avx2[r]) <= scale * 1e-5, "Q6_K row \(r): \(mine[r]) vs \(avx2[r])") }
+        }
+    }
+
+    @Test(arguments: [(GGMLType.q4_0, 96), (.q4_1, 96), (.q5_0, 96), (.q8_0, 96), (.q4_K, 512), (.q6_K, 512)])
     func rowsDecodeAsFromTheFile(_ type: GGMLType, cols: Int) throws {
         let rows = 21, rowBytes = type.byteCount(elements: cols)!
         let w = ByteDotTokensTests.weights(type, rows: rows, cols: cols, seed: 7)
@@ -176,7 +233,7 @@ struct InterleavedWeightsTests {
         let w = ByteDotTokensTests.weights(.q4_0, rows: 16, cols: 32, seed: 1)
         w.withUnsafeBytes {
             #expect(InterleavedWeights(type: .q4_0, base: $0.baseAddress!, rowBytes: 18, rows: 16, cols: 32, kernels: .avx2) == nil)
-            #expect(InterleavedWeights(type: .q6_K, base: $0.baseAddress!, rowBytes: 18, rows: 16, cols: 32) == nil)
+            #expect(InterleavedWeights(type: .q5_K, base: $0.baseAddress!, rowBytes: 18, rows: 16, cols: 32) == nil)
         }
     }
 }
