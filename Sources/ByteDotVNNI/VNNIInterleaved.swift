@@ -56,12 +56,6 @@ public enum VNNIInterleaved {
     /// (`rowBytes` apart, `blocks` blocks each) into `dst`, the start of the interleaved copy.
     public static func repack(_ type: VNNIBlockType, base: UnsafeRawPointer, rowBytes: Int, rows: Int, blocks: Int,
                               groups: Range<Int>, into dst: UnsafeMutableRawPointer) {
-        if type == .q4_K {
-            return repackQ4K(base: base, rowBytes: rowBytes, rows: rows, blocks: blocks, groups: groups, into: dst)
-        }
-        if type == .q6_K {
-            return repackQ6K(base: base, rowBytes: rowBytes, rows: rows, blocks: blocks, groups: groups, into: dst)
-        }
         let size = groupBlockBytes(type)!
         let sourceBlockBytes = switch type {
         case .q4_0: 18
@@ -76,49 +70,58 @@ public enum VNNIInterleaved {
                 let out = dst + (g &* blocks &+ b) &* size
                 out.initializeMemory(as: UInt8.self, repeating: 0, count: size)
                 for i in 0..<groupRows where g &* groupRows &+ i < rows {
-                    let row = g &* groupRows &+ i
-                    let offset: Int = row &* rowBytes &+ b &* sourceBlockBytes
+                    let offset: Int = (g &* groupRows &+ i) &* rowBytes &+ b &* sourceBlockBytes
                     let src = base + offset
-                    out.storeBytes(of: src.loadUnaligned(as: UInt16.self), toByteOffset: 2 &* i, as: UInt16.self)
-                    let q = out + 64
-                    @inline(__always) func word(_ at: Int) -> UInt32 { src.loadUnaligned(fromByteOffset: at, as: UInt32.self) }
-                    @inline(__always) func put(_ register: Int, _ v: UInt32) {
-                        q.storeBytes(of: v, toByteOffset: 64 &* register &+ 4 &* i, as: UInt32.self)
-                    }
                     switch type {
-                    case .q8_0:
-                        for k in 0..<8 { put(k, word(2 &+ 4 &* k) ^ 0x8080_8080) }
-                    case .q4_0, .q4_1, .q5_0:
-                        // Elements 0-15 are the low nibbles of the 16 bytes, 16-31 the high ones.
-                        let quants = switch type {
-                        case .q4_1: 4
-                        case .q5_0: 6
-                        default: 2
-                        }
-                        if type == .q5_0 {
-                            // Q5_0's fifth bits (bit e of the u32 at byte 2 is element e's) as
-                            // a byte mask per step: bit 4i + c is row i's element 4k + c.
-                            let high = UInt64(word(2))
-                            for k in 0..<8 {
-                                let at = 256 &+ 8 &* k
-                                let bits = q.load(fromByteOffset: at, as: UInt64.self) | (high >> (4 &* k) & 0xF) << (4 &* i)
-                                q.storeBytes(of: bits, toByteOffset: at, as: UInt64.self)
-                            }
-                        }
-                        if type == .q4_1 {
-                            out.storeBytes(of: src.loadUnaligned(fromByteOffset: 2, as: UInt16.self),
-                                           toByteOffset: 32 &+ 2 &* i, as: UInt16.self)
-                        }
-                        let nibbles: UInt32 = 0x0F0F_0F0F
-                        for j in 0..<2 {
-                            let lo = word(quants &+ 8 &* j), hi = word(quants &+ 8 &* j &+ 4)
-                            put(j, lo & nibbles | (hi & nibbles) << 4)
-                            put(j &+ 2, lo >> 4 & nibbles | hi & ~nibbles)
-                        }
-                    case .q4_K, .q6_K: break
+                    case .q4_K: repackQ4K(src, into: out, lane: i)
+                    case .q6_K: repackQ6K(src, into: out, lane: i)
+                    default: repackBlock(type, src, into: out, lane: i)
                     }
                 }
             }
+        }
+    }
+
+    /// One row's block `src` of a 32-element type into lane `i` of the group-block `out`.
+    private static func repackBlock(_ type: VNNIBlockType, _ src: UnsafeRawPointer, into out: UnsafeMutableRawPointer,
+                                    lane i: Int) {
+        out.storeBytes(of: src.loadUnaligned(as: UInt16.self), toByteOffset: 2 &* i, as: UInt16.self)
+        let q = out + 64
+        @inline(__always) func word(_ at: Int) -> UInt32 { src.loadUnaligned(fromByteOffset: at, as: UInt32.self) }
+        @inline(__always) func put(_ register: Int, _ v: UInt32) {
+            q.storeBytes(of: v, toByteOffset: 64 &* register &+ 4 &* i, as: UInt32.self)
+        }
+        switch type {
+        case .q8_0:
+            for k in 0..<8 { put(k, word(2 &+ 4 &* k) ^ 0x8080_8080) }
+        case .q4_0, .q4_1, .q5_0:
+            // Elements 0-15 are the low nibbles of the 16 bytes, 16-31 the high ones.
+            let quants = switch type {
+            case .q4_1: 4
+            case .q5_0: 6
+            default: 2
+            }
+            if type == .q5_0 {
+                // Q5_0's fifth bits (bit e of the u32 at byte 2 is element e's) as
+                // a byte mask per step: bit 4i + c is row i's element 4k + c.
+                let high = UInt64(word(2))
+                for k in 0..<8 {
+                    let at = 256 &+ 8 &* k
+                    let bits = q.load(fromByteOffset: at, as: UInt64.self) | (high >> (4 &* k) & 0xF) << (4 &* i)
+                    q.storeBytes(of: bits, toByteOffset: at, as: UInt64.self)
+                }
+            }
+            if type == .q4_1 {
+                out.storeBytes(of: src.loadUnaligned(fromByteOffset: 2, as: UInt16.self),
+                               toByteOffset: 32 &+ 2 &* i, as: UInt16.self)
+            }
+            let nibbles: UInt32 = 0x0F0F_0F0F
+            for j in 0..<2 {
+                let lo = word(quants &+ 8 &* j), hi = word(quants &+ 8 &* j &+ 4)
+                put(j, lo & nibbles | (hi & nibbles) << 4)
+                put(j &+ 2, lo >> 4 & nibbles | hi & ~nibbles)
+            }
+        case .q4_K, .q6_K: break
         }
     }
 
@@ -173,49 +176,18 @@ public enum VNNIInterleaved {
                             y: UnsafeMutablePointer<Float>, yStride: Int, yTokenStride: Int) {
         precondition(1...4 ~= count, "1 to 4 tokens at a time, not \(count)")
         guard !rows.isEmpty else { return }
-        if type == .q4_K {
-            let job = InterleavedQ4KJob(packed: packed, blocks: blocks, tokens: tokens, y: y, yStride: yStride,
-                                        yTokenStride: yTokenStride)
-            switch count {
-            case 1: job.run(T1.self, rows)
-            case 2: job.run(T2.self, rows)
-            case 3: job.run(T3.self, rows)
-            default: job.run(T4.self, rows)
-            }
-            return
-        }
-        if type == .q6_K {
-            let job = InterleavedQ6KJob(packed: packed, blocks: blocks, tokens: tokens, y: y, yStride: yStride,
-                                        yTokenStride: yTokenStride)
-            switch count {
-            case 1: job.run(T1.self, rows)
-            case 2: job.run(T2.self, rows)
-            case 3: job.run(T3.self, rows)
-            default: job.run(T4.self, rows)
-            }
-            return
-        }
-        Steps.with(type, tokens: tokens, count: count, blocks: blocks) { steps in
-            let job = InterleavedJob(packed: packed, blocks: blocks, steps: steps, y: y, yStride: yStride,
-                                     yTokenStride: yTokenStride)
-            switch (type, count) {
-            case (.q4_0, 1): job.run(Nibbles<NoMin>.self, T1.self, rows)
-            case (.q4_0, 2): job.run(Nibbles<NoMin>.self, T2.self, rows)
-            case (.q4_0, 3): job.run(Nibbles<NoMin>.self, T3.self, rows)
-            case (.q4_0, _): job.run(Nibbles<NoMin>.self, T4.self, rows)
-            case (.q4_1, 1): job.run(Nibbles<WithMin>.self, T1.self, rows)
-            case (.q4_1, 2): job.run(Nibbles<WithMin>.self, T2.self, rows)
-            case (.q4_1, 3): job.run(Nibbles<WithMin>.self, T3.self, rows)
-            case (.q4_1, _): job.run(Nibbles<WithMin>.self, T4.self, rows)
-            case (.q5_0, 1): job.run(Nibbles5.self, T1.self, rows)
-            case (.q5_0, 2): job.run(Nibbles5.self, T2.self, rows)
-            case (.q5_0, 3): job.run(Nibbles5.self, T3.self, rows)
-            case (.q5_0, _): job.run(Nibbles5.self, T4.self, rows)
-            case (.q8_0, 1): job.run(Bytes8.self, T1.self, rows)
-            case (.q8_0, 2): job.run(Bytes8.self, T2.self, rows)
-            case (.q8_0, 3): job.run(Bytes8.self, T3.self, rows)
-            case (.q8_0, _): job.run(Bytes8.self, T4.self, rows)
-            case (.q4_K, _), (.q6_K, _): break
+        let out = GroupOutput(y: y, yStride: yStride, yTokenStride: yTokenStride)
+        switch type {
+        case .q4_K: InterleavedQ4KJob(packed: packed, blocks: blocks, tokens: tokens, out: out).run(count: count, rows: rows)
+        case .q6_K: InterleavedQ6KJob(packed: packed, blocks: blocks, tokens: tokens, out: out).run(count: count, rows: rows)
+        case .q4_0, .q4_1, .q5_0, .q8_0:
+            Steps.with(type, tokens: tokens, count: count, blocks: blocks) { steps in
+                switch type {
+                case .q4_0: InterleavedJob<Nibbles<NoMin>>(packed: packed, blocks: blocks, steps: steps, out: out).run(count: count, rows: rows)
+                case .q4_1: InterleavedJob<Nibbles<WithMin>>(packed: packed, blocks: blocks, steps: steps, out: out).run(count: count, rows: rows)
+                case .q5_0: InterleavedJob<Nibbles5>(packed: packed, blocks: blocks, steps: steps, out: out).run(count: count, rows: rows)
+                default: InterleavedJob<Bytes8>(packed: packed, blocks: blocks, steps: steps, out: out).run(count: count, rows: rows)
+                }
             }
         }
     }
@@ -353,37 +325,75 @@ struct Steps {
     }
 }
 
-struct InterleavedJob {
-    /// How far ahead of the block being read its lines are prefetched: without it one token
-    /// (Gemma 3 270M's decode, its 178 MB output matrix) streamed the copy at ~80% of the
-    /// row-major kernels' rate; 2-6 KiB ahead all did as well as them or better.
-    static let prefetchDistance = 4096
-    let packed: UnsafeRawPointer
-    let blocks: Int
-    let steps: Steps
+/// Sixteen rows at a time, for one to four tokens: the interleaved kernels' common frame.
+protocol GroupKernel {
+    /// Group `g`'s sixteen rows times `T.value` tokens; outputs of rows in `rows` are written.
+    func group<T: Count>(_ t: T.Type, _ g: Int, _ rows: Range<Int>)
+}
+
+extension GroupKernel {
+    func run(count: Int, rows: Range<Int>) {
+        let first = rows.lowerBound / VNNIInterleaved.groupRows, last = (rows.upperBound - 1) / VNNIInterleaved.groupRows
+        for g in first...last {
+            switch count {
+            case 1: group(T1.self, g, rows)
+            case 2: group(T2.self, g, rows)
+            case 3: group(T3.self, g, rows)
+            default: group(T4.self, g, rows)
+            }
+        }
+    }
+}
+
+/// Where a group's outputs go: token t's row r at `y[t * yTokenStride + r * yStride]`.
+struct GroupOutput {
     let y: UnsafeMutablePointer<Float>
     let yStride: Int
     let yTokenStride: Int
 
-    func run<F: InterleavedFormat, T: Count>(_ f: F.Type, _ t: T.Type, _ rows: Range<Int>) {
-        let first = rows.lowerBound / VNNIInterleaved.groupRows
-        let last = (rows.upperBound - 1) / VNNIInterleaved.groupRows
-        for g in first...last { group(F.self, T.self, g, rows) }
+    /// Group `g`'s sixteen outputs `v` for token `t`, the rows of it inside `rows`.
+    @inline(__always) func store(_ v: SIMD16<Float>, token t: Int, group g: Int, rows: Range<Int>) {
+        let row0 = g &* VNNIInterleaved.groupRows
+        let lo = max(rows.lowerBound, row0), hi = min(rows.upperBound, row0 &+ VNNIInterleaved.groupRows)
+        let yt = y + t &* yTokenStride
+        if yStride == 1 {
+            let mask = UInt16(truncatingIfNeeded: (1 &<< (hi &- row0)) &- (1 &<< (lo &- row0)))
+            _mm512_mask_storeu_ps(yt + row0, mask, v)
+        } else {
+            for r in lo..<hi { yt[r &* yStride] = v[r &- row0] }
+        }
     }
+}
 
-    /// Group `g`'s sixteen rows times the tokens; outputs of rows in `rows` are written.
+/// How far ahead of the block being read its lines are prefetched: without it one token
+/// (Gemma 3 270M's decode, its 178 MB output matrix) streamed the copy at ~80% of the row-major
+/// kernels' rate; 2-6 KiB ahead all did as well as them or better.
+let interleavedPrefetchDistance = 4096
+
+/// Prefetches the `bytes` of the group-block `interleavedPrefetchDistance` ahead of `blk`.
+@inline(__always) func prefetchAhead(_ blk: UnsafeRawPointer, bytes: Int) {
+    var line = 0
+    while line < bytes {
+        rdic_prefetch(blk + (interleavedPrefetchDistance &+ line))
+        line &+= 64
+    }
+}
+
+/// The 32-element block formats' kernel.
+struct InterleavedJob<F: InterleavedFormat>: GroupKernel {
+    let packed: UnsafeRawPointer
+    let blocks: Int
+    let steps: Steps
+    let out: GroupOutput
+
     @inline(__always)
-    private func group<F: InterleavedFormat, T: Count>(_ f: F.Type, _ t: T.Type, _ g: Int, _ rows: Range<Int>) {
+    func group<T: Count>(_ t: T.Type, _ g: Int, _ rows: Range<Int>) {
         var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
         var mins = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
         let groupBase = packed + g &* blocks &* F.groupBlockBytes
         for b in 0..<blocks {
             let blk = groupBase + b &* F.groupBlockBytes
-            var line = 0
-            while line < F.groupBlockBytes {
-                rdic_prefetch(blk + (InterleavedJob.prefetchDistance &+ line))
-                line &+= 64
-            }
+            prefetchAhead(blk, bytes: F.groupBlockBytes)
             // Two chains per token (even and odd steps): integer sums are exact in any order.
             var s = (steps.start(b, 0), Lanes(), T.value > 1 ? steps.start(b, 1) : Lanes(), Lanes(),
                      T.value > 2 ? steps.start(b, 2) : Lanes(), Lanes(), T.value > 3 ? steps.start(b, 3) : Lanes(), Lanes())
@@ -412,17 +422,7 @@ struct InterleavedJob {
             if T.value > 2 { finish(s.4, s.5, 2, &acc.2, &mins.2) }
             if T.value > 3 { finish(s.6, s.7, 3, &acc.3, &mins.3) }
         }
-        let row0 = g &* VNNIInterleaved.groupRows
-        let lo = max(rows.lowerBound, row0), hi = min(rows.upperBound, row0 &+ VNNIInterleaved.groupRows)
-        @inline(__always) func store(_ v: SIMD16<Float>, _ t: Int) {
-            let yt = y + t &* yTokenStride
-            if yStride == 1 {
-                let mask = UInt16(truncatingIfNeeded: (1 &<< (hi &- row0)) &- (1 &<< (lo &- row0)))
-                _mm512_mask_storeu_ps(yt + row0, mask, v)
-            } else {
-                for r in lo..<hi { yt[r &* yStride] = v[r &- row0] }
-            }
-        }
+        @inline(__always) func store(_ v: SIMD16<Float>, _ t: Int) { out.store(v, token: t, group: g, rows: rows) }
         store(F.hasMin ? acc.0 + mins.0 : acc.0, 0)
         if T.value > 1 { store(F.hasMin ? acc.1 + mins.1 : acc.1, 1) }
         if T.value > 2 { store(F.hasMin ? acc.2 + mins.2 : acc.2, 2) }

@@ -21,35 +21,22 @@ enum Q4KLayout {
 }
 
 extension VNNIInterleaved {
-    /// Repacks Q4_K rows (144-byte super-blocks; `scaleMin(scales, j)` unpacks sub-block j's
-    /// 6-bit scale and min from a block's 12 scale bytes).
-    static func repackQ4K(base: UnsafeRawPointer, rowBytes: Int, rows: Int, blocks: Int, groups: Range<Int>,
-                          into dst: UnsafeMutableRawPointer) {
-        for g in groups {
-            for b in 0..<blocks {
-                let out = dst + (g &* blocks &+ b) &* Q4KLayout.groupBlockBytes
-                out.initializeMemory(as: UInt8.self, repeating: 0, count: Q4KLayout.groupBlockBytes)
-                for i in 0..<groupRows where g &* groupRows &+ i < rows {
-                    let offset: Int = (g &* groupRows &+ i) &* rowBytes &+ b &* 144
-                    let src = base + offset
-                    out.storeBytes(of: src.loadUnaligned(as: UInt16.self), toByteOffset: 2 &* i, as: UInt16.self)
-                    out.storeBytes(of: src.loadUnaligned(fromByteOffset: 2, as: UInt16.self), toByteOffset: 32 &+ 2 &* i,
-                                   as: UInt16.self)
-                    let packed = src + 4
-                    @inline(__always) func byte(_ k: Int) -> UInt8 { packed.load(fromByteOffset: k, as: UInt8.self) }
-                    for j in 0..<8 {
-                        // ggml's get_scale_min_k4.
-                        let scale: UInt8 = j < 4 ? byte(j) & 63 : (byte(j &+ 4) & 0x0F) | ((byte(j &- 4) >> 6) << 4)
-                        let min: UInt8 = j < 4 ? byte(j &+ 4) & 63 : (byte(j &+ 4) >> 4) | ((byte(j) >> 6) << 4)
-                        out.storeBytes(of: scale, toByteOffset: Q4KLayout.scales &+ 16 &* j &+ i, as: UInt8.self)
-                        out.storeBytes(of: min, toByteOffset: Q4KLayout.mins &+ 16 &* j &+ i, as: UInt8.self)
-                    }
-                    for r in 0..<32 {
-                        out.storeBytes(of: src.loadUnaligned(fromByteOffset: 16 &+ 4 &* r, as: UInt32.self),
-                                       toByteOffset: Q4KLayout.quants &+ 64 &* r &+ 4 &* i, as: UInt32.self)
-                    }
-                }
-            }
+    /// One row's Q4_K super-block `src` (144 bytes) into lane `i` of the group-block `out`.
+    static func repackQ4K(_ src: UnsafeRawPointer, into out: UnsafeMutableRawPointer, lane i: Int) {
+        out.storeBytes(of: src.loadUnaligned(as: UInt16.self), toByteOffset: 2 &* i, as: UInt16.self)
+        out.storeBytes(of: src.loadUnaligned(fromByteOffset: 2, as: UInt16.self), toByteOffset: 32 &+ 2 &* i, as: UInt16.self)
+        let packed = src + 4
+        @inline(__always) func byte(_ k: Int) -> UInt8 { packed.load(fromByteOffset: k, as: UInt8.self) }
+        for j in 0..<8 {
+            // ggml's get_scale_min_k4.
+            let scale: UInt8 = j < 4 ? byte(j) & 63 : (byte(j &+ 4) & 0x0F) | ((byte(j &- 4) >> 6) << 4)
+            let min: UInt8 = j < 4 ? byte(j &+ 4) & 63 : (byte(j &+ 4) >> 4) | ((byte(j) >> 6) << 4)
+            out.storeBytes(of: scale, toByteOffset: Q4KLayout.scales &+ 16 &* j &+ i, as: UInt8.self)
+            out.storeBytes(of: min, toByteOffset: Q4KLayout.mins &+ 16 &* j &+ i, as: UInt8.self)
+        }
+        for r in 0..<32 {
+            out.storeBytes(of: src.loadUnaligned(fromByteOffset: 16 &+ 4 &* r, as: UInt32.self),
+                           toByteOffset: Q4KLayout.quants &+ 64 &* r &+ 4 &* i, as: UInt32.self)
         }
     }
 
@@ -95,28 +82,34 @@ extension VNNIInterleaved {
     }
 }
 
+/// Up to four tokens held by value (the K-quant kernels read their activations directly).
+struct FourTokens {
+    let x: (VNNIToken, VNNIToken, VNNIToken, VNNIToken)
+
+    @inline(__always) init(_ tokens: UnsafePointer<VNNIToken>, count: Int) {
+        x = (tokens[0], tokens[count > 1 ? 1 : 0], tokens[count > 2 ? 2 : 0], tokens[count > 3 ? 3 : 0])
+    }
+
+    @inline(__always) func token(_ t: Int) -> VNNIToken { t == 0 ? x.0 : t == 1 ? x.1 : t == 2 ? x.2 : x.3 }
+
+    /// Token t's four quants at element `at`, in every lane.
+    @inline(__always) func bytes(_ t: Int, _ at: Int) -> Lanes {
+        _mm512_set1_epi32(UnsafeRawPointer(token(t).qs).loadUnaligned(fromByteOffset: at, as: Int32.self))
+    }
+}
+
 /// The Q4_K kernel over groups of sixteen rows for `T.value` tokens.
-struct InterleavedQ4KJob {
+struct InterleavedQ4KJob: GroupKernel {
     let packed: UnsafeRawPointer
     let blocks: Int
     let tokens: UnsafePointer<VNNIToken>
-    let y: UnsafeMutablePointer<Float>
-    let yStride: Int
-    let yTokenStride: Int
-
-    func run<T: Count>(_ t: T.Type, _ rows: Range<Int>) {
-        let first = rows.lowerBound / VNNIInterleaved.groupRows
-        let last = (rows.upperBound - 1) / VNNIInterleaved.groupRows
-        for g in first...last { group(T.self, g, rows) }
-    }
+    let out: GroupOutput
 
     @inline(__always)
-    private func group<T: Count>(_ t: T.Type, _ g: Int, _ rows: Range<Int>) {
-        let x = (tokens[0], tokens[T.value > 1 ? 1 : 0], tokens[T.value > 2 ? 2 : 0], tokens[T.value > 3 ? 3 : 0])
-        @inline(__always) func token(_ t: Int) -> VNNIToken { t == 0 ? x.0 : t == 1 ? x.1 : t == 2 ? x.2 : x.3 }
-        @inline(__always) func bytes(_ t: Int, _ at: Int) -> Lanes {
-            _mm512_set1_epi32(UnsafeRawPointer(token(t).qs).loadUnaligned(fromByteOffset: at, as: Int32.self))
-        }
+    func group<T: Count>(_ t: T.Type, _ g: Int, _ rows: Range<Int>) {
+        let x = FourTokens(tokens, count: T.value)
+        @inline(__always) func token(_ t: Int) -> VNNIToken { x.token(t) }
+        @inline(__always) func bytes(_ t: Int, _ at: Int) -> Lanes { x.bytes(t, at) }
         var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
         var mins = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
         let size = Q4KLayout.groupBlockBytes
@@ -124,11 +117,7 @@ struct InterleavedQ4KJob {
         let mask = _mm512_set1_epi8(0x0F)
         for b in 0..<blocks {
             let blk = groupBase + b &* size
-            var line = 0
-            while line < size {
-                rdic_prefetch(blk + (InterleavedJob.prefetchDistance &+ line))
-                line &+= 64
-            }
+            prefetchAhead(blk, bytes: size)
             var s = (Lanes(), Lanes(), Lanes(), Lanes())
             for c in 0..<4 {
                 var lo = (Lanes(), Lanes(), Lanes(), Lanes()), hi = (Lanes(), Lanes(), Lanes(), Lanes())
@@ -169,26 +158,14 @@ struct InterleavedQ4KJob {
             if T.value > 2 { finish(2, s.2, &acc.2, &mins.2) }
             if T.value > 3 { finish(3, s.3, &acc.3, &mins.3) }
         }
-        let row0 = g &* VNNIInterleaved.groupRows
-        let lo = max(rows.lowerBound, row0), hi = min(rows.upperBound, row0 &+ VNNIInterleaved.groupRows)
-        @inline(__always) func store(_ v: SIMD16<Float>, _ t: Int) {
-            let yt = y + t &* yTokenStride
-            if yStride == 1 {
-                let mask = UInt16(truncatingIfNeeded: (1 &<< (hi &- row0)) &- (1 &<< (lo &- row0)))
-                _mm512_mask_storeu_ps(yt + row0, mask, v)
-            } else {
-                for r in lo..<hi { yt[r &* yStride] = v[r &- row0] }
-            }
-        }
+        @inline(__always) func store(_ v: SIMD16<Float>, _ t: Int) { out.store(v, token: t, group: g, rows: rows) }
         store(acc.0 - mins.0, 0)
         if T.value > 1 { store(acc.1 - mins.1, 1) }
         if T.value > 2 { store(acc.2 - mins.2, 2) }
         if T.value > 3 { store(acc.3 - mins.3, 3) }
     }
 }
-#endif
 
-#if arch(x86_64)
 /// Q6_K in the interleaved layout: sixteen rows per group, one 256-element super-block at a
 /// time. A group-super-block is the sixteen d (f16), then from byte 64 each 16-element
 /// sub-block's sixteen scales (int8), then from byte 320 the file's low-nibble bytes
@@ -205,33 +182,24 @@ enum Q6KLayout {
 }
 
 extension VNNIInterleaved {
-    static func repackQ6K(base: UnsafeRawPointer, rowBytes: Int, rows: Int, blocks: Int, groups: Range<Int>,
-                          into dst: UnsafeMutableRawPointer) {
-        for g in groups {
-            for b in 0..<blocks {
-                let out = dst + (g &* blocks &+ b) &* Q6KLayout.groupBlockBytes
-                out.initializeMemory(as: UInt8.self, repeating: 0, count: Q6KLayout.groupBlockBytes)
-                for i in 0..<groupRows where g &* groupRows &+ i < rows {
-                    let offset: Int = (g &* groupRows &+ i) &* rowBytes &+ b &* 210
-                    let src = base + offset
-                    out.storeBytes(of: src.loadUnaligned(fromByteOffset: 208, as: UInt16.self), toByteOffset: 2 &* i, as: UInt16.self)
-                    for s in 0..<16 {
-                        out.storeBytes(of: src.load(fromByteOffset: 192 &+ s, as: UInt8.self),
-                                       toByteOffset: Q6KLayout.scales &+ 16 &* s &+ i, as: UInt8.self)
-                    }
-                    for r in 0..<32 {
-                        out.storeBytes(of: src.loadUnaligned(fromByteOffset: 4 &* r, as: UInt32.self),
-                                       toByteOffset: Q6KLayout.low &+ 64 &* r &+ 4 &* i, as: UInt32.self)
-                    }
-                    for r in 0..<16 {
-                        out.storeBytes(of: src.loadUnaligned(fromByteOffset: 128 &+ 4 &* r, as: UInt32.self),
-                                       toByteOffset: Q6KLayout.high &+ 64 &* r &+ 4 &* i, as: UInt32.self)
-                    }
-                }
-            }
+    /// One row's Q6_K super-block `src` (210 bytes) into lane `i` of the group-block `out`.
+    static func repackQ6K(_ src: UnsafeRawPointer, into out: UnsafeMutableRawPointer, lane i: Int) {
+        out.storeBytes(of: src.loadUnaligned(fromByteOffset: 208, as: UInt16.self), toByteOffset: 2 &* i, as: UInt16.self)
+        for s in 0..<16 {
+            out.storeBytes(of: src.load(fromByteOffset: 192 &+ s, as: UInt8.self),
+                           toByteOffset: Q6KLayout.scales &+ 16 &* s &+ i, as: UInt8.self)
+        }
+        for r in 0..<32 {
+            out.storeBytes(of: src.loadUnaligned(fromByteOffset: 4 &* r, as: UInt32.self),
+                           toByteOffset: Q6KLayout.low &+ 64 &* r &+ 4 &* i, as: UInt32.self)
+        }
+        for r in 0..<16 {
+            out.storeBytes(of: src.loadUnaligned(fromByteOffset: 128 &+ 4 &* r, as: UInt32.self),
+                           toByteOffset: Q6KLayout.high &+ 64 &* r &+ 4 &* i, as: UInt32.self)
         }
     }
 
+    /// Block `b` of Q6_K row `r` as the file had it.
     static func originalQ6KBlock(packed: UnsafeRawPointer, blocks: Int, row r: Int, block b: Int,
                                  into dst: UnsafeMutableRawPointer) {
         let i = r % groupRows
@@ -270,41 +238,27 @@ extension VNNIInterleaved {
 }
 
 /// The Q6_K kernel over groups of sixteen rows for `T.value` tokens.
-struct InterleavedQ6KJob {
+struct InterleavedQ6KJob: GroupKernel {
     let packed: UnsafeRawPointer
     let blocks: Int
     let tokens: UnsafePointer<VNNIToken>
-    let y: UnsafeMutablePointer<Float>
-    let yStride: Int
-    let yTokenStride: Int
-
-    func run<T: Count>(_ t: T.Type, _ rows: Range<Int>) {
-        let first = rows.lowerBound / VNNIInterleaved.groupRows
-        let last = (rows.upperBound - 1) / VNNIInterleaved.groupRows
-        for g in first...last { group(T.self, g, rows) }
-    }
+    let out: GroupOutput
 
     /// Four sub-blocks' integer sums for one token.
     struct Quad { var a = Lanes(), b = Lanes(), c = Lanes(), d = Lanes() }
 
     @inline(__always)
-    private func group<T: Count>(_ t: T.Type, _ g: Int, _ rows: Range<Int>) {
-        let x = (tokens[0], tokens[T.value > 1 ? 1 : 0], tokens[T.value > 2 ? 2 : 0], tokens[T.value > 3 ? 3 : 0])
-        @inline(__always) func token(_ t: Int) -> VNNIToken { t == 0 ? x.0 : t == 1 ? x.1 : t == 2 ? x.2 : x.3 }
-        @inline(__always) func bytes(_ t: Int, _ at: Int) -> Lanes {
-            _mm512_set1_epi32(UnsafeRawPointer(token(t).qs).loadUnaligned(fromByteOffset: at, as: Int32.self))
-        }
+    func group<T: Count>(_ t: T.Type, _ g: Int, _ rows: Range<Int>) {
+        let x = FourTokens(tokens, count: T.value)
+        @inline(__always) func token(_ t: Int) -> VNNIToken { x.token(t) }
+        @inline(__always) func bytes(_ t: Int, _ at: Int) -> Lanes { x.bytes(t, at) }
         var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
         let size = Q6KLayout.groupBlockBytes
         let groupBase = packed + g &* blocks &* size
         let nibble = _mm512_set1_epi8(0x0F), top = _mm512_set1_epi8(0x30)
         for b in 0..<blocks {
             let blk = groupBase + b &* size
-            var line = 0
-            while line < size {
-                rdic_prefetch(blk + (InterleavedJob.prefetchDistance &+ line))
-                line &+= 64
-            }
+            prefetchAhead(blk, bytes: size)
             var s = (Lanes(), Lanes(), Lanes(), Lanes())
             for n in 0..<2 {
                 for m in 0..<2 {
@@ -362,17 +316,7 @@ struct InterleavedQ6KJob {
             if T.value > 2 { finish(2, s.2, &acc.2) }
             if T.value > 3 { finish(3, s.3, &acc.3) }
         }
-        let row0 = g &* VNNIInterleaved.groupRows
-        let lo = max(rows.lowerBound, row0), hi = min(rows.upperBound, row0 &+ VNNIInterleaved.groupRows)
-        @inline(__always) func store(_ v: SIMD16<Float>, _ t: Int) {
-            let yt = y + t &* yTokenStride
-            if yStride == 1 {
-                let mask = UInt16(truncatingIfNeeded: (1 &<< (hi &- row0)) &- (1 &<< (lo &- row0)))
-                _mm512_mask_storeu_ps(yt + row0, mask, v)
-            } else {
-                for r in lo..<hi { yt[r &* yStride] = v[r &- row0] }
-            }
-        }
+        @inline(__always) func store(_ v: SIMD16<Float>, _ t: Int) { out.store(v, token: t, group: g, rows: rows) }
         store(acc.0, 0)
         if T.value > 1 { store(acc.1, 1) }
         if T.value > 2 { store(acc.2, 2) }
