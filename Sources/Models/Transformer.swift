@@ -111,11 +111,12 @@ public final class Transformer: @unchecked Sendable {
 
     deinit { pool.shutdown() }
 
-    /// Bytes of the weights: the mapped file and the interleaved copies (their file pages are
-    /// dropped but may be read back).: their file pages are dropped but may be read back.
+    /// Bytes the weights keep resident: the mapped file, with each tensor an interleaved copy
+    /// replaces (its file pages dropped) counted at the copy's size instead.
     public var weightBytes: Int {
-        file.fileSize + output.interleavedBytes + layers.reduce(0) { sum, l in
-            sum + [l.wq, l.wk, l.wv, l.wo, l.gate, l.up, l.down].reduce(0) { $0 + $1.interleavedBytes }
+        let matrices = [output] + layers.flatMap { [$0.wq, $0.wk, $0.wv, $0.wo, $0.gate, $0.up, $0.down] }
+        return matrices.reduce(file.fileSize) { total, m in
+            m.interleavedBytes == 0 ? total : total - m.rows * m.rowBytes + m.interleavedBytes
         }
     }
 
