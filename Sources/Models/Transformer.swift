@@ -75,9 +75,13 @@ public final class Transformer: @unchecked Sendable {
             throw .invalidHyperparameter("heads \(h.headCount), KV heads \(h.kvHeadCount), RoPE dims \(h.ropeDimensions)")
         }
         let t = TensorLoader(file: file)
+        // A model whose default is llama.cpp's numerics reads the file's rows (its kernels); it
+        // makes no copies (a request asking for `.fast` then takes the row-major kernels).
+        let copies = numerics == .fast
         var layers: [LayerWeights] = []
         for i in 0..<h.layerCount {
-            layers.append(try architecture.layerWeights(t, h, layer: i).withInterleavedCopies(from: file))
+            let layer = try architecture.layerWeights(t, h, layer: i)
+            layers.append(copies ? layer.withInterleavedCopies(from: file) : layer)
         }
         self.layers = layers
         let d = h.embeddingLength
@@ -87,10 +91,10 @@ public final class Transformer: @unchecked Sendable {
         let embedding = try t.matrix("token_embd.weight", cols: d, rows: hp.vocabularySize)
         if let separate = try t.optionalMatrix("output.weight", cols: d, rows: hp.vocabularySize) {
             tokenEmbedding = embedding
-            output = separate.withInterleavedCopy(from: file)
+            output = copies ? separate.withInterleavedCopy(from: file) : separate
         } else {
             // Tied: lookups read the output's interleaved copy, whose file pages are dropped.
-            output = embedding.withInterleavedCopy(from: file)
+            output = copies ? embedding.withInterleavedCopy(from: file) : embedding
             tokenEmbedding = output
         }
         outputNorm = try t.vector("output_norm.weight", count: d)

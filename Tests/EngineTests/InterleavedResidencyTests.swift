@@ -21,4 +21,10 @@ import Testing
         #endif
         #expect(model.weightBytes == file)
     }
+
+    @Test(arguments: [TestModels.Name.gemma3, .smollm2])
+    func llamaCppNumericsMakeNoCopies(_ name: TestModels.Name) throws {
+        let model = try Loaded.model(name, numerics: .llamaCpp)
+        #expect(model.weightBytes == model.file.fileSize)
+    }
 }
