@@ -15,10 +15,9 @@ public struct VNNIToken {
     public let qs: UnsafePointer<Int8>
     public let scales: UnsafePointer<Float>
     public let scaledSums: UnsafePointer<Float>
-    /// Each block's sum of quants, where known (the interleaved kernels add them up otherwise;
-    /// Q4_K's need them).
+    /// Each block's sum of quants (the interleaved kernels need them; the row-major ones not).
     public let sums: UnsafePointer<Int32>?
-    /// Each 16-element sub-block's sum of quants (Q6_K's interleaved kernel needs them).
+    /// Each 16-element sub-block's sum of quants (likewise).
     public let sums16: UnsafePointer<Int32>?
 
     public init(qs: UnsafePointer<Int8>, scales: UnsafePointer<Float>, scaledSums: UnsafePointer<Float>,

@@ -33,15 +33,13 @@ public enum VNNIInterleaved {
     /// Rows per group: the lanes of one 512-bit register of int32.
     public static let groupRows = 16
 
-    /// Whether `type` has an interleaved layout.
-    public static func supports(_ type: VNNIBlockType) -> Bool { groupBlockBytes(type) != nil }
-
     /// Bytes of one group-block of `type`.
-    public static func groupBlockBytes(_ type: VNNIBlockType) -> Int? {
+    public static func groupBlockBytes(_ type: VNNIBlockType) -> Int {
         switch type {
-        case .q4_0, .q4_1: 320
-        case .q5_0: 384
-        case .q8_0: 576
+        case .q4_0: Nibbles<NoMin>.groupBlockBytes
+        case .q4_1: Nibbles<WithMin>.groupBlockBytes
+        case .q5_0: Nibbles5.groupBlockBytes
+        case .q8_0: Bytes8.groupBlockBytes
         case .q4_K: Q4KLayout.groupBlockBytes
         case .q6_K: Q6KLayout.groupBlockBytes
         }
@@ -49,14 +47,14 @@ public enum VNNIInterleaved {
 
     /// Bytes the interleaved copy of a `rows` x `blocks` matrix takes.
     public static func packedBytes(_ type: VNNIBlockType, rows: Int, blocks: Int) -> Int {
-        (rows + groupRows - 1) / groupRows * blocks * groupBlockBytes(type)!
+        (rows + groupRows - 1) / groupRows * blocks * groupBlockBytes(type)
     }
 
     /// Repacks rows `groups` (in groups of sixteen rows) of the row-major matrix at `base`
     /// (`rowBytes` apart, `blocks` blocks each) into `dst`, the start of the interleaved copy.
     public static func repack(_ type: VNNIBlockType, base: UnsafeRawPointer, rowBytes: Int, rows: Int, blocks: Int,
                               groups: Range<Int>, into dst: UnsafeMutableRawPointer) {
-        let size = groupBlockBytes(type)!
+        let size = groupBlockBytes(type)
         let sourceBlockBytes = switch type {
         case .q4_0: 18
         case .q4_1: 20
@@ -131,7 +129,7 @@ public enum VNNIInterleaved {
         if type == .q4_K { return originalQ4KBlock(packed: packed, blocks: blocks, row: r, block: b, into: dst) }
         if type == .q6_K { return originalQ6KBlock(packed: packed, blocks: blocks, row: r, block: b, into: dst) }
         let i = r % groupRows
-        let blk = packed + (r / groupRows &* blocks &+ b) &* groupBlockBytes(type)!
+        let blk = packed + (r / groupRows &* blocks &+ b) &* groupBlockBytes(type)
         let q = blk + 64
         @inline(__always) func word(_ register: Int) -> UInt32 {
             q.load(fromByteOffset: 64 &* register &+ 4 &* i, as: UInt32.self)
@@ -176,19 +174,16 @@ public enum VNNIInterleaved {
                             y: UnsafeMutablePointer<Float>, yStride: Int, yTokenStride: Int) {
         precondition(1...4 ~= count, "1 to 4 tokens at a time, not \(count)")
         guard !rows.isEmpty else { return }
+        for t in 0..<count { precondition(tokens[t].sums != nil && tokens[t].sums16 != nil, "the interleaved kernels need the sums") }
         let out = GroupOutput(y: y, yStride: yStride, yTokenStride: yTokenStride)
+        let x = FourTokens(tokens, count: count)
         switch type {
-        case .q4_K: InterleavedQ4KJob(packed: packed, blocks: blocks, tokens: tokens, out: out).run(count: count, rows: rows)
-        case .q6_K: InterleavedQ6KJob(packed: packed, blocks: blocks, tokens: tokens, out: out).run(count: count, rows: rows)
-        case .q4_0, .q4_1, .q5_0, .q8_0:
-            Steps.with(type, tokens: tokens, count: count, blocks: blocks) { steps in
-                switch type {
-                case .q4_0: InterleavedJob<Nibbles<NoMin>>(packed: packed, blocks: blocks, steps: steps, out: out).run(count: count, rows: rows)
-                case .q4_1: InterleavedJob<Nibbles<WithMin>>(packed: packed, blocks: blocks, steps: steps, out: out).run(count: count, rows: rows)
-                case .q5_0: InterleavedJob<Nibbles5>(packed: packed, blocks: blocks, steps: steps, out: out).run(count: count, rows: rows)
-                default: InterleavedJob<Bytes8>(packed: packed, blocks: blocks, steps: steps, out: out).run(count: count, rows: rows)
-                }
-            }
+        case .q4_0: InterleavedJob<Nibbles<NoMin>>(packed: packed, blocks: blocks, tokens: x, out: out).run(count: count, rows: rows)
+        case .q4_1: InterleavedJob<Nibbles<WithMin>>(packed: packed, blocks: blocks, tokens: x, out: out).run(count: count, rows: rows)
+        case .q5_0: InterleavedJob<Nibbles5>(packed: packed, blocks: blocks, tokens: x, out: out).run(count: count, rows: rows)
+        case .q8_0: InterleavedJob<Bytes8>(packed: packed, blocks: blocks, tokens: x, out: out).run(count: count, rows: rows)
+        case .q4_K: InterleavedQ4KJob(packed: packed, blocks: blocks, tokens: x, out: out).run(count: count, rows: rows)
+        case .q6_K: InterleavedQ6KJob(packed: packed, blocks: blocks, tokens: x, out: out).run(count: count, rows: rows)
         }
     }
 
@@ -274,57 +269,6 @@ enum T2: Count { static var value: Int { 2 } }
 enum T3: Count { static var value: Int { 3 } }
 enum T4: Count { static var value: Int { 4 } }
 
-/// The tokens' per-block values, laid out once per call for every group: per block, four
-/// tokens' activation bytes (32 each), then their start values (-offset · Σ quants), scales
-/// and scaled sums (four each). Slots past the call's tokens are not read.
-struct Steps {
-    static let blockBytes = 128 + 48
-    let base: UnsafeRawPointer
-
-    static func with(_ type: VNNIBlockType, tokens: UnsafePointer<VNNIToken>, count: Int, blocks: Int,
-                     _ body: (Steps) -> Void) {
-        let offset: Int32 = switch type {
-        case .q4_0: 8
-        case .q5_0: 16
-        case .q8_0: 128
-        case .q4_1, .q4_K, .q6_K: 0
-        }
-        withUnsafeTemporaryAllocation(byteCount: blockBytes * blocks, alignment: 64) { buffer in
-            let p = buffer.baseAddress!
-            for t in 0..<count {
-                let token = tokens[t]
-                for b in 0..<blocks {
-                    let dst = p + blockBytes &* b
-                    let x = UnsafeRawPointer(token.qs + 32 &* b)
-                    dst.storeBytes(of: x.loadUnaligned(as: Bytes.self), toByteOffset: 32 &* t, as: Bytes.self)
-                    var sum: Int32 = 0
-                    if offset != 0 {
-                        if let sums = token.sums { sum = sums[b] } else { for e in 0..<32 { sum &+= Int32(token.qs[32 &* b &+ e]) } }
-                    }
-                    dst.storeBytes(of: -offset &* sum, toByteOffset: 128 &+ 4 &* t, as: Int32.self)
-                    dst.storeBytes(of: token.scales[b], toByteOffset: 144 &+ 4 &* t, as: Float.self)
-                    dst.storeBytes(of: token.scaledSums[b], toByteOffset: 160 &+ 4 &* t, as: Float.self)
-                }
-            }
-            body(Steps(base: UnsafeRawPointer(p)))
-        }
-    }
-
-    /// Token t's four activation bytes of step k in block b, in every lane.
-    @inline(__always) func activations(_ b: Int, _ t: Int, _ k: Int) -> Lanes {
-        _mm512_set1_epi32(base.load(fromByteOffset: Self.blockBytes &* b &+ 32 &* t &+ 4 &* k, as: Int32.self))
-    }
-    @inline(__always) func start(_ b: Int, _ t: Int) -> Lanes {
-        _mm512_set1_epi32(base.load(fromByteOffset: Self.blockBytes &* b &+ 128 &+ 4 &* t, as: Int32.self))
-    }
-    @inline(__always) func scale(_ b: Int, _ t: Int) -> SIMD16<Float> {
-        SIMD16(repeating: base.load(fromByteOffset: Self.blockBytes &* b &+ 144 &+ 4 &* t, as: Float.self))
-    }
-    @inline(__always) func scaledSum(_ b: Int, _ t: Int) -> SIMD16<Float> {
-        SIMD16(repeating: base.load(fromByteOffset: Self.blockBytes &* b &+ 160 &+ 4 &* t, as: Float.self))
-    }
-}
-
 /// Sixteen rows at a time, for one to four tokens: the interleaved kernels' common frame.
 protocol GroupKernel {
     /// Group `g`'s sixteen rows times `T.value` tokens; outputs of rows in `rows` are written.
@@ -342,6 +286,23 @@ extension GroupKernel {
             default: group(T4.self, g, rows)
             }
         }
+    }
+}
+
+/// Up to four tokens held by value: the kernels read activations, sums and scales straight
+/// from them (a token past the count repeats the first; it is never read).
+struct FourTokens {
+    let x: (VNNIToken, VNNIToken, VNNIToken, VNNIToken)
+
+    @inline(__always) init(_ tokens: UnsafePointer<VNNIToken>, count: Int) {
+        x = (tokens[0], tokens[count > 1 ? 1 : 0], tokens[count > 2 ? 2 : 0], tokens[count > 3 ? 3 : 0])
+    }
+
+    @inline(__always) func token(_ t: Int) -> VNNIToken { t == 0 ? x.0 : t == 1 ? x.1 : t == 2 ? x.2 : x.3 }
+
+    /// Token t's four quants at element `at`, in every lane.
+    @inline(__always) func bytes(_ t: Int, _ at: Int) -> Lanes {
+        _mm512_set1_epi32(UnsafeRawPointer(token(t).qs).loadUnaligned(fromByteOffset: at, as: Int32.self))
     }
 }
 
@@ -383,11 +344,16 @@ let interleavedPrefetchDistance = 4096
 struct InterleavedJob<F: InterleavedFormat>: GroupKernel {
     let packed: UnsafeRawPointer
     let blocks: Int
-    let steps: Steps
+    let tokens: FourTokens
     let out: GroupOutput
 
     @inline(__always)
     func group<T: Count>(_ t: T.Type, _ g: Int, _ rows: Range<Int>) {
+        // Each block's chains start at -offset · Σ quants: the format's offset comes out there.
+        @inline(__always) func start(_ b: Int, _ t: Int) -> Lanes {
+            F.offset == 0 ? Lanes() : _mm512_set1_epi32(-F.offset &* tokens.token(t).sums![b])
+        }
+        @inline(__always) func activations(_ b: Int, _ t: Int, _ k: Int) -> Lanes { tokens.bytes(t, 32 &* b &+ 4 &* k) }
         var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
         var mins = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
         let groupBase = packed + g &* blocks &* F.groupBlockBytes
@@ -395,27 +361,28 @@ struct InterleavedJob<F: InterleavedFormat>: GroupKernel {
             let blk = groupBase + b &* F.groupBlockBytes
             prefetchAhead(blk, bytes: F.groupBlockBytes)
             // Two chains per token (even and odd steps): integer sums are exact in any order.
-            var s = (steps.start(b, 0), Lanes(), T.value > 1 ? steps.start(b, 1) : Lanes(), Lanes(),
-                     T.value > 2 ? steps.start(b, 2) : Lanes(), Lanes(), T.value > 3 ? steps.start(b, 3) : Lanes(), Lanes())
+            var s = (start(b, 0), Lanes(), T.value > 1 ? start(b, 1) : Lanes(), Lanes(),
+                     T.value > 2 ? start(b, 2) : Lanes(), Lanes(), T.value > 3 ? start(b, 3) : Lanes(), Lanes())
             F.steps(blk + 64) { k, u in
                 if k & 1 == 0 {
-                    s.0 = _mm512_dpbusd_epi32(s.0, u, steps.activations(b, 0, k))
-                    if T.value > 1 { s.2 = _mm512_dpbusd_epi32(s.2, u, steps.activations(b, 1, k)) }
-                    if T.value > 2 { s.4 = _mm512_dpbusd_epi32(s.4, u, steps.activations(b, 2, k)) }
-                    if T.value > 3 { s.6 = _mm512_dpbusd_epi32(s.6, u, steps.activations(b, 3, k)) }
+                    s.0 = _mm512_dpbusd_epi32(s.0, u, activations(b, 0, k))
+                    if T.value > 1 { s.2 = _mm512_dpbusd_epi32(s.2, u, activations(b, 1, k)) }
+                    if T.value > 2 { s.4 = _mm512_dpbusd_epi32(s.4, u, activations(b, 2, k)) }
+                    if T.value > 3 { s.6 = _mm512_dpbusd_epi32(s.6, u, activations(b, 3, k)) }
                 } else {
-                    s.1 = _mm512_dpbusd_epi32(s.1, u, steps.activations(b, 0, k))
-                    if T.value > 1 { s.3 = _mm512_dpbusd_epi32(s.3, u, steps.activations(b, 1, k)) }
-                    if T.value > 2 { s.5 = _mm512_dpbusd_epi32(s.5, u, steps.activations(b, 2, k)) }
-                    if T.value > 3 { s.7 = _mm512_dpbusd_epi32(s.7, u, steps.activations(b, 3, k)) }
+                    s.1 = _mm512_dpbusd_epi32(s.1, u, activations(b, 0, k))
+                    if T.value > 1 { s.3 = _mm512_dpbusd_epi32(s.3, u, activations(b, 1, k)) }
+                    if T.value > 2 { s.5 = _mm512_dpbusd_epi32(s.5, u, activations(b, 2, k)) }
+                    if T.value > 3 { s.7 = _mm512_dpbusd_epi32(s.7, u, activations(b, 3, k)) }
                 }
             }
             let d = _mm512_cvtph_ps(blk.load(as: Bytes.self))
             let m = F.hasMin ? _mm512_cvtph_ps(blk.load(fromByteOffset: 32, as: Bytes.self)) : SIMD16<Float>()
             @inline(__always) func finish(_ a: Lanes, _ b2: Lanes, _ t: Int, _ acc: inout SIMD16<Float>, _ mins: inout SIMD16<Float>) {
                 let sum = _mm512_cvtepi32_ps(_mm512_add_epi32(a, b2))
-                acc = _mm512_fmadd_ps(sum, d * steps.scale(b, t), acc)
-                if F.hasMin { mins = _mm512_fmadd_ps(m, steps.scaledSum(b, t), mins) }
+                let token = tokens.token(t)
+                acc = _mm512_fmadd_ps(sum, d * SIMD16(repeating: token.scales[b]), acc)
+                if F.hasMin { mins = _mm512_fmadd_ps(m, SIMD16(repeating: token.scaledSums[b]), mins) }
             }
             finish(s.0, s.1, 0, &acc.0, &mins.0)
             if T.value > 1 { finish(s.2, s.3, 1, &acc.1, &mins.1) }

@@ -82,34 +82,17 @@ extension VNNIInterleaved {
     }
 }
 
-/// Up to four tokens held by value (the K-quant kernels read their activations directly).
-struct FourTokens {
-    let x: (VNNIToken, VNNIToken, VNNIToken, VNNIToken)
-
-    @inline(__always) init(_ tokens: UnsafePointer<VNNIToken>, count: Int) {
-        x = (tokens[0], tokens[count > 1 ? 1 : 0], tokens[count > 2 ? 2 : 0], tokens[count > 3 ? 3 : 0])
-    }
-
-    @inline(__always) func token(_ t: Int) -> VNNIToken { t == 0 ? x.0 : t == 1 ? x.1 : t == 2 ? x.2 : x.3 }
-
-    /// Token t's four quants at element `at`, in every lane.
-    @inline(__always) func bytes(_ t: Int, _ at: Int) -> Lanes {
-        _mm512_set1_epi32(UnsafeRawPointer(token(t).qs).loadUnaligned(fromByteOffset: at, as: Int32.self))
-    }
-}
-
 /// The Q4_K kernel over groups of sixteen rows for `T.value` tokens.
 struct InterleavedQ4KJob: GroupKernel {
     let packed: UnsafeRawPointer
     let blocks: Int
-    let tokens: UnsafePointer<VNNIToken>
+    let tokens: FourTokens
     let out: GroupOutput
 
     @inline(__always)
     func group<T: Count>(_ t: T.Type, _ g: Int, _ rows: Range<Int>) {
-        let x = FourTokens(tokens, count: T.value)
-        @inline(__always) func token(_ t: Int) -> VNNIToken { x.token(t) }
-        @inline(__always) func bytes(_ t: Int, _ at: Int) -> Lanes { x.bytes(t, at) }
+        @inline(__always) func token(_ t: Int) -> VNNIToken { tokens.token(t) }
+        @inline(__always) func bytes(_ t: Int, _ at: Int) -> Lanes { tokens.bytes(t, at) }
         var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
         var mins = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
         let size = Q4KLayout.groupBlockBytes
@@ -241,7 +224,7 @@ extension VNNIInterleaved {
 struct InterleavedQ6KJob: GroupKernel {
     let packed: UnsafeRawPointer
     let blocks: Int
-    let tokens: UnsafePointer<VNNIToken>
+    let tokens: FourTokens
     let out: GroupOutput
 
     /// Four sub-blocks' integer sums for one token.
@@ -249,9 +232,8 @@ struct InterleavedQ6KJob: GroupKernel {
 
     @inline(__always)
     func group<T: Count>(_ t: T.Type, _ g: Int, _ rows: Range<Int>) {
-        let x = FourTokens(tokens, count: T.value)
-        @inline(__always) func token(_ t: Int) -> VNNIToken { x.token(t) }
-        @inline(__always) func bytes(_ t: Int, _ at: Int) -> Lanes { x.bytes(t, at) }
+        @inline(__always) func token(_ t: Int) -> VNNIToken { tokens.token(t) }
+        @inline(__always) func bytes(_ t: Int, _ at: Int) -> Lanes { tokens.bytes(t, at) }
         var acc = (SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>(), SIMD16<Float>())
         let size = Q6KLayout.groupBlockBytes
         let groupBase = packed + g &* blocks &* size

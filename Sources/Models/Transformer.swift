@@ -15,6 +15,9 @@ struct LayerWeights: @unchecked Sendable {
     var gate, up, down: WeightMatrix
     var postFFNNorm: [Float]?
 
+    /// The layer's matrices.
+    var matrices: [WeightMatrix] { [wq, wk, wv, wo, gate, up, down] }
+
     /// The layer with interleaved copies of its matrices (see `WeightMatrix.withInterleavedCopy`).
     func withInterleavedCopies(from file: GGUFFile) -> LayerWeights {
         var l = self
@@ -118,7 +121,7 @@ public final class Transformer: @unchecked Sendable {
     /// Bytes the weights keep resident: the mapped file, with each tensor an interleaved copy
     /// replaces (its file pages dropped) counted at the copy's size instead.
     public var weightBytes: Int {
-        let matrices = [output] + layers.flatMap { [$0.wq, $0.wk, $0.wv, $0.wo, $0.gate, $0.up, $0.down] }
+        let matrices = [output] + layers.flatMap(\.matrices)
         return matrices.reduce(file.fileSize) { total, m in
             m.interleavedBytes == 0 ? total : total - m.rows * m.rowBytes + m.interleavedBytes
         }

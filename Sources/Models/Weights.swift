@@ -29,7 +29,7 @@ public struct WeightMatrix: @unchecked Sendable {
 
     /// This matrix with an interleaved copy for the matrix products where the CPU and type have
     /// one. The copy replaces the file's pages in memory (they are dropped, and read back only
-    /// by what still reads rows: embedding lookups, llama.cpp's numerics).
+    /// if llama.cpp's numerics are asked for; row lookups decode the copy).
     func withInterleavedCopy(from file: GGUFFile) -> WeightMatrix {
         var m = self
         #if arch(x86_64)

@@ -8,7 +8,7 @@ public final class InterleavedWeights: @unchecked Sendable {
     public let type: GGMLType
     public let rows: Int
     public let cols: Int
-    /// Blocks a row (of the type's block size: 32, or 256 for Q4_K).
+    /// Blocks a row (of the type's block size: 32, or 256 for the K-quants).
     public let blocks: Int
     private let format: VNNIBlockType
     private let packed: UnsafeMutableRawPointer
