@@ -166,8 +166,23 @@ final class AgentScheduler: @unchecked Sendable {
             j.cancel()
             self?.condition.withLock { self?.condition.broadcast() }
         }
-        return stream
+        // What the caller reads: each token taken is counted, and wakes a request held back
+        // for a slow reader.
+        let reader = StreamReader(stream.makeAsyncIterator())
+        return AsyncThrowingStream { [weak self, weak j] in
+            let event = try await reader.next()
+            if case .token? = event, let j {
+                j.tookToken()
+                self?.condition.withLock { self?.condition.broadcast() }
+            }
+            return event
+        }
     }
+
+    /// Unread tokens past which a request sits out steps until its reader catches up: a
+    /// client that stops reading holds back only its own request, and a dropped one stops
+    /// within this many tokens of what it read.
+    static let readAhead = 32
 
     var metrics: AgentRuntimeMetrics {
         condition.withLock {
@@ -205,8 +220,11 @@ final class AgentScheduler: @unchecked Sendable {
                 while true {
                     dropCancelled()
                     admit()
-                    if !running.isEmpty { return running }
-                    if !accepting || stopped {
+                    if !running.isEmpty {
+                        // Shutting down, every request runs to its end, read or not.
+                        let ready = accepting && !stopped ? running.filter { !$0.isAhead(by: Self.readAhead) } : running
+                        if !ready.isEmpty { return ready }
+                    } else if !accepting || stopped {
                         store.flush()
                         return []
                     }
@@ -356,7 +374,7 @@ final class AgentScheduler: @unchecked Sendable {
                 let token = try logits.withUnsafeMutableBufferPointer {
                     try j.state.accept(logits: UnsafeMutableBufferPointer(rebasing: $0[(row * vocab)..<((row + 1) * vocab)]))
                 }
-                if let token, !j.isCancelled { j.continuation.yield(.token(token)) }
+                if let token, !j.isCancelled { j.yield(token) }
             } catch {
                 fail(j, error)
             }
@@ -373,4 +391,13 @@ final class AgentScheduler: @unchecked Sendable {
         }
         j.continuation.finish(throwing: error)
     }
+}
+
+/// The iterator of a request's stream, advanced by the one reader of the stream it feeds.
+private final class StreamReader: @unchecked Sendable {
+    private var iterator: AsyncThrowingStream<GenerationEvent, Error>.AsyncIterator
+
+    init(_ iterator: AsyncThrowingStream<GenerationEvent, Error>.AsyncIterator) { self.iterator = iterator }
+
+    func next() async throws -> GenerationEvent? { try await iterator.next() }
 }

@@ -16,6 +16,9 @@ final class Job: @unchecked Sendable {
     var promptDone: Date?
     private let cancelLock = NSLock()
     private var _cancelled = false
+    /// Tokens handed to the stream and tokens its reader has taken: a reader that falls
+    /// behind holds its request back (`isAhead`) instead of letting tokens pile up unread.
+    private var yielded = 0, taken = 0
 
     init(request: AgentRequest, engine: Engine,
          continuation: AsyncThrowingStream<GenerationEvent, Error>.Continuation) {
@@ -28,6 +31,18 @@ final class Job: @unchecked Sendable {
 
     var isCancelled: Bool { cancelLock.withLock { _cancelled } }
     func cancel() { cancelLock.withLock { _cancelled = true } }
+
+    /// Hands a token to the reader.
+    func yield(_ token: GeneratedToken) {
+        cancelLock.withLock { yielded += 1 }
+        continuation.yield(.token(token))
+    }
+
+    /// The reader took a token.
+    func tookToken() { cancelLock.withLock { taken += 1 } }
+
+    /// Whether `limit` or more tokens wait unread.
+    func isAhead(by limit: Int) -> Bool { cancelLock.withLock { yielded - taken >= limit } }
 
     var prompt: [Int32] { request.prompt }
     var isPrefilling: Bool { cursor < prompt.count }
