@@ -79,8 +79,9 @@ struct AttentionKernel {
             let slices = FastF16AttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
             let job = FastF16AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
                                           scratch: scratch, partials: partials.buffer(0), stored: stored,
-                                          base: cache.count, slices: slices, tokens: n)
-            pool.run(chunks: FastF16AttentionJob.chunks(tokens: n, slices: slices, kvHeads: kvHeads), job: job)
+                                          base: cache.count, slices: slices, tokens: n,
+                                          queryTile: FastF16AttentionJob.queryTile(tokens: n, kvHeads: kvHeads, threads: pool.threadCount))
+            pool.run(chunks: job.chunks, job: job)
             job.merge(tokens: n)
             return
         }
@@ -136,11 +137,14 @@ struct AttentionKernel {
         for s in sequences {
             let stored = s.cache.storedTokens(layer: layer)
             let slices = FastF16AttentionJob.slices(tokens: s.n, stored: stored.count, threads: pool.threadCount)
-            jobs.append(FastF16AttentionJob(kernel: self, cache: s.cache, layer: layer, window: window, q: s.q, out: s.out,
-                                            scratch: scratch, partials: partials.buffer(0) + offset, stored: stored,
-                                            base: s.cache.count, slices: slices, tokens: s.n))
+            let job = FastF16AttentionJob(kernel: self, cache: s.cache, layer: layer, window: window, q: s.q, out: s.out,
+                                          scratch: scratch, partials: partials.buffer(0) + offset, stored: stored,
+                                          base: s.cache.count, slices: slices, tokens: s.n,
+                                          queryTile: FastF16AttentionJob.queryTile(tokens: s.n, kvHeads: kvHeads,
+                                                                                    threads: pool.threadCount))
+            jobs.append(job)
             firstChunk.append(chunks)
-            chunks += FastF16AttentionJob.chunks(tokens: s.n, slices: slices, kvHeads: kvHeads)
+            chunks += job.chunks
             offset += FastF16AttentionJob.partialFloats(self, tokens: s.n, slices: slices)
         }
         pool.run(chunks: chunks, job: SequencesJob(jobs: jobs, firstChunk: firstChunk))

@@ -15,11 +15,20 @@ import _Builtin_intrinsics.intel
 /// however it is cut into chunks. Scaled to a batch at depth (64 new tokens after 4,096), this
 /// is what makes a warm agent's new message cheap.
 extension FastF16AttentionJob {
-    /// Queries per chunk.
-    static let queryTile = 8
+    /// The most queries per chunk.
+    static let maxQueryTile = 32
+
+    /// Queries per chunk for a batch of `n`: as many (up to 32) as still leave every thread two
+    /// chunks or more. Each run of keys and values is read from memory once per tile, so a warm
+    /// agent's 64 new tokens on SmolLM2 read its 4,096-token history twice rather than eight
+    /// times; a query's floats do not depend on the tile it is in.
+    static func queryTile(tokens n: Int, kvHeads: Int, threads: Int) -> Int {
+        for tile in [maxQueryTile, 16] where (n + tile - 1) / tile * kvHeads >= 2 * threads { return tile }
+        return 8
+    }
 
     static func tileScratchFloats(_ k: AttentionKernel) -> Int {
-        k.keyLength * run + queryTile * queryFloats(k)
+        k.keyLength * run + maxQueryTile * queryFloats(k)
     }
 
     /// A query's state before its first key for `only` of its heads (default all; buffers are
@@ -61,13 +70,14 @@ extension FastF16AttentionJob {
 
     /// Queries `tile * queryTile ..< +queryTile` of the batch, the query heads of KV head `g`,
     /// over every stored key. KV heads are chunks of their own: their work shares nothing but
-    /// the visible rows, so a 64-token prompt is 24 chunks on SmolLM2 rather than 8 (two
-    /// threads finish a layer together), and each chunk's state is a third as large.
+    /// the visible rows, so SmolLM2's three KV heads let a tile be larger for the same number
+    /// of chunks (two threads finish a layer together), and each chunk's state is a third as
+    /// large.
     func runTile(_ tile: Int, kvHead g: Int, worker: Int) {
         let heads = kernel.heads, group = heads / kernel.kvHeads
         let kl = kernel.keyLength, vl = kernel.valueLength, scoreScale = kernel.scoreScale
         let run = Self.run
-        let first = tile * Self.queryTile, count = min(Self.queryTile, tokens - first)
+        let first = tile * queryTile, count = min(queryTile, tokens - first)
         let groupHeads = (g * group)..<((g + 1) * group)
         let buf = scratch.buffer(worker)
         let kt = buf                                   // [kl][run]: one KV head's keys, transposed
@@ -212,27 +222,33 @@ private func tileScores<G: Count>(_: G.Type, _ q: UnsafePointer<Float>, _ kt: Un
                                   _ scale: Float, _ out: UnsafeMutablePointer<Float>, _ stride: Int) {
     let group = G.value, run = FastF16AttentionJob.run
     let vs = SIMD8<Float>(repeating: scale)
+    let q1 = q + n, q2 = q1 + n, q3 = q2 + n
     var u = 0
     while u < keys {
         let two = u + 8 < keys
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
         var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+        // Pointers stepped rather than indices computed: checked index arithmetic was a third
+        // of this loop's instructions.
+        var column = kt + u
         if two {
             for d in 0..<n {
-                let k0 = load8(kt + d * run, u), k1 = load8(kt + d * run, u + 8)
+                let k0 = load8(column, 0), k1 = load8(column, 8)
                 var w = SIMD8<Float>(repeating: q[d])
                 a0.addProduct(w, k0); b0.addProduct(w, k1)
-                if group > 1 { w = SIMD8(repeating: q[n + d]); a1.addProduct(w, k0); b1.addProduct(w, k1) }
-                if group > 2 { w = SIMD8(repeating: q[2 * n + d]); a2.addProduct(w, k0); b2.addProduct(w, k1) }
-                if group > 3 { w = SIMD8(repeating: q[3 * n + d]); a3.addProduct(w, k0); b3.addProduct(w, k1) }
+                if group > 1 { w = SIMD8(repeating: q1[d]); a1.addProduct(w, k0); b1.addProduct(w, k1) }
+                if group > 2 { w = SIMD8(repeating: q2[d]); a2.addProduct(w, k0); b2.addProduct(w, k1) }
+                if group > 3 { w = SIMD8(repeating: q3[d]); a3.addProduct(w, k0); b3.addProduct(w, k1) }
+                column += run
             }
         } else {
             for d in 0..<n {
-                let k0 = load8(kt + d * run, u)
+                let k0 = load8(column, 0)
                 a0.addProduct(SIMD8(repeating: q[d]), k0)
-                if group > 1 { a1.addProduct(SIMD8(repeating: q[n + d]), k0) }
-                if group > 2 { a2.addProduct(SIMD8(repeating: q[2 * n + d]), k0) }
-                if group > 3 { a3.addProduct(SIMD8(repeating: q[3 * n + d]), k0) }
+                if group > 1 { a1.addProduct(SIMD8(repeating: q1[d]), k0) }
+                if group > 2 { a2.addProduct(SIMD8(repeating: q2[d]), k0) }
+                if group > 3 { a3.addProduct(SIMD8(repeating: q3[d]), k0) }
+                column += run
             }
         }
         store8(a0 * vs, out, u)

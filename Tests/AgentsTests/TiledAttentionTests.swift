@@ -67,4 +67,52 @@ import Testing
         for (a, b) in zip(together, alone) { worst = max(worst, abs(a - b)) }
         #expect(worst < 1e-5, "largest difference \(worst)")
     }
+
+    /// A batch's tiles only decide which queries share a pass over the keys: every query's
+    /// output is the same bits whatever the tile size (so the size can follow the batch and
+    /// the thread count).
+    @Test(arguments: [(3, 9, 64, nil), (1, 4, 256, 50)] as [(Int, Int, Int, Int?)])
+    func tileSizeChangesNoBits(kvHeads: Int, heads: Int, length: Int, window: Int?) throws {
+        let depth = 150, n = 45
+        let kernel = AttentionKernel(heads: heads, kvHeads: kvHeads, keyLength: length, valueLength: length,
+                                     scoreScale: 1 / Float(length).squareRoot())
+        let config = KVCacheConfiguration(layers: [KVLayerShape(kvHeads: kvHeads, keyLength: length, valueLength: length,
+                                                                window: window)], contextLength: 512)
+        var values = Values(state: 11)
+        let kw = kvHeads * length
+        let history = values.array((depth + n) * kw * 2, scale: 2)
+        let queries = values.array(n * heads * length, scale: 3)
+        let cache = SequenceKVCache(configuration: config)
+        for rows in [0..<depth, depth..<(depth + n)] {
+            try cache.reserve(rows.count)
+            history.withUnsafeBufferPointer { h in
+                for (i, r) in rows.enumerated() {
+                    cache.writeKey(layer: 0, batchIndex: i, h.baseAddress! + 2 * r * kw)
+                    cache.writeValue(layer: 0, batchIndex: i, h.baseAddress! + (2 * r + 1) * kw)
+                }
+            }
+            if rows.lowerBound == 0 { cache.commit() }
+        }
+        let pool = ThreadPool(threads: 2)
+        defer { pool.shutdown() }
+        let scratch = Scratch(threads: 2, floatsPerThread: kernel.scratchFloats(stored: 512))
+        let partials = Scratch(threads: 1, floatsPerThread: 1 << 16)
+        var outputs: [[Float]] = []
+        for tile in [8, 16, FastF16AttentionJob.maxQueryTile] {
+            var out = [Float](repeating: .nan, count: n * heads * length)
+            out.withUnsafeMutableBufferPointer { o in
+                queries.withUnsafeBufferPointer { q in
+                    let job = FastF16AttentionJob(kernel: kernel, cache: cache, layer: 0, window: window, q: q.baseAddress!,
+                                                  out: o.baseAddress!, scratch: scratch, partials: partials.buffer(0),
+                                                  stored: cache.storedTokens(layer: 0), base: cache.count, slices: 1,
+                                                  tokens: n, queryTile: tile)
+                    pool.run(chunks: job.chunks, job: job)
+                }
+            }
+            #expect(out.allSatisfy { $0.isFinite })
+            outputs.append(out)
+        }
+        #expect(outputs[0].map(\.bitPattern) == outputs[1].map(\.bitPattern))
+        #expect(outputs[0].map(\.bitPattern) == outputs[2].map(\.bitPattern))
+    }
 }
