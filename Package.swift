@@ -62,7 +62,9 @@ let package = Package(
         // Per-sequence KV storage in fixed-size blocks.
         .target(name: "KVCache", dependencies: ["TensorFormats", "AtomicWrites"], swiftSettings: optimized),
         // Forward passes, one file per architecture; hyper-parameters from GGUF metadata.
-        .target(name: "Models", dependencies: ["GGUF", "TensorFormats", "KVCache"], swiftSettings: optimized),
+        // The tiled attention's inner loops over 512-bit registers (called only on CPUs with AVX-512).
+        .target(name: "AttentionAVX512", swiftSettings: [.unsafeFlags(optimizedFlags + vnniFlags)]),
+        .target(name: "Models", dependencies: ["GGUF", "TensorFormats", "KVCache", "AttentionAVX512"], swiftSettings: optimized),
         // Generation: prefill, decode, sampling, streaming.
         .target(name: "Engine", dependencies: ["Models", "Tokenizers", "KVCache", "GGUF"], swiftSettings: optimized),
         // Many agents on one model: per-agent caches in RAM and on disk, batched scheduling.
@@ -123,7 +125,8 @@ let package = Package(
             "Providers", "LocalProvider", "Engine", "Tokenizers", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Engine", "Models", "KVCache", "Tokenizers", "TestSupport"], swiftSettings: optimized),
+        .testTarget(name: "AgentsTests", dependencies: ["Agents", "Engine", "Models", "KVCache", "Tokenizers", "TestSupport",
+                                                    "AttentionAVX512", "TensorFormats"], swiftSettings: optimized),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "IFEval", "Providers", "TestSupport"]),
         .testTarget(name: "APIWireTests", dependencies: ["APIWire"]),
         .testTarget(name: "ServerTests", dependencies: [

@@ -3,6 +3,7 @@ import KVCache
 import TensorFormats
 #if arch(x86_64)
 import _Builtin_intrinsics.intel
+import AttentionAVX512
 #endif
 
 /// A prefill batch's attention over an f16 cache, a tile of queries per chunk.
@@ -26,6 +27,14 @@ extension FastF16AttentionJob {
         for tile in [maxQueryTile, 16] where (n + tile - 1) / tile * kvHeads >= 2 * threads { return tile }
         return 8
     }
+
+    /// Whether tiles run their inner loops over 512-bit registers (`WideTiles`: the same bits,
+    /// half the instructions), on CPUs with AVX-512 unless `RDIC_KERNELS=avx2`.
+    #if arch(x86_64)
+    static let wideTiles = ByteKernels.preferred == .avx512VNNI && run == WideTiles.run
+    #else
+    static let wideTiles = false
+    #endif
 
     static func tileScratchFloats(_ k: AttentionKernel) -> Int {
         k.keyLength * run + maxQueryTile * queryFloats(k)
@@ -79,6 +88,7 @@ extension FastF16AttentionJob {
         let run = Self.run
         let first = tile * queryTile, count = min(queryTile, tokens - first)
         let groupHeads = (g * group)..<((g + 1) * group)
+        let wide = Self.wideTiles && group <= 4
         let buf = scratch.buffer(worker)
         let kt = buf                                   // [kl][run]: one KV head's keys, transposed
         let perQuery = Self.queryFloats(kernel)
@@ -139,8 +149,15 @@ extension FastF16AttentionJob {
                         for t in 0..<count where visible[t] > 0 {
                             let c = Int(visible[t]), r = rows(t)
                             let scores = sc(t) + g * group * run
-                            tileScores(qs(t) + g * group * kl, group: group, kt, kl, keys: m, scale: scoreScale,
-                                       into: scores, stride: run)
+                            if wide {
+                                #if arch(x86_64)
+                                WideTiles.scores(q: qs(t) + g * group * kl, group: group, kt: kt, n: kl, keys: m,
+                                                 scale: scoreScale, out: scores, stride: run)
+                                #endif
+                            } else {
+                                tileScores(qs(t) + g * group * kl, group: group, kt, kl, keys: m, scale: scoreScale,
+                                           into: scores, stride: run)
+                            }
                             if c < m {
                                 // Some slots are masked: keep the visible keys' scores, in order.
                                 for h in 0..<group {
@@ -148,8 +165,17 @@ extension FastF16AttentionJob {
                                 }
                             }
                             absorb(heads: groupHeads, c, scores: sc(t), acc: acc(t), maxes: maxes(t), sums: sums(t))
-                            groupAccumulate(block, rows: r, c, offset: 2 * g * vl, vl, weights: scores, stride: run,
-                                            group: group, into: acc(t) + g * group * vl)
+                            if wide && vl % 32 == 0 {
+                                #if arch(x86_64)
+                                WideTiles.accumulate(values: UnsafeRawPointer(block.values) + 2 * g * vl,
+                                                     rowBytes: block.valueRowBytes, rows: r, count: c, n: vl,
+                                                     weights: scores, stride: run, group: group,
+                                                     acc: acc(t) + g * group * vl)
+                                #endif
+                            } else {
+                                groupAccumulate(block, rows: r, c, offset: 2 * g * vl, vl, weights: scores, stride: run,
+                                                group: group, into: acc(t) + g * group * vl)
+                            }
                         }
                     }
                     s = runEnd

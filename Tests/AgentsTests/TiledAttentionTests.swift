@@ -1,5 +1,9 @@
+#if arch(x86_64)
+import AttentionAVX512
+#endif
 import KVCache
 @testable import Models
+import TensorFormats
 import Testing
 
 /// The batched (tiled) f16 attention against the decoding path on the same cache and queries:
@@ -119,4 +123,65 @@ import Testing
             #expect(differing == 0, "\(differing) of \(other.count) outputs differ")
         }
     }
+
+    #if arch(x86_64)
+    /// The 512-bit inner loops (`WideTiles`, used where the CPU has AVX-512) give the 8-lane
+    /// loops' bits: scores for 1-4 heads, 8-32 keys, and value sums over listed rows.
+    @Test(.enabled(if: ByteKernels.avx512VNNI.isAvailable), arguments: [64, 256])
+    func wideLoopsGiveTheSameBits(length n: Int) throws {
+        var values = Values(state: 5)
+        let run = FastF16AttentionJob.run
+        let kt = values.array(n * run, scale: 2), q = values.array(4 * n, scale: 3)
+        for group in 1...4 {
+            for keys in [8, 16, 24, 32] {
+                var narrow = [Float](repeating: 0, count: 4 * run), wide = narrow
+                kt.withUnsafeBufferPointer { k in
+                    q.withUnsafeBufferPointer { q in
+                        tileScores(q.baseAddress!, group: group, k.baseAddress!, n, keys: keys, scale: 0.125,
+                                   into: &narrow, stride: run)
+                        WideTiles.scores(q: q.baseAddress!, group: group, kt: k.baseAddress!, n: n, keys: keys, scale: 0.125,
+                                         out: &wide, stride: run)
+                    }
+                }
+                for h in 0..<group {
+                    let a = narrow[(h * run)..<(h * run + keys)].map(\.bitPattern), b = wide[(h * run)..<(h * run + keys)].map(\.bitPattern)
+                    #expect(a == b, "scores, group \(group), \(keys) keys, head \(h)")
+                }
+            }
+        }
+
+        // Value sums: a block of 64 rows of 2 KV heads, rows listed with gaps, head 1's values.
+        let config = KVCacheConfiguration(layers: [KVLayerShape(kvHeads: 2, keyLength: n, valueLength: n, window: nil)],
+                                          contextLength: 128)
+        let cache = SequenceKVCache(configuration: config)
+        try cache.reserve(64)
+        let rows = values.array(64 * 2 * n * 2, scale: 2)
+        rows.withUnsafeBufferPointer { r in
+            for i in 0..<64 {
+                cache.writeKey(layer: 0, batchIndex: i, r.baseAddress! + 4 * i * n)
+                cache.writeValue(layer: 0, batchIndex: i, r.baseAddress! + (4 * i + 2) * n)
+            }
+        }
+        cache.commit()
+        let block = cache.slot(layer: 0, token: 0).0
+        let listed: [Int32] = (0..<32).map { Int32(2 * $0 + ($0 % 3 == 0 ? 1 : 0)) }
+        let weights = values.array(4 * run), start = values.array(4 * n)
+        for group in 1...4 {
+            for c in [1, 7, 32] {
+                var narrow = start, wide = start
+                listed.withUnsafeBufferPointer { r in
+                    weights.withUnsafeBufferPointer { w in
+                        groupAccumulate(block, rows: r.baseAddress!, c, offset: 2 * n, n, weights: w.baseAddress!, stride: run,
+                                        group: group, into: &narrow)
+                        WideTiles.accumulate(values: UnsafeRawPointer(block.values) + 2 * n, rowBytes: block.valueRowBytes,
+                                             rows: r.baseAddress!, count: c, n: n, weights: w.baseAddress!, stride: run,
+                                             group: group, acc: &wide)
+                    }
+                }
+                #expect(narrow.map(\.bitPattern) == wide.map(\.bitPattern), "value sums, group \(group), \(c) rows")
+                #expect(narrow != start)
+            }
+        }
+    }
+    #endif
 }
