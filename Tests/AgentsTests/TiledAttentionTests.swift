@@ -19,31 +19,46 @@ import Testing
         mutating func array(_ n: Int, scale: Float = 1) -> [Float] { (0..<n).map { _ in next() * scale } }
     }
 
-    @Test(arguments: [(3, 9, 64, nil), (1, 4, 256, nil), (2, 4, 64, 50)] as [(Int, Int, Int, Int?)])
-    func tilesMatchDecoding(kvHeads: Int, heads: Int, length: Int, window: Int?) throws {
-        let depth = 190, n = 27  // odd counts: partial runs, a partial query tile, a block boundary
-        let kernel = AttentionKernel(heads: heads, kvHeads: kvHeads, keyLength: length, valueLength: length,
-                                     scoreScale: 1 / Float(length).squareRoot())
-        let config = KVCacheConfiguration(layers: [KVLayerShape(kvHeads: kvHeads, keyLength: length, valueLength: length,
-                                                                window: window)], contextLength: 512)
-        var values = Values(state: 7)
-        let kw = kvHeads * length
-        let history = values.array((depth + n) * kw * 2, scale: 2)
-        let queries = values.array(n * heads * length, scale: 3)
-        let pool = ThreadPool(threads: 2)
-        defer { pool.shutdown() }
-        let scratch = Scratch(threads: 2, floatsPerThread: kernel.scratchFloats(stored: 512))
-        let partials = Scratch(threads: 1, floatsPerThread: 1 << 16)
+    /// One layer's attention kernel and cache shape, random history rows and queries.
+    struct Setup {
+        let kernel: AttentionKernel
+        let config: KVCacheConfiguration
+        let history: [Float]
+        let queries: [Float]
+        let rowFloats: Int
 
+        init(kvHeads: Int, heads: Int, length: Int, window: Int?, tokens: Int, queries n: Int, seed: UInt64) {
+            kernel = AttentionKernel(heads: heads, kvHeads: kvHeads, keyLength: length, valueLength: length,
+                                     scoreScale: 1 / Float(length).squareRoot())
+            config = KVCacheConfiguration(layers: [KVLayerShape(kvHeads: kvHeads, keyLength: length, valueLength: length,
+                                                                window: window)], contextLength: 512)
+            var values = Values(state: seed)
+            rowFloats = kvHeads * length
+            history = values.array(tokens * rowFloats * 2, scale: 2)
+            queries = values.array(n * heads * length, scale: 3)
+        }
+
+        /// Writes history rows `rows` as the cache's next tokens (uncommitted).
         func fill(_ cache: SequenceKVCache, _ rows: Range<Int>) throws {
             try cache.reserve(rows.count)
             history.withUnsafeBufferPointer { h in
                 for (i, r) in rows.enumerated() {
-                    cache.writeKey(layer: 0, batchIndex: i, h.baseAddress! + 2 * r * kw)
-                    cache.writeValue(layer: 0, batchIndex: i, h.baseAddress! + (2 * r + 1) * kw)
+                    cache.writeKey(layer: 0, batchIndex: i, h.baseAddress! + 2 * r * rowFloats)
+                    cache.writeValue(layer: 0, batchIndex: i, h.baseAddress! + (2 * r + 1) * rowFloats)
                 }
             }
         }
+    }
+
+    @Test(arguments: [(3, 9, 64, nil), (1, 4, 256, nil), (2, 4, 64, 50)] as [(Int, Int, Int, Int?)])
+    func tilesMatchDecoding(kvHeads: Int, heads: Int, length: Int, window: Int?) throws {
+        let depth = 190, n = 27  // odd counts: partial runs, a partial query tile, a block boundary
+        let setup = Setup(kvHeads: kvHeads, heads: heads, length: length, window: window, tokens: depth + n, queries: n, seed: 7)
+        let kernel = setup.kernel, config = setup.config, queries = setup.queries, fill = setup.fill
+        let pool = ThreadPool(threads: 2)
+        defer { pool.shutdown() }
+        let scratch = Scratch(threads: 2, floatsPerThread: kernel.scratchFloats(stored: 512))
+        let partials = Scratch(threads: 1, floatsPerThread: 1 << 16)
         func attend(_ cache: SequenceKVCache, queries q: UnsafePointer<Float>, count: Int) -> [Float] {
             var out = [Float](repeating: 0, count: count * heads * length)
             out.withUnsafeMutableBufferPointer { o in
@@ -78,25 +93,12 @@ import Testing
     @Test(arguments: [(3, 9, 64, nil), (2, 4, 64, 40), (1, 4, 256, 50)] as [(Int, Int, Int, Int?)])
     func tileSizeChangesNoBits(kvHeads: Int, heads: Int, length: Int, window: Int?) throws {
         let depth = 150, n = 45
-        let kernel = AttentionKernel(heads: heads, kvHeads: kvHeads, keyLength: length, valueLength: length,
-                                     scoreScale: 1 / Float(length).squareRoot())
-        let config = KVCacheConfiguration(layers: [KVLayerShape(kvHeads: kvHeads, keyLength: length, valueLength: length,
-                                                                window: window)], contextLength: 512)
-        var values = Values(state: 11)
-        let kw = kvHeads * length
-        let history = values.array((depth + n) * kw * 2, scale: 2)
-        let queries = values.array(n * heads * length, scale: 3)
-        let cache = SequenceKVCache(configuration: config)
-        for rows in [0..<depth, depth..<(depth + n)] {
-            try cache.reserve(rows.count)
-            history.withUnsafeBufferPointer { h in
-                for (i, r) in rows.enumerated() {
-                    cache.writeKey(layer: 0, batchIndex: i, h.baseAddress! + 2 * r * kw)
-                    cache.writeValue(layer: 0, batchIndex: i, h.baseAddress! + (2 * r + 1) * kw)
-                }
-            }
-            if rows.lowerBound == 0 { cache.commit() }
-        }
+        let setup = Setup(kvHeads: kvHeads, heads: heads, length: length, window: window, tokens: depth + n, queries: n, seed: 11)
+        let kernel = setup.kernel, queries = setup.queries
+        let cache = SequenceKVCache(configuration: setup.config)
+        try setup.fill(cache, 0..<depth)
+        cache.commit()
+        try setup.fill(cache, depth..<(depth + n))
         let pool = ThreadPool(threads: 2)
         defer { pool.shutdown() }
         let scratch = Scratch(threads: 2, floatsPerThread: kernel.scratchFloats(stored: 512))
