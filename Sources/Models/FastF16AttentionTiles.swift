@@ -77,6 +77,36 @@ extension FastF16AttentionJob {
         }
     }
 
+    /// `tileScores` of one query's `group` heads (`q`) over a run's transposed keys, over
+    /// 512-bit registers where `wide` (the same bits).
+    @inline(__always)
+    private func scores(wide: Bool, _ q: UnsafePointer<Float>, group: Int, _ kt: UnsafePointer<Float>, keys: Int,
+                        into out: UnsafeMutablePointer<Float>) {
+        #if arch(x86_64)
+        if wide {
+            return WideTiles.scores(q: q, group: group, kt: kt, n: kernel.keyLength, keys: keys, scale: kernel.scoreScale,
+                                    out: out, stride: Self.run)
+        }
+        #endif
+        tileScores(q, group: group, kt, kernel.keyLength, keys: keys, scale: kernel.scoreScale, into: out, stride: Self.run)
+    }
+
+    /// `groupAccumulate` of KV head `g`'s values in the listed rows of `block` into one
+    /// query's `group` sums, over 512-bit registers where `wide` (the same bits).
+    @inline(__always)
+    private func accumulate(wide: Bool, _ block: KVBlock, rows: UnsafePointer<Int32>, _ c: Int, kvHead g: Int, group: Int,
+                            weights: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Float>) {
+        let vl = kernel.valueLength
+        #if arch(x86_64)
+        if wide {
+            return WideTiles.accumulate(values: UnsafeRawPointer(block.values) + 2 * g * vl, rowBytes: block.valueRowBytes,
+                                        rows: rows, count: c, n: vl, weights: weights, stride: Self.run, group: group, acc: acc)
+        }
+        #endif
+        groupAccumulate(block, rows: rows, c, offset: 2 * g * vl, vl, weights: weights, stride: Self.run, group: group,
+                        into: acc)
+    }
+
     /// Queries `tile * queryTile ..< +queryTile` of the batch, the query heads of KV head `g`,
     /// over every stored key. KV heads are chunks of their own: their work shares nothing but
     /// the visible rows, so SmolLM2's three KV heads let a tile be larger for the same number
@@ -84,11 +114,11 @@ extension FastF16AttentionJob {
     /// large.
     func runTile(_ tile: Int, kvHead g: Int, worker: Int) {
         let heads = kernel.heads, group = heads / kernel.kvHeads
-        let kl = kernel.keyLength, vl = kernel.valueLength, scoreScale = kernel.scoreScale
+        let kl = kernel.keyLength, vl = kernel.valueLength
         let run = Self.run
         let first = tile * queryTile, count = min(queryTile, tokens - first)
         let groupHeads = (g * group)..<((g + 1) * group)
-        let wide = Self.wideTiles && group <= 4
+        let wideScores = Self.wideTiles && group <= 4, wideValues = wideScores && vl % 32 == 0
         let buf = scratch.buffer(worker)
         let kt = buf                                   // [kl][run]: one KV head's keys, transposed
         let perQuery = Self.queryFloats(kernel)
@@ -149,15 +179,7 @@ extension FastF16AttentionJob {
                         for t in 0..<count where visible[t] > 0 {
                             let c = Int(visible[t]), r = rows(t)
                             let scores = sc(t) + g * group * run
-                            if wide {
-                                #if arch(x86_64)
-                                WideTiles.scores(q: qs(t) + g * group * kl, group: group, kt: kt, n: kl, keys: m,
-                                                 scale: scoreScale, out: scores, stride: run)
-                                #endif
-                            } else {
-                                tileScores(qs(t) + g * group * kl, group: group, kt, kl, keys: m, scale: scoreScale,
-                                           into: scores, stride: run)
-                            }
+                            self.scores(wide: wideScores, qs(t) + g * group * kl, group: group, kt, keys: m, into: scores)
                             if c < m {
                                 // Some slots are masked: keep the visible keys' scores, in order.
                                 for h in 0..<group {
@@ -165,17 +187,8 @@ extension FastF16AttentionJob {
                                 }
                             }
                             absorb(heads: groupHeads, c, scores: sc(t), acc: acc(t), maxes: maxes(t), sums: sums(t))
-                            if wide && vl % 32 == 0 {
-                                #if arch(x86_64)
-                                WideTiles.accumulate(values: UnsafeRawPointer(block.values) + 2 * g * vl,
-                                                     rowBytes: block.valueRowBytes, rows: r, count: c, n: vl,
-                                                     weights: scores, stride: run, group: group,
-                                                     acc: acc(t) + g * group * vl)
-                                #endif
-                            } else {
-                                groupAccumulate(block, rows: r, c, offset: 2 * g * vl, vl, weights: scores, stride: run,
-                                                group: group, into: acc(t) + g * group * vl)
-                            }
+                            self.accumulate(wide: wideValues, block, rows: r, c, kvHead: g, group: group, weights: scores,
+                                       into: acc(t) + g * group * vl)
                         }
                     }
                     s = runEnd
