@@ -57,8 +57,8 @@ struct BenchResult: Sendable {
 
 /// Runs llama-bench's tests on a loaded model.
 ///
-/// The same procedure as llama-bench: before each repetition the cache is cleared and, for a
-/// depth, refilled with `depth` tokens untimed; a prefill test then decodes `prompt` random
+/// The same procedure as llama-bench: before each repetition the cache is cleared or, for a
+/// depth, holds `depth` tokens filled untimed; a prefill test then decodes `prompt` random
 /// tokens in batches of `batchSize`, computing logits of the last one; a generation test
 /// decodes `gen` tokens one at a time, computing the full logits of each. One untimed warm-up
 /// run (a prefill of the prompt, one generated token) comes first.
@@ -121,10 +121,14 @@ final class BenchRunner {
         // Warm-up, untimed: pages the weights in and sizes every buffer.
         if test.prompt > 0 { try prefill(test.prompt, cache: cache) }
         if test.gen > 0 { try generate(1, cache: cache) }
+        cache.clear()
+        // The depth is filled once; each repetition runs on a copy-on-write fork of it (the
+        // same state every time, as llama-bench restores a saved one).
+        if test.depth > 0 { try prefill(test.depth, cache: cache) }
         var samples: [UInt64] = []
         for _ in 0..<max(1, repetitions) {
-            cache.clear()
-            if test.depth > 0 { try prefill(test.depth, cache: cache) }
+            let cache = test.depth > 0 ? cache.fork() : cache
+            if test.depth == 0 { cache.clear() }
             let start = DispatchTime.now().uptimeNanoseconds
             if test.prompt > 0 { try prefill(test.prompt, cache: cache) }
             if test.gen > 0 { try generate(test.gen, cache: cache) }
