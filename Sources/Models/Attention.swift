@@ -80,7 +80,8 @@ struct AttentionKernel {
             let job = FastF16AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
                                           scratch: scratch, partials: partials.buffer(0), stored: stored,
                                           base: cache.count, slices: slices, tokens: n,
-                                          queryTile: FastF16AttentionJob.queryTile(tokens: n, kvHeads: kvHeads, threads: pool.threadCount))
+                                          queryTile: FastF16AttentionJob.queryTile(tokens: n, depth: stored.count - n, kvHeads: kvHeads,
+                                                                                    threads: pool.threadCount))
             pool.run(chunks: job.chunks, job: job)
             job.merge(tokens: n)
             return
@@ -140,7 +141,7 @@ struct AttentionKernel {
             let job = FastF16AttentionJob(kernel: self, cache: s.cache, layer: layer, window: window, q: s.q, out: s.out,
                                           scratch: scratch, partials: partials.buffer(0) + offset, stored: stored,
                                           base: s.cache.count, slices: slices, tokens: s.n,
-                                          queryTile: FastF16AttentionJob.queryTile(tokens: s.n, kvHeads: kvHeads,
+                                          queryTile: FastF16AttentionJob.queryTile(tokens: s.n, depth: stored.count - s.n, kvHeads: kvHeads,
                                                                                     threads: pool.threadCount))
             jobs.append(job)
             firstChunk.append(chunks)

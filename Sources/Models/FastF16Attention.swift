@@ -28,7 +28,7 @@ struct FastF16AttentionJob: PoolJob {
     /// queries per chunk; a decoded token streams keys and values from memory, where reading
     /// each row whole and in order (as the prefetcher expects) is faster.
     let tokens: Int
-    /// Queries per chunk of a batch (`queryTile(tokens:kvHeads:threads:)`).
+    /// Queries per chunk of a batch (`queryTile(tokens:depth:kvHeads:threads:)`).
     let queryTile: Int
     var batch: Bool { tokens > 1 }
 

@@ -19,12 +19,15 @@ extension FastF16AttentionJob {
     /// The most queries per chunk.
     static let maxQueryTile = 32
 
-    /// Queries per chunk for a batch of `n`: as many (up to 32) as still leave every thread two
-    /// chunks or more. Each run of keys and values is read from memory once per tile, so a warm
-    /// agent's 64 new tokens on SmolLM2 read its 4,096-token history twice rather than eight
-    /// times; a query's floats do not depend on the tile it is in.
-    static func queryTile(tokens n: Int, kvHeads: Int, threads: Int) -> Int {
-        for tile in [maxQueryTile, 16] where (n + tile - 1) / tile * kvHeads >= 2 * threads { return tile }
+    /// Queries per chunk for a batch of `n` after `depth` stored keys: as many (up to 32) as
+    /// still leave every thread two chunks or more, or one when the batch is short next to its
+    /// history (every query then sees nearly the same keys, so equal chunks are equal work).
+    /// Each run of keys and values is read and transposed once per tile, so a warm agent's 64
+    /// new tokens read its 4,096-token history twice rather than eight times; a query's floats
+    /// do not depend on the tile it is in.
+    static func queryTile(tokens n: Int, depth: Int, kvHeads: Int, threads: Int) -> Int {
+        let perThread = depth >= 4 * n ? 1 : 2
+        for tile in [maxQueryTile, 16] where (n + tile - 1) / tile * kvHeads >= perThread * threads { return tile }
         return 8
     }
 

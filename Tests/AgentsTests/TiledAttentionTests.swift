@@ -126,6 +126,20 @@ import Testing
         }
     }
 
+    /// Tiles as large as leave each thread two chunks; one when the batch is short next to its
+    /// history (its queries then see nearly the same keys: equal chunks are equal work).
+    @Test func tileSizeFollowsBatchAndDepth() {
+        // A warm agent on Gemma (one KV head): 64 new tokens after 4,096 in two tiles of 32.
+        #expect(FastF16AttentionJob.queryTile(tokens: 64, depth: 4096, kvHeads: 1, threads: 2) == 32)
+        // The same batch at the start of a prompt: its last queries see far more keys.
+        #expect(FastF16AttentionJob.queryTile(tokens: 64, depth: 0, kvHeads: 1, threads: 2) == 16)
+        #expect(FastF16AttentionJob.queryTile(tokens: 64, depth: 200, kvHeads: 1, threads: 2) == 16)
+        // Three KV heads (SmolLM2) make chunks of their own.
+        #expect(FastF16AttentionJob.queryTile(tokens: 64, depth: 0, kvHeads: 3, threads: 2) == 32)
+        #expect(FastF16AttentionJob.queryTile(tokens: 256, depth: 0, kvHeads: 1, threads: 2) == 32)
+        #expect(FastF16AttentionJob.queryTile(tokens: 20, depth: 0, kvHeads: 1, threads: 2) == 8)
+    }
+
     #if arch(x86_64)
     /// The 512-bit inner loops (`WideTiles`, used where the CPU has AVX-512) give the 8-lane
     /// loops' bits: scores for 1-4 heads, 8-32 keys, and value sums over listed rows.
