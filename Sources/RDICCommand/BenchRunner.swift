@@ -121,17 +121,16 @@ final class BenchRunner {
         // Warm-up, untimed: pages the weights in and sizes every buffer.
         if test.prompt > 0 { try prefill(test.prompt, cache: cache) }
         if test.gen > 0 { try generate(1, cache: cache) }
-        cache.clear()
         // The depth is filled once; each repetition runs on a copy-on-write fork of it (the
-        // same state every time, as llama-bench restores a saved one).
+        // same state every time, as llama-bench restores a saved one; empty without a depth).
+        cache.clear()
         if test.depth > 0 { try prefill(test.depth, cache: cache) }
         var samples: [UInt64] = []
         for _ in 0..<max(1, repetitions) {
-            let cache = test.depth > 0 ? cache.fork() : cache
-            if test.depth == 0 { cache.clear() }
+            let run = cache.fork()
             let start = DispatchTime.now().uptimeNanoseconds
-            if test.prompt > 0 { try prefill(test.prompt, cache: cache) }
-            if test.gen > 0 { try generate(test.gen, cache: cache) }
+            if test.prompt > 0 { try prefill(test.prompt, cache: run) }
+            if test.gen > 0 { try generate(test.gen, cache: run) }
             samples.append(DispatchTime.now().uptimeNanoseconds - start)
         }
         return BenchResult(test: test, threads: model.pool.threadCount, samplesNs: samples, peakRSS: peakResidentBytes())
