@@ -22,7 +22,7 @@ enum Q4KLayout {
 
 extension VNNIInterleaved {
     /// One row's Q4_K super-block `src` (144 bytes) into lane `i` of the group-block `out`.
-    static func repackQ4K(_ src: UnsafeRawPointer, into out: UnsafeMutableRawPointer, lane i: Int) {
+    public static func repackQ4K(_ src: UnsafeRawPointer, into out: UnsafeMutableRawPointer, lane i: Int) {
         out.storeBytes(of: src.loadUnaligned(as: UInt16.self), toByteOffset: 2 &* i, as: UInt16.self)
         out.storeBytes(of: src.loadUnaligned(fromByteOffset: 2, as: UInt16.self), toByteOffset: 32 &+ 2 &* i, as: UInt16.self)
         let packed = src + 4
@@ -41,7 +41,7 @@ extension VNNIInterleaved {
     }
 
     /// Block `b` of Q4_K row `r` as the file had it.
-    static func originalQ4KBlock(packed: UnsafeRawPointer, blocks: Int, row r: Int, block b: Int,
+    public static func originalQ4KBlock(packed: UnsafeRawPointer, blocks: Int, row r: Int, block b: Int,
                                  into dst: UnsafeMutableRawPointer) {
         let i = r % groupRows
         let blk = packed + (r / groupRows &* blocks &+ b) &* Q4KLayout.groupBlockBytes
@@ -166,7 +166,7 @@ enum Q6KLayout {
 
 extension VNNIInterleaved {
     /// One row's Q6_K super-block `src` (210 bytes) into lane `i` of the group-block `out`.
-    static func repackQ6K(_ src: UnsafeRawPointer, into out: UnsafeMutableRawPointer, lane i: Int) {
+    public static func repackQ6K(_ src: UnsafeRawPointer, into out: UnsafeMutableRawPointer, lane i: Int) {
         out.storeBytes(of: src.loadUnaligned(fromByteOffset: 208, as: UInt16.self), toByteOffset: 2 &* i, as: UInt16.self)
         for s in 0..<16 {
             out.storeBytes(of: src.load(fromByteOffset: 192 &+ s, as: UInt8.self),
@@ -183,7 +183,7 @@ extension VNNIInterleaved {
     }
 
     /// Block `b` of Q6_K row `r` as the file had it.
-    static func originalQ6KBlock(packed: UnsafeRawPointer, blocks: Int, row r: Int, block b: Int,
+    public static func originalQ6KBlock(packed: UnsafeRawPointer, blocks: Int, row r: Int, block b: Int,
                                  into dst: UnsafeMutableRawPointer) {
         let i = r % groupRows
         let blk = packed + (r / groupRows &* blocks &+ b) &* Q6KLayout.groupBlockBytes

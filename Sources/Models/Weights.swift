@@ -11,7 +11,7 @@ public struct WeightMatrix: @unchecked Sendable {
     public let rowBytes: Int
     let base: UnsafeRawPointer
     #if arch(x86_64)
-    /// The copy decoded tokens multiply with on CPUs with AVX-512 VNNI (`InterleavedWeights`).
+    /// The copy decoded tokens multiply with where the CPU has a kernel for it (`InterleavedWeights`).
     private(set) var interleaved: InterleavedWeights?
     #endif
 

@@ -2,8 +2,10 @@
 import ByteDotVNNI
 
 /// A copy of a weight matrix in `VNNIInterleaved`'s layout (sixteen rows a group), made at
-/// load on CPUs with AVX-512 VNNI: decoded tokens then cost a fraction of the instructions of
-/// the row-major kernels, and each token's floats are the same alone or beside others.
+/// load: decoded tokens then cost a fraction of the instructions of the row-major kernels, and
+/// each token's floats are the same alone or beside others. CPUs with AVX-512 VNNI have
+/// kernels for every layout; the AVX2 baseline for the 32-element formats (`InterleavedAVX2`,
+/// the same floats), its K-quants staying row-major.
 public final class InterleavedWeights: @unchecked Sendable {
     public let type: GGMLType
     public let rows: Int
@@ -11,18 +13,20 @@ public final class InterleavedWeights: @unchecked Sendable {
     /// Blocks a row (of the type's block size: 32, or 256 for the K-quants).
     public let blocks: Int
     private let format: VNNIBlockType
+    private let kernels: ByteKernels
     private let packed: UnsafeMutableRawPointer
     /// Bytes of the copy.
     public let byteCount: Int
 
     /// The interleaved copy of `rows` rows of `cols` elements at `base`, or nil where `kernels`
-    /// is not the VNNI set or `type` has no interleaved layout. `copied` is told each range of
+    /// have no interleaved kernel for `type`. `copied` is told each range of
     /// source bytes (offsets from `base`) once it is copied, a few MB at a time, so a caller can
     /// let the source go as the copy grows.
     public init?(type: GGMLType, base: UnsafeRawPointer, rowBytes: Int, rows: Int, cols: Int,
                  kernels: ByteKernels = .preferred, copied: ((Range<Int>) -> Void)? = nil) {
-        guard kernels == .avx512VNNI, kernels.isAvailable, let format = type.interleavedBlockType,
-              cols % type.blockSize == 0, rows > 0 else { return nil }
+        guard kernels.isAvailable, let format = type.interleavedBlockType, cols % type.blockSize == 0, rows > 0,
+              kernels == .avx512VNNI || InterleavedAVX2.supports(format) else { return nil }
+        self.kernels = kernels
         self.type = type
         self.rows = rows
         self.format = format
@@ -34,7 +38,7 @@ public final class InterleavedWeights: @unchecked Sendable {
         let slice = 256
         for first in stride(from: 0, to: groups, by: slice) {
             let part = first..<min(groups, first + slice)
-            VNNIInterleaved.repack(format, base: base, rowBytes: rowBytes, rows: rows, blocks: blocks, groups: part,
+            InterleavedLayout.repack(format, base: base, rowBytes: rowBytes, rows: rows, blocks: blocks, groups: part,
                                    into: packed)
             let g = VNNIInterleaved.groupRows
             copied?((part.lowerBound * g * rowBytes)..<(min(rows, part.upperBound * g) * rowBytes))
@@ -49,7 +53,7 @@ public final class InterleavedWeights: @unchecked Sendable {
         precondition(r >= 0 && r < rows)
         withUnsafeTemporaryAllocation(byteCount: type.blockBytes, alignment: 8) { block in
             for b in 0..<blocks {
-                VNNIInterleaved.originalBlock(format, packed: packed, blocks: blocks, row: r, block: b, into: block.baseAddress!)
+                InterleavedLayout.originalBlock(format, packed: packed, blocks: blocks, row: r, block: b, into: block.baseAddress!)
                 // One whole block of a supported type: cannot fail.
                 try! dequantize(type, from: block.baseAddress!, count: type.blockSize, into: dst + type.blockSize * b)
             }
@@ -73,8 +77,14 @@ public final class InterleavedWeights: @unchecked Sendable {
                     ts.initializeElement(at: t, to: VNNIToken(qs: a.qs + (first + t) * a.count, scales: b.scales,
                                                               scaledSums: b.scaledSums, sums: b.sums, sums16: b16.sums))
                 }
-                VNNIInterleaved.rows(format, packed: packed, blocks: blocks, rows: rows, tokens: UnsafePointer(ts.baseAddress!),
-                                     count: count, y: y + first * yTokenStride, yStride: yStride, yTokenStride: yTokenStride)
+                let tokens = UnsafePointer(ts.baseAddress!), yFirst = y + first * yTokenStride
+                if kernels == .avx512VNNI {
+                    VNNIInterleaved.rows(format, packed: packed, blocks: blocks, rows: rows, tokens: tokens, count: count,
+                                         y: yFirst, yStride: yStride, yTokenStride: yTokenStride)
+                } else {
+                    InterleavedAVX2.rows(format, packed: packed, blocks: blocks, rows: rows, tokens: tokens, count: count,
+                                         y: yFirst, yStride: yStride, yTokenStride: yTokenStride)
+                }
                 first += count
             }
         }

@@ -3,11 +3,16 @@ import ByteDotVNNI
 import Testing
 import TensorFormats
 
-/// The interleaved VNNI kernels: each token's floats are the documented arithmetic
-/// (`VNNIInterleaved.reference`, `referenceQ4K`, `referenceQ6K`) whatever tokens share the call, and the products are the
-/// AVX2 kernels' up to float rounding.
-@Suite(.enabled(if: ByteKernels.avx512VNNI.isAvailable))
-struct InterleavedWeightsTests {
+/// The interleaved kernels (VNNI, and AVX2 for the 32-element formats): each token's floats
+/// are the documented arithmetic (`VNNIInterleaved.reference`, `referenceQ4K`, `referenceQ6K`)
+/// whatever tokens share the call, so both kernel sets give the same bits, and the products
+/// are the row-major AVX2 kernels' up to float rounding.
+@Suite struct InterleavedWeightsTests {
+    /// The kernel sets this CPU can run.
+    static let kernels = ByteKernels.allCases.filter(\.isAvailable)
+    static let vnni = ByteKernels.avx512VNNI.isAvailable
+    static let thirtyTwo: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q8_0]
+
     /// Row `r`'s quant values, block scales and minimums, read from the row-major blocks.
     static func decoded(_ type: GGMLType, _ w: [UInt8], row r: Int, cols: Int) -> (q: [Int32], d: [Float], m: [Float]?) {
         let bb = type.blockBytes, blocks = cols / 32
@@ -34,15 +39,15 @@ struct InterleavedWeightsTests {
         return (q, d, type == .q4_1 ? m : nil)
     }
 
-    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q8_0])
-    func eachTokenGetsTheReferenceFloats(_ type: GGMLType) throws {
+    @Test(arguments: thirtyTwo, kernels)
+    func eachTokenGetsTheReferenceFloats(_ type: GGMLType, kernels: ByteKernels) throws {
         // Rows: fewer than a group, a group and a part; one block, and many.
         for (rows, cols) in [(5, 32), (37, 576), (16, 1_536)] {
             let tokens = 7, rowBytes = type.byteCount(elements: cols)!
             let w = ByteDotTokensTests.weights(type, rows: rows, cols: cols, seed: UInt64(type.rawValue) * 17 + UInt64(cols))
             let a = try ByteKernelsTests.activations(type, cols: cols, tokens: tokens)
             let packed = try #require(w.withUnsafeBytes {
-                InterleavedWeights(type: type, base: $0.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols)
+                InterleavedWeights(type: type, base: $0.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols, kernels: kernels)
             })
             // Every row range (whole, inside one group, across a group edge) and token group.
             for range in [0..<rows, 1..<min(rows, 4), min(rows, 15)..<rows] where !range.isEmpty {
@@ -72,14 +77,66 @@ struct InterleavedWeightsTests {
         }
     }
 
-    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q8_0])
-    func productsAreTheAVX2KernelsUpToRounding(_ type: GGMLType) throws {
+    /// The largest quants against full-scale activations of both signs: the AVX2 kernels sum
+    /// Q4's pair products over a whole block and Q5_0's over half of one in 16 bits, and
+    /// multiply Q8_0's -128 as a magnitude; any overflow or saturation would show here.
+    @Test(arguments: thirtyTwo, kernels)
+    func extremeQuantsSumExactly(_ type: GGMLType, kernels: ByteKernels) throws {
+        let rows = 16, cols = 64, rowBytes = type.byteCount(elements: cols)!, bb = type.blockBytes
+        var w = [UInt8](repeating: 0, count: rows * rowBytes)
+        for r in 0..<rows {
+            for b in 0..<(cols / 32) {
+                let o = r * rowBytes + b * bb
+                w[o] = 0x00; w[o + 1] = 0x3C                       // d = 1
+                switch type {
+                case .q4_0: for i in 2..<bb { w[o + i] = r % 2 == 0 ? 0xFF : 0x00 }       // all 7, or all -8
+                case .q4_1:
+                    w[o + 2] = 0x00; w[o + 3] = 0xBC                // m = -1
+                    for i in 4..<bb { w[o + i] = 0xFF }                // all 15
+                case .q5_0: for i in 2..<bb { w[o + i] = r % 2 == 0 ? 0xFF : 0x00 }       // all 15, or all -16
+                default: for i in 2..<bb { w[o + i] = r % 2 == 0 ? 0x80 : 0x7F }          // all -128, or all 127
+                }
+            }
+        }
+        // Token 0 all +max, token 1 all -max, token 2 alternating in sign.
+        let tokens = 3
+        let q = try QuantizedActivations(format: type.activationFormat!, count: cols, capacity: tokens)
+        let x = (0..<(tokens * cols)).map { i -> Float in
+            let t = i / cols
+            return t == 0 ? 1 : t == 1 ? -1 : (i % 2 == 0 ? 1 : -1)
+        }
+        x.withUnsafeBufferPointer { for t in 0..<tokens { q.quantize(row: t, from: $0.baseAddress! + t * cols) } }
+        let a = ByteActivations(count: cols, capacity: tokens)
+        for t in 0..<tokens { a.fill(row: t, from: q, row: t) }
+        #expect(a.qs[0] == 127 && a.qs[cols] == -127)
+        let packed = try #require(w.withUnsafeBytes {
+            InterleavedWeights(type: type, base: $0.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols, kernels: kernels)
+        })
+        var y = [Float](repeating: .nan, count: tokens * rows)
+        y.withUnsafeMutableBufferPointer {
+            packed.multiply(rows: 0..<rows, activations: a, tokens: 0..<tokens, y: $0.baseAddress!, yStride: 1, yTokenStride: rows)
+        }
+        for t in 0..<tokens {
+            let blocks = a.blocks(row: t, blockSize: 32)
+            for r in 0..<rows {
+                let (qs, d, m) = Self.decoded(type, w, row: r, cols: cols)
+                let want = VNNIInterleaved.reference(
+                    quants: qs, d: d, m: m, x: (0..<cols).map { a.qs[t * cols + $0] },
+                    scales: (0..<(cols / 32)).map { blocks.scales[$0] }, scaledSums: (0..<(cols / 32)).map { blocks.scaledSums[$0] })
+                #expect(y[t * rows + r].bitPattern == want.bitPattern, "\(type) \(kernels) row \(r) token \(t): \(y[t * rows + r]) vs \(want)")
+            }
+        }
+    }
+
+    @Test(arguments: thirtyTwo, kernels)
+    func productsAreTheAVX2KernelsUpToRounding(_ type: GGMLType, kernels: ByteKernels) throws {
         let rows = 48, cols = 1_536, rowBytes = type.byteCount(elements: cols)!
         let w = ByteDotTokensTests.weights(type, rows: rows, cols: cols, seed: 99)
         let a = try ByteKernelsTests.activations(type, cols: cols, tokens: 1)
         var interleaved = [Float](repeating: 0, count: rows), avx2 = interleaved
         try w.withUnsafeBytes { base in
-            let packed = try #require(InterleavedWeights(type: type, base: base.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols))
+            let packed = try #require(InterleavedWeights(type: type, base: base.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols,
+                                                         kernels: kernels))
             interleaved.withUnsafeMutableBufferPointer {
                 packed.multiply(rows: 0..<rows, activations: a, tokens: 0..<1, y: $0.baseAddress!, yStride: 1, yTokenStride: rows)
             }
@@ -93,13 +150,13 @@ struct InterleavedWeightsTests {
         for r in 0..<rows { #expect(abs(interleaved[r] - avx2[r]) <= scale * 1e-5, "row \(r): \(interleaved[r]) vs \(avx2[r])") }
     }
 
-    @Test func q4KTokensGetTheReferenceFloats() throws {
+    @Test(.enabled(if: vnni)) func q4KTokensGetTheReferenceFloats() throws {
         for (rows, cols) in [(5, 256), (37, 512), (16, 1_536)] {
             let tokens = 6, rowBytes = GGMLType.q4_K.byteCount(elements: cols)!, blocks = cols / 256
             let w = ByteDotTokensTests.weights(.q4_K, rows: rows, cols: cols, seed: 41 + UInt64(cols))
             let a = try ByteKernelsTests.activations(.q4_K, cols: cols, tokens: tokens)
             let packed = try #require(w.withUnsafeBytes {
-                InterleavedWeights(type: .q4_K, base: $0.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols)
+                InterleavedWeights(type: .q4_K, base: $0.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols, kernels: .avx512VNNI)
             })
             for range in [0..<rows, min(rows, 15)..<rows] where !range.isEmpty {
                 for group in [0..<1, 1..<5, 0..<6] {
@@ -155,13 +212,13 @@ struct InterleavedWeightsTests {
         }
     }
 
-    @Test func q6KTokensGetTheReferenceFloats() throws {
+    @Test(.enabled(if: vnni)) func q6KTokensGetTheReferenceFloats() throws {
         for (rows, cols) in [(5, 256), (37, 512)] {
             let tokens = 5, rowBytes = GGMLType.q6_K.byteCount(elements: cols)!, blocks = cols / 256
             let w = ByteDotTokensTests.weights(.q6_K, rows: rows, cols: cols, seed: 43 + UInt64(cols))
             let a = try ByteKernelsTests.activations(.q6_K, cols: cols, tokens: tokens)
             let packed = try #require(w.withUnsafeBytes {
-                InterleavedWeights(type: .q6_K, base: $0.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols)
+                InterleavedWeights(type: .q6_K, base: $0.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols, kernels: .avx512VNNI)
             })
             var y = [Float](repeating: .nan, count: tokens * rows)
             y.withUnsafeMutableBufferPointer {
@@ -214,10 +271,13 @@ struct InterleavedWeightsTests {
 
     @Test(arguments: [(GGMLType.q4_0, 96), (.q4_1, 96), (.q5_0, 96), (.q8_0, 96), (.q4_K, 512), (.q6_K, 512)])
     func rowsDecodeAsFromTheFile(_ type: GGMLType, cols: Int) throws {
+        let kernels: ByteKernels = Self.thirtyTwo.contains(type) ? .avx2 : .avx512VNNI
+        guard kernels.isAvailable else { return }
         let rows = 21, rowBytes = type.byteCount(elements: cols)!
         let w = ByteDotTokensTests.weights(type, rows: rows, cols: cols, seed: 7)
         try w.withUnsafeBytes { base in
-            let packed = try #require(InterleavedWeights(type: type, base: base.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols))
+            let packed = try #require(InterleavedWeights(type: type, base: base.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols,
+                                                         kernels: kernels))
             for r in 0..<rows {
                 var want = [Float](repeating: 0, count: cols), got = want
                 try want.withUnsafeMutableBufferPointer {
@@ -229,11 +289,11 @@ struct InterleavedWeightsTests {
         }
     }
 
-    @Test func noCopyWithoutTheVNNIKernels() {
-        let w = ByteDotTokensTests.weights(.q4_0, rows: 16, cols: 32, seed: 1)
+    @Test func noCopyWithoutAKernel() {
+        let w = ByteDotTokensTests.weights(.q4_K, rows: 16, cols: 256, seed: 1)
         w.withUnsafeBytes {
-            #expect(InterleavedWeights(type: .q4_0, base: $0.baseAddress!, rowBytes: 18, rows: 16, cols: 32, kernels: .avx2) == nil)
-            #expect(InterleavedWeights(type: .q5_K, base: $0.baseAddress!, rowBytes: 18, rows: 16, cols: 32) == nil)
+            #expect(InterleavedWeights(type: .q4_K, base: $0.baseAddress!, rowBytes: 144, rows: 16, cols: 256, kernels: .avx2) == nil)
+            #expect(InterleavedWeights(type: .q5_K, base: $0.baseAddress!, rowBytes: 144, rows: 16, cols: 256) == nil)
         }
     }
 }
