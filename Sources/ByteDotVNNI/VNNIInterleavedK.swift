@@ -15,9 +15,9 @@ import CPrefetch
 /// sub-block j, M = Σ_j min_j · Σ x over it. Then, in block order, S times (d times the token's
 /// scale) is added to one sum and M times (dmin times the token's scale) to another by fused
 /// multiply-adds; the result is the first sum minus the second (`referenceQ4K`).
-enum Q4KLayout {
-    static let groupBlockBytes = 2368
-    static let scales = 64, mins = 192, quants = 320
+public enum Q4KLayout {
+    public static let groupBlockBytes = 2368
+    public static let scales = 64, mins = 192, quants = 320
 }
 
 extension VNNIInterleaved {
@@ -159,9 +159,9 @@ struct InterleavedQ4KJob: GroupKernel {
 /// Per token and super-block S = Σ_s scale_s · Σ (u - 32)·x over sub-block s is an exact
 /// integer (the -32 rides in each sub-block's start value, -32 · Σ x); S times (d times the
 /// token's scale) is added by a fused multiply-add in block order (`referenceQ6K`).
-enum Q6KLayout {
-    static let groupBlockBytes = 3392
-    static let scales = 64, low = 320, high = 2368
+public enum Q6KLayout {
+    public static let groupBlockBytes = 3392
+    public static let scales = 64, low = 320, high = 2368
 }
 
 extension VNNIInterleaved {

@@ -25,12 +25,10 @@ enum InterleavedAVX2 {
                      y: UnsafeMutablePointer<Float>, yStride: Int, yTokenStride: Int) {
         precondition(1...4 ~= count, "1 to 4 tokens at a time, not \(count)")
         guard !rows.isEmpty else { return }
-        let x = Tokens(tokens, count: count)
+        let x = HalfTokens(tokens, count: count)
         let out = HalfOutput(y: y, yStride: yStride, yTokenStride: yTokenStride, rows: rows)
-        @inline(__always) func run<F: HalfFormat>(_: F.Type) {
-            let job = HalfJob<F>(packed: packed, blocks: blocks, tokens: x, out: out)
-            let first = rows.lowerBound / 8, last = (rows.upperBound - 1) / 8
-            for half in first...last {
+        @inline(__always) func run<K: HalfKernel>(_ job: K) {
+            for half in (rows.lowerBound / 8)...((rows.upperBound - 1) / 8) {
                 switch count {
                 case 1: job.half(C1.self, half)
                 case 2: job.half(C2.self, half)
@@ -40,21 +38,15 @@ enum InterleavedAVX2 {
             }
         }
         switch type {
-        case .q4_0: run(HalfNibbles<HalfNoMin>.self)
-        case .q4_1: run(HalfNibbles<HalfWithMin>.self)
-        case .q5_0: run(HalfNibbles5.self)
-        case .q8_0: run(HalfBytes8.self)
-        case .q4_K, .q6_K: preconditionFailure("no AVX2 interleaved kernel for \(type)")
+        case .q4_0: run(HalfJob<HalfNibbles<HalfNoMin>>(packed: packed, blocks: blocks, tokens: x, out: out))
+        case .q4_1: run(HalfJob<HalfNibbles<HalfWithMin>>(packed: packed, blocks: blocks, tokens: x, out: out))
+        case .q5_0: run(HalfJob<HalfNibbles5>(packed: packed, blocks: blocks, tokens: x, out: out))
+        case .q8_0: run(HalfJob<HalfBytes8>(packed: packed, blocks: blocks, tokens: x, out: out))
+        case .q4_K: run(HalfQ4KJob(packed: packed, blocks: blocks, tokens: x, out: out))
+        case .q6_K: run(HalfQ6KJob(packed: packed, blocks: blocks, tokens: x, out: out))
         }
     }
 
-    /// Whether `type`'s copy has an AVX2 kernel (the K-quant layouts have only VNNI ones).
-    static func supports(_ type: VNNIBlockType) -> Bool {
-        switch type {
-        case .q4_0, .q4_1, .q5_0, .q8_0: true
-        case .q4_K, .q6_K: false
-        }
-    }
 }
 
 /// A 32-element format's group-block as eight steps of one half (eight rows) each.
@@ -138,7 +130,7 @@ private enum HalfBytes8: HalfFormat {
 }
 
 /// Up to four tokens held by value (a token past the count repeats the first; never read).
-private struct Tokens {
+struct HalfTokens {
     let x: (VNNIToken, VNNIToken, VNNIToken, VNNIToken)
 
     @inline(__always) init(_ tokens: UnsafePointer<VNNIToken>, count: Int) {
@@ -155,7 +147,7 @@ private struct Tokens {
 
 /// Where a half's eight outputs go: token t's row r at `y[t * yTokenStride + r * yStride]`,
 /// for rows in `rows` only.
-private struct HalfOutput {
+struct HalfOutput {
     let y: UnsafeMutablePointer<Float>
     let yStride: Int
     let yTokenStride: Int
@@ -173,13 +165,36 @@ private struct HalfOutput {
     }
 }
 
-private struct HalfJob<F: HalfFormat> {
+/// Eight rows (half `h % 2` of group `h / 2`) times one to four tokens.
+protocol HalfKernel {
+    func half<T: Count>(_: T.Type, _ h: Int)
+}
+
+/// A group-block's lines 4 KiB ahead (the first half's pass reads them first).
+@inline(__always) func prefetchAhead(_ blk: UnsafeRawPointer, bytes: Int) {
+    var line = 0
+    while line < bytes {
+        rdic_prefetch(blk + (4096 &+ line))
+        line &+= 64
+    }
+}
+
+/// Eight bytes at `p` in the low half of a register.
+@inline(__always) func eightBytes(_ p: UnsafeRawPointer) -> SIMD2<Int64> { SIMD2(p.loadUnaligned(as: Int64.self), 0) }
+
+/// Eight bytes from `p`, one per lane, widened to 32 bits (`signed`: sign-extended), repeated in
+/// both 16-bit halves: a `pmaddwd` operand multiplying a lane's pair of 16-bit sums by it.
+@inline(__always) func pairedBytes(_ p: UnsafeRawPointer, signed: Bool = false) -> InterleavedAVX2.Bytes {
+    let v = signed ? _mm256_cvtepi8_epi32(eightBytes(p)) : _mm256_cvtepu8_epi32(eightBytes(p))
+    return _mm256_or_si256(_mm256_and_si256(v, _mm256_set1_epi32(0xFFFF)), _mm256_slli_epi32(v, 16))
+}
+
+private struct HalfJob<F: HalfFormat>: HalfKernel {
     let packed: UnsafeRawPointer
     let blocks: Int
-    let tokens: Tokens
+    let tokens: HalfTokens
     let out: HalfOutput
 
-    /// Rows `8 * h ..< 8 * h + 8` (half `h % 2` of group `h / 2`) times `T.value` tokens.
     @inline(__always)
     func half<T: Count>(_: T.Type, _ h: Int) {
         typealias Bytes = InterleavedAVX2.Bytes
@@ -197,14 +212,7 @@ private struct HalfJob<F: HalfFormat> {
         var acc = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
         for b in 0..<blocks {
             let blk = groupBase + b &* F.groupBlockBytes
-            if side == 0 {
-                // The group-block's lines, 4 KiB ahead: two halves read each line of the stream.
-                var line = 0
-                while line < F.groupBlockBytes {
-                    rdic_prefetch(blk + (4096 &+ line))
-                    line &+= 64
-                }
-            }
+            if side == 0 { prefetchAhead(blk, bytes: F.groupBlockBytes) }
             var s = (start(b, 0), T.value > 1 ? start(b, 1) : Bytes(), T.value > 2 ? start(b, 2) : Bytes(),
                      T.value > 3 ? start(b, 3) : Bytes())
             var p = (Bytes(), Bytes(), Bytes(), Bytes())

@@ -4,8 +4,7 @@ import ByteDotVNNI
 /// A copy of a weight matrix in `VNNIInterleaved`'s layout (sixteen rows a group), made at
 /// load: decoded tokens then cost a fraction of the instructions of the row-major kernels, and
 /// each token's floats are the same alone or beside others. CPUs with AVX-512 VNNI have
-/// kernels for every layout; the AVX2 baseline for the 32-element formats (`InterleavedAVX2`,
-/// the same floats), its K-quants staying row-major.
+/// kernels, and so does the AVX2 baseline (`InterleavedAVX2`, the same floats).
 public final class InterleavedWeights: @unchecked Sendable {
     public let type: GGMLType
     public let rows: Int
@@ -24,8 +23,9 @@ public final class InterleavedWeights: @unchecked Sendable {
     /// let the source go as the copy grows.
     public init?(type: GGMLType, base: UnsafeRawPointer, rowBytes: Int, rows: Int, cols: Int,
                  kernels: ByteKernels = .preferred, copied: ((Range<Int>) -> Void)? = nil) {
-        guard kernels.isAvailable, let format = type.interleavedBlockType, cols % type.blockSize == 0, rows > 0,
-              kernels == .avx512VNNI || InterleavedAVX2.supports(format) else { return nil }
+        guard kernels.isAvailable, let format = type.interleavedBlockType, cols % type.blockSize == 0, rows > 0 else {
+            return nil
+        }
         self.kernels = kernels
         self.type = type
         self.rows = rows

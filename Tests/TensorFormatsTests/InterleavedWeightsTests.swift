@@ -3,14 +3,13 @@ import ByteDotVNNI
 import Testing
 import TensorFormats
 
-/// The interleaved kernels (VNNI, and AVX2 for the 32-element formats): each token's floats
+/// The interleaved kernels (VNNI, and AVX2 for every layout): each token's floats
 /// are the documented arithmetic (`VNNIInterleaved.reference`, `referenceQ4K`, `referenceQ6K`)
 /// whatever tokens share the call, so both kernel sets give the same bits, and the products
 /// are the row-major AVX2 kernels' up to float rounding.
 @Suite struct InterleavedWeightsTests {
     /// The kernel sets this CPU can run.
     static let kernels = ByteKernels.allCases.filter(\.isAvailable)
-    static let vnni = ByteKernels.avx512VNNI.isAvailable
     static let thirtyTwo: [GGMLType] = [.q4_0, .q4_1, .q5_0, .q8_0]
 
     /// Row `r`'s quant values, block scales and minimums, read from the row-major blocks.
@@ -150,13 +149,13 @@ import TensorFormats
         for r in 0..<rows { #expect(abs(interleaved[r] - avx2[r]) <= scale * 1e-5, "row \(r): \(interleaved[r]) vs \(avx2[r])") }
     }
 
-    @Test(.enabled(if: vnni)) func q4KTokensGetTheReferenceFloats() throws {
+    @Test(arguments: kernels) func q4KTokensGetTheReferenceFloats(_ kernels: ByteKernels) throws {
         for (rows, cols) in [(5, 256), (37, 512), (16, 1_536)] {
             let tokens = 6, rowBytes = GGMLType.q4_K.byteCount(elements: cols)!, blocks = cols / 256
             let w = ByteDotTokensTests.weights(.q4_K, rows: rows, cols: cols, seed: 41 + UInt64(cols))
             let a = try ByteKernelsTests.activations(.q4_K, cols: cols, tokens: tokens)
             let packed = try #require(w.withUnsafeBytes {
-                InterleavedWeights(type: .q4_K, base: $0.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols, kernels: .avx512VNNI)
+                InterleavedWeights(type: .q4_K, base: $0.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols, kernels: kernels)
             })
             for range in [0..<rows, min(rows, 15)..<rows] where !range.isEmpty {
                 for group in [0..<1, 1..<5, 0..<6] {
@@ -212,13 +211,13 @@ import TensorFormats
         }
     }
 
-    @Test(.enabled(if: vnni)) func q6KTokensGetTheReferenceFloats() throws {
+    @Test(arguments: kernels) func q6KTokensGetTheReferenceFloats(_ kernels: ByteKernels) throws {
         for (rows, cols) in [(5, 256), (37, 512)] {
             let tokens = 5, rowBytes = GGMLType.q6_K.byteCount(elements: cols)!, blocks = cols / 256
             let w = ByteDotTokensTests.weights(.q6_K, rows: rows, cols: cols, seed: 43 + UInt64(cols))
             let a = try ByteKernelsTests.activations(.q6_K, cols: cols, tokens: tokens)
             let packed = try #require(w.withUnsafeBytes {
-                InterleavedWeights(type: .q6_K, base: $0.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols, kernels: .avx512VNNI)
+                InterleavedWeights(type: .q6_K, base: $0.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols, kernels: kernels)
             })
             var y = [Float](repeating: .nan, count: tokens * rows)
             y.withUnsafeMutableBufferPointer {
@@ -271,8 +270,7 @@ import TensorFormats
 
     @Test(arguments: [(GGMLType.q4_0, 96), (.q4_1, 96), (.q5_0, 96), (.q8_0, 96), (.q4_K, 512), (.q6_K, 512)])
     func rowsDecodeAsFromTheFile(_ type: GGMLType, cols: Int) throws {
-        let kernels: ByteKernels = Self.thirtyTwo.contains(type) ? .avx2 : .avx512VNNI
-        guard kernels.isAvailable else { return }
+        let kernels = ByteKernels.avx2
         let rows = 21, rowBytes = type.byteCount(elements: cols)!
         let w = ByteDotTokensTests.weights(type, rows: rows, cols: cols, seed: 7)
         try w.withUnsafeBytes { base in
@@ -289,11 +287,11 @@ import TensorFormats
         }
     }
 
-    @Test func noCopyWithoutAKernel() {
+    @Test func noCopyWithoutALayout() {
         let w = ByteDotTokensTests.weights(.q4_K, rows: 16, cols: 256, seed: 1)
         w.withUnsafeBytes {
-            #expect(InterleavedWeights(type: .q4_K, base: $0.baseAddress!, rowBytes: 144, rows: 16, cols: 256, kernels: .avx2) == nil)
-            #expect(InterleavedWeights(type: .q5_K, base: $0.baseAddress!, rowBytes: 144, rows: 16, cols: 256) == nil)
+            #expect(InterleavedWeights(type: .q5_K, base: $0.baseAddress!, rowBytes: 176, rows: 16, cols: 256) == nil)
+            #expect(InterleavedWeights(type: .q4_K, base: $0.baseAddress!, rowBytes: 144, rows: 16, cols: 255) == nil)
         }
     }
 }
