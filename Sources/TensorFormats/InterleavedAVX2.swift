@@ -25,9 +25,10 @@ enum InterleavedAVX2 {
                      y: UnsafeMutablePointer<Float>, yStride: Int, yTokenStride: Int) {
         precondition(1...4 ~= count, "1 to 4 tokens at a time, not \(count)")
         guard !rows.isEmpty else { return }
-        let x = HalfTokens(tokens, count: count)
-        let out = HalfOutput(y: y, yStride: yStride, yTokenStride: yTokenStride, rows: rows)
-        @inline(__always) func run<K: HalfKernel>(_ job: K) {
+        let stream = HalfStream(packed: packed, blocks: blocks, tokens: HalfTokens(tokens, count: count),
+                                out: HalfOutput(y: y, yStride: yStride, yTokenStride: yTokenStride, rows: rows))
+        @inline(__always) func run<K: HalfKernel>(_: K.Type) {
+            let job = K(stream: stream)
             for half in (rows.lowerBound / 8)...((rows.upperBound - 1) / 8) {
                 switch count {
                 case 1: job.half(C1.self, half)
@@ -38,12 +39,12 @@ enum InterleavedAVX2 {
             }
         }
         switch type {
-        case .q4_0: run(HalfJob<HalfNibbles<HalfNoMin>>(packed: packed, blocks: blocks, tokens: x, out: out))
-        case .q4_1: run(HalfJob<HalfNibbles<HalfWithMin>>(packed: packed, blocks: blocks, tokens: x, out: out))
-        case .q5_0: run(HalfJob<HalfNibbles5>(packed: packed, blocks: blocks, tokens: x, out: out))
-        case .q8_0: run(HalfJob<HalfBytes8>(packed: packed, blocks: blocks, tokens: x, out: out))
-        case .q4_K: run(HalfQ4KJob(packed: packed, blocks: blocks, tokens: x, out: out))
-        case .q6_K: run(HalfQ6KJob(packed: packed, blocks: blocks, tokens: x, out: out))
+        case .q4_0: run(HalfJob<HalfNibbles<HalfNoMin>>.self)
+        case .q4_1: run(HalfJob<HalfNibbles<HalfWithMin>>.self)
+        case .q5_0: run(HalfJob<HalfNibbles5>.self)
+        case .q8_0: run(HalfJob<HalfBytes8>.self)
+        case .q4_K: run(HalfQ4KJob.self)
+        case .q6_K: run(HalfQ6KJob.self)
         }
     }
 
@@ -167,7 +168,22 @@ struct HalfOutput {
 
 /// Eight rows (half `h % 2` of group `h / 2`) times one to four tokens.
 protocol HalfKernel {
+    init(stream: HalfStream)
     func half<T: Count>(_: T.Type, _ h: Int)
+}
+
+/// What every half kernel reads and writes: the copy (`blocks` group-blocks a group), the
+/// tokens, the outputs.
+struct HalfStream {
+    let packed: UnsafeRawPointer
+    let blocks: Int
+    let tokens: HalfTokens
+    let out: HalfOutput
+
+    /// Half `h`'s first group-block (of `size` bytes) and which half of its lanes it is.
+    @inline(__always) func start(half h: Int, groupBlockBytes size: Int) -> (UnsafeRawPointer, side: Int) {
+        (packed + (h >> 1) &* blocks &* size, h & 1)
+    }
 }
 
 /// A group-block's lines 4 KiB ahead (the first half's pass reads them first).
@@ -190,16 +206,13 @@ protocol HalfKernel {
 }
 
 private struct HalfJob<F: HalfFormat>: HalfKernel {
-    let packed: UnsafeRawPointer
-    let blocks: Int
-    let tokens: HalfTokens
-    let out: HalfOutput
+    let stream: HalfStream
 
     @inline(__always)
     func half<T: Count>(_: T.Type, _ h: Int) {
         typealias Bytes = InterleavedAVX2.Bytes
-        let g = h >> 1, side = h & 1
-        let groupBase = packed + g &* blocks &* F.groupBlockBytes
+        let (groupBase, side) = stream.start(half: h, groupBlockBytes: F.groupBlockBytes)
+        let blocks = stream.blocks, tokens = stream.tokens, out = stream.out
         let ones = _mm256_set1_epi16(1)
         // Each block's integer sums start at -offset · Σ quants: the format's offset comes out there.
         @inline(__always) func start(_ b: Int, _ t: Int) -> Bytes {

@@ -9,16 +9,13 @@ import ByteDotVNNI
 /// sub-blocks per `pmaddwd` (a token's 32-element sums fit 16 bits).
 struct HalfQ4KJob: HalfKernel {
     typealias Bytes = InterleavedAVX2.Bytes
-    let packed: UnsafeRawPointer
-    let blocks: Int
-    let tokens: HalfTokens
-    let out: HalfOutput
+    let stream: HalfStream
 
     @inline(__always)
     func half<T: Count>(_: T.Type, _ h: Int) {
-        let g = h >> 1, side = h & 1
         let size = Q4KLayout.groupBlockBytes
-        let groupBase = packed + g &* blocks &* size
+        let (groupBase, side) = stream.start(half: h, groupBlockBytes: size)
+        let blocks = stream.blocks, tokens = stream.tokens, out = stream.out
         let mask = _mm256_set1_epi8(0x0F)
         var acc = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
         var mins = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
@@ -91,16 +88,13 @@ struct HalfQ4KJob: HalfKernel {
 /// once per super-block as 32 · Σ scale · (the token's sub-block sum).
 struct HalfQ6KJob: HalfKernel {
     typealias Bytes = InterleavedAVX2.Bytes
-    let packed: UnsafeRawPointer
-    let blocks: Int
-    let tokens: HalfTokens
-    let out: HalfOutput
+    let stream: HalfStream
 
     @inline(__always)
     func half<T: Count>(_: T.Type, _ h: Int) {
-        let g = h >> 1, side = h & 1
         let size = Q6KLayout.groupBlockBytes
-        let groupBase = packed + g &* blocks &* size
+        let (groupBase, side) = stream.start(half: h, groupBlockBytes: size)
+        let blocks = stream.blocks, tokens = stream.tokens, out = stream.out
         let nibble = _mm256_set1_epi8(0x0F), top = _mm256_set1_epi8(0x30)
         var acc = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
         for b in 0..<blocks {
