@@ -212,10 +212,10 @@ public struct AgentBenchmark: Sendable {
             return outputs
         }
         let runtime = try AgentRuntime(engine: engine, configuration: config)
-        let baseline = residentBytes()
+        let baseline = ProcessMemory.resident
         var peak = baseline, peakCache = 0
         let outputs = try await conversation(runtime) { r in
-            peak = max(peak, residentBytes())
+            peak = max(peak, ProcessMemory.resident)
             peakCache = max(peakCache, r.metrics.ramBytes)
         }
         let m = runtime.metrics
@@ -265,14 +265,4 @@ public enum AgentBenchmarkError: Error, Sendable, CustomStringConvertible {
         case .notOnDisk(let agent): "agent '\(agent)' was not moved to the disk tier (no directory?)"
         }
     }
-}
-
-/// Resident set size of this process (`VmRSS`), 0 where /proc is missing.
-public func residentBytes() -> Int {
-    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
-    for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-        let parts = line.split(separator: " ")
-        if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
-    }
-    return 0
 }

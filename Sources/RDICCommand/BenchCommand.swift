@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import GGUF
 import KVCache
@@ -71,7 +72,7 @@ struct BenchCommand: ParsableCommand {
         let transformer = try Transformer(file: file, threads: threads, numerics: numerics)
         let kv = try self.kv.storage()
         try transformer.validate(kv)
-        let runner = BenchRunner(model: transformer, batchSize: batchSize, kv: kv)
+        let runner = EngineBenchmark(model: transformer, batchSize: batchSize, kv: kv)
         let tests = BenchTest.matrix(prompts: try Self.numbers(nPrompt, "-p"), gens: try Self.numbers(nGen, "-n"),
                                      depths: try Self.numbers(nDepth, "-d"))
         let info = BenchModelInfo(file: file, path: path, batchSize: batchSize, kv: kv)
@@ -85,7 +86,7 @@ struct BenchCommand: ParsableCommand {
         if json {
             print(BenchOutput.json(results, info))
         } else {
-            print("\npeak RSS: \(String(format: "%.1f", Double(peakResidentBytes()) / 1_048_576)) MiB")
+            print("\npeak RSS: \(String(format: "%.1f", Double(ProcessMemory.peakResident) / 1_048_576)) MiB")
         }
     }
 }

@@ -4,13 +4,19 @@ import Models
 
 /// One benchmark test in llama-bench's terms: prefill `prompt` tokens and/or generate `gen`
 /// tokens, after a context of `depth` tokens that is filled untimed.
-struct BenchTest: Sendable, Equatable {
-    var prompt: Int
-    var gen: Int
-    var depth: Int
+public struct BenchTest: Sendable, Equatable {
+    public var prompt: Int
+    public var gen: Int
+    public var depth: Int
+
+    public init(prompt: Int, gen: Int, depth: Int) {
+        self.prompt = prompt
+        self.gen = gen
+        self.depth = depth
+    }
 
     /// llama-bench's name: `pp512`, `tg128`, `pp512+tg128`, with ` @ d2048` for a depth.
-    var name: String {
+    public var name: String {
         var parts: [String] = []
         if prompt > 0 { parts.append("pp\(prompt)") }
         if gen > 0 { parts.append("tg\(gen)") }
@@ -19,7 +25,7 @@ struct BenchTest: Sendable, Equatable {
 
     /// The tests llama-bench runs for these lists: one prefill test per `-p` value, one
     /// generation test per `-n` value (zeros skipped), each at every `-d` depth.
-    static func matrix(prompts: [Int], gens: [Int], depths: [Int]) -> [BenchTest] {
+    public static func matrix(prompts: [Int], gens: [Int], depths: [Int]) -> [BenchTest] {
         var tests: [BenchTest] = []
         for d in depths {
             for p in prompts where p > 0 { tests.append(BenchTest(prompt: p, gen: 0, depth: d)) }
@@ -31,19 +37,26 @@ struct BenchTest: Sendable, Equatable {
 
 /// Timings of one test over its repetitions, summarized as llama-bench does: tokens/s of each
 /// repetition is (prompt + gen) / seconds; the mean and the sample standard deviation of those.
-struct BenchResult: Sendable {
-    let test: BenchTest
-    let threads: Int
-    let samplesNs: [UInt64]
+public struct BenchResult: Sendable {
+    public let test: BenchTest
+    public let threads: Int
+    public let samplesNs: [UInt64]
     /// Peak resident set of the process after this test, in bytes.
-    let peakRSS: Int
+    public let peakRSS: Int
 
-    var tokens: Int { test.prompt + test.gen }
-    var samplesTs: [Double] { samplesNs.map { Double(tokens) * 1e9 / Double(max($0, 1)) } }
-    var avgNs: Double { Self.mean(samplesNs.map(Double.init)) }
-    var stddevNs: Double { Self.stddev(samplesNs.map(Double.init)) }
-    var avgTs: Double { Self.mean(samplesTs) }
-    var stddevTs: Double { Self.stddev(samplesTs) }
+    public init(test: BenchTest, threads: Int, samplesNs: [UInt64], peakRSS: Int) {
+        self.test = test
+        self.threads = threads
+        self.samplesNs = samplesNs
+        self.peakRSS = peakRSS
+    }
+
+    public var tokens: Int { test.prompt + test.gen }
+    public var samplesTs: [Double] { samplesNs.map { Double(tokens) * 1e9 / Double(max($0, 1)) } }
+    public var avgNs: Double { Self.mean(samplesNs.map(Double.init)) }
+    public var stddevNs: Double { Self.stddev(samplesNs.map(Double.init)) }
+    public var avgTs: Double { Self.mean(samplesTs) }
+    public var stddevTs: Double { Self.stddev(samplesTs) }
 
     static func mean(_ xs: [Double]) -> Double { xs.isEmpty ? 0 : xs.reduce(0, +) / Double(xs.count) }
 
@@ -55,22 +68,22 @@ struct BenchResult: Sendable {
     }
 }
 
-/// Runs llama-bench's tests on a loaded model.
+/// Runs llama-bench's tests on a loaded model (what `rdic bench` prints).
 ///
 /// The same procedure as llama-bench: before each repetition the cache is cleared or, for a
 /// depth, holds `depth` tokens filled untimed; a prefill test then decodes `prompt` random
 /// tokens in batches of `batchSize`, computing logits of the last one; a generation test
 /// decodes `gen` tokens one at a time, computing the full logits of each. One untimed warm-up
 /// run (a prefill of the prompt, one generated token) comes first.
-final class BenchRunner {
-    let model: Transformer
-    let batchSize: Int
-    let kv: KVStorage
+public final class EngineBenchmark {
+    public let model: Transformer
+    public let batchSize: Int
+    public let kv: KVStorage
     private var rng: UInt64 = 0x2545_F491_4F6C_DD1D
     private let logits: UnsafeMutablePointer<Float>
     private let hidden: UnsafeMutablePointer<Float>
 
-    init(model: Transformer, batchSize: Int = 512, kv: KVStorage = .f16) {
+    public init(model: Transformer, batchSize: Int = 512, kv: KVStorage = .f16) {
         self.model = model
         self.batchSize = max(1, batchSize)
         self.kv = kv
@@ -113,7 +126,7 @@ final class BenchRunner {
     }
 
     /// Runs `test` `repetitions` times (after one warm-up) and returns its timings.
-    func run(_ test: BenchTest, repetitions: Int) throws -> BenchResult {
+    public func run(_ test: BenchTest, repetitions: Int) throws -> BenchResult {
         // Sized as llama-bench sizes its context (depth + prompt + generated), even past the
         // model's trained length: `-n 128 -d 32768` must run on a 32K model.
         let cache = SequenceKVCache(configuration: model.cacheConfiguration(
@@ -133,26 +146,6 @@ final class BenchRunner {
             if test.gen > 0 { try generate(test.gen, cache: run) }
             samples.append(DispatchTime.now().uptimeNanoseconds - start)
         }
-        return BenchResult(test: test, threads: model.pool.threadCount, samplesNs: samples, peakRSS: peakResidentBytes())
+        return BenchResult(test: test, threads: model.pool.threadCount, samplesNs: samples, peakRSS: ProcessMemory.peakResident)
     }
-}
-
-/// The process's peak resident set size in bytes (VmHWM on Linux, ru_maxrss elsewhere).
-func peakResidentBytes() -> Int {
-    #if os(Linux)
-    if let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) {
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            let kb = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-            return kb * 1024
-        }
-    }
-    #endif
-    var usage = rusage()
-    #if os(Linux)
-    getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
-    return Int(usage.ru_maxrss) * 1024
-    #else
-    getrusage(RUSAGE_SELF, &usage)
-    return Int(usage.ru_maxrss)
-    #endif
 }
