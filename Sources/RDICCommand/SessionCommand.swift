@@ -187,50 +187,13 @@ struct SessionCommand: AsyncParsableCommand {
 
         func run() async throws {
             let engine = try await engineOptions.loadEngine()
-            let kv = try engineOptions.kv.storage()
-            var text = ""
-            var ids: [Int32] = []
-            var i = 0
-            while ids.count <= tokens {
-                text += "Paragraph \(i): the quick brown fox jumps over the lazy dog while counting \(i * 7) stars. "
-                i += 1
-                if i % 50 == 0 { ids = engine.encode(text) }
-            }
-            let history = Array(ids.prefix(tokens)), prompt = history + [ids[tokens]]
-            var options = GenerationOptions(maxTokens: 1, sampling: .greedy)
-            options.stopAtEndOfGeneration = false
-            let ctx = max(engineOptions.ctx, tokens + 16)
-
-            let s = engine.makeSession(contextLength: ctx, kv: kv)
-            _ = try s.run(prompt: history, options: options) { _ in }
-            let url = FileManager.default.temporaryDirectory.appendingPathComponent("rdic-bench-session-\(getpid()).safetensors")
-            defer { try? FileManager.default.removeItem(at: url) }
-            var t0 = Date()
-            try s.save(to: url)
-            let saveSeconds = Date().timeIntervalSince(t0)
-            let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
-
-            t0 = Date()
-            let fresh = engine.makeSession(contextLength: ctx, kv: kv)
-            let a = try fresh.run(prompt: prompt, options: options) { _ in }
-            let prefillSeconds = Date().timeIntervalSince(t0)
-
-            t0 = Date()
-            let restored = try engine.restoreSession(from: url.path)
-            let b = try restored.run(prompt: prompt, options: options) { _ in }
-            let restoreSeconds = Date().timeIntervalSince(t0)
-
-            let full = engine.model.cacheConfiguration(contextLength: ctx, storage: kv)
-            var allGlobal = full
-            for l in allGlobal.layers.indices { allGlobal.layers[l].window = nil }
-            let perTokenFull = allGlobal.layers.indices.reduce(0) { $0 + allGlobal.blockBytes(layer: $1) } / full.blockTokens
-            print("tokens: \(tokens), kv: \(kv)")
-            print(String(format: "re-prefill + first token: %.3f s", prefillSeconds))
-            print(String(format: "restore + first token:    %.3f s  (save took %.3f s)", restoreSeconds, saveSeconds))
-            print(String(format: "speed-up: %.1fx, same first token: %@", prefillSeconds / restoreSeconds,
-                         a.outputIds == b.outputIds ? "yes" : "NO"))
+            let r = try engine.benchmarkRestore(tokens: tokens, contextLength: engineOptions.ctx, kv: try engineOptions.kv.storage())
+            print("tokens: \(r.tokens), kv: \(r.kv)")
+            print(String(format: "re-prefill + first token: %.3f s", r.prefillSeconds))
+            print(String(format: "restore + first token:    %.3f s  (save took %.3f s)", r.restoreSeconds, r.saveSeconds))
+            print(String(format: "speed-up: %.1fx, same first token: %@", r.speedup, r.sameFirstToken ? "yes" : "NO"))
             print(String(format: "file: %d bytes, %.0f bytes/token; storing every layer in full would take %d bytes/token",
-                         size, Double(size) / Double(tokens), perTokenFull))
+                         r.fileBytes, Double(r.fileBytes) / Double(r.tokens), r.fullBytesPerToken))
         }
     }
 }

@@ -35,3 +35,14 @@ import TestSupport
         #expect(abs(r.stddevTs - 8.0.squareRoot()) < 1e-12)
     }
 }
+
+/// `Engine.benchmarkRestore` (what `rdic session bench` prints) on a real model.
+@Suite(.computeBound) struct SessionRestoreBenchmarkTests {
+    @Test func aRestoredSessionGivesThePrefilledFirstToken() throws {
+        let engine = try GenerationTests.engine.get()
+        let r = try engine.benchmarkRestore(tokens: 200, contextLength: 256)
+        #expect(r.tokens == 200 && r.sameFirstToken)
+        #expect(r.fileBytes > 200 * 64 && r.fullBytesPerToken > 0)
+        #expect(r.saveSeconds > 0 && r.prefillSeconds > 0 && r.restoreSeconds > 0)
+    }
+}
