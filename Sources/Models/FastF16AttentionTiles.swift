@@ -40,7 +40,13 @@ extension FastF16AttentionJob {
     #endif
 
     static func tileScratchFloats(_ k: AttentionKernel) -> Int {
-        k.keyLength * run + maxQueryTile * queryFloats(k)
+        k.keyLength * run + maxQueryTile * tileQueryFloats(k)
+    }
+
+    /// One tile query's state: its heads rounded to f16, a run's scores, the weighted sums,
+    /// per head the maximum and the 16 lanes of the softmax total, then the run's visible rows.
+    static func tileQueryFloats(_ k: AttentionKernel) -> Int {
+        k.heads * (k.keyLength + run + k.valueLength + 1 + 16) + run
     }
 
     /// A query's state before its first key for `only` of its heads (default all; buffers are
@@ -66,6 +72,41 @@ extension FastF16AttentionJob {
     func absorb(heads: Range<Int>, _ c: Int, scores sc: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<Float>,
                 maxes: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>) {
         absorbScores(heads: heads, c, run: Self.run, valueLength: kernel.valueLength, scores: sc, acc: acc, maxes: maxes, sums: sums)
+    }
+
+    /// `absorb` for a tile query's run of `c` scores per head (`scores[h * run + u]`, replaced
+    /// by their weights), its totals kept in 16 lanes per head (`lanes[16 * h ..< 16 * h + 16]`:
+    /// key u of every run adds into lane u % 16) and added up once, at the end. The maximum is
+    /// a tree of vector maxima and nothing is summed across lanes per run: the per-run
+    /// horizontal sums and scalar maximum were a chain of dependent steps as long as the
+    /// run's multiply-adds. A query's floats still depend only on the query and the cache.
+    @inline(__always)
+    func absorbRun(heads: Range<Int>, _ c: Int, scores sc: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<Float>,
+                   maxes: UnsafeMutablePointer<Float>, lanes: UnsafeMutablePointer<Float>) {
+        let run = Self.run, vl = kernel.valueLength
+        for h in heads {
+            let s = sc + h * run
+            for u in c..<run { s[u] = -.infinity }
+            let v0 = load8(s, 0), v1 = load8(s, 8), v2 = load8(s, 16), v3 = load8(s, 24)
+            let m8 = larger(larger(v0, v1), larger(v2, v3))
+            var m = m8[0]
+            for l in 1..<8 where m8[l] > m { m = m8[l] }
+            let lo = lanes + 16 * h, hi = lo + 8
+            if m > maxes[h] {
+                if maxes[h] > -.infinity {
+                    let f = expf(maxes[h] - m)
+                    scale(acc + h * vl, f, vl)
+                    store8(load8(lo, 0) * f, lo, 0)
+                    store8(load8(hi, 0) * f, hi, 0)
+                }
+                maxes[h] = m
+            }
+            let shift = SIMD8<Float>(repeating: maxes[h])
+            let e0 = exp8(v0 - shift), e1 = exp8(v1 - shift), e2 = exp8(v2 - shift), e3 = exp8(v3 - shift)
+            store8(e0, s, 0); store8(e1, s, 8); store8(e2, s, 16); store8(e3, s, 24)
+            store8(load8(lo, 0) + e0 + e2, lo, 0)
+            store8(load8(hi, 0) + e1 + e3, hi, 0)
+        }
     }
 
     /// Query `i`'s output for `only` of its heads (default all): the weighted sums divided by
@@ -124,21 +165,22 @@ extension FastF16AttentionJob {
         let wideScores = Self.wideTiles && group <= 4, wideValues = wideScores && vl % 32 == 0
         let buf = scratch.buffer(worker)
         let kt = buf                                   // [kl][run]: one KV head's keys, transposed
-        let perQuery = Self.queryFloats(kernel)
+        let perQuery = Self.tileQueryFloats(kernel)
         // Query t's state: [heads][kl] queries, [heads][run] scores, [heads][vl] sums, maximums,
-        // totals, then the run's visible rows.
+        // [heads][16] lanes of the totals, then the run's visible rows.
         @inline(__always) func qs(_ t: Int) -> UnsafeMutablePointer<Float> { buf + kl * run + t * perQuery }
         @inline(__always) func sc(_ t: Int) -> UnsafeMutablePointer<Float> { qs(t) + heads * kl }
         @inline(__always) func acc(_ t: Int) -> UnsafeMutablePointer<Float> { sc(t) + heads * run }
         @inline(__always) func maxes(_ t: Int) -> UnsafeMutablePointer<Float> { acc(t) + heads * vl }
         @inline(__always) func sums(_ t: Int) -> UnsafeMutablePointer<Float> { maxes(t) + heads }
         @inline(__always) func rows(_ t: Int) -> UnsafeMutablePointer<Int32> {
-            UnsafeMutableRawPointer(sums(t) + 2 * heads).assumingMemoryBound(to: Int32.self)
+            UnsafeMutableRawPointer(sums(t) + 16 * heads).assumingMemoryBound(to: Int32.self)
         }
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * count) { temp in
             let qpos = temp.baseAddress!, visible = qpos + count
             for t in 0..<count {
                 start(query: first + t, qs: qs(t), acc: acc(t), maxes: maxes(t), sums: sums(t), only: groupHeads)
+                (sums(t) + 16 * groupHeads.lowerBound).initialize(repeating: 0, count: 16 * group)
                 let (qb, qslot) = cache.slot(layer: layer, token: base + first + t)
                 qpos[t] = qb.positions[qslot]
             }
@@ -161,7 +203,7 @@ extension FastF16AttentionJob {
                     for t in 0..<count {
                         let r = rows(t), p = qpos[t]
                         if newest <= p && (window == nil || p - oldest < Int32(window!)) {
-                            for u in 0..<m { r[u] = Int32(s + u) }
+                            for u in 0..<m { r[u] = Int32(truncatingIfNeeded: s &+ u) }
                             visible[t] = Int32(m)
                             anyVisible = true
                             continue
@@ -189,7 +231,7 @@ extension FastF16AttentionJob {
                                     for u in 0..<c { scores[h * run + u] = scores[h * run + Int(r[u]) - s] }
                                 }
                             }
-                            absorb(heads: groupHeads, c, scores: sc(t), acc: acc(t), maxes: maxes(t), sums: sums(t))
+                            absorbRun(heads: groupHeads, c, scores: sc(t), acc: acc(t), maxes: maxes(t), lanes: sums(t))
                             self.accumulate(wide: wideValues, block, rows: r, c, kvHead: g, group: group, weights: scores,
                                        into: acc(t) + g * group * vl)
                         }
@@ -198,7 +240,17 @@ extension FastF16AttentionJob {
                 }
                 t0 += end - s0
             }
-            for t in 0..<count { finish(query: first + t, acc: acc(t), sums: sums(t), only: groupHeads) }
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: heads) { totals in
+                for t in 0..<count {
+                    // Each head's total: its 16 lanes added in order.
+                    for h in groupHeads {
+                        var total: Float = 0
+                        for l in 0..<16 { total += sums(t)[16 * h + l] }
+                        totals[h] = total
+                    }
+                    finish(query: first + t, acc: acc(t), sums: totals.baseAddress!, only: groupHeads)
+                }
+            }
         }
     }
 }
@@ -346,4 +398,15 @@ func largest(_ x: UnsafePointer<Float>, _ c: Int) -> Float {
         u += 1
     }
     return m
+}
+
+/// The larger of each pair of lanes (one `vmaxps` on x86-64; the standard `pointwiseMax` is a
+/// generic call per lane there).
+@inline(__always)
+func larger(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+    #if arch(x86_64)
+    _mm256_max_ps(a, b)
+    #else
+    a.replacing(with: b, where: b .> a)
+    #endif
 }
