@@ -111,6 +111,40 @@ public enum WideTiles {
     }
 }
 
+extension WideTiles {
+    /// The exponential step of the tiled softmax over one run of 32 scores: `s[u] = e^(s[u] -
+    /// shift)` and `lanes[l] += e(l) + e(l + 16)`, lane for lane the 8-float step's operations
+    /// (`exp8` and its lane sums in `FastF16AttentionJob.absorbRun`), so the same bits.
+    public static func exponentials(_ s: UnsafeMutablePointer<Float>, shift: Float, lanes: UnsafeMutablePointer<Float>) {
+        let m = F16x(repeating: shift)
+        let e0 = exp16(load(s) - m), e1 = exp16(load(s + 16) - m)
+        store(e0, s)
+        store(e1, s + 16)
+        store(load(lanes) + e0 + e1, lanes)
+    }
+
+    /// `exp8` (Models/HalfKernels.swift) over sixteen lanes: the same operations in the same order.
+    @inline(__always) fileprivate static func exp16(_ x: F16x) -> F16x {
+        let lo = F16x(repeating: -87)
+        let xc = x.replacing(with: lo, where: x .< lo)
+        let magic = F16x(repeating: 12_582_912)
+        let t = xc * 1.442_695_04 + magic
+        let n = t - magic
+        var r = xc - n * 0.693_145_751_953_125
+        r = r - n * 1.428_606_765_330_187_045e-6
+        var p = F16x(repeating: 1.0 / 720)
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        let bits = (unsafeBitCast(t, to: SIMD16<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+        let e = p * unsafeBitCast(bits, to: F16x.self)
+        return e.replacing(with: 0, where: x .< lo)
+    }
+}
+
 private typealias F16x = SIMD16<Float>
 
 private protocol Group { static var value: Int { get } }

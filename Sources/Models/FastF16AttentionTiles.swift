@@ -91,21 +91,23 @@ extension FastF16AttentionJob {
             let m8 = larger(larger(v0, v1), larger(v2, v3))
             var m = m8[0]
             for l in 1..<8 where m8[l] > m { m = m8[l] }
-            let lo = lanes + 16 * h, hi = lo + 8
+            let lo = lanes + 16 * h
             if m > maxes[h] {
                 if maxes[h] > -.infinity {
                     let f = expf(maxes[h] - m)
                     scale(acc + h * vl, f, vl)
                     store8(load8(lo, 0) * f, lo, 0)
-                    store8(load8(hi, 0) * f, hi, 0)
+                    store8(load8(lo, 8) * f, lo, 8)
                 }
                 maxes[h] = m
             }
-            let shift = SIMD8<Float>(repeating: maxes[h])
-            let e0 = exp8(v0 - shift), e1 = exp8(v1 - shift), e2 = exp8(v2 - shift), e3 = exp8(v3 - shift)
-            store8(e0, s, 0); store8(e1, s, 8); store8(e2, s, 16); store8(e3, s, 24)
-            store8(load8(lo, 0) + e0 + e2, lo, 0)
-            store8(load8(hi, 0) + e1 + e3, hi, 0)
+            #if arch(x86_64)
+            if Self.wideTiles {
+                WideTiles.exponentials(s, shift: maxes[h], lanes: lo)
+                continue
+            }
+            #endif
+            runExponentials(s, shift: maxes[h], lanes: lo)
         }
     }
 
@@ -409,4 +411,16 @@ func larger(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
     #else
     a.replacing(with: b, where: b .> a)
     #endif
+}
+
+/// The exponential step of the tiled softmax over one run of 32 scores: `s[u] = e^(s[u] -
+/// shift)`, and `lanes[l] += e(l) + e(l + 16)` for the 16 lanes (`WideTiles.exponentials` does
+/// the same operations over 512-bit registers).
+@inline(__always)
+func runExponentials(_ s: UnsafeMutablePointer<Float>, shift: Float, lanes: UnsafeMutablePointer<Float>) {
+    let m = SIMD8<Float>(repeating: shift)
+    let e0 = exp8(load8(s, 0) - m), e1 = exp8(load8(s, 8) - m), e2 = exp8(load8(s, 16) - m), e3 = exp8(load8(s, 24) - m)
+    store8(e0, s, 0); store8(e1, s, 8); store8(e2, s, 16); store8(e3, s, 24)
+    store8(load8(lanes, 0) + e0 + e2, lanes, 0)
+    store8(load8(lanes, 8) + e1 + e3, lanes, 8)
 }

@@ -1,3 +1,4 @@
+import Foundation
 #if arch(x86_64)
 import AttentionAVX512
 #endif
@@ -197,6 +198,21 @@ import Testing
                 #expect(narrow.map(\.bitPattern) == wide.map(\.bitPattern), "value sums, group \(group), \(c) rows")
                 #expect(narrow != start)
             }
+        }
+
+        // The softmax's exponentials and lane sums: scores around the shift, masked ones (-inf),
+        // some far below it (flushed to 0).
+        for shift: Float in [0, 3.5, -12] {
+            var scores = values.array(32, scale: 20).enumerated().map { $0.offset % 5 == 4 ? -.infinity : $0.element + shift }
+            scores[7] = shift - 100
+            let lanes = values.array(16)
+            var narrow = scores, wide = scores, narrowLanes = lanes, wideLanes = lanes
+            runExponentials(&narrow, shift: shift, lanes: &narrowLanes)
+            WideTiles.exponentials(&wide, shift: shift, lanes: &wideLanes)
+            #expect(narrow.map(\.bitPattern) == wide.map(\.bitPattern), "exponentials, shift \(shift)")
+            #expect(narrowLanes.map(\.bitPattern) == wideLanes.map(\.bitPattern), "lane sums, shift \(shift)")
+            #expect(narrow[4] == 0 && narrow[7] == 0 && narrowLanes != lanes)
+            #expect(abs(Double(narrow[0]) - Foundation.exp(Double(scores[0] - shift))) <= 1e-6 * max(1, Double(narrow[0])))
         }
     }
     #endif
