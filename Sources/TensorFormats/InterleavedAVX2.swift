@@ -3,9 +3,9 @@ import _Builtin_intrinsics.intel
 import ByteDotVNNI
 import CPrefetch
 
-/// `VNNIInterleaved`'s products for the 32-element formats on the AVX2 baseline: a group's
-/// sixteen lanes are read as two halves of eight rows, `pmaddubsw` and `pmaddwd` in place of
-/// `vpdpbusd`.
+/// `VNNIInterleaved`'s products on the AVX2 baseline (the K-quants' kernels are in
+/// `InterleavedAVX2K.swift`): a group's sixteen lanes are read as two halves of eight rows,
+/// `pmaddubsw` and `pmaddwd` in place of `vpdpbusd`.
 ///
 /// The row-major AVX2 kernels turn every block of every row into floats (a convert, a product
 /// and a fused multiply-add per row and token) and are bound by that chain; here one convert
@@ -47,7 +47,6 @@ enum InterleavedAVX2 {
         case .q6_K: run(HalfQ6KJob.self)
         }
     }
-
 }
 
 /// A 32-element format's group-block as eight steps of one half (eight rows) each.
