@@ -16,7 +16,7 @@ import CPrefetch
 /// exact integer sum, times (the weight's d times the token's scale), added by a fused
 /// multiply-add in block order; Q4_1's minimums times the token's scaled sums in a second sum
 /// the same way; the two sums added at the end. So rows of different sequences decoded in one
-/// pass get the floats each gets alone (`reference` spells the arithmetic out). The floats
+/// pass get the floats each gets alone (`InterleavedReference` in TensorFormats spells the arithmetic out). The floats
 /// are not those of the AVX2 kernels, whose per-lane float sums round differently; the
 /// integer block sums here are exact.
 ///
@@ -69,23 +69,6 @@ public enum VNNIInterleaved {
         case .q4_K: InterleavedQ4KJob(packed: packed, blocks: blocks, tokens: x, out: out).run(count: count, rows: rows)
         case .q6_K: InterleavedQ6KJob(packed: packed, blocks: blocks, tokens: x, out: out).run(count: count, rows: rows)
         }
-    }
-
-    /// What `rows` computes for one row and token, in plain arithmetic: the kernel's
-    /// definition, for tests. `quants` are the row's values (q, not offset), `d` and `m` its
-    /// blocks' scales and minimums (m nil: none); `x` the token's quants, `scales` and
-    /// `scaledSums` its blocks'.
-    public static func reference(quants: [Int32], d: [Float], m: [Float]?, x: [Int8], scales: [Float],
-                                 scaledSums: [Float]) -> Float {
-        var acc: Float = 0, minimums: Float = 0
-        for b in 0..<d.count {
-            var sum: Int32 = 0
-            for e in 0..<32 { sum &+= quants[32 * b + e] &* Int32(x[32 * b + e]) }
-            let product = d[b] * scales[b]
-            acc = acc.addingProduct(Float(sum), product)
-            if let m { minimums = minimums.addingProduct(m[b], scaledSums[b]) }
-        }
-        return m == nil ? acc : acc + minimums
     }
 }
 

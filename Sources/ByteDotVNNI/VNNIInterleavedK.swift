@@ -14,72 +14,10 @@ import CPrefetch
 /// Per token and super-block the row's sums are exact integers: S = Σ_j scale_j · Σ q·x over
 /// sub-block j, M = Σ_j min_j · Σ x over it. Then, in block order, S times (d times the token's
 /// scale) is added to one sum and M times (dmin times the token's scale) to another by fused
-/// multiply-adds; the result is the first sum minus the second (`referenceQ4K`).
+/// multiply-adds; the result is the first sum minus the second (`InterleavedReference.referenceQ4K`).
 public enum Q4KLayout {
     public static let groupBlockBytes = 2368
     public static let scales = 64, mins = 192, quants = 320
-}
-
-extension VNNIInterleaved {
-    /// One row's Q4_K super-block `src` (144 bytes) into lane `i` of the group-block `out`.
-    public static func repackQ4K(_ src: UnsafeRawPointer, into out: UnsafeMutableRawPointer, lane i: Int) {
-        out.storeBytes(of: src.loadUnaligned(as: UInt16.self), toByteOffset: 2 &* i, as: UInt16.self)
-        out.storeBytes(of: src.loadUnaligned(fromByteOffset: 2, as: UInt16.self), toByteOffset: 32 &+ 2 &* i, as: UInt16.self)
-        let packed = src + 4
-        @inline(__always) func byte(_ k: Int) -> UInt8 { packed.load(fromByteOffset: k, as: UInt8.self) }
-        for j in 0..<8 {
-            // ggml's get_scale_min_k4.
-            let scale: UInt8 = j < 4 ? byte(j) & 63 : (byte(j &+ 4) & 0x0F) | ((byte(j &- 4) >> 6) << 4)
-            let min: UInt8 = j < 4 ? byte(j &+ 4) & 63 : (byte(j &+ 4) >> 4) | ((byte(j) >> 6) << 4)
-            out.storeBytes(of: scale, toByteOffset: Q4KLayout.scales &+ 16 &* j &+ i, as: UInt8.self)
-            out.storeBytes(of: min, toByteOffset: Q4KLayout.mins &+ 16 &* j &+ i, as: UInt8.self)
-        }
-        for r in 0..<32 {
-            out.storeBytes(of: src.loadUnaligned(fromByteOffset: 16 &+ 4 &* r, as: UInt32.self),
-                           toByteOffset: Q4KLayout.quants &+ 64 &* r &+ 4 &* i, as: UInt32.self)
-        }
-    }
-
-    /// Block `b` of Q4_K row `r` as the file had it.
-    public static func originalQ4KBlock(packed: UnsafeRawPointer, blocks: Int, row r: Int, block b: Int,
-                                 into dst: UnsafeMutableRawPointer) {
-        let i = r % groupRows
-        let blk = packed + (r / groupRows &* blocks &+ b) &* Q4KLayout.groupBlockBytes
-        dst.storeBytes(of: blk.load(fromByteOffset: 2 &* i, as: UInt16.self), as: UInt16.self)
-        dst.storeBytes(of: blk.load(fromByteOffset: 32 &+ 2 &* i, as: UInt16.self), toByteOffset: 2, as: UInt16.self)
-        @inline(__always) func scale(_ j: Int) -> UInt8 { blk.load(fromByteOffset: Q4KLayout.scales &+ 16 &* j &+ i, as: UInt8.self) }
-        @inline(__always) func min(_ j: Int) -> UInt8 { blk.load(fromByteOffset: Q4KLayout.mins &+ 16 &* j &+ i, as: UInt8.self) }
-        for j in 0..<4 {
-            dst.storeBytes(of: scale(j) & 63 | (scale(j &+ 4) >> 4) << 6, toByteOffset: 4 &+ j, as: UInt8.self)
-            dst.storeBytes(of: min(j) & 63 | (min(j &+ 4) >> 4) << 6, toByteOffset: 8 &+ j, as: UInt8.self)
-            dst.storeBytes(of: scale(j &+ 4) & 0x0F | (min(j &+ 4) & 0x0F) << 4, toByteOffset: 12 &+ j, as: UInt8.self)
-        }
-        for r in 0..<32 {
-            dst.storeBytes(of: blk.load(fromByteOffset: Q4KLayout.quants &+ 64 &* r &+ 4 &* i, as: UInt32.self),
-                           toByteOffset: 16 &+ 4 &* r, as: UInt32.self)
-        }
-    }
-
-    /// What the Q4_K kernel computes for one row and token: `quants` the row's 4-bit values,
-    /// `scales`/`mins` its sub-blocks' 6-bit ones, `d`/`dmin` its super-blocks'; `x` the
-    /// token's quants, `xScales` its super-blocks' scales, `xSums` its 32-element sums.
-    public static func referenceQ4K(quants: [Int32], scales: [Int32], mins: [Int32], d: [Float], dmin: [Float],
-                                    x: [Int8], xScales: [Float], xSums: [Int32]) -> Float {
-        var acc: Float = 0, minimums: Float = 0
-        for b in 0..<d.count {
-            var s: Int32 = 0, m: Int32 = 0
-            for j in 0..<8 {
-                var sum: Int32 = 0
-                for e in 0..<32 { sum &+= quants[256 * b + 32 * j + e] &* Int32(x[256 * b + 32 * j + e]) }
-                s &+= scales[8 * b + j] &* sum
-                m &+= mins[8 * b + j] &* xSums[8 * b + j]
-            }
-            let ds = d[b] * xScales[b], ms = dmin[b] * xScales[b]
-            acc = acc.addingProduct(Float(s), ds)
-            minimums = minimums.addingProduct(Float(m), ms)
-        }
-        return acc - minimums
-    }
 }
 
 /// The Q4_K kernel over groups of sixteen rows for `T.value` tokens.
@@ -158,66 +96,10 @@ struct InterleavedQ4KJob: GroupKernel {
 ///
 /// Per token and super-block S = Σ_s scale_s · Σ (u - 32)·x over sub-block s is an exact
 /// integer (the -32 rides in each sub-block's start value, -32 · Σ x); S times (d times the
-/// token's scale) is added by a fused multiply-add in block order (`referenceQ6K`).
+/// token's scale) is added by a fused multiply-add in block order (`InterleavedReference.referenceQ6K`).
 public enum Q6KLayout {
     public static let groupBlockBytes = 3392
     public static let scales = 64, low = 320, high = 2368
-}
-
-extension VNNIInterleaved {
-    /// One row's Q6_K super-block `src` (210 bytes) into lane `i` of the group-block `out`.
-    public static func repackQ6K(_ src: UnsafeRawPointer, into out: UnsafeMutableRawPointer, lane i: Int) {
-        out.storeBytes(of: src.loadUnaligned(fromByteOffset: 208, as: UInt16.self), toByteOffset: 2 &* i, as: UInt16.self)
-        for s in 0..<16 {
-            out.storeBytes(of: src.load(fromByteOffset: 192 &+ s, as: UInt8.self),
-                           toByteOffset: Q6KLayout.scales &+ 16 &* s &+ i, as: UInt8.self)
-        }
-        for r in 0..<32 {
-            out.storeBytes(of: src.loadUnaligned(fromByteOffset: 4 &* r, as: UInt32.self),
-                           toByteOffset: Q6KLayout.low &+ 64 &* r &+ 4 &* i, as: UInt32.self)
-        }
-        for r in 0..<16 {
-            out.storeBytes(of: src.loadUnaligned(fromByteOffset: 128 &+ 4 &* r, as: UInt32.self),
-                           toByteOffset: Q6KLayout.high &+ 64 &* r &+ 4 &* i, as: UInt32.self)
-        }
-    }
-
-    /// Block `b` of Q6_K row `r` as the file had it.
-    public static func originalQ6KBlock(packed: UnsafeRawPointer, blocks: Int, row r: Int, block b: Int,
-                                 into dst: UnsafeMutableRawPointer) {
-        let i = r % groupRows
-        let blk = packed + (r / groupRows &* blocks &+ b) &* Q6KLayout.groupBlockBytes
-        dst.storeBytes(of: blk.load(fromByteOffset: 2 &* i, as: UInt16.self), toByteOffset: 208, as: UInt16.self)
-        for s in 0..<16 {
-            dst.storeBytes(of: blk.load(fromByteOffset: Q6KLayout.scales &+ 16 &* s &+ i, as: UInt8.self),
-                           toByteOffset: 192 &+ s, as: UInt8.self)
-        }
-        for k in 0..<32 {
-            dst.storeBytes(of: blk.load(fromByteOffset: Q6KLayout.low &+ 64 &* k &+ 4 &* i, as: UInt32.self),
-                           toByteOffset: 4 &* k, as: UInt32.self)
-        }
-        for k in 0..<16 {
-            dst.storeBytes(of: blk.load(fromByteOffset: Q6KLayout.high &+ 64 &* k &+ 4 &* i, as: UInt32.self),
-                           toByteOffset: 128 &+ 4 &* k, as: UInt32.self)
-        }
-    }
-
-    /// What the Q6_K kernel computes for one row and token: `quants` the row's values
-    /// (u - 32), `scales` its 16-element sub-blocks' scales, `d` its super-blocks'; `x` the
-    /// token's quants and `xScales` its super-blocks' scales.
-    public static func referenceQ6K(quants: [Int32], scales: [Int32], d: [Float], x: [Int8], xScales: [Float]) -> Float {
-        var acc: Float = 0
-        for b in 0..<d.count {
-            var s: Int32 = 0
-            for j in 0..<16 {
-                var sum: Int32 = 0
-                for e in 0..<16 { sum &+= quants[256 * b + 16 * j + e] &* Int32(x[256 * b + 16 * j + e]) }
-                s &+= scales[16 * b + j] &* sum
-            }
-            acc = acc.addingProduct(Float(s), d[b] * xScales[b])
-        }
-        return acc
-    }
 }
 
 /// The Q6_K kernel over groups of sixteen rows for `T.value` tokens.

@@ -14,7 +14,7 @@ import CPrefetch
 /// the whole block and Q5_0's over half of it in 16 bits before widening, and Q8_0 multiplies
 /// magnitudes by sign-carrying activations. The float steps are the VNNI kernels' lane for
 /// lane, so a token gets the same bits on either CPU, alone or beside others
-/// (`VNNIInterleaved.reference`).
+/// (`InterleavedReference`).
 enum InterleavedAVX2 {
     typealias Bytes = SIMD4<Int64>
 

@@ -3,7 +3,7 @@ import _Builtin_intrinsics.intel
 import ByteDotVNNI
 
 /// Q4_K's interleaved copy (`Q4KLayout`) on the AVX2 baseline, eight rows at a time: the
-/// integer sums of `VNNIInterleaved.referenceQ4K`, exactly. Per 32-element sub-block the
+/// integer sums of `InterleavedReference.referenceQ4K`, exactly. Per 32-element sub-block the
 /// 16-bit pair sums of eight `pmaddubsw` (at most 8 · 2 · 15 · 128) are multiplied by the
 /// sub-block's scale in the same `pmaddwd` that widens them; the minimums' sum takes two
 /// sub-blocks per `pmaddwd` (a token's 32-element sums fit 16 bits).
@@ -82,7 +82,7 @@ struct HalfQ4KJob: HalfKernel {
 }
 
 /// Q6_K's interleaved copy (`Q6KLayout`) on the AVX2 baseline, eight rows at a time: the
-/// integer sums of `VNNIInterleaved.referenceQ6K`, exactly. A 16-element sub-block is four
+/// integer sums of `InterleavedReference.referenceQ6K`, exactly. A 16-element sub-block is four
 /// steps of 6-bit quants; two steps' 16-bit pair sums (at most 2 · 2 · 63 · 128) are
 /// multiplied by the sub-block's scale as `pmaddwd` widens them, and the -32 offset comes out
 /// once per super-block as 32 · Σ scale · (the token's sub-block sum).

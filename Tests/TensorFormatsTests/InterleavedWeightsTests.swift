@@ -4,7 +4,7 @@ import Testing
 import TensorFormats
 
 /// The interleaved kernels (VNNI, and AVX2 for every layout): each token's floats
-/// are the documented arithmetic (`VNNIInterleaved.reference`, `referenceQ4K`, `referenceQ6K`)
+/// are the documented arithmetic (`InterleavedReference`)
 /// whatever tokens share the call, so both kernel sets give the same bits, and the products
 /// are the row-major AVX2 kernels' up to float rounding.
 @Suite struct InterleavedWeightsTests {
@@ -65,7 +65,7 @@ import TensorFormats
                                 continue
                             }
                             let (q, d, m) = Self.decoded(type, w, row: r, cols: cols)
-                            let want = VNNIInterleaved.reference(
+                            let want = InterleavedReference.reference(
                                 quants: q, d: d, m: m, x: x, scales: (0..<(cols / 32)).map { blocks.scales[$0] },
                                 scaledSums: (0..<(cols / 32)).map { blocks.scaledSums[$0] })
                             #expect(got.bitPattern == want.bitPattern, "\(type) \(rows)x\(cols) row \(r) token \(t): \(got) vs \(want)")
@@ -119,7 +119,7 @@ import TensorFormats
             let blocks = a.blocks(row: t, blockSize: 32)
             for r in 0..<rows {
                 let (qs, d, m) = Self.decoded(type, w, row: r, cols: cols)
-                let want = VNNIInterleaved.reference(
+                let want = InterleavedReference.reference(
                     quants: qs, d: d, m: m, x: (0..<cols).map { a.qs[t * cols + $0] },
                     scales: (0..<(cols / 32)).map { blocks.scales[$0] }, scaledSums: (0..<(cols / 32)).map { blocks.scaledSums[$0] })
                 #expect(y[t * rows + r].bitPattern == want.bitPattern, "\(type) \(kernels) row \(r) token \(t): \(y[t * rows + r]) vs \(want)")
@@ -187,7 +187,7 @@ import TensorFormats
                                     q.append(Int32(e % 64 < 32 ? byte & 15 : byte >> 4))
                                 }
                             }
-                            let want = VNNIInterleaved.referenceQ4K(
+                            let want = InterleavedReference.referenceQ4K(
                                 quants: q, scales: sc, mins: mn, d: d, dmin: dmin, x: (0..<cols).map { a.qs[t * cols + $0] },
                                 xScales: (0..<blocks).map { xb.scales[8 * $0] }, xSums: (0..<(cols / 32)).map { xb.sums[$0] })
                             #expect(got.bitPattern == want.bitPattern, "Q4_K \(rows)x\(cols) row \(r) token \(t): \(got) vs \(want)")
@@ -248,7 +248,7 @@ import TensorFormats
                         }
                         q += values
                     }
-                    let want = VNNIInterleaved.referenceQ6K(quants: q, scales: sc, d: d, x: (0..<cols).map { a.qs[t * cols + $0] },
+                    let want = InterleavedReference.referenceQ6K(quants: q, scales: sc, d: d, x: (0..<cols).map { a.qs[t * cols + $0] },
                                                             xScales: (0..<blocks).map { xb.scales[8 * $0] })
                     #expect(got.bitPattern == want.bitPattern, "Q6_K \(rows)x\(cols) row \(r) token \(t): \(got) vs \(want)")
                 }
