@@ -174,15 +174,15 @@ extension FastF16AttentionJob {
         @inline(__always) func sc(_ t: Int) -> UnsafeMutablePointer<Float> { qs(t) + heads * kl }
         @inline(__always) func acc(_ t: Int) -> UnsafeMutablePointer<Float> { sc(t) + heads * run }
         @inline(__always) func maxes(_ t: Int) -> UnsafeMutablePointer<Float> { acc(t) + heads * vl }
-        @inline(__always) func sums(_ t: Int) -> UnsafeMutablePointer<Float> { maxes(t) + heads }
+        @inline(__always) func lanes(_ t: Int) -> UnsafeMutablePointer<Float> { maxes(t) + heads }
         @inline(__always) func rows(_ t: Int) -> UnsafeMutablePointer<Int32> {
-            UnsafeMutableRawPointer(sums(t) + 16 * heads).assumingMemoryBound(to: Int32.self)
+            UnsafeMutableRawPointer(lanes(t) + 16 * heads).assumingMemoryBound(to: Int32.self)
         }
         withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * count) { temp in
             let qpos = temp.baseAddress!, visible = qpos + count
             for t in 0..<count {
-                start(query: first + t, qs: qs(t), acc: acc(t), maxes: maxes(t), sums: sums(t), only: groupHeads)
-                (sums(t) + 16 * groupHeads.lowerBound).initialize(repeating: 0, count: 16 * group)
+                start(query: first + t, qs: qs(t), acc: acc(t), maxes: maxes(t), sums: lanes(t), only: groupHeads)
+                (lanes(t) + 16 * groupHeads.lowerBound).initialize(repeating: 0, count: 16 * group)
                 let (qb, qslot) = cache.slot(layer: layer, token: base + first + t)
                 qpos[t] = qb.positions[qslot]
             }
@@ -233,7 +233,7 @@ extension FastF16AttentionJob {
                                     for u in 0..<c { scores[h * run + u] = scores[h * run + Int(r[u]) - s] }
                                 }
                             }
-                            absorbRun(heads: groupHeads, c, scores: sc(t), acc: acc(t), maxes: maxes(t), lanes: sums(t))
+                            absorbRun(heads: groupHeads, c, scores: sc(t), acc: acc(t), maxes: maxes(t), lanes: lanes(t))
                             self.accumulate(wide: wideValues, block, rows: r, c, kvHead: g, group: group, weights: scores,
                                        into: acc(t) + g * group * vl)
                         }
@@ -247,7 +247,7 @@ extension FastF16AttentionJob {
                     // Each head's total: its 16 lanes added in order.
                     for h in groupHeads {
                         var total: Float = 0
-                        for l in 0..<16 { total += sums(t)[16 * h + l] }
+                        for l in 0..<16 { total += lanes(t)[16 * h + l] }
                         totals[h] = total
                     }
                     finish(query: first + t, acc: acc(t), sums: totals.baseAddress!, only: groupHeads)
