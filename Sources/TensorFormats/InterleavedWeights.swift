@@ -17,8 +17,8 @@ public final class InterleavedWeights: @unchecked Sendable {
     /// Bytes of the copy.
     public let byteCount: Int
 
-    /// The interleaved copy of `rows` rows of `cols` elements at `base`, or nil where `kernels`
-    /// have no interleaved kernel for `type`. `copied` is told each range of
+    /// The interleaved copy of `rows` rows of `cols` elements at `base`, or nil where `type` has
+    /// no interleaved layout or `kernels` cannot run on this CPU. `copied` is told each range of
     /// source bytes (offsets from `base`) once it is copied, a few MB at a time, so a caller can
     /// let the source go as the copy grows.
     public init?(type: GGMLType, base: UnsafeRawPointer, rowBytes: Int, rows: Int, cols: Int,
@@ -39,7 +39,7 @@ public final class InterleavedWeights: @unchecked Sendable {
         for first in stride(from: 0, to: groups, by: slice) {
             let part = first..<min(groups, first + slice)
             InterleavedLayout.repack(format, base: base, rowBytes: rowBytes, rows: rows, blocks: blocks, groups: part,
-                                   into: packed)
+                                     into: packed)
             let g = VNNIInterleaved.groupRows
             copied?((part.lowerBound * g * rowBytes)..<(min(rows, part.upperBound * g) * rowBytes))
         }
