@@ -69,23 +69,21 @@ struct AttentionKernel {
             LlamaCppF16AttentionJob.scratchFloats(self), Q4AttentionJob.scratchFloats(self))
     }
 
+    /// `first` and `tiled` (the f16 fast path only): the queries are rows `first ..< first + n`
+    /// of the pending batch, tiled as a batch's even when `n` is 1 (`canRunBatchRows`).
     func run(cache: SequenceKVCache, layer: Int, window: Int?, n: Int,
              q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
              pool: ThreadPool, scratch: Scratch, partials: Scratch, quantizedQueries: [QuantizedActivations],
-             queryBytes: [ByteActivations], llamaCpp: Bool) {
+             queryBytes: [ByteActivations], llamaCpp: Bool, first: Int = 0, tiled: Bool = false) {
         let storage = cache.configuration.storage
         if storage.key == .f16 && storage.value == .f16 && !llamaCpp {
-            let stored = cache.storedTokens(layer: layer)
-            let slices = FastF16AttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
-            let job = FastF16AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
-                                          scratch: scratch, partials: partials.buffer(0), stored: stored,
-                                          base: cache.count, slices: slices, tokens: n,
-                                          queryTile: FastF16AttentionJob.queryTile(tokens: n, depth: stored.count - n, kvHeads: kvHeads,
-                                                                                    threads: pool.threadCount))
+            let job = fastJob(cache: cache, layer: layer, window: window, n: n, q: q, out: out, scratch: scratch,
+                              partials: partials.buffer(0), threads: pool.threadCount, first: first, tiled: tiled)
             pool.run(chunks: job.chunks, job: job)
             job.merge(tokens: n)
             return
         }
+        precondition(first == 0 && !tiled, "only the f16 fast path runs some rows of a batch")
         if storage.key == .f16 && storage.value == .f16 {
             let stored = cache.storedTokens(layer: layer)
             let path = LlamaCppF16AttentionJob.path(tokens: n, stored: stored.upperBound, threads: pool.threadCount)
@@ -128,7 +126,8 @@ struct AttentionKernel {
         guard allHalf && sequences.count > 1 else {
             for s in sequences {
                 run(cache: s.cache, layer: layer, window: window, n: s.n, q: s.q, out: s.out, pool: pool, scratch: scratch,
-                    partials: partials, quantizedQueries: quantizedQueries, queryBytes: queryBytes, llamaCpp: llamaCpp)
+                    partials: partials, quantizedQueries: quantizedQueries, queryBytes: queryBytes, llamaCpp: llamaCpp,
+                    first: s.first, tiled: s.tiled)
             }
             return
         }
@@ -136,20 +135,37 @@ struct AttentionKernel {
         var firstChunk: [Int] = []
         var chunks = 0, offset = 0
         for s in sequences {
-            let stored = s.cache.storedTokens(layer: layer)
-            let slices = FastF16AttentionJob.slices(tokens: s.n, stored: stored.count, threads: pool.threadCount)
-            let job = FastF16AttentionJob(kernel: self, cache: s.cache, layer: layer, window: window, q: s.q, out: s.out,
-                                          scratch: scratch, partials: partials.buffer(0) + offset, stored: stored,
-                                          base: s.cache.count, slices: slices, tokens: s.n,
-                                          queryTile: FastF16AttentionJob.queryTile(tokens: s.n, depth: stored.count - s.n, kvHeads: kvHeads,
-                                                                                    threads: pool.threadCount))
+            let job = fastJob(cache: s.cache, layer: layer, window: window, n: s.n, q: s.q, out: s.out, scratch: scratch,
+                              partials: partials.buffer(0) + offset, threads: pool.threadCount, first: s.first, tiled: s.tiled)
             jobs.append(job)
             firstChunk.append(chunks)
             chunks += job.chunks
-            offset += FastF16AttentionJob.partialFloats(self, tokens: s.n, slices: slices)
+            offset += FastF16AttentionJob.partialFloats(self, tokens: s.n, slices: job.slices)
         }
         pool.run(chunks: chunks, job: SequencesJob(jobs: jobs, firstChunk: firstChunk))
         for (job, s) in zip(jobs, sequences) { job.merge(tokens: s.n) }
+    }
+
+    /// The f16 fast path's job for queries `first ..< first + n` of the pending batch.
+    private func fastJob(cache: SequenceKVCache, layer: Int, window: Int?, n: Int, q: UnsafePointer<Float>,
+                         out: UnsafeMutablePointer<Float>, scratch: Scratch, partials: UnsafeMutablePointer<Float>,
+                         threads: Int, first: Int, tiled: Bool) -> FastF16AttentionJob {
+        let stored = cache.storedTokens(layer: layer)
+        let slices = tiled ? 1 : FastF16AttentionJob.slices(tokens: n, stored: stored.count, threads: threads)
+        let depth = stored.count - n - first
+        return FastF16AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
+                                   scratch: scratch, partials: partials, stored: stored, base: cache.count + first,
+                                   slices: slices, tokens: n,
+                                   queryTile: FastF16AttentionJob.queryTile(tokens: n, depth: depth, kvHeads: kvHeads, threads: threads),
+                                   tiled: tiled)
+    }
+
+    /// Whether `run` can take some rows of a batch over `cache` (`first`, `tiled`) with the
+    /// floats they get in the whole batch: the f16 fast path, whose tiled queries depend only
+    /// on themselves and the cache.
+    func canRunBatchRows(cache: SequenceKVCache, llamaCpp: Bool) -> Bool {
+        let storage = cache.configuration.storage
+        return storage.key == .f16 && storage.value == .f16 && !llamaCpp
     }
 
     /// Floats of the partial-softmax buffer a batch of `n` tokens over `stored` keys needs.
@@ -169,6 +185,10 @@ struct AttentionSequence {
     let n: Int
     let q: UnsafePointer<Float>
     let out: UnsafeMutablePointer<Float>
+    /// The first query's row in the sequence's pending batch.
+    var first = 0
+    /// Tiled as a batch's queries even when `n` is 1 (see `AttentionKernel.run`).
+    var tiled = false
 }
 
 /// Several sequences' attention jobs as one pool job: chunk `c` belongs to the last job whose

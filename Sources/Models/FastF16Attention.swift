@@ -30,7 +30,10 @@ struct FastF16AttentionJob: PoolJob {
     let tokens: Int
     /// Queries per chunk of a batch (`queryTile(tokens:depth:kvHeads:threads:)`).
     let queryTile: Int
-    var batch: Bool { tokens > 1 }
+    /// Queries of a prefill batch even when there is one (a batch's only output row in the
+    /// last layer): tiled, unsliced, so its floats are those it gets beside the others.
+    var tiled = false
+    var batch: Bool { tokens > 1 || tiled }
 
     /// Visible keys per online-softmax step.
     static let run = 32
@@ -57,7 +60,7 @@ struct FastF16AttentionJob: PoolJob {
     /// Pool chunks for the call: a decoded token's key slices, or a batch's query tiles times
     /// the KV heads (`runTile`).
     var chunks: Int {
-        tokens > 1 ? (tokens + queryTile - 1) / queryTile * kernel.kvHeads : slices
+        batch ? (tokens + queryTile - 1) / queryTile * kernel.kvHeads : slices
     }
 
     /// Floats of `partials` for `n` tokens cut into `slices`.

@@ -280,8 +280,15 @@ public final class Transformer: @unchecked Sendable {
         let singles = parts.prefix { $0.tokens.count == 1 }.count
         var segments = singles > 0 ? [Segment(start: 0, count: singles, independentRows: singles > 1)] : []
         for r in rows where r.count > 1 { segments.append(Segment(start: r.start, count: r.count, independentRows: false)) }
+        // Rows past the last layer are only the output rows: the rest need its keys and values,
+        // not its attention or feed-forward (llama.cpp skips their feed-forward too). A
+        // prompt's last chunk then carries one row through the last layer, the others none.
+        // llama.cpp's numerics run every row, as the reference does its attention.
+        let outputs = zip(parts, rowStart).map { ($1 + $0.outputRows.lowerBound)..<($1 + $0.outputRows.upperBound) }
+        let skipRows = !llamaCpp && outputs.reduce(0) { $0 + $1.count } < n
         for l in 0..<h.layerCount {
-            runLayer(l, n: n, rows: rows, segments: segments, w: w, llamaCpp: llamaCpp)
+            runLayer(l, n: n, rows: rows, segments: segments, w: w, llamaCpp: llamaCpp,
+                     outputs: skipRows && l == h.layerCount - 1 ? outputs : nil)
         }
         for s in parts { s.cache.commit() }
 
@@ -312,13 +319,16 @@ public final class Transformer: @unchecked Sendable {
         let independentRows: Bool
     }
 
-    private func runLayer(_ l: Int, n: Int, rows: [RowRange], segments: [Segment], w: Workspace.Buffers, llamaCpp: Bool) {
+    /// Layer `l` for the `n` rows of a pass. With `outputs` (each sequence's rows whose hidden
+    /// states are returned, as batch rows; the last layer only) the other rows stop once
+    /// their keys and values are written.
+    private func runLayer(_ l: Int, n: Int, rows: [RowRange], segments: [Segment], w: Workspace.Buffers, llamaCpp: Bool,
+                          outputs: [Range<Int>]? = nil) {
         let h = hyperparameters
         let L = layers[l]
         let d = h.embeddingLength
         let qw = h.headCount * h.keyLength, kw = h.kvHeadCount * h.keyLength, vw = h.kvHeadCount * h.valueLength
         let ow = h.headCount * h.valueLength
-        let ff = h.feedForwardLength
         let eps = h.rmsEpsilon
 
         normRows(w.x, L.attentionNorm, w.xb, n: n, width: d)
@@ -374,16 +384,60 @@ public final class Transformer: @unchecked Sendable {
                 }
             }
         }
-        attention.run(rows.map { AttentionSequence(cache: $0.cache, n: $0.count, q: w.q + $0.start * qw, out: w.att + $0.start * ow) },
-                      layer: l, window: sliding ? h.slidingWindow : nil, pool: pool, scratch: attentionScratch,
-                      partials: attentionPartials, quantizedQueries: attentionQueries,
-                      queryBytes: attentionQueryBytes, llamaCpp: llamaCpp)
         // Only caches whose compression policy asked for attention statistics do this pass.
         for r in rows {
             r.cache.attentionStatistics?.observe(cache: r.cache, layer: l, queries: w.q + r.start * qw, rows: r.count,
                                                  heads: h.headCount, scoreScale: h.scoreScale,
                                                  window: sliding ? h.slidingWindow : nil)
         }
+        func attend(_ sequences: [AttentionSequence]) {
+            attention.run(sequences, layer: l, window: sliding ? h.slidingWindow : nil, pool: pool, scratch: attentionScratch,
+                          partials: attentionPartials, quantizedQueries: attentionQueries,
+                          queryBytes: attentionQueryBytes, llamaCpp: llamaCpp)
+        }
+        let everyRow = rows.map { AttentionSequence(cache: $0.cache, n: $0.count, q: w.q + $0.start * qw, out: w.att + $0.start * ow) }
+        guard let outputs else {
+            attend(everyRow)
+            finishLayer(L, n: n, segments: segments, w: w, llamaCpp: llamaCpp)
+            return
+        }
+        // Only the output rows go on: packed to the front of the buffers, attention through
+        // the end of the layer for them alone, then their states back in place for the final
+        // norm. The others' keys and values are in the cache, which is all they were for.
+        let kept = outputs.reduce(0) { $0 + $1.count }
+        guard kept > 0 else { return }
+        if rows.allSatisfy({ attention.canRunBatchRows(cache: $0.cache, llamaCpp: llamaCpp) }) {
+            var packed = 0
+            var sequences: [AttentionSequence] = []
+            for (r, o) in zip(rows, outputs) where !o.isEmpty {
+                sequences.append(AttentionSequence(cache: r.cache, n: o.count, q: w.q + o.lowerBound * qw, out: w.att + packed * ow,
+                                                   first: o.lowerBound - r.start, tiled: r.count > 1))
+                packed += o.count
+            }
+            attend(sequences)
+        } else {
+            attend(everyRow)
+            pack(w.att, width: ow, rows: outputs)
+        }
+        pack(w.x, width: d, rows: outputs)
+        // Decoded rows first, as in `segments`, then each prompt chunk's output rows.
+        var packedSegments: [Segment] = []
+        let singles = zip(rows, outputs).reduce(0) { $0 + ($1.0.count == 1 ? $1.1.count : 0) }
+        if singles > 0 { packedSegments.append(Segment(start: 0, count: singles, independentRows: singles > 1)) }
+        var packed = singles
+        for (r, o) in zip(rows, outputs) where r.count > 1 && !o.isEmpty {
+            packedSegments.append(Segment(start: packed, count: o.count, independentRows: false))
+            packed += o.count
+        }
+        finishLayer(L, n: kept, segments: packedSegments, w: w, llamaCpp: llamaCpp)
+        unpack(w.x, width: d, rows: outputs)
+    }
+
+    /// The layer from its attention output (`w.att`) on, for the first `n` rows: output
+    /// projection, feed-forward, residual adds into `w.x`.
+    private func finishLayer(_ L: LayerWeights, n: Int, segments: [Segment], w: Workspace.Buffers, llamaCpp: Bool) {
+        let h = hyperparameters
+        let d = h.embeddingLength, ow = h.headCount * h.valueLength, ff = h.feedForwardLength
         for g in segments {
             var attnOut = input(w.att + g.start * ow, n: g.count, cols: ow, llamaCpp: llamaCpp, independentRows: g.independentRows)
             L.wo.multiply(&attnOut, into: w.xb + g.start * d, yStride: d, pool: pool)
@@ -404,6 +458,24 @@ public final class Transformer: @unchecked Sendable {
         }
         if let pn = L.postFFNNorm { normRows(w.xb, pn, w.xb, n: n, width: d) }
         add(w.xb, into: w.x, count: n * d)
+    }
+
+    /// Moves the listed rows (ascending, disjoint) of `x` to its front, in order.
+    private func pack(_ x: UnsafeMutablePointer<Float>, width: Int, rows: [Range<Int>]) {
+        var packed = 0
+        for r in rows where !r.isEmpty {
+            if r.lowerBound != packed { memmove(x + packed * width, x + r.lowerBound * width, r.count * width * 4) }
+            packed += r.count
+        }
+    }
+
+    /// Undoes `pack`: the front rows of `x` back to the listed rows.
+    private func unpack(_ x: UnsafeMutablePointer<Float>, width: Int, rows: [Range<Int>]) {
+        var packed = rows.reduce(0) { $0 + $1.count }
+        for r in rows.reversed() where !r.isEmpty {
+            packed -= r.count
+            if r.lowerBound != packed { memmove(x + r.lowerBound * width, x + packed * width, r.count * width * 4) }
+        }
     }
 
     private func input(_ x: UnsafePointer<Float>, n: Int, cols: Int, llamaCpp: Bool,
