@@ -23,26 +23,64 @@ public struct AgentBenchmark: Sendable {
 
     // MARK: Throughput
 
-    public struct Throughput: Sendable, Codable {
+    /// Aggregate decode speed (tokens/s) of `agents` agents generating at once, one sample per
+    /// round.
+    public struct ThroughputSeries: Sendable, Codable {
         public var agents: Int
-        public var tokensPerAgent: Int
-        public var seconds: Double
-        public var tokensPerSecond: Double { Double(agents * tokensPerAgent) / seconds }
+        public var tokensPerSecond: [Double]
+        public var median: Double { Timings(tokensPerSecond).median }
     }
 
-    /// Aggregate decode speed of `agents` agents generating `tokens` tokens each at once, their
-    /// prompts already cached (a warm-up request per agent first, untimed).
-    public func throughput(agents: Int, tokens: Int, promptTokens: Int = 32) async throws -> Throughput {
-        var config = AgentRuntimeConfiguration()
-        config.parallel = agents
-        config.contextLength = promptTokens + tokens + 8
-        let runtime = try AgentRuntime(engine: engine, configuration: config)
-        defer { Task { await runtime.shutdown() } }
-        let prompts = (0..<agents).map { history(promptTokens, offset: 97 * $0) }
-        try await runAll(runtime, prompts, tokens: 1)
-        let start = Date()
-        try await runAll(runtime, prompts, tokens: tokens)
-        return Throughput(agents: agents, tokensPerAgent: tokens, seconds: Date().timeIntervalSince(start))
+    /// One agent against each larger count, measured in alternation.
+    public struct ThroughputComparison: Sendable, Codable {
+        public var tokensPerAgent: Int
+        /// One agent first, then each larger count.
+        public var series: [ThroughputSeries]
+
+        /// Median tokens/s of `agents` agents over the median of one agent.
+        public func speedup(agents: Int) -> Double {
+            guard let s = series.first(where: { $0.agents == agents }) else { return .nan }
+            return s.median / series[0].median
+        }
+
+        /// The speed-up within each round (against that round's one agent), smallest and largest.
+        public func roundSpeedups(agents: Int) -> ClosedRange<Double>? {
+            guard let s = series.first(where: { $0.agents == agents }), !s.tokensPerSecond.isEmpty else { return nil }
+            let ratios = zip(s.tokensPerSecond, series[0].tokensPerSecond).map { $0 / $1 }
+            return ratios.min()! ... ratios.max()!
+        }
+    }
+
+    /// Aggregate decode speed of one agent and of each count in `agentCounts` generating
+    /// `tokens` tokens each at once, their prompts already cached (a warm-up request per agent
+    /// first, untimed). Every round measures each count once, one after another: a run of a
+    /// second is at the mercy of a shared machine's speed, which drifts by tens of percent
+    /// within minutes, so the counts take turns and each ratio is one of medians.
+    public func throughput(agentCounts: [Int], tokens: Int, rounds: Int = 5,
+                           promptTokens: Int = 32) async throws -> ThroughputComparison {
+        precondition(tokens > 0 && rounds > 0)
+        let counts = [1] + agentCounts.filter { $0 > 1 }
+        var runtimes: [AgentRuntime] = []
+        var prompts: [[[Int32]]] = []
+        for n in counts {
+            var config = AgentRuntimeConfiguration()
+            config.parallel = n
+            config.contextLength = promptTokens + tokens + 8
+            let runtime = try AgentRuntime(engine: engine, configuration: config)
+            runtimes.append(runtime)
+            prompts.append((0..<n).map { history(promptTokens, offset: 97 * $0) })
+        }
+        defer { for runtime in runtimes { Task { await runtime.shutdown() } } }
+        for (runtime, p) in zip(runtimes, prompts) { try await runAll(runtime, p, tokens: 1) }
+        var series = counts.map { ThroughputSeries(agents: $0, tokensPerSecond: []) }
+        for _ in 0..<rounds {
+            for (i, n) in counts.enumerated() {
+                let start = Date()
+                try await runAll(runtimes[i], prompts[i], tokens: tokens)
+                series[i].tokensPerSecond.append(Double(n * tokens) / Date().timeIntervalSince(start))
+            }
+        }
+        return ThroughputComparison(tokensPerAgent: tokens, series: series)
     }
 
     private func runAll(_ runtime: AgentRuntime, _ prompts: [[Int32]], tokens: Int) async throws {

@@ -10,7 +10,8 @@ struct BenchAgentsCommand: AsyncParsableCommand {
         abstract: "Measure the agents runtime: batched decoding, warm agents, the RAM budget.",
         discussion: """
             throughput: aggregate decode tokens/s of 1 agent and of each --agents count at once \
-            (prompts cached, --tokens per agent). warm: an agent with a --history-token history \
+            (prompts cached, --tokens per agent), the counts taking turns for --rounds rounds; \
+            medians and each round's range of ratios. warm: an agent with a --history-token history \
             sends --new tokens; time to first token from RAM, from the disk tier and re-prefilled \
             cold (same new suffix length in all three), medians of --repetitions warm and \
             --cold-repetitions cold requests with their range. budget: --budget-agents agents' worth of RAM, \
@@ -31,6 +32,9 @@ struct BenchAgentsCommand: AsyncParsableCommand {
 
     @Option(help: "Tokens each agent generates in the throughput test.")
     var tokens = 64
+
+    @Option(help: "Rounds of the throughput test: each round runs one agent, then each --agents count; medians are reported.")
+    var rounds = 5
 
     @Option(help: "History tokens of the warm-agent test.")
     var history = 4096
@@ -59,6 +63,8 @@ struct BenchAgentsCommand: AsyncParsableCommand {
     func validate() throws {
         guard repetitions > 0 else { throw ValidationError("--repetitions must be at least 1") }
         guard coldRepetitions > 0 else { throw ValidationError("--cold-repetitions must be at least 1") }
+        guard rounds > 0 else { throw ValidationError("--rounds must be at least 1") }
+        guard tokens > 0 else { throw ValidationError("--tokens must be at least 1") }
     }
 
     func run() async throws {
@@ -86,14 +92,15 @@ struct BenchAgentsCommand: AsyncParsableCommand {
 
         if which.contains("throughput") {
             let counts = agents.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 1 }
-            let one = try await bench.throughput(agents: 1, tokens: tokens)
-            report.throughput.append(one)
-            log(String(format: "throughput  1 agent : %7.1f tokens/s", one.tokensPerSecond))
-            for n in counts {
-                let r = try await bench.throughput(agents: n, tokens: tokens)
-                report.throughput.append(r)
-                log(String(format: "throughput %2d agents: %7.1f tokens/s  (%.2fx one agent)", n, r.tokensPerSecond,
-                           r.tokensPerSecond / one.tokensPerSecond))
+            let t = try await bench.throughput(agentCounts: counts, tokens: tokens, rounds: rounds)
+            report.throughput = t
+            log("throughput, \(tokens) tokens per agent, medians of \(rounds) rounds (each count in turn):")
+            let one = t.series[0]
+            log(String(format: "  1 agent : %7.1f tokens/s", one.median))
+            for s in t.series.dropFirst() {
+                let within = t.roundSpeedups(agents: s.agents)!
+                log(String(format: "  %2d agents: %7.1f tokens/s  (%.2fx one agent; rounds %.2f-%.2fx)", s.agents, s.median,
+                           t.speedup(agents: s.agents), within.lowerBound, within.upperBound))
             }
         }
         if which.contains("warm") {
@@ -125,7 +132,7 @@ struct BenchAgentsCommand: AsyncParsableCommand {
 
     struct Report: Codable {
         var model: String
-        var throughput: [AgentBenchmark.Throughput] = []
+        var throughput: AgentBenchmark.ThroughputComparison?
         var warm: AgentBenchmark.WarmStart?
         var budget: AgentBenchmark.BudgetRun?
     }

@@ -24,6 +24,22 @@ import Testing
         #expect(AgentDirectory(url: dir).list().isEmpty, "the benchmark's agents are deleted")
     }
 
+    /// Every count runs every round, one agent first, and the ratios are the medians' and the
+    /// rounds' own.
+    @Test func throughputRoundsTakeTurns() async throws {
+        let engine = try Engines.get(.smollm2)
+        let t = try await AgentBenchmark(engine: engine).throughput(agentCounts: [3, 1, 2], tokens: 4, rounds: 3)
+        #expect(t.tokensPerAgent == 4)
+        #expect(t.series.map(\.agents) == [1, 3, 2], "one agent first, then the larger counts as given")
+        #expect(t.series.allSatisfy { $0.tokensPerSecond.count == 3 && $0.tokensPerSecond.allSatisfy { $0 > 0 } })
+        let s = t.series[1]
+        #expect(abs(t.speedup(agents: 3) - s.median / t.series[0].median) < 1e-12)
+        let within = try #require(t.roundSpeedups(agents: 3))
+        let ratios = zip(s.tokensPerSecond, t.series[0].tokensPerSecond).map { $0 / $1 }
+        #expect(within.lowerBound == ratios.min()! && within.upperBound == ratios.max()!)
+        #expect(t.speedup(agents: 5).isNaN && t.roundSpeedups(agents: 5) == nil, "no such count")
+    }
+
     @Test func timingsTakeTheMedian() {
         let odd = AgentBenchmark.Timings([0.3, 0.1, 0.2])
         #expect(odd.median == 0.2 && odd.min == 0.1 && odd.max == 0.3)
