@@ -61,6 +61,7 @@ public struct AgentBenchmark: Sendable {
         precondition(tokens > 0 && rounds > 0)
         let counts = [1] + agentCounts.filter { $0 > 1 }
         var runtimes: [AgentRuntime] = []
+        defer { for runtime in runtimes { Task { await runtime.shutdown() } } }
         var prompts: [[[Int32]]] = []
         for n in counts {
             var config = AgentRuntimeConfiguration()
@@ -70,7 +71,6 @@ public struct AgentBenchmark: Sendable {
             runtimes.append(runtime)
             prompts.append((0..<n).map { history(promptTokens, offset: 97 * $0) })
         }
-        defer { for runtime in runtimes { Task { await runtime.shutdown() } } }
         for (runtime, p) in zip(runtimes, prompts) { try await runAll(runtime, p, tokens: 1) }
         var series = counts.map { ThroughputSeries(agents: $0, tokensPerSecond: []) }
         for _ in 0..<rounds {

@@ -70,13 +70,13 @@ struct AttentionKernel {
     }
 
     /// `first` and `tiled` (the f16 fast path only): the queries are rows `first ..< first + n`
-    /// of the pending batch, tiled as a batch's even when `n` is 1 (`canRunBatchRows`).
+    /// of the pending batch, tiled as a batch's even when `n` is 1 (`takesFastPath`).
     func run(cache: SequenceKVCache, layer: Int, window: Int?, n: Int,
              q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
              pool: ThreadPool, scratch: Scratch, partials: Scratch, quantizedQueries: [QuantizedActivations],
              queryBytes: [ByteActivations], llamaCpp: Bool, first: Int = 0, tiled: Bool = false) {
         let storage = cache.configuration.storage
-        if storage.key == .f16 && storage.value == .f16 && !llamaCpp {
+        if takesFastPath(cache: cache, llamaCpp: llamaCpp) {
             let job = fastJob(cache: cache, layer: layer, window: window, n: n, q: q, out: out, scratch: scratch,
                               partials: partials.buffer(0), threads: pool.threadCount, first: first, tiled: tiled)
             pool.run(chunks: job.chunks, job: job)
@@ -120,10 +120,8 @@ struct AttentionKernel {
     /// its own run (`partials` holds every sequence's share, one after another).
     func run(_ sequences: [AttentionSequence], layer: Int, window: Int?, pool: ThreadPool, scratch: Scratch,
              partials: Scratch, quantizedQueries: [QuantizedActivations], queryBytes: [ByteActivations], llamaCpp: Bool) {
-        let allHalf = !llamaCpp && sequences.allSatisfy {
-            $0.cache.configuration.storage.key == .f16 && $0.cache.configuration.storage.value == .f16
-        }
-        guard allHalf && sequences.count > 1 else {
+        let allFast = sequences.allSatisfy { takesFastPath(cache: $0.cache, llamaCpp: llamaCpp) }
+        guard allFast && sequences.count > 1 else {
             for s in sequences {
                 run(cache: s.cache, layer: layer, window: window, n: s.n, q: s.q, out: s.out, pool: pool, scratch: scratch,
                     partials: partials, quantizedQueries: quantizedQueries, queryBytes: queryBytes, llamaCpp: llamaCpp,
@@ -160,10 +158,10 @@ struct AttentionKernel {
                                    tiled: tiled)
     }
 
-    /// Whether `run` can take some rows of a batch over `cache` (`first`, `tiled`) with the
-    /// floats they get in the whole batch: the f16 fast path, whose tiled queries depend only
-    /// on themselves and the cache.
-    func canRunBatchRows(cache: SequenceKVCache, llamaCpp: Bool) -> Bool {
+    /// Whether `run` takes the f16 fast path for `cache`: the only one that can run some rows of
+    /// a batch (`first`, `tiled`) with the floats they get in the whole batch, its tiled queries
+    /// depending only on themselves and the cache.
+    func takesFastPath(cache: SequenceKVCache, llamaCpp: Bool) -> Bool {
         let storage = cache.configuration.storage
         return storage.key == .f16 && storage.value == .f16 && !llamaCpp
     }

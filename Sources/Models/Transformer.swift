@@ -406,7 +406,7 @@ public final class Transformer: @unchecked Sendable {
         // norm. The others' keys and values are in the cache, which is all they were for.
         let kept = outputs.reduce(0) { $0 + $1.count }
         guard kept > 0 else { return }
-        if rows.allSatisfy({ attention.canRunBatchRows(cache: $0.cache, llamaCpp: llamaCpp) }) {
+        if rows.allSatisfy({ attention.takesFastPath(cache: $0.cache, llamaCpp: llamaCpp) }) {
             var packed = 0
             var sequences: [AttentionSequence] = []
             for (r, o) in zip(rows, outputs) where !o.isEmpty {
