@@ -34,7 +34,9 @@ public enum AtomicFileError: Error, Sendable, Equatable, CustomStringConvertible
 /// (which fails if the destination exists, with no window between check and write); last the
 /// folder is synced so the new name survives a power cut.
 public enum AtomicFile {
-    public static func write(_ parts: [[UInt8]], to url: URL, overwrite: Bool = true) throws(AtomicFileError) {
+    /// `parts` may be lazy: each is made when its turn comes, so a file larger than memory can be
+    /// written whole.
+    public static func write(_ parts: some Sequence<[UInt8]>, to url: URL, overwrite: Bool = true) throws(AtomicFileError) {
         try write(to: url, overwrite: overwrite) { fd in
             for part in parts {
                 guard part.withUnsafeBytes({ writeAll(fd, $0) }) else { return false }

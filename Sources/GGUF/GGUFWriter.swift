@@ -39,7 +39,34 @@ public struct GGUFWriter: Sendable {
         try addTensor(name: name, type: .f32, shape: shape, data: floats.withUnsafeBytes { Array($0) })
     }
 
+    /// A tensor's directory entry: what a file says about it before its bytes.
+    public struct TensorHeader: Sendable, Equatable {
+        public var name: String
+        public var type: GGMLType
+        public var shape: [Int]
+
+        public init(name: String, type: GGMLType, shape: [Int]) {
+            self.name = name
+            self.type = type
+            self.shape = shape
+        }
+
+        /// Bytes of its data (nil when the shape is not whole blocks of the type).
+        public var byteCount: Int? { type.byteCount(elements: shape.reduce(1, *)) }
+    }
+
     public func encoded() -> [UInt8] {
+        var out = header(tensors.map { TensorHeader(name: $0.name, type: $0.type, shape: $0.shape) })
+        for t in tensors {
+            out.append(contentsOf: t.data)
+            out.pad(to: alignment)
+        }
+        return out
+    }
+
+    /// Magic, counts, metadata and the tensor directory, padded to where the first tensor's
+    /// bytes start.
+    private func header(_ tensors: [TensorHeader]) -> [UInt8] {
         var out: [UInt8] = Array("GGUF".utf8)
         out.append(le: UInt32(3))
         out.append(le: UInt64(tensors.count))
@@ -51,25 +78,39 @@ public struct GGUFWriter: Sendable {
             out.append(value: value)
         }
         let align = alignment
-        var offsets: [Int] = []
         var cursor = 0
         for t in tensors {
-            offsets.append(cursor)
-            cursor = (cursor + t.data.count + align - 1) / align * align
-        }
-        for (t, offset) in zip(tensors, offsets) {
             out.append(string: t.name)
             out.append(le: UInt32(t.shape.count))
             for d in t.shape { out.append(le: UInt64(d)) }
             out.append(le: t.type.rawValue)
-            out.append(le: UInt64(offset))
+            out.append(le: UInt64(cursor))
+            cursor = (cursor + (t.byteCount ?? 0) + align - 1) / align * align
         }
         out.pad(to: align)
-        for t in tensors {
-            out.append(contentsOf: t.data)
-            out.pad(to: align)
-        }
         return out
+    }
+
+    /// Writes a file whose tensors are too large to hold in memory together, atomically: this
+    /// writer's metadata, then `tensors` (this writer's own are not written), tensor `i`'s bytes
+    /// made by `data(i)` when its turn comes. The metadata and `tensors` must describe whole
+    /// blocks; each `data(i)` must have its tensor's `byteCount` (checked before anything is
+    /// written, and for each tensor as it is made).
+    public func write(to url: URL, tensors: [TensorHeader], data: @escaping (Int) -> [UInt8]) throws {
+        for t in tensors where t.byteCount == nil {
+            throw WriteError.sizeMismatch(tensor: t.name, expected: nil, actual: 0)
+        }
+        let align = alignment
+        let head = header(tensors)
+        // Index -1 is the header; the rest are made one at a time as the writer reaches them.
+        let parts = (-1..<tensors.count).lazy.map { i -> [UInt8] in
+            guard i >= 0 else { return head }
+            var bytes = data(i)
+            precondition(bytes.count == tensors[i].byteCount, "tensor \(tensors[i].name): \(bytes.count) bytes made, \(tensors[i].byteCount!) described")
+            bytes.pad(to: align)
+            return bytes
+        }
+        try AtomicFile.write(parts, to: url)
     }
 
     /// Writes the file atomically: a crash leaves either no file or the whole new one.

@@ -8,6 +8,39 @@ protocol Architecture {
     static var name: String { get }
     static func hyperparameters(_ file: GGUFFile) throws(ModelError) -> Hyperparameters
     static func layerWeights(_ t: TensorLoader, _ h: Hyperparameters, layer i: Int) throws(ModelError) -> LayerWeights
+    /// Every tensor a file of `shape` holds, in llama.cpp's order (for synthetic files).
+    static func tensors(of shape: ModelShape, vocabulary: Int) -> [SyntheticTensor]
+}
+
+extension Architecture {
+    /// The tensors Llama and Gemma 3 share: embeddings, per layer the attention and gated
+    /// feed-forward matrices with their norms (`extraNorms` adds an architecture's own), and
+    /// the output norm.
+    static func standardTensors(of s: ModelShape, vocabulary: Int, extraNorms: [(String, Int)] = []) -> [SyntheticTensor] {
+        let d = s.embeddingLength
+        var out = [SyntheticTensor(name: "token_embd.weight", shape: [d, vocabulary], role: .embeddings, layer: nil)]
+        for i in 0..<s.layers {
+            let p = "blk.\(i)."
+            func matrix(_ name: String, _ cols: Int, _ rows: Int, _ role: SyntheticTensorRole) -> SyntheticTensor {
+                SyntheticTensor(name: p + name, shape: [cols, rows], role: role, layer: i)
+            }
+            func norm(_ name: String, _ count: Int) -> SyntheticTensor {
+                SyntheticTensor(name: p + name, shape: [count], role: .norm, layer: i)
+            }
+            out += [
+                norm("attn_norm.weight", d),
+                matrix("attn_q.weight", d, s.heads * s.headSize, .attentionQuery),
+                matrix("attn_k.weight", d, s.kvHeads * s.headSize, .attentionKey),
+                matrix("attn_v.weight", d, s.kvHeads * s.headSize, .attentionValue),
+                matrix("attn_output.weight", s.heads * s.headSize, d, .attentionOutput),
+                norm("ffn_norm.weight", d),
+                matrix("ffn_gate.weight", d, s.feedForwardLength, .feedForwardGate),
+                matrix("ffn_up.weight", d, s.feedForwardLength, .feedForwardUp),
+                matrix("ffn_down.weight", s.feedForwardLength, d, .feedForwardDown),
+            ] + extraNorms.map { norm($0.0, $0.1) }
+        }
+        return out + [SyntheticTensor(name: "output_norm.weight", shape: [d], role: .norm, layer: nil)]
+    }
 }
 
 enum Architectures {

@@ -85,4 +85,11 @@ enum Gemma3: Architecture {
             down: try t.matrix(p + "ffn_down.weight", cols: h.feedForwardLength, rows: d),
             postFFNNorm: try t.vector(p + "post_ffw_norm.weight", count: d))
     }
+
+    static func tensors(of s: ModelShape, vocabulary: Int) -> [SyntheticTensor] {
+        standardTensors(of: s, vocabulary: vocabulary, extraNorms: [
+            ("attn_q_norm.weight", s.headSize), ("attn_k_norm.weight", s.headSize),
+            ("post_attention_norm.weight", s.embeddingLength), ("post_ffw_norm.weight", s.embeddingLength),
+        ])
+    }
 }

@@ -45,4 +45,8 @@ enum Llama: Architecture {
             down: try t.matrix(p + "ffn_down.weight", cols: h.feedForwardLength, rows: d),
             postFFNNorm: nil)
     }
+
+    static func tensors(of s: ModelShape, vocabulary: Int) -> [SyntheticTensor] {
+        standardTensors(of: s, vocabulary: vocabulary)
+    }
 }

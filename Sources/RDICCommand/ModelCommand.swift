@@ -1,12 +1,14 @@
 import ArgumentParser
 import Foundation
+import GGUF
 import ModelStore
+import Models
 
 struct ModelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
         abstract: "Install, list and describe models.",
-        subcommands: [Install.self, List.self, Info.self, Default.self, Remove.self]
+        subcommands: [Install.self, List.self, Info.self, Default.self, Remove.self, Synthesize.self]
     )
 
     struct Install: AsyncParsableCommand {
@@ -29,6 +31,41 @@ struct ModelCommand: AsyncParsableCommand {
             let installed = try await ModelStore.fromEnvironment().install(model, as: name, sha256: sha256,
                                                                            progress: ProgressBar().handler)
             print("Installed \(installed.name) at \(installed.path)")
+        }
+    }
+
+    struct Synthesize: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a GGUF with a real model's shape and random weights, to measure speed and memory on it.",
+            discussion: """
+                Every hyper-parameter and tensor shape is the named model's and the tensor types are \
+                llama.cpp's Q4_K_M choice, so a token costs what it costs on the real model; the weights \
+                are random, so the text is noise. The tokenizer is copied from an installed model of the \
+                same family (the embeddings get its vocabulary). The file is marked rdic.synthetic.
+                """)
+        @Argument(help: "The shape: \(ModelShape.presets.keys.sorted().joined(separator: ", ")).")
+        var shape: String
+        @Option(name: .shortAndLong, help: "Where to write the .gguf.")
+        var output: String
+        @Option(help: "The installed model (or .gguf path) whose tokenizer to copy (default: gemma3-270m for gemma3 shapes, smollm2-135m for llama).")
+        var tokenizer: String?
+        @Option(help: "Seed of the random weights (the same seed writes the same bytes).")
+        var seed: UInt64 = 0
+
+        func run() async throws {
+            guard let shape = ModelShape.presets[self.shape] else {
+                throw ValidationError("unknown shape '\(self.shape)' (known: \(ModelShape.presets.keys.sorted().joined(separator: ", ")))")
+            }
+            let donorName = tokenizer ?? (shape.architecture == "gemma3" ? "gemma3-270m" : "smollm2-135m")
+            let donor = try GGUFFile(path: try await ModelResolution.resolve(donorName).path)
+            let vocabulary = donor.metadata.strings("tokenizer.ggml.tokens")?.count ?? 0
+            let model = try SyntheticModel(shape: shape, vocabulary: vocabulary)
+            print("\(shape.name) shape: \(String(format: "%.2f", Double(model.parameterCount) / 1e9)) B parameters, \(formatBytes(Int64(model.tensorBytes))) of tensors, vocabulary \(vocabulary) from \(donorName)")
+            let bar = ProgressBar()
+            try model.write(to: URL(fileURLWithPath: output), tokenizerFrom: donor, seed: seed) { done, total in
+                bar.handler("writing", Int64(done), Int64(total))
+            }
+            print("Wrote \(output)")
         }
     }
 

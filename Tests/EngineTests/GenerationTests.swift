@@ -11,18 +11,6 @@ import Tokenizers
 @Suite(.serialized, .computeBound) struct GenerationTests {
     static let engine = Result { try Engine(path: TestModels.path(for: .smollm2), threads: 2, contextLength: 4096) }
 
-    func collect(_ stream: AsyncThrowingStream<GenerationEvent, Error>) async throws -> ([GeneratedToken], GenerationSummary) {
-        var tokens: [GeneratedToken] = []
-        var summary: GenerationSummary?
-        for try await e in stream {
-            switch e {
-            case .token(let t): tokens.append(t)
-            case .finished(let s): summary = s
-            }
-        }
-        return (tokens, try #require(summary))
-    }
-
     @Test func greedyStreamMatchesReferenceAndText() async throws {
         let engine = try Self.engine.get()
         let ref = try ReferencePrompt.load("smollm2-135m/greedy.jsonl").first { $0.name == "raw_count" }!
@@ -87,4 +75,17 @@ import Tokenizers
         let stream = session.generate(prompt: Array(repeating: 1, count: 20), options: GenerationOptions(maxTokens: 1))
         await #expect(throws: ModelError.promptTooLong(tokens: 20, context: 8)) { _ = try await collect(stream) }
     }
+}
+
+/// A generation's streamed tokens and its summary.
+func collect(_ stream: AsyncThrowingStream<GenerationEvent, Error>) async throws -> ([GeneratedToken], GenerationSummary) {
+    var tokens: [GeneratedToken] = []
+    var summary: GenerationSummary?
+    for try await e in stream {
+        switch e {
+        case .token(let t): tokens.append(t)
+        case .finished(let s): summary = s
+        }
+    }
+    return (tokens, try #require(summary))
 }
