@@ -16,6 +16,11 @@ public final class InterleavedWeights: @unchecked Sendable {
     private let packed: UnsafeMutableRawPointer
     /// Bytes of the copy.
     public let byteCount: Int
+    /// Rows (whole groups) every group of four tokens passes over before the next rows: about
+    /// 256 KiB of weights, which stay in L2 while the tokens take turns. A matrix of a 12B model
+    /// is tens of MB, so without this each four tokens would read a thread's whole share again
+    /// from L3 or memory.
+    public let tileRows: Int
 
     /// The interleaved copy of `rows` rows of `cols` elements at `base`, or nil where `type` has
     /// no interleaved layout or `kernels` cannot run on this CPU. `copied` is told each range of
@@ -34,13 +39,15 @@ public final class InterleavedWeights: @unchecked Sendable {
         blocks = cols / type.blockSize
         byteCount = VNNIInterleaved.packedBytes(format, rows: rows, blocks: blocks)
         packed = UnsafeMutableRawPointer.allocate(byteCount: byteCount, alignment: 64)
+        let g = VNNIInterleaved.groupRows
+        let groupBytes = max(1, byteCount / ((rows + g - 1) / g))
+        tileRows = max(1, (256 << 10) / groupBytes) * g
         let groups = (rows + VNNIInterleaved.groupRows - 1) / VNNIInterleaved.groupRows
         let slice = 256
         for first in stride(from: 0, to: groups, by: slice) {
             let part = first..<min(groups, first + slice)
             InterleavedLayout.repack(format, base: base, rowBytes: rowBytes, rows: rows, blocks: blocks, groups: part,
                                      into: packed)
-            let g = VNNIInterleaved.groupRows
             copied?((part.lowerBound * g * rowBytes)..<(min(rows, part.upperBound * g) * rowBytes))
         }
     }
@@ -68,6 +75,18 @@ public final class InterleavedWeights: @unchecked Sendable {
     public func multiply(rows: Range<Int>, activations a: ByteActivations, tokens: Range<Int>,
                          y: UnsafeMutablePointer<Float>, yStride: Int, yTokenStride: Int) {
         precondition(a.count == cols && rows.upperBound <= self.rows)
+        let g = VNNIInterleaved.groupRows
+        var lo = rows.lowerBound
+        while lo < rows.upperBound {
+            // Tiles end on group boundaries: a group split between tiles would be computed twice.
+            let hi = tokens.count > 4 ? min(rows.upperBound, (lo / g) * g + tileRows) : rows.upperBound
+            multiplyTile(rows: lo..<hi, activations: a, tokens: tokens, y: y, yStride: yStride, yTokenStride: yTokenStride)
+            lo = hi
+        }
+    }
+
+    private func multiplyTile(rows: Range<Int>, activations a: ByteActivations, tokens: Range<Int>,
+                              y: UnsafeMutablePointer<Float>, yStride: Int, yTokenStride: Int) {
         withUnsafeTemporaryAllocation(of: VNNIToken.self, capacity: 4) { ts in
             var first = tokens.lowerBound
             while first < tokens.upperBound {

@@ -287,6 +287,40 @@ import TensorFormats
         }
     }
 
+    /// A batch crosses a matrix taller than a tile (`tileRows`) tile by tile: every row of every
+    /// token is written, with the floats each token gets alone, for a row range that starts and
+    /// ends inside groups.
+    @Test(arguments: kernels) func tilesCoverEveryRowOnce(_ kernels: ByteKernels) throws {
+        let type = GGMLType.q6_K, rows = 600, cols = 2048, tokens = 9
+        let rowBytes = type.byteCount(elements: cols)!
+        let w = ByteDotTokensTests.weights(type, rows: rows, cols: cols, seed: 11)
+        let a = try ByteKernelsTests.activations(type, cols: cols, tokens: tokens)
+        let packed = try #require(w.withUnsafeBytes {
+            InterleavedWeights(type: type, base: $0.baseAddress!, rowBytes: rowBytes, rows: rows, cols: cols, kernels: kernels)
+        })
+        #expect(packed.tileRows < 300, "three tiles or more")
+        let range = 5..<597
+        var batch = [Float](repeating: .nan, count: tokens * rows), alone = batch
+        batch.withUnsafeMutableBufferPointer {
+            packed.multiply(rows: range, activations: a, tokens: 0..<tokens, y: $0.baseAddress!, yStride: 1, yTokenStride: rows)
+        }
+        alone.withUnsafeMutableBufferPointer { y in
+            for t in 0..<tokens {
+                packed.multiply(rows: range, activations: a, tokens: t..<(t + 1), y: y.baseAddress!, yStride: 1, yTokenStride: rows)
+            }
+        }
+        for t in 0..<tokens {
+            for r in 0..<rows {
+                let got = batch[t * rows + r], want = alone[t * rows + r]
+                if range.contains(r) {
+                    #expect(!got.isNaN && got.bitPattern == want.bitPattern, "row \(r) token \(t): \(got) vs \(want)")
+                } else {
+                    #expect(got.isNaN, "row \(r) outside \(range) written")
+                }
+            }
+        }
+    }
+
     @Test func noCopyWithoutALayout() {
         let w = ByteDotTokensTests.weights(.q4_K, rows: 16, cols: 256, seed: 1)
         w.withUnsafeBytes {
