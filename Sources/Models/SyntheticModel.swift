@@ -161,9 +161,14 @@ public struct SyntheticModel: Sendable {
         guard donorTokens == vocabulary else {
             throw ModelError.invalidHyperparameter("the tokenizer has \(donorTokens) tokens but the shape was made for \(vocabulary)")
         }
+        let total = tensorBytes
+        let folder = url.deletingLastPathComponent().path
+        if let free = (try? FileManager.default.attributesOfFileSystem(forPath: folder))?[.systemFreeSize] as? Int,
+           free < total + (64 << 20) {
+            throw SyntheticModelError.notEnoughSpace(folder: folder, needed: total, free: free)
+        }
         let writer = GGUFWriter(metadata: metadata(tokenizerFrom: donor.metadata, seed: seed))
         let headers = zip(tensors, types).map { GGUFWriter.TensorHeader(name: $0.name, type: $1, shape: $0.shape) }
-        let total = tensorBytes
         let done = ProgressCounter()
         try writer.write(to: url, tensors: headers) { i in
             var random = SplitMix(seed: seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
@@ -171,6 +176,17 @@ public struct SyntheticModel: Sendable {
                                              fanIn: headers[i].shape[0], role: tensors[i].role, random: &random)
             progress(done.add(bytes.count), total)
             return bytes
+        }
+    }
+}
+
+public enum SyntheticModelError: Error, Equatable, CustomStringConvertible {
+    case notEnoughSpace(folder: String, needed: Int, free: Int)
+
+    public var description: String {
+        switch self {
+        case .notEnoughSpace(let folder, let needed, let free):
+            "the file needs \(needed >> 20) MiB but \(folder) has \(free >> 20) MiB free"
         }
     }
 }

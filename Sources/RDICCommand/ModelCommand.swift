@@ -51,10 +51,15 @@ struct ModelCommand: AsyncParsableCommand {
         var tokenizer: String?
         @Option(help: "Seed of the random weights (the same seed writes the same bytes).")
         var seed: UInt64 = 0
+        @Flag(help: "Replace the output file if it exists.")
+        var force = false
 
         func run() async throws {
             guard let shape = ModelShape.presets[self.shape] else {
                 throw ValidationError("unknown shape '\(self.shape)' (known: \(ModelShape.presets.keys.sorted().joined(separator: ", ")))")
+            }
+            guard force || !FileManager.default.fileExists(atPath: output) else {
+                throw ValidationError("\(output) already exists (use --force to replace it)")
             }
             let donorName = tokenizer ?? (shape.architecture == "gemma3" ? "gemma3-270m" : "smollm2-135m")
             let donor = try GGUFFile(path: try await ModelResolution.resolve(donorName).path)

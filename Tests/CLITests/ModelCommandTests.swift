@@ -44,6 +44,21 @@ import Testing
         #expect(unknownDefault.stderr.contains("not installed"))
     }
 
+    /// `model synthesize` refuses an unknown shape and an existing output without `--force`
+    /// (a 7 GB file is not replaced by accident), before any work.
+    @Test func synthesizeRefusesBadInput() throws {
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let unknown = try RDICBinary.run(["model", "synthesize", "gemma3-99b", "-o", home.path + "/x.gguf"], environment: env)
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("unknown shape 'gemma3-99b' (known: gemma3-12b, llama3.1-8b)"))
+        let existing = home.appendingPathComponent("keep.gguf")
+        try Data("precious".utf8).write(to: existing)
+        let refused = try RDICBinary.run(["model", "synthesize", "gemma3-12b", "-o", existing.path], environment: env)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("already exists (use --force to replace it)"))
+        #expect(try Data(contentsOf: existing) == Data("precious".utf8))
+    }
+
     /// The suite finds its models where `rdic model install` puts them, whatever `HOME`,
     /// `XDG_DATA_HOME` and `RDIC_HOME` say (the first case is issue 16's: `HOME` elsewhere, as root).
     @Test(arguments: [
