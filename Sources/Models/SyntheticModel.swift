@@ -97,7 +97,7 @@ public struct SyntheticModel: Sendable {
         tensors = architecture.tensors(of: shape, vocabulary: vocabulary)
         types = tensors.map { plan($0, shape.layers) }
         for (t, type) in zip(tensors, types) where type.byteCount(elements: t.shape.reduce(1, *)) == nil || t.shape[0] % type.blockSize != 0 {
-            throw .badShape(tensor: t.name + " as \(type)", shape: t.shape, expected: [type.blockSize])
+            throw .invalidHyperparameter("\(t.name): rows of \(t.shape[0]) elements are not whole \(type) blocks of \(type.blockSize)")
         }
     }
 
@@ -122,7 +122,7 @@ public struct SyntheticModel: Sendable {
     /// Parameters (elements of every tensor).
     public var parameterCount: Int { tensors.reduce(0) { $0 + $1.shape.reduce(1, *) } }
 
-    /// The file's metadata: `tokenizer.*` from `donor`, then the shape's keys.
+    /// The file's metadata: the shape's keys, then `tokenizer.*` from `donor`.
     public func metadata(tokenizerFrom donor: GGUFMetadata, seed: UInt64) -> GGUFMetadata {
         var m = GGUFMetadata()
         let arch = shape.architecture
