@@ -185,14 +185,8 @@ struct HalfStream {
     }
 }
 
-/// A group-block's lines 4 KiB ahead (the first half's pass reads them first).
-@inline(__always) func prefetchAhead(_ blk: UnsafeRawPointer, bytes: Int) {
-    var line = 0
-    while line < bytes {
-        rdic_prefetch(blk + (4096 &+ line))
-        line &+= 64
-    }
-}
+/// The weights ahead of a group-block (`rdic_prefetch_stream`; the first half's pass reads them first).
+@inline(__always) func prefetchAhead(_ blk: UnsafeRawPointer, bytes: Int) { rdic_prefetch_stream(blk, bytes) }
 
 /// Eight bytes at `p` in the low half of a register.
 @inline(__always) func eightBytes(_ p: UnsafeRawPointer) -> SIMD2<Int64> { SIMD2(p.loadUnaligned(as: Int64.self), 0) }
