@@ -64,7 +64,7 @@ let package = Package(
         // Forward passes, one file per architecture; hyper-parameters from GGUF metadata.
         // The tiled attention's inner loops over 512-bit registers (called only on CPUs with AVX-512).
         .target(name: "AttentionAVX512", swiftSettings: [.unsafeFlags(optimizedFlags + vnniFlags)]),
-        .target(name: "Models", dependencies: ["GGUF", "TensorFormats", "KVCache", "AttentionAVX512"], swiftSettings: optimized),
+        .target(name: "Models", dependencies: ["GGUF", "TensorFormats", "KVCache", "AttentionAVX512", "CPrefetch"], swiftSettings: optimized),
         // Generation: prefill, decode, sampling, streaming.
         .target(name: "Engine", dependencies: ["Models", "Tokenizers", "KVCache", "GGUF"], swiftSettings: optimized),
         // Many agents on one model: per-agent caches in RAM and on disk, batched scheduling.

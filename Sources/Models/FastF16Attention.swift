@@ -1,3 +1,4 @@
+import CPrefetch
 import Foundation
 import KVCache
 
@@ -95,6 +96,9 @@ struct FastF16AttentionJob: PoolJob {
         while t < hi {
             let (block, s0) = cache.slot(layer: layer, token: t)
             let end = s0 + min(bt - s0, hi - t)
+            // The next block's rows are fetched into L2 beside this block's (blocks are separate
+            // allocations: the hardware prefetcher cannot run ahead across them).
+            let next = t + (end - s0) < hi ? cache.slot(layer: layer, token: t + (end - s0)).0 : nil
             var s = s0
             while s < end {
                 // A run: up to `run` slots, their visible keys listed once for every head.
@@ -110,6 +114,7 @@ struct FastF16AttentionJob: PoolJob {
                 }
                 if c == 0 { continue }
                 for u in 0..<c {
+                    if let next { rdic_prefetch_later(next.key(Int(rows[u])), next.keyRowBytes) }
                     let key = block.key(Int(rows[u]))
                     for g in 0..<kvHeads {
                         groupScores(qs + g * group * kl, group: group, key: key + 2 * g * kl, kl, scale: scoreScale,
@@ -118,6 +123,7 @@ struct FastF16AttentionJob: PoolJob {
                 }
                 absorb(heads: 0..<heads, c, scores: sc, acc: acc, maxes: maxes, sums: sums)
                 for u in 0..<c {
+                    if let next { rdic_prefetch_later(next.value(Int(rows[u])), next.valueRowBytes) }
                     let v = block.value(Int(rows[u]))
                     for g in 0..<kvHeads {
                         groupAccumulate(v + 2 * g * vl, vl, weights: sc + g * group * run + u, stride: run,
