@@ -1,3 +1,4 @@
+import CPrefetch
 import Foundation
 import KVCache
 import TensorFormats
@@ -275,6 +276,12 @@ struct AttentionJob: PoolJob {
         while t < stored.upperBound {
             let (block, s0) = cache.slot(layer: layer, token: t)
             let m = min(bt - s0, stored.upperBound - t)
+            // The next block's keys into L2 while this block's are scored (blocks are separate
+            // allocations: the hardware prefetcher stops at each one's end).
+            if t + m < stored.upperBound {
+                let (next, n0) = cache.slot(layer: layer, token: t + m)
+                rdic_prefetch_later(next.key(n0), min(bt - n0, stored.upperBound - t - m) * next.keyRowBytes)
+            }
             var blockScored = false
             #if arch(x86_64)
             if let queryRow {
@@ -319,6 +326,10 @@ struct AttentionJob: PoolJob {
         while t < stored.upperBound {
             let (block, s0) = cache.slot(layer: layer, token: t)
             let m = min(bt - s0, stored.upperBound - t)
+            if t + m < stored.upperBound {
+                let (next, n0) = cache.slot(layer: layer, token: t + m)
+                rdic_prefetch_later(next.value(n0), min(bt - n0, stored.upperBound - t - m) * next.valueRowBytes)
+            }
             for s in s0..<(s0 + m) {
                 let p = scores[j] * inv
                 j += 1

@@ -1,3 +1,4 @@
+import CPrefetch
 import Foundation
 import KVCache
 import TensorFormats
@@ -108,6 +109,8 @@ struct Q4AttentionJob: PoolJob {
         while t < hi {
             let (block, s0) = cache.slot(layer: layer, token: t)
             let end = s0 + min(bt - s0, hi - t)
+            // The next block's rows into L2 beside this block's (as `FastF16AttentionJob`).
+            let next = t + (end - s0) < hi ? cache.slot(layer: layer, token: t + (end - s0)).0 : nil
             var s = s0
             while s < end {
                 let runEnd = min(end, s + run)
@@ -120,6 +123,12 @@ struct Q4AttentionJob: PoolJob {
                     s += 1
                 }
                 if c == 0 { continue }
+                if let next {
+                    for u in 0..<c {
+                        rdic_prefetch_later(next.key(Int(rows[u])), next.keyRowBytes)
+                        rdic_prefetch_later(next.value(Int(rows[u])), next.valueRowBytes)
+                    }
+                }
                 // The first tokens (attention sinks) lead a run when they are in it: scored and
                 // accumulated from their exact rows, before the 4-bit rows after them.
                 let blockStart = t - s0
