@@ -193,11 +193,6 @@ struct GroupOutput {
     }
 }
 
-/// Prefetches the weights ahead of the group-block at `blk` (`rdic_prefetch_stream`): without
-/// it one token (Gemma 3 270M's decode, its 178 MB output matrix) streamed the copy at ~80% of
-/// the row-major kernels' rate.
-@inline(__always) func prefetchAhead(_ blk: UnsafeRawPointer, bytes: Int) { rdic_prefetch_stream(blk, bytes) }
-
 /// The 32-element block formats' kernel.
 struct InterleavedJob<F: InterleavedFormat>: GroupKernel {
     let packed: UnsafeRawPointer
@@ -217,7 +212,7 @@ struct InterleavedJob<F: InterleavedFormat>: GroupKernel {
         let groupBase = packed + g &* blocks &* F.groupBlockBytes
         for b in 0..<blocks {
             let blk = groupBase + b &* F.groupBlockBytes
-            prefetchAhead(blk, bytes: F.groupBlockBytes)
+            rdic_prefetch_stream(blk, F.groupBlockBytes)
             // Two chains per token (even and odd steps): integer sums are exact in any order.
             var s = (start(b, 0), Lanes(), T.value > 1 ? start(b, 1) : Lanes(), Lanes(),
                      T.value > 2 ? start(b, 2) : Lanes(), Lanes(), T.value > 3 ? start(b, 3) : Lanes(), Lanes())

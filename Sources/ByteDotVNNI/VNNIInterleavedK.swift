@@ -38,7 +38,7 @@ struct InterleavedQ4KJob: GroupKernel {
         let mask = _mm512_set1_epi8(0x0F)
         for b in 0..<blocks {
             let blk = groupBase + b &* size
-            prefetchAhead(blk, bytes: size)
+            rdic_prefetch_stream(blk, size)
             var s = (Lanes(), Lanes(), Lanes(), Lanes())
             for c in 0..<4 {
                 var lo = (Lanes(), Lanes(), Lanes(), Lanes()), hi = (Lanes(), Lanes(), Lanes(), Lanes())
@@ -122,7 +122,7 @@ struct InterleavedQ6KJob: GroupKernel {
         let nibble = _mm512_set1_epi8(0x0F), top = _mm512_set1_epi8(0x30)
         for b in 0..<blocks {
             let blk = groupBase + b &* size
-            prefetchAhead(blk, bytes: size)
+            rdic_prefetch_stream(blk, size)
             var s = (Lanes(), Lanes(), Lanes(), Lanes())
             for n in 0..<2 {
                 for m in 0..<2 {

@@ -169,12 +169,13 @@ public struct SyntheticModel: Sendable {
         }
         let writer = GGUFWriter(metadata: metadata(tokenizerFrom: donor.metadata, seed: seed))
         let headers = zip(tensors, types).map { GGUFWriter.TensorHeader(name: $0.name, type: $1, shape: $0.shape) }
-        let done = ProgressCounter()
+        var done = 0
         try writer.write(to: url, tensors: headers) { i in
             var random = SplitMix(seed: seed &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15)
             let bytes = SyntheticBlocks.make(headers[i].type, elements: headers[i].shape.reduce(1, *),
-                                             fanIn: headers[i].shape[0], role: tensors[i].role, random: &random)
-            progress(done.add(bytes.count), total)
+                                             fanIn: headers[i].shape[0], random: &random)
+            done += bytes.count
+            progress(done, total)
             return bytes
         }
     }
@@ -191,18 +192,11 @@ public enum SyntheticModelError: Error, Equatable, CustomStringConvertible {
     }
 }
 
-private final class ProgressCounter: @unchecked Sendable {
-    private var value = 0
-    private let lock = NSLock()
-    func add(_ n: Int) -> Int { lock.withLock { value += n; return value } }
-}
-
 /// Random quantized blocks whose weights have the spread of a trained layer's (standard
 /// deviation about 1/sqrt(fan-in), zero mean), so activations stay in a trained model's range
 /// through the norms and the work is ordinary floating point (no infinities, no subnormals).
 enum SyntheticBlocks {
-    static func make(_ type: GGMLType, elements: Int, fanIn: Int, role: SyntheticTensorRole,
-                     random: inout SplitMix) -> [UInt8] {
+    static func make(_ type: GGMLType, elements: Int, fanIn: Int, random: inout SplitMix) -> [UInt8] {
         if type == .f32 {
             // Norm weights: llama.cpp's files hold Gemma's (1 + w), so 1 is "no change" for both.
             return [Float](repeating: 1, count: elements).withUnsafeBytes { Array($0) }

@@ -185,9 +185,6 @@ struct HalfStream {
     }
 }
 
-/// The weights ahead of a group-block (`rdic_prefetch_stream`; the first half's pass reads them first).
-@inline(__always) func prefetchAhead(_ blk: UnsafeRawPointer, bytes: Int) { rdic_prefetch_stream(blk, bytes) }
-
 /// Eight bytes at `p` in the low half of a register.
 @inline(__always) func eightBytes(_ p: UnsafeRawPointer) -> SIMD2<Int64> { SIMD2(p.loadUnaligned(as: Int64.self), 0) }
 
@@ -218,7 +215,7 @@ private struct HalfJob<F: HalfFormat>: HalfKernel {
         var acc = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
         for b in 0..<blocks {
             let blk = groupBase + b &* F.groupBlockBytes
-            if side == 0 { prefetchAhead(blk, bytes: F.groupBlockBytes) }
+            if side == 0 { rdic_prefetch_stream(blk, F.groupBlockBytes) }
             var s = (start(b, 0), T.value > 1 ? start(b, 1) : Bytes(), T.value > 2 ? start(b, 2) : Bytes(),
                      T.value > 3 ? start(b, 3) : Bytes())
             var p = (Bytes(), Bytes(), Bytes(), Bytes())

@@ -1,4 +1,5 @@
 #if arch(x86_64)
+import CPrefetch
 import _Builtin_intrinsics.intel
 import ByteDotVNNI
 
@@ -21,7 +22,7 @@ struct HalfQ4KJob: HalfKernel {
         var mins = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
         for b in 0..<blocks {
             let blk = groupBase + b &* size
-            if side == 0 { prefetchAhead(blk, bytes: size) }
+            if side == 0 { rdic_prefetch_stream(blk, size) }
             var s = (Bytes(), Bytes(), Bytes(), Bytes())
             for c in 0..<4 {
                 var lo = (Bytes(), Bytes(), Bytes(), Bytes()), hi = (Bytes(), Bytes(), Bytes(), Bytes())
@@ -99,7 +100,7 @@ struct HalfQ6KJob: HalfKernel {
         var acc = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
         for b in 0..<blocks {
             let blk = groupBase + b &* size
-            if side == 0 { prefetchAhead(blk, bytes: size) }
+            if side == 0 { rdic_prefetch_stream(blk, size) }
             @inline(__always) func register(_ at: Int) -> Bytes { blk.load(fromByteOffset: at &+ 32 &* side, as: Bytes.self) }
             @inline(__always) func scale(_ sub: Int) -> Bytes {
                 let at: Int = Q6KLayout.scales &+ 16 &* sub &+ 8 &* side

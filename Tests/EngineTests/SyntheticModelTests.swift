@@ -51,7 +51,7 @@ import Testing
     func blocksHaveATrainedLayersSpread(_ type: GGMLType) throws {
         let fanIn = 1024, count = 256 * 1024
         var random = SplitMix(seed: 3)
-        let bytes = SyntheticBlocks.make(type, elements: count, fanIn: fanIn, role: .feedForwardUp, random: &random)
+        let bytes = SyntheticBlocks.make(type, elements: count, fanIn: fanIn, random: &random)
         var w = [Float](repeating: 0, count: count)
         try bytes.withUnsafeBytes { b in try w.withUnsafeMutableBufferPointer { try dequantize(type, from: b.baseAddress!, count: count, into: $0.baseAddress!) } }
         let mean = w.reduce(0, +) / Float(count)
