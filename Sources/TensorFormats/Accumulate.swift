@@ -17,8 +17,69 @@ extension GGMLType {
 public func addScaled(
     _ type: GGMLType, row: UnsafeRawPointer, count: Int, scale: Float, into acc: UnsafeMutablePointer<Float>
 ) throws(TensorFormatError) {
+    try checkAddScaled(type, count: count)
+    addScaledRow(type, row, count, scale, acc)
+}
+
+/// `addScaled` of `rows` rows in turn, row `u` at `base + u * rowStride` with `scale`
+/// `weights[u]`, skipping zero weights: the same floats as one `addScaled` call per row, without
+/// a call per row (attention over a quantized V cache adds thousands of short rows per head).
+public func addScaledRows(
+    _ type: GGMLType, base: UnsafeRawPointer, rowStride: Int, rows: Int, count: Int,
+    weights: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Float>
+) throws(TensorFormatError) {
+    try checkAddScaled(type, count: count)
+    guard type == .q8_0 || type == .q4_0 else {
+        for u in 0..<rows where weights[u] != 0 { addScaledRow(type, base + u &* rowStride, count, weights[u], acc) }
+        return
+    }
+    // A block column at a time: its 32 sums stay in registers while every row adds into them,
+    // in row order (the same floats; through memory each row waited on the last one's stores).
+    let out = UnsafeMutableRawPointer(acc)
+    withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { tmp in
+        let values = UnsafeRawPointer(tmp.baseAddress!)
+        for b in 0..<count / 32 {
+            let at = out + 128 &* b
+            var a0 = at.loadUnaligned(as: F32x8.self), a1 = at.loadUnaligned(fromByteOffset: 32, as: F32x8.self)
+            var a2 = at.loadUnaligned(fromByteOffset: 64, as: F32x8.self), a3 = at.loadUnaligned(fromByteOffset: 96, as: F32x8.self)
+            var blk = base + type.blockBytes &* b
+            for u in 0..<rows {
+                defer { blk += rowStride }
+                let w = weights[u]
+                if w == 0 { continue }
+                if type == .q8_0 {
+                    let d = blk.half(0)
+                    @inline(__always) func q(_ c: Int) -> F32x8 {
+                        F32x8(SIMD8<Int32>(truncatingIfNeeded: blk.loadUnaligned(fromByteOffset: 2 &+ 8 &* c, as: SIMD8<Int8>.self))) * d
+                    }
+                    a0 = a0 + q(0) * w
+                    a1 = a1 + q(1) * w
+                    a2 = a2 + q(2) * w
+                    a3 = a3 + q(3) * w
+                } else {
+                    dequantizeQ4_0(blk, tmp.baseAddress!)
+                    a0 = a0 + values.loadUnaligned(as: F32x8.self) * w
+                    a1 = a1 + values.loadUnaligned(fromByteOffset: 32, as: F32x8.self) * w
+                    a2 = a2 + values.loadUnaligned(fromByteOffset: 64, as: F32x8.self) * w
+                    a3 = a3 + values.loadUnaligned(fromByteOffset: 96, as: F32x8.self) * w
+                }
+            }
+            at.storeBytes(of: a0, as: F32x8.self)
+            at.storeBytes(of: a1, toByteOffset: 32, as: F32x8.self)
+            at.storeBytes(of: a2, toByteOffset: 64, as: F32x8.self)
+            at.storeBytes(of: a3, toByteOffset: 96, as: F32x8.self)
+        }
+    }
+}
+
+private func checkAddScaled(_ type: GGMLType, count: Int) throws(TensorFormatError) {
     guard type.canAddScaled else { throw .unsupported(type: type, tensor: nil) }
     guard count >= 0, count % type.blockSize == 0 else { throw .notWholeBlocks(type: type, count: count) }
+}
+
+@inline(__always)
+private func addScaledRow(_ type: GGMLType, _ row: UnsafeRawPointer, _ count: Int, _ scale: Float,
+                          _ acc: UnsafeMutablePointer<Float>) {
     let out = UnsafeMutableRawPointer(acc)
     @inline(__always) func add(_ v: F32x8, at i: Int) {
         let p = out + 4 &* i
@@ -49,12 +110,10 @@ public func addScaled(
         for b in 0..<count / 32 {
             let blk = row + 34 &* b
             let d = blk.half(0)
-            // Widened lane by lane (one sign-extending move each); d * q as in `dequantize`.
+            // Eight bytes widened at once (exact), d * q as in `dequantize`.
             for c in 0..<4 {
-                let v = F32x8(Float(blk.int8(2 + 8 * c)), Float(blk.int8(3 + 8 * c)), Float(blk.int8(4 + 8 * c)),
-                              Float(blk.int8(5 + 8 * c)), Float(blk.int8(6 + 8 * c)), Float(blk.int8(7 + 8 * c)),
-                              Float(blk.int8(8 + 8 * c)), Float(blk.int8(9 + 8 * c)))
-                add(v * d, at: 32 &* b &+ 8 &* c)
+                let q = blk.loadUnaligned(fromByteOffset: 2 &+ 8 &* c, as: SIMD8<Int8>.self)
+                add(F32x8(SIMD8<Int32>(truncatingIfNeeded: q)) * d, at: 32 &* b &+ 8 &* c)
             }
         }
     case .q4_0:
@@ -65,6 +124,6 @@ public func addScaled(
             }
         }
     default:
-        throw .unsupported(type: type, tensor: nil)
+        preconditionFailure("checked by checkAddScaled")
     }
 }

@@ -37,3 +37,34 @@ import TensorFormats
         }
     }
 }
+
+/// `addScaledRows` against one `addScaled` call per row with a non-zero weight.
+@Suite struct AccumulateRowsTests {
+    @Test(arguments: [GGMLType.f16, .q8_0, .q4_0])
+    func equalsOneCallPerRow(type: GGMLType) throws {
+        let raw = try FixtureFiles.bytes("dequant/\(type).blocks")
+        let count = 64, rowBytes = count / type.blockSize * type.blockBytes
+        let rows = raw.count / rowBytes
+        try #require(rows >= 3, "the fixture holds \(rows) rows of \(count)")
+        var weights = DotTests.floats(rows, seed: 4)
+        weights[1] = 0  // skipped: a masked key's weight
+        let start = DotTests.floats(count, seed: 5)
+        var batched = start, perRow = start
+        try raw.withUnsafeBytes { r in
+            try batched.withUnsafeMutableBufferPointer { acc in
+                try weights.withUnsafeBufferPointer { w in
+                    try addScaledRows(type, base: r.baseAddress!, rowStride: rowBytes, rows: rows, count: count,
+                                      weights: w.baseAddress!, into: acc.baseAddress!)
+                }
+            }
+            try perRow.withUnsafeMutableBufferPointer { acc in
+                for u in 0..<rows where weights[u] != 0 {
+                    try addScaled(type, row: r.baseAddress! + u * rowBytes, count: count, scale: weights[u], into: acc.baseAddress!)
+                }
+            }
+        }
+        let bad = firstBitMismatch(batched, perRow)
+        #expect(bad == nil, "\(type) element \(bad ?? -1)")
+        #expect(batched != start)
+    }
+}
