@@ -88,9 +88,7 @@ extension FastF16AttentionJob {
             let s = sc + h * run
             for u in c..<run { s[u] = -.infinity }
             let v0 = load8(s, 0), v1 = load8(s, 8), v2 = load8(s, 16), v3 = load8(s, 24)
-            let m8 = larger(larger(v0, v1), larger(v2, v3))
-            var m = m8[0]
-            for l in 1..<8 where m8[l] > m { m = m8[l] }
+            let m = largestLane(larger(larger(v0, v1), larger(v2, v3)))
             let lo = lanes + 16 * h
             if m > maxes[h] {
                 if maxes[h] > -.infinity {
@@ -400,6 +398,19 @@ func largest(_ x: UnsafePointer<Float>, _ c: Int) -> Float {
         u += 1
     }
     return m
+}
+
+/// The largest lane, by halving (a scalar pass over the lanes was a chain of seven dependent
+/// compares per head and run). Lanes are finite or -inf, so the order cannot change it.
+@inline(__always)
+func largestLane(_ v: SIMD8<Float>) -> Float {
+    #if arch(x86_64)
+    let a = _mm_max_ps(v.lowHalf, v.highHalf)
+    let b = _mm_max_ps(a, SIMD4(a[2], a[3], a[2], a[3]))
+    return b[0] > b[1] ? b[0] : b[1]
+    #else
+    return v.max()
+    #endif
 }
 
 /// The larger of each pair of lanes (one `vmaxps` on x86-64; the standard `pointwiseMax` is a
