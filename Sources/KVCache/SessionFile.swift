@@ -116,22 +116,31 @@ public enum SessionFile {
 
     /// Reads a session file, refusing it unless it is whole, unaltered, of this format
     /// version and saved from the model with `fingerprint` whose cache layers are `layers`.
+    ///
+    /// The checksum is computed while the layers are copied into the cache (both threads of a
+    /// two-core machine: restoring a warm agent from disk is a request's latency), and checked
+    /// before anything else is: a damaged file reports its checksum, not what it broke.
     public static func read(path: String, fingerprint: String, layers expected: [KVLayerShape]) throws(SessionFileError) -> Contents {
-        let file = try open(path)
+        let file = try openUnverified(path)
+        let (contents, checksumError) = decodeVerifying(file, expected: expected)
+        if let checksumError { throw checksumError }
         guard file.metadata["model_fingerprint"] == fingerprint else {
             throw .wrongModel(path: path, file: file.metadata["model_fingerprint"] ?? "none", loaded: fingerprint)
         }
-        return try decode(file, expected: expected)
+        return try contents.get()
     }
 
     /// The header of the session file at `path` once every check that needs no model has
     /// passed (whole, rdic session, this format version, checksum): for copying, exporting or
     /// listing sessions without loading their model.
     public static func verify(path: String) throws(SessionFileError) -> [String: String] {
-        try open(path).metadata
+        let file = try openUnverified(path)
+        if let error = checksumError(file) { throw error }
+        return file.metadata
     }
 
-    private static func open(_ path: String) throws(SessionFileError) -> SafetensorsFile {
+    /// The file, if it opens as an rdic session of a readable version that carries a checksum.
+    private static func openUnverified(_ path: String) throws(SessionFileError) -> SafetensorsFile {
         let file: SafetensorsFile
         do { file = try SafetensorsFile(path: path) } catch { throw .unreadable(error) }
         let m = file.metadata
@@ -139,15 +148,67 @@ public enum SessionFile {
         guard let version = m["format_version"].flatMap({ Int($0) }), readableVersions.contains(version) else {
             throw .unsupportedVersion(path: path, found: m["format_version"] ?? "none", supported: formatVersion)
         }
-        guard let stored = m["checksum_xxh64"] else { throw .malformed(path: path, reason: "no checksum") }
-        var rest = m
-        rest["checksum_xxh64"] = nil
-        let computed = file.withDataSection { checksum(metadata: rest, bytes: $0) }
-        guard computed == stored else { throw .checksumMismatch(path: path, stored: stored, computed: computed) }
+        guard m["checksum_xxh64"] != nil else { throw .malformed(path: path, reason: "no checksum") }
         return file
     }
 
-    private static func decode(_ file: SafetensorsFile, expected: [KVLayerShape]) throws(SessionFileError) -> Contents {
+    /// Nil when the stored checksum matches the header values and data section.
+    private static func checksumError(_ file: SafetensorsFile) -> SessionFileError? {
+        var rest = file.metadata
+        let stored = rest.removeValue(forKey: "checksum_xxh64") ?? ""
+        let computed = file.withDataSection { checksum(metadata: rest, bytes: $0) }
+        return computed == stored ? nil : .checksumMismatch(path: file.path, stored: stored, computed: computed)
+    }
+
+    /// A session's header as `decode` needs it.
+    private struct Header {
+        let count: Int
+        let next: Int32
+        let tokens: [Int]
+        let info: [[String: Any]]
+        let config: KVCacheConfiguration
+    }
+
+    /// `decode`, its layers spread over the cores beside the checksum (one task): the cache, or
+    /// why it is malformed, and whether the checksum failed.
+    private static func decodeVerifying(_ file: SafetensorsFile, expected: [KVLayerShape])
+        -> (Result<Contents, SessionFileError>, SessionFileError?) {
+        let parsed: Header
+        do { parsed = try decodeHeader(file, expected: expected) } catch { return (.failure(error), checksumError(file)) }
+        let cache = SequenceKVCache(configuration: parsed.config)
+        let n = expected.count
+        // Slot 0: the checksum's verdict; slot l + 1: layer l, or why it is malformed.
+        // Each task writes only its own slot (and layer l only its own exact rows).
+        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<Result<(KVLayer, KVRowOffsets?), SessionFileError>?>
+            .allocate(capacity: n + 1)
+        results.initialize(repeating: nil)
+        defer { results.deinitialize(); results.deallocate() }
+        nonisolated(unsafe) let header = parsed
+        DispatchQueue.concurrentPerform(iterations: n + 1) { i in
+            if i == 0 {
+                if let error = checksumError(file) { results[0] = .failure(error) }
+                return
+            }
+            results[i] = Result { () throws(SessionFileError) in
+                try decodeLayer(i - 1, of: file, header: header, shape: expected[i - 1], exact: cache.exactRows)
+            }
+        }
+        if case .failure(let error)? = results[0] { return (.failure(error), error) }
+        for l in 0..<n {
+            switch results[l + 1]! {
+            case .success(let (layer, offsets)):
+                cache.layers[l] = layer
+                cache.rowOffsets[l] = offsets
+            case .failure(let error):
+                return (.failure(error), nil)
+            }
+        }
+        cache.count = header.count
+        cache.nextPosition = header.next
+        return (.success(Contents(cache: cache, tokens: header.tokens.map { Int32($0) }, metadata: file.metadata)), nil)
+    }
+
+    private static func decodeHeader(_ file: SafetensorsFile, expected: [KVLayerShape]) throws(SessionFileError) -> Header {
         let path = file.path, m = file.metadata
         func bad(_ r: String) -> SessionFileError { .malformed(path: path, reason: r) }
         guard let count = m["token_count"].flatMap({ Int($0) }), let next = m["next_position"].flatMap({ Int32($0) }),
@@ -172,49 +233,56 @@ public enum SessionFile {
             guard saved == layout else { throw bad("q4 rows in layout \(saved), this rdic's q4 is \(layout): re-create the session") }
         }
         let config = KVCacheConfiguration(layers: expected, storage: storage, blockTokens: bt, contextLength: context)
-        let cache = SequenceKVCache(configuration: config)
-        for (l, shape) in expected.enumerated() {
-            guard let first = info[l]["first_token"] as? Int, first % bt == 0, first <= count,
-                  (info[l]["window"] as? Int ?? 0) == (shape.window ?? 0),
-                  let keys = file.entry("layers.\(l).keys"), let values = file.entry("layers.\(l).values"),
-                  let positions = file.entry("layers.\(l).positions")
-            else { throw bad("layer \(l) does not match the model") }
-            let n = count - first
-            let kRow = config.keyRowBytes(layer: l), vRow = config.valueRowBytes(layer: l)
-            guard keys.range.count == n * kRow, values.range.count == n * vRow, positions.range.count == 4 * n else {
-                throw bad("layer \(l) tensors have the wrong size")
-            }
-            var layer = KVLayer(shape: shape)
-            layer.firstBlock = first / bt
-            let blockCount = (count + bt - 1) / bt - layer.firstBlock
-            layer.blocks = (0..<blockCount).map { _ in KVBlock(capacity: bt, keyRowBytes: kRow, valueRowBytes: vRow) }
-            file.withBytes(of: keys) { k in
-                file.withBytes(of: values) { v in
-                    file.withBytes(of: positions) { p in
-                        for i in 0..<n {
-                            let block = layer.blocks[(first + i) / bt - layer.firstBlock], s = (first + i) % bt
-                            block.key(s).copyMemory(from: k.baseAddress! + i * kRow, byteCount: kRow)
-                            block.value(s).copyMemory(from: v.baseAddress! + i * vRow, byteCount: vRow)
-                            block.positions[s] = Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: Int32.self))
+        return Header(count: count, next: next, tokens: tokens, info: info, config: config)
+    }
+
+    /// Layer `l`'s rows copied into new blocks a block at a time (and its exact first rows into
+    /// `exact`, which each layer writes apart from the others), with its centering offsets.
+    private static func decodeLayer(_ l: Int, of file: SafetensorsFile, header: Header, shape: KVLayerShape,
+                                    exact: KVExactRows?) throws(SessionFileError) -> (KVLayer, KVRowOffsets?) {
+        let config = header.config, count = header.count, bt = config.blockTokens
+        func bad(_ r: String) -> SessionFileError { .malformed(path: file.path, reason: r) }
+        guard let first = header.info[l]["first_token"] as? Int, first % bt == 0, first <= count,
+              (header.info[l]["window"] as? Int ?? 0) == (shape.window ?? 0),
+              let keys = file.entry("layers.\(l).keys"), let values = file.entry("layers.\(l).values"),
+              let positions = file.entry("layers.\(l).positions")
+        else { throw bad("layer \(l) does not match the model") }
+        let n = count - first
+        let kRow = config.keyRowBytes(layer: l), vRow = config.valueRowBytes(layer: l)
+        guard keys.range.count == n * kRow, values.range.count == n * vRow, positions.range.count == 4 * n else {
+            throw bad("layer \(l) tensors have the wrong size")
+        }
+        var layer = KVLayer(shape: shape)
+        layer.firstBlock = first / bt
+        let blockCount = (count + bt - 1) / bt - layer.firstBlock
+        layer.blocks = (0..<blockCount).map { _ in KVBlock(capacity: bt, keyRowBytes: kRow, valueRowBytes: vRow) }
+        file.withBytes(of: keys) { k in
+            file.withBytes(of: values) { v in
+                file.withBytes(of: positions) { p in
+                    // `first` is a block boundary: block b holds rows b * bt ..< b * bt + bt.
+                    for (b, block) in layer.blocks.enumerated() {
+                        let i = b * bt, rows = min(bt, n - i)
+                        block.keys.copyMemory(from: k.baseAddress! + i * kRow, byteCount: rows * kRow)
+                        block.values.copyMemory(from: v.baseAddress! + i * vRow, byteCount: rows * vRow)
+                        for s in 0..<rows {
+                            block.positions[s] = Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * (i + s), as: Int32.self))
                         }
                     }
                 }
             }
-            cache.layers[l] = layer
-            cache.rowOffsets[l] = try offsets(file, layer: l, shape: shape, centered: storage.centers)
-            if let exact = cache.exactRows {
-                let n = min(exact.tokens[l], count)
-                guard let k = file.entry("layers.\(l).exact_keys"), let v = file.entry("layers.\(l).exact_values"),
-                      k.range.count == 2 * n * shape.kvHeads * shape.keyLength, v.range.count == 2 * n * shape.kvHeads * shape.valueLength
-                else { throw bad("layer \(l) has no exact first-token rows of the model's shape") }
-                guard n > 0 else { continue }
+        }
+        let offsets = try self.offsets(file, layer: l, shape: shape, centered: config.storage.centers)
+        if let exact {
+            let n = min(exact.tokens[l], count)
+            guard let k = file.entry("layers.\(l).exact_keys"), let v = file.entry("layers.\(l).exact_values"),
+                  k.range.count == 2 * n * shape.kvHeads * shape.keyLength, v.range.count == 2 * n * shape.kvHeads * shape.valueLength
+            else { throw bad("layer \(l) has no exact first-token rows of the model's shape") }
+            if n > 0 {
                 file.withBytes(of: k) { UnsafeMutableRawPointer(exact.key(layer: l, token: 0)).copyMemory(from: $0.baseAddress!, byteCount: k.range.count) }
                 file.withBytes(of: v) { UnsafeMutableRawPointer(exact.value(layer: l, token: 0)).copyMemory(from: $0.baseAddress!, byteCount: v.range.count) }
             }
         }
-        cache.count = count
-        cache.nextPosition = next
-        return Contents(cache: cache, tokens: tokens.map { Int32($0) }, metadata: m)
+        return (layer, offsets)
     }
 
     /// Layer `l`'s centering offsets: required when the storage centers rows, absent otherwise.

@@ -149,6 +149,12 @@ private func tempFile(_ name: String) -> URL {
         var flipped = good
         flipped[good.count - 5000] ^= 0x10
         guard case .checksumMismatch = refusal(flipped) else { Issue.record("bit flip accepted"); return }
+        // A damaged header value that also breaks the layers (block size 64 -> 34) still reports
+        // the checksum: it is checked before what it protects, though both run together.
+        let blockTokens = try #require(good.range(of: Data("\"block_tokens\":\"64\"".utf8)))
+        var resized = good
+        resized[blockTokens.upperBound - 3] = UInt8(ascii: "3")
+        guard case .checksumMismatch = refusal(resized) else { Issue.record("damaged header not reported as such"); return }
 
         // Another model: the same file re-labelled with another fingerprint (checksum fixed up,
         // so only the fingerprint check can catch it).
