@@ -169,39 +169,35 @@ public enum SessionFile {
         let config: KVCacheConfiguration
     }
 
-    /// `decode`, its layers spread over the cores beside the checksum (one task): the cache, or
-    /// why it is malformed, and whether the checksum failed.
+    /// The cache and tokens, or why the file is malformed; and whether the checksum failed.
+    /// Layers are checked and their blocks allocated here, on the calling thread (blocks
+    /// allocated by worker threads came from their own malloc arenas: +18 MiB resident over a
+    /// budget run); then the rows are copied on every core beside the checksum (one task).
     private static func decodeVerifying(_ file: SafetensorsFile, expected: [KVLayerShape])
         -> (Result<Contents, SessionFileError>, SessionFileError?) {
-        let parsed: Header
-        do { parsed = try decodeHeader(file, expected: expected) } catch { return (.failure(error), checksumError(file)) }
-        let cache = SequenceKVCache(configuration: parsed.config)
-        let n = expected.count
-        // Slot 0: the checksum's verdict; slot l + 1: layer l, or why it is malformed.
-        // Each task writes only its own slot (and layer l only its own exact rows).
-        nonisolated(unsafe) let results = UnsafeMutableBufferPointer<Result<(KVLayer, KVRowOffsets?), SessionFileError>?>
-            .allocate(capacity: n + 1)
-        results.initialize(repeating: nil)
-        defer { results.deinitialize(); results.deallocate() }
-        nonisolated(unsafe) let header = parsed
-        DispatchQueue.concurrentPerform(iterations: n + 1) { i in
-            if i == 0 {
-                if let error = checksumError(file) { results[0] = .failure(error) }
-                return
+        let header: Header, cache: SequenceKVCache
+        let plans: [LayerPlan]
+        do {
+            header = try decodeHeader(file, expected: expected)
+            cache = SequenceKVCache(configuration: header.config)
+            var list: [LayerPlan] = []
+            for (l, shape) in expected.enumerated() {
+                list.append(try planLayer(l, of: file, header: header, shape: shape, exactTokens: cache.exactRows?.tokens[l]))
             }
-            results[i] = Result { () throws(SessionFileError) in
-                try decodeLayer(i - 1, of: file, header: header, shape: expected[i - 1], exact: cache.exactRows)
-            }
+            plans = list
+        } catch {
+            return (.failure(error), checksumError(file))
         }
-        if case .failure(let error)? = results[0] { return (.failure(error), error) }
-        for l in 0..<n {
-            switch results[l + 1]! {
-            case .success(let (layer, offsets)):
-                cache.layers[l] = layer
-                cache.rowOffsets[l] = offsets
-            case .failure(let error):
-                return (.failure(error), nil)
-            }
+        // Task 0 writes only the verdict; task l + 1 only layer l's blocks and exact rows.
+        nonisolated(unsafe) var verdict: SessionFileError?
+        nonisolated(unsafe) let exact = cache.exactRows
+        DispatchQueue.concurrentPerform(iterations: plans.count + 1) { i in
+            if i == 0 { verdict = checksumError(file) } else { copyRows(plans[i - 1], of: file, exact: exact) }
+        }
+        if let verdict { return (.failure(verdict), verdict) }
+        for (l, plan) in plans.enumerated() {
+            cache.layers[l] = plan.layer
+            cache.rowOffsets[l] = plan.offsets
         }
         cache.count = header.count
         cache.nextPosition = header.next
@@ -236,10 +232,19 @@ public enum SessionFile {
         return Header(count: count, next: next, tokens: tokens, info: info, config: config)
     }
 
-    /// Layer `l`'s rows copied into new blocks a block at a time (and its exact first rows into
-    /// `exact`, which each layer writes apart from the others), with its centering offsets.
-    private static func decodeLayer(_ l: Int, of file: SafetensorsFile, header: Header, shape: KVLayerShape,
-                                    exact: KVExactRows?) throws(SessionFileError) -> (KVLayer, KVRowOffsets?) {
+    /// One layer of a file, checked against the model: its empty blocks, where its rows are.
+    private struct LayerPlan: @unchecked Sendable {
+        let index: Int
+        let layer: KVLayer
+        let offsets: KVRowOffsets?
+        let keys: SafetensorsEntry, values: SafetensorsEntry, positions: SafetensorsEntry
+        let rows: Int, keyRowBytes: Int, valueRowBytes: Int, blockTokens: Int
+        /// The exactly kept first rows, when there are any.
+        let exact: (keys: SafetensorsEntry, values: SafetensorsEntry)?
+    }
+
+    private static func planLayer(_ l: Int, of file: SafetensorsFile, header: Header, shape: KVLayerShape,
+                                  exactTokens: Int?) throws(SessionFileError) -> LayerPlan {
         let config = header.config, count = header.count, bt = config.blockTokens
         func bad(_ r: String) -> SessionFileError { .malformed(path: file.path, reason: r) }
         guard let first = header.info[l]["first_token"] as? Int, first % bt == 0, first <= count,
@@ -256,12 +261,28 @@ public enum SessionFile {
         layer.firstBlock = first / bt
         let blockCount = (count + bt - 1) / bt - layer.firstBlock
         layer.blocks = (0..<blockCount).map { _ in KVBlock(capacity: bt, keyRowBytes: kRow, valueRowBytes: vRow) }
-        file.withBytes(of: keys) { k in
-            file.withBytes(of: values) { v in
-                file.withBytes(of: positions) { p in
-                    // `first` is a block boundary: block b holds rows b * bt ..< b * bt + bt.
-                    for (b, block) in layer.blocks.enumerated() {
-                        let i = b * bt, rows = min(bt, n - i)
+        let offsets = try self.offsets(file, layer: l, shape: shape, centered: config.storage.centers)
+        var exact: (keys: SafetensorsEntry, values: SafetensorsEntry)?
+        if let exactTokens {
+            let n = min(exactTokens, count)
+            guard let k = file.entry("layers.\(l).exact_keys"), let v = file.entry("layers.\(l).exact_values"),
+                  k.range.count == 2 * n * shape.kvHeads * shape.keyLength, v.range.count == 2 * n * shape.kvHeads * shape.valueLength
+            else { throw bad("layer \(l) has no exact first-token rows of the model's shape") }
+            if n > 0 { exact = (k, v) }
+        }
+        return LayerPlan(index: l, layer: layer, offsets: offsets, keys: keys, values: values, positions: positions, rows: n,
+                         keyRowBytes: kRow, valueRowBytes: vRow, blockTokens: bt, exact: exact)
+    }
+
+    /// A planned layer's rows into its blocks, a block at a time (the layer's first token is a
+    /// block boundary: block b holds rows b * blockTokens ..< +blockTokens), and its exact rows.
+    private static func copyRows(_ plan: LayerPlan, of file: SafetensorsFile, exact: KVExactRows?) {
+        let bt = plan.blockTokens, kRow = plan.keyRowBytes, vRow = plan.valueRowBytes
+        file.withBytes(of: plan.keys) { k in
+            file.withBytes(of: plan.values) { v in
+                file.withBytes(of: plan.positions) { p in
+                    for (b, block) in plan.layer.blocks.enumerated() {
+                        let i = b * bt, rows = min(bt, plan.rows - i)
                         block.keys.copyMemory(from: k.baseAddress! + i * kRow, byteCount: rows * kRow)
                         block.values.copyMemory(from: v.baseAddress! + i * vRow, byteCount: rows * vRow)
                         for s in 0..<rows {
@@ -271,18 +292,11 @@ public enum SessionFile {
                 }
             }
         }
-        let offsets = try self.offsets(file, layer: l, shape: shape, centered: config.storage.centers)
-        if let exact {
-            let n = min(exact.tokens[l], count)
-            guard let k = file.entry("layers.\(l).exact_keys"), let v = file.entry("layers.\(l).exact_values"),
-                  k.range.count == 2 * n * shape.kvHeads * shape.keyLength, v.range.count == 2 * n * shape.kvHeads * shape.valueLength
-            else { throw bad("layer \(l) has no exact first-token rows of the model's shape") }
-            if n > 0 {
-                file.withBytes(of: k) { UnsafeMutableRawPointer(exact.key(layer: l, token: 0)).copyMemory(from: $0.baseAddress!, byteCount: k.range.count) }
-                file.withBytes(of: v) { UnsafeMutableRawPointer(exact.value(layer: l, token: 0)).copyMemory(from: $0.baseAddress!, byteCount: v.range.count) }
-            }
+        if let exact, let rows = plan.exact {
+            let l = plan.index
+            file.withBytes(of: rows.keys) { UnsafeMutableRawPointer(exact.key(layer: l, token: 0)).copyMemory(from: $0.baseAddress!, byteCount: rows.keys.range.count) }
+            file.withBytes(of: rows.values) { UnsafeMutableRawPointer(exact.value(layer: l, token: 0)).copyMemory(from: $0.baseAddress!, byteCount: rows.values.range.count) }
         }
-        return (layer, offsets)
     }
 
     /// Layer `l`'s centering offsets: required when the storage centers rows, absent otherwise.
