@@ -44,7 +44,9 @@ extension Architecture {
 }
 
 enum Architectures {
-    static let registered: [any Architecture.Type] = [Gemma3.self, Llama.self]
+    /// A constant list of stateless types (`SendableMetatype`, which says so to the compiler,
+    /// needs Swift 6.2; the package builds with 6.1).
+    nonisolated(unsafe) static let registered: [any Architecture.Type] = [Gemma3.self, Llama.self]
 
     /// Names of the supported architectures, for messages.
     static var names: [String] { registered.map { $0.name } }

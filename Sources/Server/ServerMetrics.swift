@@ -40,9 +40,10 @@ final class ServerMetrics: @unchecked Sendable {
         restores = registry.makeCounter(descriptor: Self.name("cache_restores_total", "Agents restored from disk"))
     }
 
-    /// `rdic_NAME` with its help text.
+    /// `rdic_NAME` with its help text (the unit is already the end of each name, as in
+    /// `_seconds` or `_total`: an empty unit adds nothing to it).
     static func name(_ name: String, _ help: String) -> MetricNameDescriptor {
-        MetricNameDescriptor(namespace: "rdic", metricName: name, helpText: help)
+        MetricNameDescriptor(namespace: "rdic", metricName: name, unitName: "", helpText: help)
     }
 
     func countRequest(endpoint: String, status: Int) {
