@@ -190,7 +190,7 @@ public enum SessionFile {
         }
         // Task 0 writes only the verdict; task l + 1 only layer l's blocks and exact rows.
         nonisolated(unsafe) var verdict: SessionFileError?
-        nonisolated(unsafe) let exact = cache.exactRows
+        let exact = cache.exactRows
         DispatchQueue.concurrentPerform(iterations: plans.count + 1) { i in
             if i == 0 { verdict = checksumError(file) } else { copyRows(plans[i - 1], of: file, exact: exact) }
         }
