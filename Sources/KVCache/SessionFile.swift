@@ -121,13 +121,7 @@ public enum SessionFile {
     /// two-core machine: restoring a warm agent from disk is a request's latency), and checked
     /// before anything else is: a damaged file reports its checksum, not what it broke.
     public static func read(path: String, fingerprint: String, layers expected: [KVLayerShape]) throws(SessionFileError) -> Contents {
-        let file = try openUnverified(path)
-        let (contents, checksumError) = decodeVerifying(file, expected: expected)
-        if let checksumError { throw checksumError }
-        guard file.metadata["model_fingerprint"] == fingerprint else {
-            throw .wrongModel(path: path, file: file.metadata["model_fingerprint"] ?? "none", loaded: fingerprint)
-        }
-        return try contents.get()
+        try decode(try openUnverified(path), fingerprint: fingerprint, expected: expected)
     }
 
     /// The header of the session file at `path` once every check that needs no model has
@@ -169,39 +163,43 @@ public enum SessionFile {
         let config: KVCacheConfiguration
     }
 
-    /// The cache and tokens, or why the file is malformed; and whether the checksum failed.
-    /// Layers are checked and their blocks allocated here, on the calling thread (blocks
-    /// allocated by worker threads came from their own malloc arenas: +18 MiB resident over a
-    /// budget run); then the rows are copied on every core beside the checksum (one task).
-    private static func decodeVerifying(_ file: SafetensorsFile, expected: [KVLayerShape])
-        -> (Result<Contents, SessionFileError>, SessionFileError?) {
-        let header: Header, cache: SequenceKVCache
-        let plans: [LayerPlan]
-        do {
-            header = try decodeHeader(file, expected: expected)
-            cache = SequenceKVCache(configuration: header.config)
-            var list: [LayerPlan] = []
+    /// The cache and tokens, checked in this order: checksum, model, the rest of the file.
+    /// Layers are checked and their blocks allocated on the calling thread (blocks allocated by
+    /// worker threads came from their own malloc arenas: +18 MiB resident over a budget run);
+    /// then the rows are copied on every core beside the checksum (one task).
+    private static func decode(_ file: SafetensorsFile, fingerprint: String,
+                               expected: [KVLayerShape]) throws(SessionFileError) -> Contents {
+        let planned = Result { () throws(SessionFileError) -> (Header, SequenceKVCache, [LayerPlan]) in
+            let header = try decodeHeader(file, expected: expected)
+            let cache = SequenceKVCache(configuration: header.config)
+            var plans: [LayerPlan] = []
             for (l, shape) in expected.enumerated() {
-                list.append(try planLayer(l, of: file, header: header, shape: shape, exactTokens: cache.exactRows?.tokens[l]))
+                plans.append(try planLayer(l, of: file, header: header, shape: shape, exactTokens: cache.exactRows?.tokens[l]))
             }
-            plans = list
-        } catch {
-            return (.failure(error), checksumError(file))
+            return (header, cache, plans)
         }
         // Task 0 writes only the verdict; task l + 1 only layer l's blocks and exact rows.
         nonisolated(unsafe) var verdict: SessionFileError?
-        let exact = cache.exactRows
-        DispatchQueue.concurrentPerform(iterations: plans.count + 1) { i in
-            if i == 0 { verdict = checksumError(file) } else { copyRows(plans[i - 1], of: file, exact: exact) }
+        if case .success(let (_, cache, plans)) = planned {
+            let exact = cache.exactRows
+            DispatchQueue.concurrentPerform(iterations: plans.count + 1) { i in
+                if i == 0 { verdict = checksumError(file) } else { copyRows(plans[i - 1], layer: i - 1, of: file, exact: exact) }
+            }
+        } else {
+            verdict = checksumError(file)
         }
-        if let verdict { return (.failure(verdict), verdict) }
+        if let verdict { throw verdict }
+        guard file.metadata["model_fingerprint"] == fingerprint else {
+            throw .wrongModel(path: file.path, file: file.metadata["model_fingerprint"] ?? "none", loaded: fingerprint)
+        }
+        let (header, cache, plans) = try planned.get()
         for (l, plan) in plans.enumerated() {
             cache.layers[l] = plan.layer
             cache.rowOffsets[l] = plan.offsets
         }
         cache.count = header.count
         cache.nextPosition = header.next
-        return (.success(Contents(cache: cache, tokens: header.tokens.map { Int32($0) }, metadata: file.metadata)), nil)
+        return Contents(cache: cache, tokens: header.tokens.map { Int32($0) }, metadata: file.metadata)
     }
 
     private static func decodeHeader(_ file: SafetensorsFile, expected: [KVLayerShape]) throws(SessionFileError) -> Header {
@@ -233,12 +231,10 @@ public enum SessionFile {
     }
 
     /// One layer of a file, checked against the model: its empty blocks, where its rows are.
-    private struct LayerPlan: @unchecked Sendable {
-        let index: Int
+    private struct LayerPlan {
         let layer: KVLayer
         let offsets: KVRowOffsets?
         let keys: SafetensorsEntry, values: SafetensorsEntry, positions: SafetensorsEntry
-        let rows: Int, keyRowBytes: Int, valueRowBytes: Int, blockTokens: Int
         /// The exactly kept first rows, when there are any.
         let exact: (keys: SafetensorsEntry, values: SafetensorsEntry)?
     }
@@ -270,21 +266,20 @@ public enum SessionFile {
             else { throw bad("layer \(l) has no exact first-token rows of the model's shape") }
             if n > 0 { exact = (k, v) }
         }
-        return LayerPlan(index: l, layer: layer, offsets: offsets, keys: keys, values: values, positions: positions, rows: n,
-                         keyRowBytes: kRow, valueRowBytes: vRow, blockTokens: bt, exact: exact)
+        return LayerPlan(layer: layer, offsets: offsets, keys: keys, values: values, positions: positions, exact: exact)
     }
 
-    /// A planned layer's rows into its blocks, a block at a time (the layer's first token is a
-    /// block boundary: block b holds rows b * blockTokens ..< +blockTokens), and its exact rows.
-    private static func copyRows(_ plan: LayerPlan, of file: SafetensorsFile, exact: KVExactRows?) {
-        let bt = plan.blockTokens, kRow = plan.keyRowBytes, vRow = plan.valueRowBytes
+    /// Layer `l`'s rows into its planned blocks, a block at a time (its first token is a block
+    /// boundary: block b holds its rows b * capacity ..< +capacity), and its exact rows.
+    private static func copyRows(_ plan: LayerPlan, layer l: Int, of file: SafetensorsFile, exact: KVExactRows?) {
         file.withBytes(of: plan.keys) { k in
             file.withBytes(of: plan.values) { v in
                 file.withBytes(of: plan.positions) { p in
+                    let total = p.count / 4
                     for (b, block) in plan.layer.blocks.enumerated() {
-                        let i = b * bt, rows = min(bt, plan.rows - i)
-                        block.keys.copyMemory(from: k.baseAddress! + i * kRow, byteCount: rows * kRow)
-                        block.values.copyMemory(from: v.baseAddress! + i * vRow, byteCount: rows * vRow)
+                        let i = b * block.capacity, rows = min(block.capacity, total - i)
+                        block.keys.copyMemory(from: k.baseAddress! + i * block.keyRowBytes, byteCount: rows * block.keyRowBytes)
+                        block.values.copyMemory(from: v.baseAddress! + i * block.valueRowBytes, byteCount: rows * block.valueRowBytes)
                         for s in 0..<rows {
                             block.positions[s] = Int32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * (i + s), as: Int32.self))
                         }
@@ -293,7 +288,6 @@ public enum SessionFile {
             }
         }
         if let exact, let rows = plan.exact {
-            let l = plan.index
             file.withBytes(of: rows.keys) { UnsafeMutableRawPointer(exact.key(layer: l, token: 0)).copyMemory(from: $0.baseAddress!, byteCount: rows.keys.range.count) }
             file.withBytes(of: rows.values) { UnsafeMutableRawPointer(exact.value(layer: l, token: 0)).copyMemory(from: $0.baseAddress!, byteCount: rows.values.range.count) }
         }

@@ -330,26 +330,24 @@ struct AttentionJob: PoolJob {
                 let (next, n0) = cache.slot(layer: layer, token: t + m)
                 rdic_prefetch_later(next.value(n0), min(bt - n0, stored.upperBound - t - m) * next.valueRowBytes)
             }
-            if valueType == .q8_0 || valueType == .q4_0 {
+            switch valueType {
+            case .q8_0, .q4_0:
                 // The block's weights, then its rows in one call (a call per row was a third
                 // of a decoded token's time at depth).
                 for u in j..<(j + m) { scores[u] *= inv }
                 try! addScaledRows(valueType.ggmlType, base: block.value(s0) + g * vGroupBytes, rowStride: block.valueRowBytes,
                                    rows: m, count: valueLength, weights: scores + j, into: o)
                 j += m
-                t += m
-                continue
-            }
-            for s in s0..<(s0 + m) {
-                let p = scores[j] * inv
-                j += 1
-                if p == 0 { continue }
-                let v = block.value(s) + g * vGroupBytes
-                switch valueType {
-                case .f32: axpy(p, v.assumingMemoryBound(to: Float.self), o, valueLength)
-                case .f16: axpyHalf(p, v, o, valueLength)
-                case .q4, .q8_0, .q4_0: preconditionFailure("q4 goes to Q4AttentionJob, q8_0 and q4_0 are above")
+            case .f32, .f16:
+                for s in s0..<(s0 + m) {
+                    let p = scores[j] * inv
+                    j += 1
+                    if p == 0 { continue }
+                    let v = block.value(s) + g * vGroupBytes
+                    if valueType == .f32 { axpy(p, v.assumingMemoryBound(to: Float.self), o, valueLength) } else { axpyHalf(p, v, o, valueLength) }
                 }
+            case .q4:
+                preconditionFailure("q4 goes to Q4AttentionJob")
             }
             t += m
         }

@@ -37,7 +37,6 @@ public func addScaledRows(
     // in row order (the same floats; through memory each row waited on the last one's stores).
     let out = UnsafeMutableRawPointer(acc)
     withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { tmp in
-        let values = UnsafeRawPointer(tmp.baseAddress!)
         for b in 0..<count / 32 {
             let at = out + 128 &* b
             var a0 = at.loadUnaligned(as: F32x8.self), a1 = at.loadUnaligned(fromByteOffset: 32, as: F32x8.self)
@@ -47,22 +46,11 @@ public func addScaledRows(
                 defer { blk += rowStride }
                 let w = weights[u]
                 if w == 0 { continue }
-                if type == .q8_0 {
-                    let d = blk.half(0)
-                    @inline(__always) func q(_ c: Int) -> F32x8 {
-                        F32x8(SIMD8<Int32>(truncatingIfNeeded: blk.loadUnaligned(fromByteOffset: 2 &+ 8 &* c, as: SIMD8<Int8>.self))) * d
-                    }
-                    a0 = a0 + q(0) * w
-                    a1 = a1 + q(1) * w
-                    a2 = a2 + q(2) * w
-                    a3 = a3 + q(3) * w
-                } else {
-                    dequantizeQ4_0(blk, tmp.baseAddress!)
-                    a0 = a0 + values.loadUnaligned(as: F32x8.self) * w
-                    a1 = a1 + values.loadUnaligned(fromByteOffset: 32, as: F32x8.self) * w
-                    a2 = a2 + values.loadUnaligned(fromByteOffset: 64, as: F32x8.self) * w
-                    a3 = a3 + values.loadUnaligned(fromByteOffset: 96, as: F32x8.self) * w
-                }
+                let v = blockValues(type, blk, tmp.baseAddress!)
+                a0 = a0 + v.0 * w
+                a1 = a1 + v.1 * w
+                a2 = a2 + v.2 * w
+                a3 = a3 + v.3 * w
             }
             at.storeBytes(of: a0, as: F32x8.self)
             at.storeBytes(of: a1, toByteOffset: 32, as: F32x8.self)
@@ -70,6 +58,24 @@ public func addScaledRows(
             at.storeBytes(of: a3, toByteOffset: 96, as: F32x8.self)
         }
     }
+}
+
+/// A Q8_0 or Q4_0 block's 32 values as `dequantize` gives them, eight to a vector (`tmp`: room
+/// for 32 floats). Q8_0's bytes are widened eight at once (exact), then times d.
+@inline(__always)
+private func blockValues(_ type: GGMLType, _ blk: UnsafeRawPointer,
+                         _ tmp: UnsafeMutablePointer<Float>) -> (F32x8, F32x8, F32x8, F32x8) {
+    if type == .q8_0 {
+        let d = blk.half(0)
+        @inline(__always) func q(_ c: Int) -> F32x8 {
+            F32x8(SIMD8<Int32>(truncatingIfNeeded: blk.loadUnaligned(fromByteOffset: 2 &+ 8 &* c, as: SIMD8<Int8>.self))) * d
+        }
+        return (q(0), q(1), q(2), q(3))
+    }
+    dequantizeQ4_0(blk, tmp)
+    let v = UnsafeRawPointer(tmp)
+    return (v.loadUnaligned(as: F32x8.self), v.loadUnaligned(fromByteOffset: 32, as: F32x8.self),
+            v.loadUnaligned(fromByteOffset: 64, as: F32x8.self), v.loadUnaligned(fromByteOffset: 96, as: F32x8.self))
 }
 
 private func checkAddScaled(_ type: GGMLType, count: Int) throws(TensorFormatError) {
@@ -106,21 +112,14 @@ private func addScaledRow(_ type: GGMLType, _ row: UnsafeRawPointer, _ count: In
             acc[i] += scale * row.half(2 * i)
             i += 1
         }
-    case .q8_0:
-        for b in 0..<count / 32 {
-            let blk = row + 34 &* b
-            let d = blk.half(0)
-            // Eight bytes widened at once (exact), d * q as in `dequantize`.
-            for c in 0..<4 {
-                let q = blk.loadUnaligned(fromByteOffset: 2 &+ 8 &* c, as: SIMD8<Int8>.self)
-                add(F32x8(SIMD8<Int32>(truncatingIfNeeded: q)) * d, at: 32 &* b &+ 8 &* c)
-            }
-        }
-    case .q4_0:
+    case .q8_0, .q4_0:
         withUnsafeTemporaryAllocation(of: Float.self, capacity: 32) { tmp in
             for b in 0..<count / 32 {
-                dequantizeQ4_0(row + 18 &* b, tmp.baseAddress!)
-                for c in 0..<4 { add(UnsafeRawPointer(tmp.baseAddress! + 8 * c).loadUnaligned(as: F32x8.self), at: 32 &* b &+ 8 &* c) }
+                let v = blockValues(type, row + type.blockBytes &* b, tmp.baseAddress!)
+                add(v.0, at: 32 &* b)
+                add(v.1, at: 32 &* b &+ 8)
+                add(v.2, at: 32 &* b &+ 16)
+                add(v.3, at: 32 &* b &+ 24)
             }
         }
     default:
