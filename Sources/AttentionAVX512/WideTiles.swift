@@ -16,35 +16,59 @@ public enum WideTiles {
     /// `out[h * stride + u] = scale · Σ_d q[h][d] · kt[d][u]` for the `group` (1...4) query heads
     /// (`[group][n]`) and columns `u < 16`, or `u < 32` when `keys > 16`, of the transposed keys
     /// `kt` (`[n][32]`). Columns past `keys` are computed from whatever `kt` holds there.
+    /// With `queries: 2`, a second query's heads and scores sit `queryStride` floats after the
+    /// first's: each key vector then serves both, and twice the independent sums keep both
+    /// multiply-add units busy (one query of three heads leaves them waiting on latency).
     public static func scores(q: UnsafePointer<Float>, group: Int, kt: UnsafePointer<Float>, n: Int, keys: Int,
-                              scale: Float, out: UnsafeMutablePointer<Float>, stride: Int) {
+                              scale: Float, out: UnsafeMutablePointer<Float>, stride: Int,
+                              queries: Int = 1, queryStride: Int = 0) {
+        let next = queries == 2 ? queryStride : nil
         switch group {
-        case 1: scores(G1.self, q, kt, n, keys, scale, out, stride)
-        case 2: scores(G2.self, q, kt, n, keys, scale, out, stride)
-        case 3: scores(G3.self, q, kt, n, keys, scale, out, stride)
-        default: scores(G4.self, q, kt, n, keys, scale, out, stride)
+        case 1: scores(G1.self, q, kt, n, keys, scale, out, stride, next)
+        case 2: scores(G2.self, q, kt, n, keys, scale, out, stride, next)
+        case 3: scores(G3.self, q, kt, n, keys, scale, out, stride, next)
+        default: scores(G4.self, q, kt, n, keys, scale, out, stride, next)
         }
     }
 
     /// `acc[h][j] += Σ_u weights[h * stride + u] · value(rows[u])[j]` for the `group` (1...4)
     /// heads, rows taken in order, `n` (a multiple of 32) f16 values a row, row `r` at
-    /// `values + r * rowBytes`.
+    /// `values + r * rowBytes`. With `queries: 2`, a second query's weights and sums sit
+    /// `queryStride` floats after the first's, over the same rows: each row is widened once
+    /// for both.
     public static func accumulate(values: UnsafeRawPointer, rowBytes: Int, rows: UnsafePointer<Int32>, count c: Int, n: Int,
-                                  weights: UnsafePointer<Float>, stride: Int, group: Int, acc: UnsafeMutablePointer<Float>) {
+                                  weights: UnsafePointer<Float>, stride: Int, group: Int, acc: UnsafeMutablePointer<Float>,
+                                  queries: Int = 1, queryStride: Int = 0) {
+        let next = queries == 2 ? queryStride : nil
         switch group {
-        case 1: accumulate(G1.self, values, rowBytes, rows, c, n, weights, stride, acc)
-        case 2: accumulate(G2.self, values, rowBytes, rows, c, n, weights, stride, acc)
-        case 3: accumulate(G3.self, values, rowBytes, rows, c, n, weights, stride, acc)
-        default: accumulate(G4.self, values, rowBytes, rows, c, n, weights, stride, acc)
+        case 1: accumulate(G1.self, values, rowBytes, rows, c, n, weights, stride, acc, next)
+        case 2: accumulate(G2.self, values, rowBytes, rows, c, n, weights, stride, acc, next)
+        case 3: accumulate(G3.self, values, rowBytes, rows, c, n, weights, stride, acc, next)
+        default: accumulate(G4.self, values, rowBytes, rows, c, n, weights, stride, acc, next)
         }
     }
 
-    private static func scores<G: Group>(_: G.Type, _ q: UnsafePointer<Float>, _ kt: UnsafePointer<Float>, _ n: Int,
-                                         _ keys: Int, _ scale: Float, _ out: UnsafeMutablePointer<Float>, _ stride: Int) {
-        let group = G.value
+    private static func scores<G: Count>(_ g: G.Type, _ q: UnsafePointer<Float>, _ kt: UnsafePointer<Float>, _ n: Int,
+                                         _ keys: Int, _ scale: Float, _ out: UnsafeMutablePointer<Float>, _ stride: Int,
+                                         _ next: Int?) {
+        if let next {
+            scores(g, Two.self, q, kt, n, keys, scale, out, stride, next)
+        } else {
+            scores(g, One.self, q, kt, n, keys, scale, out, stride, 0)
+        }
+    }
+
+    private static func scores<G: Count, P: Count>(_: G.Type, _: P.Type, _ q: UnsafePointer<Float>, _ kt: UnsafePointer<Float>,
+                                                   _ n: Int, _ keys: Int, _ scale: Float, _ out: UnsafeMutablePointer<Float>,
+                                                   _ stride: Int, _ next: Int) {
+        let group = G.value, pair = P.value == 2
         let q1 = q + n, q2 = q1 + n, q3 = q2 + n
+        let p = q + next, p1 = p + n, p2 = p1 + n, p3 = p2 + n
+        // a, b: the first query's heads over keys 0..<16 and 16..<32; c, d: the second's.
         var a0 = F16x(), a1 = F16x(), a2 = F16x(), a3 = F16x()
         var b0 = F16x(), b1 = F16x(), b2 = F16x(), b3 = F16x()
+        var c0 = F16x(), c1 = F16x(), c2 = F16x(), c3 = F16x()
+        var d0 = F16x(), d1 = F16x(), d2 = F16x(), d3 = F16x()
         var column = kt
         if keys > 16 {
             for d in 0..<n {
@@ -54,6 +78,12 @@ public enum WideTiles {
                 if group > 1 { w = F16x(repeating: q1[d]); a1.addProduct(w, k0); b1.addProduct(w, k1) }
                 if group > 2 { w = F16x(repeating: q2[d]); a2.addProduct(w, k0); b2.addProduct(w, k1) }
                 if group > 3 { w = F16x(repeating: q3[d]); a3.addProduct(w, k0); b3.addProduct(w, k1) }
+                if pair {
+                    w = F16x(repeating: p[d]); c0.addProduct(w, k0); d0.addProduct(w, k1)
+                    if group > 1 { w = F16x(repeating: p1[d]); c1.addProduct(w, k0); d1.addProduct(w, k1) }
+                    if group > 2 { w = F16x(repeating: p2[d]); c2.addProduct(w, k0); d2.addProduct(w, k1) }
+                    if group > 3 { w = F16x(repeating: p3[d]); c3.addProduct(w, k0); d3.addProduct(w, k1) }
+                }
                 column += run
             }
         } else {
@@ -63,35 +93,68 @@ public enum WideTiles {
                 if group > 1 { a1.addProduct(F16x(repeating: q1[d]), k0) }
                 if group > 2 { a2.addProduct(F16x(repeating: q2[d]), k0) }
                 if group > 3 { a3.addProduct(F16x(repeating: q3[d]), k0) }
+                if pair {
+                    c0.addProduct(F16x(repeating: p[d]), k0)
+                    if group > 1 { c1.addProduct(F16x(repeating: p1[d]), k0) }
+                    if group > 2 { c2.addProduct(F16x(repeating: p2[d]), k0) }
+                    if group > 3 { c3.addProduct(F16x(repeating: p3[d]), k0) }
+                }
                 column += run
             }
         }
         let s = F16x(repeating: scale)
-        store(a0 * s, out)
-        if group > 1 { store(a1 * s, out + stride) }
-        if group > 2 { store(a2 * s, out + 2 * stride) }
-        if group > 3 { store(a3 * s, out + 3 * stride) }
-        guard keys > 16 else { return }
-        store(b0 * s, out + 16)
-        if group > 1 { store(b1 * s, out + stride + 16) }
-        if group > 2 { store(b2 * s, out + 2 * stride + 16) }
-        if group > 3 { store(b3 * s, out + 3 * stride + 16) }
+        @inline(__always) func put(_ x: F16x, _ y: F16x, _ o: UnsafeMutablePointer<Float>) {
+            store(x * s, o)
+            if keys > 16 { store(y * s, o + 16) }
+        }
+        put(a0, b0, out)
+        if group > 1 { put(a1, b1, out + stride) }
+        if group > 2 { put(a2, b2, out + 2 * stride) }
+        if group > 3 { put(a3, b3, out + 3 * stride) }
+        guard pair else { return }
+        let o = out + next
+        put(c0, d0, o)
+        if group > 1 { put(c1, d1, o + stride) }
+        if group > 2 { put(c2, d2, o + 2 * stride) }
+        if group > 3 { put(c3, d3, o + 3 * stride) }
     }
 
-    private static func accumulate<G: Group>(_: G.Type, _ values: UnsafeRawPointer, _ rowBytes: Int,
+    private static func accumulate<G: Count>(_ g: G.Type, _ values: UnsafeRawPointer, _ rowBytes: Int,
                                              _ rows: UnsafePointer<Int32>, _ c: Int, _ n: Int,
                                              _ weights: UnsafePointer<Float>, _ stride: Int,
-                                             _ acc: UnsafeMutablePointer<Float>) {
-        let group = G.value
+                                             _ acc: UnsafeMutablePointer<Float>, _ next: Int?) {
+        if let next {
+            accumulate(g, Two.self, values, rowBytes, rows, c, n, weights, stride, acc, next)
+        } else {
+            accumulate(g, One.self, values, rowBytes, rows, c, n, weights, stride, acc, 0)
+        }
+    }
+
+    private static func accumulate<G: Count, P: Count>(_: G.Type, _: P.Type, _ values: UnsafeRawPointer, _ rowBytes: Int,
+                                                       _ rows: UnsafePointer<Int32>, _ c: Int, _ n: Int,
+                                                       _ weights: UnsafePointer<Float>, _ stride: Int,
+                                                       _ acc: UnsafeMutablePointer<Float>, _ next: Int) {
+        let group = G.value, pair = P.value == 2
         let w1 = weights + stride, w2 = w1 + stride, w3 = w2 + stride
+        let x0 = weights + next, x1 = x0 + stride, x2 = x1 + stride, x3 = x2 + stride
         let acc1 = acc + n, acc2 = acc1 + n, acc3 = acc2 + n
+        let bcc = acc + next, bcc1 = bcc + n, bcc2 = bcc1 + n, bcc3 = bcc2 + n
         var j = 0
         while j < n {
+            // s: the first query's sums (head, half of the 32 columns); t: the second's.
             var s00 = load(acc + j), s01 = load(acc + j + 16)
             var s10 = F16x(), s11 = F16x(), s20 = F16x(), s21 = F16x(), s30 = F16x(), s31 = F16x()
+            var t00 = F16x(), t01 = F16x(), t10 = F16x(), t11 = F16x()
+            var t20 = F16x(), t21 = F16x(), t30 = F16x(), t31 = F16x()
             if group > 1 { s10 = load(acc1 + j); s11 = load(acc1 + j + 16) }
             if group > 2 { s20 = load(acc2 + j); s21 = load(acc2 + j + 16) }
             if group > 3 { s30 = load(acc3 + j); s31 = load(acc3 + j + 16) }
+            if pair {
+                t00 = load(bcc + j); t01 = load(bcc + j + 16)
+                if group > 1 { t10 = load(bcc1 + j); t11 = load(bcc1 + j + 16) }
+                if group > 2 { t20 = load(bcc2 + j); t21 = load(bcc2 + j + 16) }
+                if group > 3 { t30 = load(bcc3 + j); t31 = load(bcc3 + j + 16) }
+            }
             let columns = values + 2 &* j
             for u in 0..<c {
                 let v = columns + Int(rows[u]) &* rowBytes
@@ -101,11 +164,23 @@ public enum WideTiles {
                 if group > 1 { w = F16x(repeating: w1[u]); s10.addProduct(w, v0); s11.addProduct(w, v1) }
                 if group > 2 { w = F16x(repeating: w2[u]); s20.addProduct(w, v0); s21.addProduct(w, v1) }
                 if group > 3 { w = F16x(repeating: w3[u]); s30.addProduct(w, v0); s31.addProduct(w, v1) }
+                if pair {
+                    w = F16x(repeating: x0[u]); t00.addProduct(w, v0); t01.addProduct(w, v1)
+                    if group > 1 { w = F16x(repeating: x1[u]); t10.addProduct(w, v0); t11.addProduct(w, v1) }
+                    if group > 2 { w = F16x(repeating: x2[u]); t20.addProduct(w, v0); t21.addProduct(w, v1) }
+                    if group > 3 { w = F16x(repeating: x3[u]); t30.addProduct(w, v0); t31.addProduct(w, v1) }
+                }
             }
             store(s00, acc + j); store(s01, acc + j + 16)
             if group > 1 { store(s10, acc1 + j); store(s11, acc1 + j + 16) }
             if group > 2 { store(s20, acc2 + j); store(s21, acc2 + j + 16) }
             if group > 3 { store(s30, acc3 + j); store(s31, acc3 + j + 16) }
+            if pair {
+                store(t00, bcc + j); store(t01, bcc + j + 16)
+                if group > 1 { store(t10, bcc1 + j); store(t11, bcc1 + j + 16) }
+                if group > 2 { store(t20, bcc2 + j); store(t21, bcc2 + j + 16) }
+                if group > 3 { store(t30, bcc3 + j); store(t31, bcc3 + j + 16) }
+            }
             j += 32
         }
     }
@@ -147,11 +222,15 @@ extension WideTiles {
 
 private typealias F16x = SIMD16<Float>
 
-private protocol Group { static var value: Int { get } }
-private enum G1: Group { static var value: Int { 1 } }
-private enum G2: Group { static var value: Int { 2 } }
-private enum G3: Group { static var value: Int { 3 } }
-private enum G4: Group { static var value: Int { 4 } }
+/// A count fixed per specialization: heads per KV head, or queries per pass.
+private protocol Count { static var value: Int { get } }
+private enum G1: Count { static var value: Int { 1 } }
+private enum G2: Count { static var value: Int { 2 } }
+private enum G3: Count { static var value: Int { 3 } }
+private enum G4: Count { static var value: Int { 4 } }
+/// Queries per pass.
+private enum One: Count { static var value: Int { 1 } }
+private enum Two: Count { static var value: Int { 2 } }
 
 @inline(__always) private func load(_ p: UnsafePointer<Float>) -> F16x {
     UnsafeRawPointer(p).loadUnaligned(as: F16x.self)

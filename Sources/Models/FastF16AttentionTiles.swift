@@ -122,31 +122,37 @@ extension FastF16AttentionJob {
     }
 
     /// `tileScores` of one query's `group` heads (`q`) over a run's transposed keys, over
-    /// 512-bit registers where `wide` (the same bits).
+    /// 512-bit registers where `wide` (the same bits; there, with `queries: 2`, also the next
+    /// query's, `queryStride` floats on).
     @inline(__always)
     private func scores(wide: Bool, _ q: UnsafePointer<Float>, group: Int, _ kt: UnsafePointer<Float>, keys: Int,
-                        into out: UnsafeMutablePointer<Float>) {
+                        into out: UnsafeMutablePointer<Float>, queries: Int, queryStride: Int) {
         #if arch(x86_64)
         if wide {
             return WideTiles.scores(q: q, group: group, kt: kt, n: kernel.keyLength, keys: keys, scale: kernel.scoreScale,
-                                    out: out, stride: Self.run)
+                                    out: out, stride: Self.run, queries: queries, queryStride: queryStride)
         }
         #endif
+        precondition(queries == 1, "only the wide loops take two queries")
         tileScores(q, group: group, kt, kernel.keyLength, keys: keys, scale: kernel.scoreScale, into: out, stride: Self.run)
     }
 
     /// `groupAccumulate` of KV head `g`'s values in the listed rows of `block` into one
-    /// query's `group` sums, over 512-bit registers where `wide` (the same bits).
+    /// query's `group` sums, over 512-bit registers where `wide` (the same bits; there, with
+    /// `queries: 2`, also the next query's, `queryStride` floats on).
     @inline(__always)
     private func accumulate(wide: Bool, _ block: KVBlock, rows: UnsafePointer<Int32>, _ c: Int, kvHead g: Int, group: Int,
-                            weights: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Float>) {
+                            weights: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Float>, queries: Int,
+                            queryStride: Int) {
         let vl = kernel.valueLength
         #if arch(x86_64)
         if wide {
             return WideTiles.accumulate(values: UnsafeRawPointer(block.values) + 2 * g * vl, rowBytes: block.valueRowBytes,
-                                        rows: rows, count: c, n: vl, weights: weights, stride: Self.run, group: group, acc: acc)
+                                        rows: rows, count: c, n: vl, weights: weights, stride: Self.run, group: group, acc: acc,
+                                        queries: queries, queryStride: queryStride)
         }
         #endif
+        precondition(queries == 1, "only the wide loops take two queries")
         groupAccumulate(block, rows: rows, c, offset: 2 * g * vl, vl, weights: weights, stride: Self.run, group: group,
                         into: acc)
     }
@@ -221,10 +227,18 @@ extension FastF16AttentionJob {
                     }
                     if anyVisible {
                         transposeKeys(block, slots: s..<runEnd, offset: 2 * g * kl, kl, into: kt, stride: run)
+                        // Two queries a pass where the wide loops can take them: each key (and,
+                        // below, each value row) is loaded once for both.
+                        var t = 0
+                        while t < count {
+                            guard visible[t] > 0 else { t += 1; continue }
+                            let two = wideScores && t + 1 < count && visible[t + 1] > 0
+                            self.scores(wide: wideScores, qs(t) + g * group * kl, group: group, kt, keys: m,
+                                        into: sc(t) + g * group * run, queries: two ? 2 : 1, queryStride: perQuery)
+                            t += two ? 2 : 1
+                        }
                         for t in 0..<count where visible[t] > 0 {
-                            let c = Int(visible[t]), r = rows(t)
-                            let scores = sc(t) + g * group * run
-                            self.scores(wide: wideScores, qs(t) + g * group * kl, group: group, kt, keys: m, into: scores)
+                            let c = Int(visible[t]), r = rows(t), scores = sc(t) + g * group * run
                             if c < m {
                                 // Some slots are masked: keep the visible keys' scores, in order.
                                 for h in 0..<group {
@@ -232,8 +246,17 @@ extension FastF16AttentionJob {
                                 }
                             }
                             absorbRun(heads: groupHeads, c, scores: sc(t), acc: acc(t), maxes: maxes(t), lanes: lanes(t))
-                            self.accumulate(wide: wideValues, block, rows: r, c, kvHead: g, group: group, weights: scores,
-                                       into: acc(t) + g * group * vl)
+                        }
+                        t = 0
+                        while t < count {
+                            let c = Int(visible[t])
+                            guard c > 0 else { t += 1; continue }
+                            // Both take every row of the run, so the same rows in the same order.
+                            let two = wideValues && c == m && t + 1 < count && visible[t + 1] == m
+                            self.accumulate(wide: wideValues, block, rows: rows(t), c, kvHead: g, group: group,
+                                            weights: sc(t) + g * group * run, into: acc(t) + g * group * vl,
+                                            queries: two ? 2 : 1, queryStride: perQuery)
+                            t += two ? 2 : 1
                         }
                     }
                     s = runEnd

@@ -143,26 +143,37 @@ import Testing
 
     #if arch(x86_64)
     /// The 512-bit inner loops (`WideTiles`, used where the CPU has AVX-512) give the 8-lane
-    /// loops' bits: scores for 1-4 heads, 8-32 keys, and value sums over listed rows.
+    /// loops' bits: scores for 1-4 heads, 8-32 keys, and value sums over listed rows, for one
+    /// query a pass or two.
     @Test(.enabled(if: ByteKernels.avx512VNNI.isAvailable), arguments: [64, 256])
     func wideLoopsGiveTheSameBits(length n: Int) throws {
         var values = Values(state: 5)
         let run = FastF16AttentionJob.run
-        let kt = values.array(n * run, scale: 2), q = values.array(4 * n, scale: 3)
+        // Two queries a pass: the second's heads and scores `pair` floats after the first's.
+        let pair = 4 * n
+        let kt = values.array(n * run, scale: 2), q = values.array(2 * pair, scale: 3)
         for group in 1...4 {
             for keys in [8, 16, 24, 32] {
-                var narrow = [Float](repeating: 0, count: 4 * run), wide = narrow
+                var narrow = [Float](repeating: 0, count: pair + 4 * run), wide = narrow, wideTwo = narrow
                 kt.withUnsafeBufferPointer { k in
                     q.withUnsafeBufferPointer { q in
-                        tileScores(q.baseAddress!, group: group, k.baseAddress!, n, keys: keys, scale: 0.125,
-                                   into: &narrow, stride: run)
+                        for i in 0..<2 {
+                            tileScores(q.baseAddress! + i * pair, group: group, k.baseAddress!, n, keys: keys, scale: 0.125,
+                                       into: &narrow[i * pair], stride: run)
+                        }
                         WideTiles.scores(q: q.baseAddress!, group: group, kt: k.baseAddress!, n: n, keys: keys, scale: 0.125,
                                          out: &wide, stride: run)
+                        WideTiles.scores(q: q.baseAddress!, group: group, kt: k.baseAddress!, n: n, keys: keys, scale: 0.125,
+                                         out: &wideTwo, stride: run, queries: 2, queryStride: pair)
                     }
                 }
-                for h in 0..<group {
-                    let a = narrow[(h * run)..<(h * run + keys)].map(\.bitPattern), b = wide[(h * run)..<(h * run + keys)].map(\.bitPattern)
-                    #expect(a == b, "scores, group \(group), \(keys) keys, head \(h)")
+                for i in 0..<2 {
+                    for h in 0..<group {
+                        let lanes = (i * pair + h * run)..<(i * pair + h * run + keys)
+                        let a = narrow[lanes].map(\.bitPattern), b = wideTwo[lanes].map(\.bitPattern)
+                        #expect(a == b, "scores of two queries, group \(group), \(keys) keys, query \(i), head \(h)")
+                        if i == 0 { #expect(a == wide[lanes].map(\.bitPattern), "scores, group \(group), \(keys) keys, head \(h)") }
+                    }
                 }
             }
         }
@@ -182,21 +193,28 @@ import Testing
         cache.commit()
         let block = cache.slot(layer: 0, token: 0).0
         let listed: [Int32] = (0..<32).map { Int32(2 * $0 + ($0 % 3 == 0 ? 1 : 0)) }
-        let weights = values.array(4 * run), start = values.array(4 * n)
+        let weights = values.array(pair + 4 * run), start = values.array(2 * pair)
         for group in 1...4 {
             for c in [1, 7, 32] {
-                var narrow = start, wide = start
+                var narrow = start, wide = start, wideTwo = start
                 listed.withUnsafeBufferPointer { r in
                     weights.withUnsafeBufferPointer { w in
-                        groupAccumulate(block, rows: r.baseAddress!, c, offset: 2 * n, n, weights: w.baseAddress!, stride: run,
-                                        group: group, into: &narrow)
+                        for i in 0..<2 {
+                            groupAccumulate(block, rows: r.baseAddress!, c, offset: 2 * n, n, weights: w.baseAddress! + i * pair,
+                                            stride: run, group: group, into: &narrow[i * pair])
+                        }
                         WideTiles.accumulate(values: UnsafeRawPointer(block.values) + 2 * n, rowBytes: block.valueRowBytes,
                                              rows: r.baseAddress!, count: c, n: n, weights: w.baseAddress!, stride: run,
                                              group: group, acc: &wide)
+                        WideTiles.accumulate(values: UnsafeRawPointer(block.values) + 2 * n, rowBytes: block.valueRowBytes,
+                                             rows: r.baseAddress!, count: c, n: n, weights: w.baseAddress!, stride: run,
+                                             group: group, acc: &wideTwo, queries: 2, queryStride: pair)
                     }
                 }
-                #expect(narrow.map(\.bitPattern) == wide.map(\.bitPattern), "value sums, group \(group), \(c) rows")
-                #expect(narrow != start)
+                #expect(narrow.map(\.bitPattern) == wideTwo.map(\.bitPattern), "value sums of two queries, group \(group), \(c) rows")
+                #expect(narrow[..<pair].map(\.bitPattern) == wide[..<pair].map(\.bitPattern), "value sums, group \(group), \(c) rows")
+                #expect(wide[pair...] == start[pair...], "one query's pass leaves the next query's sums alone")
+                #expect(narrow[..<pair] != start[..<pair] && narrow[pair...] != start[pair...])
             }
         }
 
