@@ -92,15 +92,6 @@ func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: U
     for i in 0..<n { out[i] = (x[i] * scale) * weight[i] }
 }
 
-/// GELU, tanh approximation, as ggml computes it on the CPU: the input is rounded to f16 and
-/// looked up in a table of f16 results (`geluTable`, the same table ggml builds).
-@inline(__always)
-func geluGgml(_ x: Float) -> Float {
-    if x <= -10 { return 0 }
-    if x >= 10 { return x }
-    return Float(Float16(bitPattern: geluTable[Int(Float16(x).bitPattern)]))
-}
-
 /// GELU(tanh) of every f16 value, rounded to f16: 65 536 entries (128 KiB), built once, so the
 /// feed-forward of a prefill batch costs a lookup per element instead of a `tanhf`.
 let geluTable: [UInt16] = (0..<65536).map { bits in
@@ -109,6 +100,32 @@ let geluTable: [UInt16] = (0..<65536).map { bits in
     // GCC fuses ggml's `1.0f + GELU_COEF_A*x*x` into one multiply-add.
     let g = 0.5 * xh * (1 + tanhf(c * xh * Float(1).addingProduct(0.044715 * xh, xh)))
     return Float16(g).bitPattern
+}
+
+/// `gate = gelu(gate) * up` over `n` values, GELU (tanh approximation) as ggml computes it on
+/// the CPU: the input rounded to f16 and looked up in a table of f16 results (`geluTable`), x
+/// itself from 10 up, and +0 from -10 down (where the product would give -0 for a negative
+/// `up`). Eight inputs are rounded at once and the table's address taken once (a lookup of the
+/// global per element checked its lazy initialization every time).
+@inline(__always)
+func geluGated(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
+    geluTable.withUnsafeBufferPointer { t in
+        let table = t.baseAddress!
+        @inline(__always) func one(_ x: Float, _ h: Float16, _ u: Float) -> Float {
+            x <= -10 ? 0 : (x >= 10 ? x : Float(Float16(bitPattern: table[Int(h.bitPattern)]))) * u
+        }
+        var i = 0
+        while i + 8 <= n {
+            let x = load8(gate, i), u = load8(up, i)
+            let h = SIMD8<Float16>(x)
+            for l in 0..<8 { gate[i + l] = one(x[l], h[l], u[l]) }
+            i += 8
+        }
+        while i < n {
+            gate[i] = one(gate[i], Float16(gate[i]), up[i])
+            i += 1
+        }
+    }
 }
 
 /// SiLU, x * sigmoid(x), as ggml computes it on the CPU.

@@ -402,9 +402,7 @@ struct GatedActivationJob: PoolJob {
     func run(chunk: Int, worker: Int) {
         let range = (chunk * Self.chunk)..<min(count, (chunk + 1) * Self.chunk)
         switch activation {
-        case .geluTanh:
-            // ggml writes +0 below -10, where the product would give -0 for a negative `up`.
-            for j in range { gate[j] = gate[j] <= -10 ? 0 : geluGgml(gate[j]) * up[j] }
+        case .geluTanh: geluGated(gate + range.lowerBound, up + range.lowerBound, range.count)
         case .silu: siluGated(gate + range.lowerBound, up + range.lowerBound, range.count)
         }
     }

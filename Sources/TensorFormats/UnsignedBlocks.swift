@@ -220,15 +220,14 @@ public final class ByteActivations: @unchecked Sendable {
         let scales = a.scales + source * a.scalesPerRow, perScale = a.format.blockSize
         let b16 = blocks(row: row, blockSize: 16), b32 = blocks(row: row, blockSize: 32)
         for c in 0..<(count / 32) {
-            // The source holds each 32 as its 16 even-indexed quants, then its 16 odd-indexed.
-            let s = src + 32 * c, d = dst + 32 * c
-            var low: Int32 = 0, high: Int32 = 0
-            for j in 0..<16 {
-                let even = s[j], odd = s[16 + j]
-                d[2 * j] = Int8(truncatingIfNeeded: even)
-                d[2 * j + 1] = Int8(truncatingIfNeeded: odd)
-                if j < 8 { low &+= Int32(even) &+ Int32(odd) } else { high &+= Int32(even) &+ Int32(odd) }
-            }
+            // The source holds each 32 as its 16 even-indexed quants, then its 16 odd-indexed:
+            // an even and an odd quant make one little-endian 16-bit pair of bytes in order.
+            let even = UnsafeRawPointer(src + 32 * c).loadUnaligned(as: SIMD16<Int16>.self)
+            let odd = UnsafeRawPointer(src + 32 * c + 16).loadUnaligned(as: SIMD16<Int16>.self)
+            let pairs = SIMD16<UInt16>(truncatingIfNeeded: even) & 0xFF | SIMD16<UInt16>(truncatingIfNeeded: odd) &<< 8
+            UnsafeMutableRawPointer(dst + 32 * c).storeBytes(of: pairs, as: SIMD16<UInt16>.self)
+            let sums = even &+ odd
+            let low = Int32(sums.lowHalf.wrappedSum()), high = Int32(sums.highHalf.wrappedSum())
             let scale = scales[32 * c / perScale]
             b16.set(2 * c, scale: scale, sum: low)
             b16.set(2 * c + 1, scale: scale, sum: high)
