@@ -1,5 +1,5 @@
 #if arch(x86_64)
-/// The two inner loops of the tiled f16 attention (`FastF16AttentionJob.runTile`) over 16-float
+/// The two inner loops of the tiled f16 attention (`FastAttentionJob.runTile`) over 16-float
 /// registers, for CPUs with AVX-512.
 ///
 /// Each score is one lane (a key) summing its products over the head dimension in order, and
@@ -32,19 +32,29 @@ public enum WideTiles {
     }
 
     /// `acc[h][j] += Σ_u weights[h * stride + u] · value(rows[u])[j]` for the `group` (1...4)
-    /// heads, rows taken in order, `n` (a multiple of 32) f16 values a row, row `r` at
-    /// `values + r * rowBytes`. With `queries: 2`, a second query's weights and sums sit
-    /// `queryStride` floats after the first's, over the same rows: each row is widened once
-    /// for both.
+    /// heads, rows taken in order, `n` (a multiple of 32) f16 values a row (f32 with
+    /// `floats`), row `r` at `values + r * rowBytes`. With `queries: 2`, a second query's weights
+    /// and sums sit `queryStride` floats after the first's, over the same rows: each row is
+    /// widened once for both.
     public static func accumulate(values: UnsafeRawPointer, rowBytes: Int, rows: UnsafePointer<Int32>, count c: Int, n: Int,
                                   weights: UnsafePointer<Float>, stride: Int, group: Int, acc: UnsafeMutablePointer<Float>,
-                                  queries: Int = 1, queryStride: Int = 0) {
-        let next = queries == 2 ? queryStride : nil
+                                  floats: Bool = false, queries: Int = 1, queryStride: Int = 0) {
+        if floats {
+            accumulate(FloatRow.self, values, rowBytes, rows, c, n, weights, stride, group, acc, queries == 2 ? queryStride : nil)
+        } else {
+            accumulate(HalfRow.self, values, rowBytes, rows, c, n, weights, stride, group, acc, queries == 2 ? queryStride : nil)
+        }
+    }
+
+    private static func accumulate<F: RowFormat>(_ f: F.Type, _ values: UnsafeRawPointer, _ rowBytes: Int,
+                                                 _ rows: UnsafePointer<Int32>, _ c: Int, _ n: Int,
+                                                 _ weights: UnsafePointer<Float>, _ stride: Int, _ group: Int,
+                                                 _ acc: UnsafeMutablePointer<Float>, _ next: Int?) {
         switch group {
-        case 1: accumulate(G1.self, values, rowBytes, rows, c, n, weights, stride, acc, next)
-        case 2: accumulate(G2.self, values, rowBytes, rows, c, n, weights, stride, acc, next)
-        case 3: accumulate(G3.self, values, rowBytes, rows, c, n, weights, stride, acc, next)
-        default: accumulate(G4.self, values, rowBytes, rows, c, n, weights, stride, acc, next)
+        case 1: accumulate(G1.self, f, values, rowBytes, rows, c, n, weights, stride, acc, next)
+        case 2: accumulate(G2.self, f, values, rowBytes, rows, c, n, weights, stride, acc, next)
+        case 3: accumulate(G3.self, f, values, rowBytes, rows, c, n, weights, stride, acc, next)
+        default: accumulate(G4.self, f, values, rowBytes, rows, c, n, weights, stride, acc, next)
         }
     }
 
@@ -119,18 +129,19 @@ public enum WideTiles {
         if group > 3 { put(c3, d3, o + 3 * stride) }
     }
 
-    private static func accumulate<G: Count>(_ g: G.Type, _ values: UnsafeRawPointer, _ rowBytes: Int,
-                                             _ rows: UnsafePointer<Int32>, _ c: Int, _ n: Int,
-                                             _ weights: UnsafePointer<Float>, _ stride: Int,
-                                             _ acc: UnsafeMutablePointer<Float>, _ next: Int?) {
+    private static func accumulate<G: Count, F: RowFormat>(_ g: G.Type, _ f: F.Type, _ values: UnsafeRawPointer,
+                                                           _ rowBytes: Int, _ rows: UnsafePointer<Int32>, _ c: Int, _ n: Int,
+                                                           _ weights: UnsafePointer<Float>, _ stride: Int,
+                                                           _ acc: UnsafeMutablePointer<Float>, _ next: Int?) {
         if let next {
-            accumulate(g, Two.self, values, rowBytes, rows, c, n, weights, stride, acc, next)
+            accumulate(g, Two.self, f, values, rowBytes, rows, c, n, weights, stride, acc, next)
         } else {
-            accumulate(g, One.self, values, rowBytes, rows, c, n, weights, stride, acc, 0)
+            accumulate(g, One.self, f, values, rowBytes, rows, c, n, weights, stride, acc, 0)
         }
     }
 
-    private static func accumulate<G: Count, P: Count>(_: G.Type, _: P.Type, _ values: UnsafeRawPointer, _ rowBytes: Int,
+    private static func accumulate<G: Count, P: Count, F: RowFormat>(_: G.Type, _: P.Type, _: F.Type,
+                                                       _ values: UnsafeRawPointer, _ rowBytes: Int,
                                                        _ rows: UnsafePointer<Int32>, _ c: Int, _ n: Int,
                                                        _ weights: UnsafePointer<Float>, _ stride: Int,
                                                        _ acc: UnsafeMutablePointer<Float>, _ next: Int) {
@@ -155,10 +166,10 @@ public enum WideTiles {
                 if group > 2 { t20 = load(bcc2 + j); t21 = load(bcc2 + j + 16) }
                 if group > 3 { t30 = load(bcc3 + j); t31 = load(bcc3 + j + 16) }
             }
-            let columns = values + 2 &* j
+            let columns = values + F.bytes &* j
             for u in 0..<c {
                 let v = columns + Int(rows[u]) &* rowBytes
-                let v0 = loadHalf(v), v1 = loadHalf(v + 32)
+                let v0 = F.load16(v), v1 = F.load16(v + 16 &* F.bytes)
                 var w = F16x(repeating: weights[u])
                 s00.addProduct(w, v0); s01.addProduct(w, v1)
                 if group > 1 { w = F16x(repeating: w1[u]); s10.addProduct(w, v0); s11.addProduct(w, v1) }
@@ -189,7 +200,7 @@ public enum WideTiles {
 extension WideTiles {
     /// The exponential step of the tiled softmax over one run of 32 scores: `s[u] = e^(s[u] -
     /// shift)` and `lanes[l] += e(l) + e(l + 16)`, lane for lane the 8-float step's operations
-    /// (`exp8` and its lane sums in `FastF16AttentionJob.absorbRun`), so the same bits.
+    /// (`exp8` and its lane sums in `FastAttentionJob.absorbRun`), so the same bits.
     public static func exponentials(_ s: UnsafeMutablePointer<Float>, shift: Float, lanes: UnsafeMutablePointer<Float>) {
         let m = F16x(repeating: shift)
         let e0 = exp16(load(s) - m), e1 = exp16(load(s + 16) - m)
@@ -228,6 +239,19 @@ private enum G1: Count { static var value: Int { 1 } }
 private enum G2: Count { static var value: Int { 2 } }
 private enum G3: Count { static var value: Int { 3 } }
 private enum G4: Count { static var value: Int { 4 } }
+/// How value rows are stored: sixteen elements widened to f32 at once, and an element's bytes.
+private protocol RowFormat {
+    static var bytes: Int { get }
+    static func load16(_ p: UnsafeRawPointer) -> F16x
+}
+private enum HalfRow: RowFormat {
+    static var bytes: Int { 2 }
+    @inline(__always) static func load16(_ p: UnsafeRawPointer) -> F16x { loadHalf(p) }
+}
+private enum FloatRow: RowFormat {
+    static var bytes: Int { 4 }
+    @inline(__always) static func load16(_ p: UnsafeRawPointer) -> F16x { p.loadUnaligned(as: F16x.self) }
+}
 /// Queries per pass.
 private enum One: Count { static var value: Int { 1 } }
 private enum Two: Count { static var value: Int { 2 } }

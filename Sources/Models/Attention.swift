@@ -51,12 +51,14 @@ struct Rope {
 /// and head, scores of the visible keys go into a per-thread buffer of at most the stored
 /// length, then softmax, then the weighted sum of values. Visibility is by position: a key is
 /// seen when its position is not after the query's and, on a sliding layer, is less than
-/// `window` before it. With an f32 cache this is llama.cpp's non-flash path (scores, softmax,
-/// weighted sum; its steps, not its summation orders); an f16 cache goes to `FastF16AttentionJob` (llama.cpp's flash attention
-/// organised for speed) or, with `Numerics.llamaCpp`, `LlamaCppF16AttentionJob` (the same, operation
-/// for operation). Quantized keys are scored with the query
-/// in Q8_0 (integer dot products), quantized values are widened as they are accumulated, and
-/// rotated rows (see `KVStorage`) are met by rotating the query and the output.
+/// `window` before it. An f16 cache goes to `FastAttentionJob` (llama.cpp's flash attention
+/// organised for speed) or, with `Numerics.llamaCpp`, `LlamaCppF16AttentionJob` (the same,
+/// operation for operation); q4 rows to `Q4AttentionJob`. Otherwise a `fast` batch goes to
+/// `FastAttentionJob`'s tiles too, its rows widened; decoded tokens (and every query with
+/// `Numerics.llamaCpp`) take llama.cpp's non-flash steps (scores, softmax, weighted sum; not its
+/// summation orders), quantized keys scored with the query in Q8_0 (integer dot products),
+/// quantized values widened as they are accumulated, rotated rows (see `KVStorage`) met by
+/// rotating the query and the output.
 struct AttentionKernel {
     let heads: Int
     let kvHeads: Int
@@ -66,7 +68,7 @@ struct AttentionKernel {
 
     /// Floats of per-thread scratch needed for a layer storing `stored` tokens.
     func scratchFloats(stored: Int) -> Int {
-        max(stored + 2 * keyLength + 2 * valueLength + 64, FastF16AttentionJob.scratchFloats(self),
+        max(stored + 2 * keyLength + 2 * valueLength + 64, FastAttentionJob.scratchFloats(self),
             LlamaCppF16AttentionJob.scratchFloats(self), Q4AttentionJob.scratchFloats(self))
     }
 
@@ -85,6 +87,15 @@ struct AttentionKernel {
             return
         }
         precondition(first == 0 && !tiled, "only the f16 fast path runs some rows of a batch")
+        if !llamaCpp && n > 1 && FastAttentionJob.tiles(storage) {
+            // A batch over f32 or quantized rows: the tiled job, its runs of keys and values
+            // widened once per tile of queries (the job below re-reads them for every query
+            // and head: a warm agent's 64 new tokens were 3-6x slower than over f16).
+            let job = fastJob(cache: cache, layer: layer, window: window, n: n, q: q, out: out, scratch: scratch,
+                              partials: partials.buffer(0), threads: pool.threadCount, first: 0, tiled: false)
+            pool.run(chunks: job.chunks, job: job)
+            return
+        }
         if storage.key == .f16 && storage.value == .f16 {
             let stored = cache.storedTokens(layer: layer)
             let path = LlamaCppF16AttentionJob.path(tokens: n, stored: stored.upperBound, threads: pool.threadCount)
@@ -97,9 +108,9 @@ struct AttentionKernel {
         }
         if storage.key == .q4 {
             let stored = cache.storedTokens(layer: layer)
-            let slices = llamaCpp ? 1 : FastF16AttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
+            let slices = llamaCpp ? 1 : FastAttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
             // A decoded token's query is prepared once for all its slices, after their partials.
-            let query = slices > 1 ? partials.buffer(0) + FastF16AttentionJob.partialFloats(self, tokens: n, slices: slices) : nil
+            let query = slices > 1 ? partials.buffer(0) + FastAttentionJob.partialFloats(self, tokens: n, slices: slices) : nil
             var job = Q4AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out, scratch: scratch,
                                      partials: partials.buffer(0), stored: stored, base: cache.count, slices: slices, prepared: nil)
             if let query {
@@ -130,7 +141,7 @@ struct AttentionKernel {
             }
             return
         }
-        var jobs: [FastF16AttentionJob] = []
+        var jobs: [FastAttentionJob] = []
         var firstChunk: [Int] = []
         var chunks = 0, offset = 0
         for s in sequences {
@@ -139,7 +150,7 @@ struct AttentionKernel {
             jobs.append(job)
             firstChunk.append(chunks)
             chunks += job.chunks
-            offset += FastF16AttentionJob.partialFloats(self, tokens: s.n, slices: job.slices)
+            offset += FastAttentionJob.partialFloats(self, tokens: s.n, slices: job.slices)
         }
         pool.run(chunks: chunks, job: SequencesJob(jobs: jobs, firstChunk: firstChunk))
         for (job, s) in zip(jobs, sequences) { job.merge(tokens: s.n) }
@@ -148,14 +159,14 @@ struct AttentionKernel {
     /// The f16 fast path's job for queries `first ..< first + n` of the pending batch.
     private func fastJob(cache: SequenceKVCache, layer: Int, window: Int?, n: Int, q: UnsafePointer<Float>,
                          out: UnsafeMutablePointer<Float>, scratch: Scratch, partials: UnsafeMutablePointer<Float>,
-                         threads: Int, first: Int, tiled: Bool) -> FastF16AttentionJob {
+                         threads: Int, first: Int, tiled: Bool) -> FastAttentionJob {
         let stored = cache.storedTokens(layer: layer)
-        let slices = tiled ? 1 : FastF16AttentionJob.slices(tokens: n, stored: stored.count, threads: threads)
+        let slices = tiled ? 1 : FastAttentionJob.slices(tokens: n, stored: stored.count, threads: threads)
         let depth = stored.count - n - first
-        return FastF16AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
+        return FastAttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
                                    scratch: scratch, partials: partials, stored: stored, base: cache.count + first,
                                    slices: slices, tokens: n,
-                                   queryTile: FastF16AttentionJob.queryTile(tokens: n, depth: depth, kvHeads: kvHeads, threads: threads),
+                                   queryTile: FastAttentionJob.queryTile(tokens: n, depth: depth, kvHeads: kvHeads, threads: threads),
                                    tiled: tiled)
     }
 
@@ -172,9 +183,9 @@ struct AttentionKernel {
         if llamaCpp {
             return LlamaCppF16AttentionJob.partialFloats(self, path: LlamaCppF16AttentionJob.path(tokens: n, stored: stored, threads: threads))
         }
-        let slices = FastF16AttentionJob.slices(tokens: n, stored: stored, threads: threads)
+        let slices = FastAttentionJob.slices(tokens: n, stored: stored, threads: threads)
         // Room for the prepared query of a sliced q4 decode (`Q4AttentionJob.prepared`).
-        return FastF16AttentionJob.partialFloats(self, tokens: n, slices: slices) + (slices > 1 ? Q4AttentionJob.queryFloats(self) : 0)
+        return FastAttentionJob.partialFloats(self, tokens: n, slices: slices) + (slices > 1 ? Q4AttentionJob.queryFloats(self) : 0)
     }
 }
 
@@ -193,7 +204,7 @@ struct AttentionSequence {
 /// Several sequences' attention jobs as one pool job: chunk `c` belongs to the last job whose
 /// first chunk is at or before it.
 private struct SequencesJob: PoolJob {
-    let jobs: [FastF16AttentionJob]
+    let jobs: [FastAttentionJob]
     let firstChunk: [Int]
 
     func run(chunk: Int, worker: Int) {

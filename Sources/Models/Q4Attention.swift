@@ -3,7 +3,7 @@ import Foundation
 import KVCache
 import TensorFormats
 
-/// Attention over a `q4` cache (keys and values both `q4`), organised as `FastF16AttentionJob`:
+/// Attention over a `q4` cache (keys and values both `q4`), organised as `FastAttentionJob`:
 /// one chunk is one query token and one slice of the stored keys for every head, so each
 /// token's 4-bit rows are read once and each KV head's row serves all the query heads sharing
 /// it; a decoded token's slices are merged as flash decoding does.
@@ -109,7 +109,7 @@ struct Q4AttentionJob: PoolJob {
         while t < hi {
             let (block, s0) = cache.slot(layer: layer, token: t)
             let end = s0 + min(bt - s0, hi - t)
-            // The next block's rows into L2 beside this block's (as `FastF16AttentionJob`).
+            // The next block's rows into L2 beside this block's (as `FastAttentionJob`).
             let next = t + (end - s0) < hi ? cache.slot(layer: layer, token: t + (end - s0)).0 : nil
             var s = s0
             while s < end {

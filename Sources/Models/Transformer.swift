@@ -56,7 +56,7 @@ public final class Transformer: @unchecked Sendable {
     private var workspace = Workspace()
     private let activationBuffers = ActivationBuffers()
     private var attentionScratch: Scratch
-    /// Partial softmax results of attention split over key slices (`FastF16AttentionJob`) or cells (`LlamaCppF16AttentionJob`).
+    /// Partial softmax results of attention split over key slices (`FastAttentionJob`) or cells (`LlamaCppF16AttentionJob`).
     private var attentionPartials: Scratch
     /// Per thread: one query head in Q8_0, for scoring quantized keys.
     private let attentionQueries: [QuantizedActivations]

@@ -2,17 +2,19 @@ import CPrefetch
 import Foundation
 import KVCache
 
-/// Attention over an f16 cache in the manner of llama.cpp's CPU flash attention (query rounded
-/// to f16, online softmax, one division at the end), organised for grouped-query attention.
+/// The `fast` numerics' attention, in the manner of llama.cpp's CPU flash attention (online
+/// softmax, one division at the end; over f16 keys the query rounded to f16), organised for
+/// grouped-query attention.
 ///
-/// A decoded token is one chunk per slice of the stored keys, for every head: each token's
-/// keys and values are read from memory once, in order, and each KV head's row is widened once
-/// for the query heads sharing it. Its keys are split
+/// A decoded token over an f16 cache is one chunk per slice of the stored keys, for every
+/// head: each token's keys and values are read from memory once, in order, and each KV head's
+/// row is widened once for the query heads sharing it. Its keys are split
 /// into slices, each giving a partial softmax (its maximum, its sum and its weighted values)
 /// that `merge` combines as flash decoding does. A batch goes a tile of queries per chunk
-/// (`runTile`). Running sums are kept in f32 (llama.cpp keeps the values' in f16; the
-/// difference is below the reference's own f16/f32 noise).
-struct FastF16AttentionJob: PoolJob {
+/// (`runTile`), over f16 rows or rows widened from f32, Q8_0 or Q4_0. Running sums are kept
+/// in f32 (llama.cpp keeps the values' in f16; the difference is below the reference's own
+/// f16/f32 noise).
+struct FastAttentionJob: PoolJob {
     let kernel: AttentionKernel
     let cache: SequenceKVCache
     let layer: Int
@@ -248,37 +250,68 @@ private func groupAccumulate<G: Count>(_: G.Type, _ value: UnsafeRawPointer, _ n
     }
 }
 
-/// `acc[h] += weights[h * stride + u] * value(rows[u])` over the `c` listed rows of `block`
-/// (values `offset` bytes into each row), 16 columns at a time: the `group` x 16 sums stay
-/// in registers across the rows instead of going through memory once per row. Each sum
-/// takes the rows in order, as one `groupAccumulate` per row would.
+/// `acc[h] += weights[h * stride + u] * value(rows[u])` over the `c` listed rows of `values`
+/// (f16 or f32), 16 columns at a time: the `group` x 16 sums stay in registers across the rows
+/// instead of going through memory once per row. Each sum takes the rows in order, as one
+/// `groupAccumulate` per row would, and is a multiply-add per row in both formats (as the
+/// wide loops', `WideTiles.accumulate`).
 @inline(__always)
-func groupAccumulate(_ block: KVBlock, rows: UnsafePointer<Int32>, _ c: Int, offset: Int, _ n: Int,
+func groupAccumulate(_ values: ValueRows, rows: UnsafePointer<Int32>, _ c: Int, _ n: Int,
                      weights: UnsafePointer<Float>, stride: Int, group: Int, into acc: UnsafeMutablePointer<Float>) {
     guard n % 16 == 0 else {
         for u in 0..<c {
-            groupAccumulate(block.value(Int(rows[u])) + offset, n, weights: weights + u, stride: stride, group: group, into: acc)
+            let row = values.base + Int(rows[u]) * values.rowBytes
+            for h in 0..<group {
+                let w = weights[h * stride + u], a = acc + h * n
+                for j in 0..<n {
+                    let v = values.floats ? row.load(fromByteOffset: 4 * j, as: Float.self)
+                        : Float(row.loadUnaligned(fromByteOffset: 2 * j, as: Float16.self))
+                    a[j] = a[j].addingProduct(w, v)
+                }
+            }
         }
         return
     }
-    switch group {
-    case 1: groupAccumulate(C1.self, block, rows, c, offset, n, weights, stride, acc)
-    case 2: groupAccumulate(C2.self, block, rows, c, offset, n, weights, stride, acc)
-    case 3: groupAccumulate(C3.self, block, rows, c, offset, n, weights, stride, acc)
-    case 4: groupAccumulate(C4.self, block, rows, c, offset, n, weights, stride, acc)
-    default:
-        for u in 0..<c {
-            groupAccumulate(block.value(Int(rows[u])) + offset, n, weights: weights + u, stride: stride, group: group, into: acc)
+    // Up to four heads a pass (their sums fill the registers); heads are independent.
+    var h = 0
+    while h < group {
+        let heads = min(4, group - h), w = weights + h * stride, a = acc + h * n
+        if values.floats {
+            switch heads {
+            case 1: groupAccumulate(C1.self, FloatRow.self, values, rows, c, n, w, stride, a)
+            case 2: groupAccumulate(C2.self, FloatRow.self, values, rows, c, n, w, stride, a)
+            case 3: groupAccumulate(C3.self, FloatRow.self, values, rows, c, n, w, stride, a)
+            default: groupAccumulate(C4.self, FloatRow.self, values, rows, c, n, w, stride, a)
+            }
+        } else {
+            switch heads {
+            case 1: groupAccumulate(C1.self, HalfRow.self, values, rows, c, n, w, stride, a)
+            case 2: groupAccumulate(C2.self, HalfRow.self, values, rows, c, n, w, stride, a)
+            case 3: groupAccumulate(C3.self, HalfRow.self, values, rows, c, n, w, stride, a)
+            default: groupAccumulate(C4.self, HalfRow.self, values, rows, c, n, w, stride, a)
+            }
         }
+        h += heads
     }
 }
 
-/// `groupAccumulate` for `G.value` (1...4) heads.
-private func groupAccumulate<G: Count>(_: G.Type, _ block: KVBlock, _ rows: UnsafePointer<Int32>, _ c: Int, _ offset: Int,
-                                       _ n: Int, _ weights: UnsafePointer<Float>, _ stride: Int,
-                                       _ acc: UnsafeMutablePointer<Float>) {
+/// How a value row's elements are read: eight at a time, widened to f32.
+private protocol RowFormat { static func load8(_ row: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> }
+private enum HalfRow: RowFormat {
+    @inline(__always) static func load8(_ row: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> { loadHalf8(row, j) }
+}
+private enum FloatRow: RowFormat {
+    @inline(__always) static func load8(_ row: UnsafeRawPointer, _ j: Int) -> SIMD8<Float> {
+        row.loadUnaligned(fromByteOffset: 4 &* j, as: SIMD8<Float>.self)
+    }
+}
+
+/// `groupAccumulate` for `G.value` (1...4) heads over rows of format `F`.
+private func groupAccumulate<G: Count, F: RowFormat>(_: G.Type, _: F.Type, _ values: ValueRows, _ rows: UnsafePointer<Int32>,
+                                                     _ c: Int, _ n: Int, _ weights: UnsafePointer<Float>, _ stride: Int,
+                                                     _ acc: UnsafeMutablePointer<Float>) {
     let group = G.value
-    let values = UnsafeRawPointer(block.values) + offset, rowBytes = block.valueRowBytes
+    let rowBytes = values.rowBytes
     let w1 = weights + stride, w2 = w1 + stride, w3 = w2 + stride
     var j = 0
     while j < n {
@@ -290,10 +323,9 @@ private func groupAccumulate<G: Count>(_: G.Type, _ block: KVBlock, _ rows: Unsa
         if group > 3 { s30 = load8(acc + 3 * n, j); s31 = load8(acc + 3 * n, j + 8) }
         // Row addresses and weights by unchecked arithmetic on hoisted pointers: the checked
         // products and sums were a third of this loop's instructions.
-        let columns = values + 2 &* j
         for u in 0..<c {
-            let v = columns + Int(rows[u]) &* rowBytes
-            let v0 = loadHalf8(v, 0), v1 = loadHalf8(v, 8)
+            let v = values.base + Int(rows[u]) &* rowBytes
+            let v0 = F.load8(v, j), v1 = F.load8(v, j &+ 8)
             var w = SIMD8<Float>(repeating: weights[u])
             s00.addProduct(w, v0); s01.addProduct(w, v1)
             if group > 1 {

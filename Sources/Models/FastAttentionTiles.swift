@@ -6,16 +6,18 @@ import _Builtin_intrinsics.intel
 import AttentionAVX512
 #endif
 
-/// A prefill batch's attention over an f16 cache, a tile of queries per chunk.
+/// A prefill batch's attention, a tile of queries per chunk.
 ///
 /// Each run of up to `run` key slots is read once for the whole tile: per KV head its keys are
 /// widened and transposed (`[keyLength][run]`), so every query's scores come out eight keys per
 /// vector, each summed over the head dimension in order, with no horizontal reductions; and its
-/// value rows serve every query while they sit in L1. A query's floats depend only on the query
+/// value rows serve every query while they sit in L1. Rows stored as f32, Q8_0 or Q4_0 are
+/// widened to f32 once per run and tile (exactly: no rounding), rotated rows met by rotating
+/// the queries and the outputs back. A query's floats depend only on the query
 /// and the cache (never on which tile or batch it came in), so a prompt gives the same result
 /// however it is cut into chunks. Scaled to a batch at depth (64 new tokens after 4,096), this
 /// is what makes a warm agent's new message cheap.
-extension FastF16AttentionJob {
+extension FastAttentionJob {
     /// The most queries per chunk.
     static let maxQueryTile = 32
 
@@ -39,8 +41,17 @@ extension FastF16AttentionJob {
     static let wideTiles = false
     #endif
 
+    /// A run's transposed keys, its keys and values as floats (caches that are not f16), then
+    /// the tile's queries.
     static func tileScratchFloats(_ k: AttentionKernel) -> Int {
-        k.keyLength * run + maxQueryTile * tileQueryFloats(k)
+        run * (2 * k.keyLength + k.valueLength) + maxQueryTile * tileQueryFloats(k)
+    }
+
+    /// Whether a batch over a cache of `storage` can go through `runTile`: f16 rows are read as
+    /// they are, f32, Q8_0 and Q4_0 rows are widened a run at a time (q4 has its own job).
+    static func tiles(_ storage: KVStorage) -> Bool {
+        let widened: [KVElementType] = [.f32, .f16, .q8_0, .q4_0]
+        return widened.contains(storage.key) && widened.contains(storage.value)
     }
 
     /// One tile query's state: its heads rounded to f16, a run's scores, the weighted sums,
@@ -50,15 +61,19 @@ extension FastF16AttentionJob {
     }
 
     /// A query's state before its first key for `only` of its heads (default all; buffers are
-    /// indexed by head either way): the heads rounded to f16 (as llama.cpp's flash attention
-    /// rounds them), empty sums.
+    /// indexed by head either way): the heads rounded to f16 over f16 keys (as llama.cpp's flash
+    /// attention rounds them), rotated as the stored keys were over rotated ones, empty sums.
     @inline(__always)
     func start(query i: Int, qs: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<Float>,
                maxes: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, only: Range<Int>? = nil) {
         let heads = kernel.heads, kl = kernel.keyLength, vl = kernel.valueLength
         let hs = only ?? 0..<heads
         (qs + hs.lowerBound * kl).update(from: q + (i * heads + hs.lowerBound) * kl, count: hs.count * kl)
-        roundToHalf(qs + hs.lowerBound * kl, hs.count * kl)
+        let storage = cache.configuration.storage
+        if storage.key == .f16 { roundToHalf(qs + hs.lowerBound * kl, hs.count * kl) }
+        if storage.rotatesKeys {
+            for h in hs { hadamardRotate(qs + h * kl, count: kl) }
+        }
         for h in hs {
             maxes[h] = -.infinity
             sums[h] = 0
@@ -114,10 +129,13 @@ extension FastF16AttentionJob {
     @inline(__always)
     func finish(query i: Int, acc: UnsafePointer<Float>, sums: UnsafePointer<Float>, only: Range<Int>? = nil) {
         let heads = kernel.heads, vl = kernel.valueLength
+        let rotated = cache.configuration.storage.rotatesValues
         for h in only ?? 0..<heads {
             let o = out + (i * heads + h) * vl
             let inv: Float = sums[h] == 0 ? 0 : 1 / sums[h]
             for j in 0..<vl { o[j] = acc[h * vl + j] * inv }
+            // Stored values were rotated: so is their weighted sum; rotate it back.
+            if rotated { hadamardRotate(o, count: vl) }
         }
     }
 
@@ -137,24 +155,23 @@ extension FastF16AttentionJob {
         tileScores(q, group: group, kt, kernel.keyLength, keys: keys, scale: kernel.scoreScale, into: out, stride: Self.run)
     }
 
-    /// `groupAccumulate` of KV head `g`'s values in the listed rows of `block` into one
-    /// query's `group` sums, over 512-bit registers where `wide` (the same bits; there, with
-    /// `queries: 2`, also the next query's, `queryStride` floats on).
+    /// `groupAccumulate` of the listed value rows (`values`, f16 or f32, rows `rowBytes` apart)
+    /// into one query's `group` sums, over 512-bit registers where `wide` (the same bits; there,
+    /// with `queries: 2`, also the next query's, `queryStride` floats on).
     @inline(__always)
-    private func accumulate(wide: Bool, _ block: KVBlock, rows: UnsafePointer<Int32>, _ c: Int, kvHead g: Int, group: Int,
+    private func accumulate(wide: Bool, _ values: ValueRows, rows: UnsafePointer<Int32>, _ c: Int, group: Int,
                             weights: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Float>, queries: Int,
                             queryStride: Int) {
         let vl = kernel.valueLength
         #if arch(x86_64)
         if wide {
-            return WideTiles.accumulate(values: UnsafeRawPointer(block.values) + 2 * g * vl, rowBytes: block.valueRowBytes,
-                                        rows: rows, count: c, n: vl, weights: weights, stride: Self.run, group: group, acc: acc,
+            return WideTiles.accumulate(values: values.base, rowBytes: values.rowBytes, rows: rows, count: c, n: vl,
+                                        weights: weights, stride: Self.run, group: group, acc: acc, floats: values.floats,
                                         queries: queries, queryStride: queryStride)
         }
         #endif
         precondition(queries == 1, "only the wide loops take two queries")
-        groupAccumulate(block, rows: rows, c, offset: 2 * g * vl, vl, weights: weights, stride: Self.run, group: group,
-                        into: acc)
+        groupAccumulate(values, rows: rows, c, vl, weights: weights, stride: Self.run, group: group, into: acc)
     }
 
     /// Queries `tile * queryTile ..< +queryTile` of the batch, the query heads of KV head `g`,
@@ -169,12 +186,17 @@ extension FastF16AttentionJob {
         let first = tile * queryTile, count = min(queryTile, tokens - first)
         let groupHeads = (g * group)..<((g + 1) * group)
         let wideScores = Self.wideTiles && group <= 4, wideValues = wideScores && vl % 32 == 0
+        let storage = cache.configuration.storage
+        let keyType = storage.key.ggmlType, valueType = storage.value.ggmlType
+        let keyBytes = storage.key.keyRowBytes(kl), valueBytes = storage.value.valueRowBytes(vl)
         let buf = scratch.buffer(worker)
         let kt = buf                                   // [kl][run]: one KV head's keys, transposed
+        let keyRows = kt + kl * run                    // [run][kl], [run][vl]: widened rows
+        let valueRows = keyRows + run * kl
         let perQuery = Self.tileQueryFloats(kernel)
         // Query t's state: [heads][kl] queries, [heads][run] scores, [heads][vl] sums, maximums,
-        // [heads][16] lanes of the totals, then the run's visible rows.
-        @inline(__always) func qs(_ t: Int) -> UnsafeMutablePointer<Float> { buf + kl * run + t * perQuery }
+        // [heads][16] lanes of the totals, then the run's visible rows (from the run's start).
+        @inline(__always) func qs(_ t: Int) -> UnsafeMutablePointer<Float> { valueRows + run * vl + t * perQuery }
         @inline(__always) func sc(_ t: Int) -> UnsafeMutablePointer<Float> { qs(t) + heads * kl }
         @inline(__always) func acc(_ t: Int) -> UnsafeMutablePointer<Float> { sc(t) + heads * run }
         @inline(__always) func maxes(_ t: Int) -> UnsafeMutablePointer<Float> { acc(t) + heads * vl }
@@ -209,7 +231,7 @@ extension FastF16AttentionJob {
                     for t in 0..<count {
                         let r = rows(t), p = qpos[t]
                         if newest <= p && (window == nil || p - oldest < Int32(window!)) {
-                            for u in 0..<m { r[u] = Int32(truncatingIfNeeded: s &+ u) }
+                            for u in 0..<m { r[u] = Int32(truncatingIfNeeded: u) }
                             visible[t] = Int32(m)
                             anyVisible = true
                             continue
@@ -218,7 +240,7 @@ extension FastF16AttentionJob {
                         for slot in s..<runEnd {
                             let kp = block.positions[slot]
                             if kp <= p && (window == nil || p - kp < Int32(window!)) {
-                                r[Int(c)] = Int32(slot)
+                                r[Int(c)] = Int32(slot - s)
                                 c += 1
                             }
                         }
@@ -226,7 +248,21 @@ extension FastF16AttentionJob {
                         anyVisible = anyVisible || c > 0
                     }
                     if anyVisible {
-                        transposeKeys(block, slots: s..<runEnd, offset: 2 * g * kl, kl, into: kt, stride: run)
+                        let values: ValueRows
+                        if keyType == .f16 {
+                            transposeKeys(block, slots: s..<runEnd, offset: 2 * g * kl, kl, into: kt, stride: run)
+                        } else {
+                            for u in 0..<m { try! dequantize(keyType, from: block.key(s + u) + g * keyBytes, count: kl, into: keyRows + u * kl) }
+                            transposeRows(keyRows, m, kl, into: kt, stride: run)
+                        }
+                        if valueType == .f16 {
+                            values = ValueRows(base: UnsafeRawPointer(block.value(s)) + 2 * g * vl, rowBytes: block.valueRowBytes, floats: false)
+                        } else {
+                            for u in 0..<m {
+                                try! dequantize(valueType, from: block.value(s + u) + g * valueBytes, count: vl, into: valueRows + u * vl)
+                            }
+                            values = ValueRows(base: UnsafeRawPointer(valueRows), rowBytes: 4 * vl, floats: true)
+                        }
                         // Two queries a pass where the wide loops can take them: each key (and,
                         // below, each value row) is loaded once for both.
                         var t = 0
@@ -242,7 +278,7 @@ extension FastF16AttentionJob {
                             if c < m {
                                 // Some slots are masked: keep the visible keys' scores, in order.
                                 for h in 0..<group {
-                                    for u in 0..<c { scores[h * run + u] = scores[h * run + Int(r[u]) - s] }
+                                    for u in 0..<c { scores[h * run + u] = scores[h * run + Int(r[u])] }
                                 }
                             }
                             absorbRun(heads: groupHeads, c, scores: sc(t), acc: acc(t), maxes: maxes(t), lanes: lanes(t))
@@ -253,7 +289,7 @@ extension FastF16AttentionJob {
                             guard c > 0 else { t += 1; continue }
                             // Both take every row of the run, so the same rows in the same order.
                             let two = wideValues && c == m && t + 1 < count && visible[t + 1] == m
-                            self.accumulate(wide: wideValues, block, rows: rows(t), c, kvHead: g, group: group,
+                            self.accumulate(wide: wideValues, values, rows: rows(t), c, group: group,
                                             weights: sc(t) + g * group * run, into: acc(t) + g * group * vl,
                                             queries: two ? 2 : 1, queryStride: perQuery)
                             t += two ? 2 : 1
@@ -283,14 +319,32 @@ extension FastF16AttentionJob {
 @inline(__always)
 func transposeKeys(_ block: KVBlock, slots: Range<Int>, offset: Int, _ n: Int, into kt: UnsafeMutablePointer<Float>,
                    stride: Int) {
-    let m = slots.count
+    let first = slots.lowerBound
+    transposeColumns(slots.count, n, into: kt, stride: stride,
+                     eight: { u, d in loadHalf8(block.key(first + u) + offset, d) },
+                     one: { u, d in Float((block.key(first + u) + offset).assumingMemoryBound(to: Float16.self)[d]) })
+}
+
+/// `kt[d * stride + u] = rows[u * n + d]` for `m` rows of `n` floats; columns up to the next
+/// multiple of 8 are zeroed.
+@inline(__always)
+func transposeRows(_ rows: UnsafePointer<Float>, _ m: Int, _ n: Int, into kt: UnsafeMutablePointer<Float>, stride: Int) {
+    transposeColumns(m, n, into: kt, stride: stride, eight: { u, d in load8(rows + u * n, d) }, one: { u, d in rows[u * n + d] })
+}
+
+/// `kt[d * stride + u] = row u's element d` for `m` rows of `n` (`eight(u, d)`: elements
+/// `d ..< d + 8` of row u; `one(u, d)`: element d), 8 x 8 at a time on x86-64 while whole
+/// squares last; columns up to the next multiple of 8 are zeroed.
+@inline(__always)
+private func transposeColumns(_ m: Int, _ n: Int, into kt: UnsafeMutablePointer<Float>, stride: Int,
+                              eight: (Int, Int) -> SIMD8<Float>, one: (Int, Int) -> Float) {
     var u = 0
     #if arch(x86_64)
     while u + 8 <= m && n % 8 == 0 {
         var d = 0
         while d < n {
-            @inline(__always) func row(_ k: Int) -> SIMD8<Float> { loadHalf8(block.key(slots.lowerBound + u + k) + offset, d) }
-            let c = transpose8(row(0), row(1), row(2), row(3), row(4), row(5), row(6), row(7))
+            let c = transpose8(eight(u, d), eight(u + 1, d), eight(u + 2, d), eight(u + 3, d), eight(u + 4, d),
+                               eight(u + 5, d), eight(u + 6, d), eight(u + 7, d))
             store8(c.0, kt + d * stride, u); store8(c.1, kt + (d + 1) * stride, u)
             store8(c.2, kt + (d + 2) * stride, u); store8(c.3, kt + (d + 3) * stride, u)
             store8(c.4, kt + (d + 4) * stride, u); store8(c.5, kt + (d + 5) * stride, u)
@@ -300,16 +354,8 @@ func transposeKeys(_ block: KVBlock, slots: Range<Int>, offset: Int, _ n: Int, i
         u += 8
     }
     #endif
-    transposeKeysPortable(block, slots: slots, from: u, offset: offset, n, into: kt, stride: stride)
-}
-
-/// `transposeKeys` for slots `from...` (all of them on other platforms), one value at a time.
-func transposeKeysPortable(_ block: KVBlock, slots: Range<Int>, from: Int, offset: Int, _ n: Int,
-                           into kt: UnsafeMutablePointer<Float>, stride: Int) {
-    let m = slots.count
-    for u in from..<m {
-        let key = (block.key(slots.lowerBound + u) + offset).assumingMemoryBound(to: Float16.self)
-        for d in 0..<n { kt[d * stride + u] = Float(key[d]) }
+    for r in u..<m {
+        for d in 0..<n { kt[d * stride + r] = one(r, d) }
     }
     let padded = (m + 7) / 8 * 8
     for u in m..<padded {
@@ -317,6 +363,13 @@ func transposeKeysPortable(_ block: KVBlock, slots: Range<Int>, from: Int, offse
     }
 }
 
+/// Value rows for the tiled attention's sums: f16 rows in the cache, or f32 rows widened from
+/// another type; row `r` at `base + r * rowBytes`.
+struct ValueRows {
+    let base: UnsafeRawPointer
+    let rowBytes: Int
+    let floats: Bool
+}
 
 /// `out[h * stride + u] = scale · Σ_d q[h][d] · kt[d][u]` for the `group` query heads
 /// (`[group][n]`) and keys `u < keys` of a transposed tile (`kt`, rows `run` apart, columns
@@ -337,7 +390,7 @@ func tileScores(_ q: UnsafePointer<Float>, group: Int, _ kt: UnsafePointer<Float
 /// `tileScores` for `G.value` (1...4) heads, 16 keys (two vectors) per pass while they last.
 private func tileScores<G: Count>(_: G.Type, _ q: UnsafePointer<Float>, _ kt: UnsafePointer<Float>, _ n: Int, _ keys: Int,
                                   _ scale: Float, _ out: UnsafeMutablePointer<Float>, _ stride: Int) {
-    let group = G.value, run = FastF16AttentionJob.run
+    let group = G.value, run = FastAttentionJob.run
     let vs = SIMD8<Float>(repeating: scale)
     let q1 = q + n, q2 = q1 + n, q3 = q2 + n
     var u = 0
