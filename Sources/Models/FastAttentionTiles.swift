@@ -48,21 +48,26 @@ extension FastAttentionJob {
     }
 
     /// Whether a batch over a cache of `storage` can go through `runTile`: f16 rows are read as
-    /// they are, f32, Q8_0 and Q4_0 rows are widened a run at a time (q4 has its own job).
+    /// they are, f32, Q8_0 and Q4_0 rows are widened a run at a time, and so are q4 ones (keys
+    /// and values both q4, as `Q4AttentionJob` takes them, with their centring undone around
+    /// the scores and the outputs).
     static func tiles(_ storage: KVStorage) -> Bool {
+        if storage.key == .q4 || storage.value == .q4 { return storage.key == storage.value }
         let widened: [KVElementType] = [.f32, .f16, .q8_0, .q4_0]
         return widened.contains(storage.key) && widened.contains(storage.value)
     }
 
-    /// One tile query's state: its heads rounded to f16, a run's scores, the weighted sums,
-    /// per head the maximum and the 16 lanes of the softmax total, then the run's visible rows.
+    /// One tile query's state: its heads as the keys are stored, a run's scores, the weighted
+    /// sums, per head the maximum and the 16 lanes of the softmax total, then the run's visible
+    /// rows.
     static func tileQueryFloats(_ k: AttentionKernel) -> Int {
         k.heads * (k.keyLength + run + k.valueLength + 1 + 16) + run
     }
 
     /// A query's state before its first key for `only` of its heads (default all; buffers are
     /// indexed by head either way): the heads rounded to f16 over f16 keys (as llama.cpp's flash
-    /// attention rounds them), rotated as the stored keys were over rotated ones, empty sums.
+    /// attention rounds them), as the stored keys were transformed over others (q4: times the
+    /// key scales; then rotated), empty sums.
     @inline(__always)
     func start(query i: Int, qs: UnsafeMutablePointer<Float>, acc: UnsafeMutablePointer<Float>,
                maxes: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>, only: Range<Int>? = nil) {
@@ -71,6 +76,14 @@ extension FastAttentionJob {
         (qs + hs.lowerBound * kl).update(from: q + (i * heads + hs.lowerBound) * kl, count: hs.count * kl)
         let storage = cache.configuration.storage
         if storage.key == .f16 { roundToHalf(qs + hs.lowerBound * kl, hs.count * kl) }
+        if storage.key.centers, let offsets = cache.rowOffsets[layer] {
+            let group = heads / kernel.kvHeads
+            if !offsets.keyScales.isEmpty {
+                for h in hs {
+                    for j in 0..<kl { qs[h * kl + j] *= offsets.keyScales[(h / group) * kl + j] }
+                }
+            }
+        }
         if storage.rotatesKeys {
             for h in hs { hadamardRotate(qs + h * kl, count: kl) }
         }
@@ -129,13 +142,15 @@ extension FastAttentionJob {
     @inline(__always)
     func finish(query i: Int, acc: UnsafePointer<Float>, sums: UnsafePointer<Float>, only: Range<Int>? = nil) {
         let heads = kernel.heads, vl = kernel.valueLength
-        let rotated = cache.configuration.storage.rotatesValues
+        let storage = cache.configuration.storage, group = heads / kernel.kvHeads
+        let offsets = storage.value.centers ? cache.rowOffsets[layer]?.values : nil
         for h in only ?? 0..<heads {
             let o = out + (i * heads + h) * vl
             let inv: Float = sums[h] == 0 ? 0 : 1 / sums[h]
             for j in 0..<vl { o[j] = acc[h * vl + j] * inv }
-            // Stored values were rotated: so is their weighted sum; rotate it back.
-            if rotated { hadamardRotate(o, count: vl) }
+            // Stored values were rotated (and centered): so is their weighted sum; undo both.
+            if storage.rotatesValues { hadamardRotate(o, count: vl) }
+            if let offsets { for j in 0..<vl { o[j] += offsets[(h / group) * vl + j] } }
         }
     }
 
@@ -174,6 +189,53 @@ extension FastAttentionJob {
         groupAccumulate(values, rows: rows, c, vl, weights: weights, stride: Self.run, group: group, into: acc)
     }
 
+    /// Rows `slot ..< slot + m` of `block` (tokens `token...`) for KV head `g`, keys or values,
+    /// as floats (`[m][length]`): f32, Q8_0 and Q4_0 rows dequantized; q4 rows decoded from
+    /// their codes, or read from their exact f16 copies for the first tokens (the attention
+    /// sinks), as `Q4AttentionJob` reads them.
+    private func widen(keys: Bool, _ block: KVBlock, slot: Int, count m: Int, token: Int, kvHead g: Int,
+                       into dst: UnsafeMutablePointer<Float>) {
+        let storage = cache.configuration.storage
+        let type = keys ? storage.key : storage.value, n = keys ? kernel.keyLength : kernel.valueLength
+        @inline(__always) func row(_ u: Int) -> UnsafeMutableRawPointer { keys ? block.key(slot + u) : block.value(slot + u) }
+        guard type == .q4 else {
+            let bytes = keys ? type.keyRowBytes(n) : type.valueRowBytes(n)
+            for u in 0..<m { try! dequantize(type.ggmlType, from: row(u) + g * bytes, count: n, into: dst + u * n) }
+            return
+        }
+        let format = keys ? Q4Layout.current.keys : Q4Layout.current.values, bytes = format.rowBytes(n)
+        let exactTokens = cache.exactRows?.tokens[layer] ?? 0
+        for u in 0..<m {
+            if token + u < exactTokens, let exact = cache.exactRows {
+                let e = (keys ? exact.key(layer: layer, token: token + u) : exact.value(layer: layer, token: token + u)) + g * n
+                for j in 0..<n { dst[u * n + j] = Float(e[j]) }
+            } else {
+                format.dequantize(row(u) + g * bytes, count: n, into: dst + u * n)
+            }
+        }
+        guard keys, let centring = cache.keyCentrings[layer], let offsets = cache.rowOffsets[layer] else { return }
+        // Keys were stored less their span's offset, then divided by the key scales and rotated:
+        // each gets that offset back, transformed alike, so the scores need no correction per
+        // query (`Q4AttentionJob` adds one). A layer's one offset (no centring) shifts all of
+        // a query's scores alike, which the softmax ignores.
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: n) { buffer in
+            let offset = buffer.baseAddress!
+            var span = -1
+            for u in 0..<m {
+                let position = block.positions[slot + u]
+                if centring.spanIndex(position) != span {
+                    span = centring.spanIndex(position)
+                    offsets.keys.withUnsafeBufferPointer { mean in
+                        centring.offset(mean: mean.baseAddress! + g * n, heads: 1, keyLength: n, position: position, into: offset)
+                    }
+                    if !offsets.keyScales.isEmpty { for j in 0..<n { offset[j] /= offsets.keyScales[g * n + j] } }
+                    if storage.rotatesKeys { hadamardRotate(offset, count: n) }
+                }
+                for j in 0..<n { dst[u * n + j] += offset[j] }
+            }
+        }
+    }
+
     /// Queries `tile * queryTile ..< +queryTile` of the batch, the query heads of KV head `g`,
     /// over every stored key. KV heads are chunks of their own: their work shares nothing but
     /// the visible rows, so SmolLM2's three KV heads let a tile be larger for the same number
@@ -187,8 +249,6 @@ extension FastAttentionJob {
         let groupHeads = (g * group)..<((g + 1) * group)
         let wideScores = Self.wideTiles && group <= 4, wideValues = wideScores && vl % 32 == 0
         let storage = cache.configuration.storage
-        let keyType = storage.key.ggmlType, valueType = storage.value.ggmlType
-        let keyBytes = storage.key.keyRowBytes(kl), valueBytes = storage.value.valueRowBytes(vl)
         let buf = scratch.buffer(worker)
         let kt = buf                                   // [kl][run]: one KV head's keys, transposed
         let keyRows = kt + kl * run                    // [run][kl], [run][vl]: widened rows
@@ -249,18 +309,17 @@ extension FastAttentionJob {
                     }
                     if anyVisible {
                         let values: ValueRows
-                        if keyType == .f16 {
+                        let token = t0 + (s - s0)
+                        if storage.key == .f16 {
                             transposeKeys(block, slots: s..<runEnd, offset: 2 * g * kl, kl, into: kt, stride: run)
                         } else {
-                            for u in 0..<m { try! dequantize(keyType, from: block.key(s + u) + g * keyBytes, count: kl, into: keyRows + u * kl) }
+                            widen(keys: true, block, slot: s, count: m, token: token, kvHead: g, into: keyRows)
                             transposeRows(keyRows, m, kl, into: kt, stride: run)
                         }
-                        if valueType == .f16 {
+                        if storage.value == .f16 {
                             values = ValueRows(base: UnsafeRawPointer(block.value(s)) + 2 * g * vl, rowBytes: block.valueRowBytes, floats: false)
                         } else {
-                            for u in 0..<m {
-                                try! dequantize(valueType, from: block.value(s + u) + g * valueBytes, count: vl, into: valueRows + u * vl)
-                            }
+                            widen(keys: false, block, slot: s, count: m, token: token, kvHead: g, into: valueRows)
                             values = ValueRows(base: UnsafeRawPointer(valueRows), rowBytes: 4 * vl, floats: true)
                         }
                         // Two queries a pass where the wide loops can take them: each key (and,

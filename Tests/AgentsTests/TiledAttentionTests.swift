@@ -62,11 +62,13 @@ import Testing
     }
 
     /// Over f32 and quantized rows a batch takes the same tiles, its runs widened to floats
-    /// (and, for rotated rows, the queries rotated and the outputs rotated back); decoded
-    /// tokens take the per-head job, whose quantized keys meet the query in Q8_0. The two
-    /// agree to that rounding (and exactly as far as f32 rows go).
+    /// (and, for rotated rows, the queries rotated and the outputs rotated back; q4's first
+    /// token from its exact copy); decoded tokens take the per-head job (q4: `Q4AttentionJob`),
+    /// whose quantized keys meet the query in 8 bits. The two agree to that rounding (and
+    /// exactly as far as f32 rows go). Centring (q4 on a model's layers) is covered by the
+    /// real models' q4 perplexity tests.
     @Test(arguments: [(.f32, 1e-5), (.q8_0, 0.02), (.q4_0, 0.02), (KVStorage(.q8_0, rotation: false), 0.02),
-                      (KVStorage(key: .f16, value: .q8_0), 1e-3), (KVStorage(key: .q4_0, value: .f16), 0.02)]
+                      (KVStorage(key: .f16, value: .q8_0), 1e-3), (KVStorage(key: .q4_0, value: .f16), 0.02), (.q4, 0.02)]
                      as [(KVStorage, Float)])
     func widenedRowsMatchDecoding(storage: KVStorage, tolerance: Float) throws {
         for (kvHeads, heads, length, window) in Self.shapes {
