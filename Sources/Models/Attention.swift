@@ -87,13 +87,16 @@ struct AttentionKernel {
             return
         }
         precondition(first == 0 && !tiled, "only the f16 fast path runs some rows of a batch")
-        if !llamaCpp && n > 1 && FastAttentionJob.tiles(storage) {
-            // A batch over f32 or quantized rows: the tiled job, its runs of keys and values
-            // widened once per tile of queries (the job below re-reads them for every query
-            // and head: a warm agent's 64 new tokens were 3-6x slower than over f16).
+        if !llamaCpp && FastAttentionJob.tiles(storage) && (n > 1 || storage.key != .q4) {
+            // Over f32 or quantized rows: `FastAttentionJob` with its runs of keys and values
+            // widened to floats, a batch's once per tile of queries, a decoded token's once for
+            // every head (the jobs below re-read them for every query head: a warm agent's 64
+            // new tokens were 3-6x slower than over f16). A decoded token over q4 keeps
+            // `Q4AttentionJob`, whose integer scores beat widening one query's rows.
             let job = fastJob(cache: cache, layer: layer, window: window, n: n, q: q, out: out, scratch: scratch,
                               partials: partials.buffer(0), threads: pool.threadCount, first: 0, tiled: false)
             pool.run(chunks: job.chunks, job: job)
+            job.merge(tokens: n)
             return
         }
         if storage.key == .f16 && storage.value == .f16 {

@@ -1,6 +1,7 @@
 import CPrefetch
 import Foundation
 import KVCache
+import TensorFormats
 
 /// The `fast` numerics' attention, in the manner of llama.cpp's CPU flash attention (online
 /// softmax, one division at the end; over f16 keys the query rounded to f16), organised for
@@ -55,9 +56,10 @@ struct FastAttentionJob: PoolJob {
     }
 
     /// One query's state: its heads rounded to f16, a run's scores, running sums, maximums and
-    /// totals, the run's visible rows.
+    /// totals, the run's visible rows, then the run's key and value rows widened to floats
+    /// (caches that are not f16).
     static func queryFloats(_ k: AttentionKernel) -> Int {
-        k.heads * (k.keyLength + run + k.valueLength + 3) + run
+        k.heads * (k.keyLength + run + k.valueLength + 3) + run + run * k.kvHeads * (k.keyLength + k.valueLength)
     }
 
     /// Pool chunks for the call: a decoded token's key slices, or a batch's query tiles times
@@ -89,6 +91,11 @@ struct FastAttentionJob: PoolJob {
         let acc = sc + heads * run                     // [heads][vl]
         let maxes = acc + heads * vl, sums = maxes + heads, runMax = sums + heads
         let rows = UnsafeMutableRawPointer(runMax + heads).bindMemory(to: Int32.self, capacity: run)
+        // Rows of other types, widened a run at a time: [run][kvHeads][kl], [run][kvHeads][vl].
+        let storage = cache.configuration.storage
+        let keyType = storage.key == .f16 ? nil : storage.key, valueType = storage.value == .f16 ? nil : storage.value
+        let keyRows = UnsafeMutableRawPointer(rows + run).bindMemory(to: Float.self, capacity: run * kvHeads * (kl + vl))
+        let valueRows = keyRows + run * kvHeads * kl
         start(query: i, qs: qs, acc: acc, maxes: maxes, sums: sums)
         let (qb, qslot) = cache.slot(layer: layer, token: base + i)
         let qpos = qb.positions[qslot]
@@ -115,15 +122,28 @@ struct FastAttentionJob: PoolJob {
                     s += 1
                 }
                 if c == 0 { continue }
+                if let keyType { widen(keyType, c, rows: rows, kvHeads * kl, into: keyRows) { block.key($0) } }
                 for u in 0..<c {
                     if let next { rdic_prefetch_later(next.key(Int(rows[u])), next.keyRowBytes) }
-                    let key = block.key(Int(rows[u]))
+                    let key = keyType == nil ? block.key(Int(rows[u])) : UnsafeMutableRawPointer(keyRows + u * kvHeads * kl)
+                    let headBytes = keyType == nil ? 2 * kl : 4 * kl
                     for g in 0..<kvHeads {
-                        groupScores(qs + g * group * kl, group: group, key: key + 2 * g * kl, kl, scale: scoreScale,
-                                    into: sc + g * group * run + u, stride: run)
+                        groupScores(qs + g * group * kl, group: group, key: key + g * headBytes, kl, scale: scoreScale,
+                                    into: sc + g * group * run + u, stride: run, floats: keyType != nil)
                     }
                 }
                 absorb(heads: 0..<heads, c, scores: sc, acc: acc, maxes: maxes, sums: sums)
+                if let valueType {
+                    widen(valueType, c, rows: rows, kvHeads * vl, into: valueRows) { block.value($0) }
+                    Self.identityRows.withUnsafeBufferPointer { identity in
+                        for g in 0..<kvHeads {
+                            groupAccumulate(ValueRows(base: UnsafeRawPointer(valueRows + g * vl), rowBytes: 4 * kvHeads * vl, floats: true),
+                                            rows: identity.baseAddress!, c, vl, weights: sc + g * group * run, stride: run, group: group,
+                                            into: acc + g * group * vl)
+                        }
+                    }
+                    continue
+                }
                 for u in 0..<c {
                     if let next { rdic_prefetch_later(next.value(Int(rows[u])), next.valueRowBytes) }
                     let v = block.value(Int(rows[u]))
@@ -148,10 +168,25 @@ struct FastAttentionJob: PoolJob {
         }
     }
 
-    /// Combines the slices' partial softmaxes into the output (when there is more than one).
+    /// Rows `0, 1, 2, ...` of a run's widened values.
+    static let identityRows: [Int32] = (0..<Int32(run)).map { $0 }
+
+    /// The `c` listed rows (`row(slot)`: a row of every KV head, `count` elements of `type` in
+    /// whole blocks) widened into `dst` (`[c][count]` floats).
+    @inline(__always)
+    private func widen(_ type: KVElementType, _ c: Int, rows: UnsafePointer<Int32>, _ count: Int,
+                       into dst: UnsafeMutablePointer<Float>, _ row: (Int) -> UnsafeMutableRawPointer) {
+        for u in 0..<c { try! dequantize(type.ggmlType, from: row(Int(rows[u])), count: count, into: dst + u * count) }
+    }
+
+    /// Combines the slices' partial softmaxes into the output (when there is more than one),
+    /// rotated back (and, q4, uncentered) where the stored values were.
     func merge(tokens n: Int) {
         guard slices > 1 else { return }
         mergePartialSoftmaxes(partials, into: out, items: n * kernel.heads, slices: slices, valueLength: kernel.valueLength)
+        let storage = cache.configuration.storage
+        guard storage.rotatesValues || storage.value.centers else { return }
+        for item in 0..<(n * kernel.heads) { restore(out + item * kernel.valueLength, head: item % kernel.heads) }
     }
 }
 
@@ -180,27 +215,37 @@ func mergePartialSoftmaxes(_ partials: UnsafePointer<Float>, into out: UnsafeMut
 }
 
 /// `out[h * stride] = dot(q[h], key) * scale` for the `group` queries (`[group][n]`) of one f16
-/// key row: the row is widened once, 8 values at a time, for all of them.
+/// key row (f32 with `floats`): the row is widened once, 8 values at a time, for all of them.
 @inline(__always)
 func groupScores(_ q: UnsafePointer<Float>, group: Int, key: UnsafeRawPointer, _ n: Int, scale: Float,
-                 into out: UnsafeMutablePointer<Float>, stride: Int) {
+                 into out: UnsafeMutablePointer<Float>, stride: Int, floats: Bool = false) {
+    if floats {
+        switch group {
+        case 1: out[0] = dot(q, key.assumingMemoryBound(to: Float.self), n) * scale
+        case 2: groupScores(C2.self, FloatRow.self, q, key, n, scale, out, stride)
+        case 3: groupScores(C3.self, FloatRow.self, q, key, n, scale, out, stride)
+        case 4: groupScores(C4.self, FloatRow.self, q, key, n, scale, out, stride)
+        default: for h in 0..<group { out[h * stride] = dot(q + h * n, key.assumingMemoryBound(to: Float.self), n) * scale }
+        }
+        return
+    }
     switch group {
     case 1: out[0] = dotHalf(q, key, n) * scale
-    case 2: groupScores(C2.self, q, key, n, scale, out, stride)
-    case 3: groupScores(C3.self, q, key, n, scale, out, stride)
-    case 4: groupScores(C4.self, q, key, n, scale, out, stride)
+    case 2: groupScores(C2.self, HalfRow.self, q, key, n, scale, out, stride)
+    case 3: groupScores(C3.self, HalfRow.self, q, key, n, scale, out, stride)
+    case 4: groupScores(C4.self, HalfRow.self, q, key, n, scale, out, stride)
     default: for h in 0..<group { out[h * stride] = dotHalf(q + h * n, key, n) * scale }
     }
 }
 
-/// `groupScores` for `G.value` (2...4) heads.
-private func groupScores<G: Count>(_: G.Type, _ q: UnsafePointer<Float>, _ key: UnsafeRawPointer, _ n: Int, _ scale: Float,
-                                   _ out: UnsafeMutablePointer<Float>, _ stride: Int) {
+/// `groupScores` for `G.value` (2...4) heads over a key row of format `F`.
+private func groupScores<G: Count, F: RowFormat>(_: G.Type, _: F.Type, _ q: UnsafePointer<Float>, _ key: UnsafeRawPointer,
+                                                 _ n: Int, _ scale: Float, _ out: UnsafeMutablePointer<Float>, _ stride: Int) {
     let group = G.value
     var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
     var j = 0
     while j < n {
-        let k = loadHalf8(key, j)
+        let k = F.load8(key, j)
         a0.addProduct(load8(q, j), k)
         a1.addProduct(load8(q + n, j), k)
         if group > 2 { a2.addProduct(load8(q + 2 * n, j), k) }

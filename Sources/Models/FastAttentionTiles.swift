@@ -142,15 +142,23 @@ extension FastAttentionJob {
     @inline(__always)
     func finish(query i: Int, acc: UnsafePointer<Float>, sums: UnsafePointer<Float>, only: Range<Int>? = nil) {
         let heads = kernel.heads, vl = kernel.valueLength
-        let storage = cache.configuration.storage, group = heads / kernel.kvHeads
-        let offsets = storage.value.centers ? cache.rowOffsets[layer]?.values : nil
         for h in only ?? 0..<heads {
             let o = out + (i * heads + h) * vl
             let inv: Float = sums[h] == 0 ? 0 : 1 / sums[h]
             for j in 0..<vl { o[j] = acc[h * vl + j] * inv }
-            // Stored values were rotated (and centered): so is their weighted sum; undo both.
-            if storage.rotatesValues { hadamardRotate(o, count: vl) }
-            if let offsets { for j in 0..<vl { o[j] += offsets[(h / group) * vl + j] } }
+            restore(o, head: h)
+        }
+    }
+
+    /// Stored values were rotated (and, q4, centered): so is a head's normalized weighted sum
+    /// `o`; undoes both.
+    @inline(__always)
+    func restore(_ o: UnsafeMutablePointer<Float>, head h: Int) {
+        let storage = cache.configuration.storage, vl = kernel.valueLength
+        if storage.rotatesValues { hadamardRotate(o, count: vl) }
+        if storage.value.centers, let offsets = cache.rowOffsets[layer] {
+            let g = h / (kernel.heads / kernel.kvHeads)
+            offsets.values.withUnsafeBufferPointer { nu in for j in 0..<vl { o[j] += nu[g * vl + j] } }
         }
     }
 
