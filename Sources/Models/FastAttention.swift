@@ -7,12 +7,12 @@ import TensorFormats
 /// softmax, one division at the end; over f16 keys the query rounded to f16), organised for
 /// grouped-query attention.
 ///
-/// A decoded token over an f16 cache is one chunk per slice of the stored keys, for every
-/// head: each token's keys and values are read from memory once, in order, and each KV head's
-/// row is widened once for the query heads sharing it. Its keys are split
-/// into slices, each giving a partial softmax (its maximum, its sum and its weighted values)
-/// that `merge` combines as flash decoding does. A batch goes a tile of queries per chunk
-/// (`runTile`), over f16 rows or rows widened from f32, Q8_0 or Q4_0. Running sums are kept
+/// A decoded token is one chunk per slice of the stored keys, for every head: each token's
+/// keys and values are read from memory once, in order, and each KV head's row is widened
+/// once (f16 in registers; f32, Q8_0 and Q4_0 a run at a time into scratch) for the query heads
+/// sharing it. Its keys are split into slices, each giving a partial softmax (its maximum, its
+/// sum and its weighted values) that `merge` combines as flash decoding does. A batch goes a
+/// tile of queries per chunk (`runTile`), over the same rows and q4's. Running sums are kept
 /// in f32 (llama.cpp keeps the values' in f16; the difference is below the reference's own
 /// f16/f32 noise).
 struct FastAttentionJob: PoolJob {
