@@ -72,7 +72,7 @@ struct AttentionKernel {
             LlamaCppF16AttentionJob.scratchFloats(self), Q4AttentionJob.scratchFloats(self))
     }
 
-    /// `first` and `tiled` (the f16 fast path only): the queries are rows `first ..< first + n`
+    /// `first` and `tiled` (`takesFastPath` only): the queries are rows `first ..< first + n`
     /// of the pending batch, tiled as a batch's even when `n` is 1 (`takesFastPath`).
     func run(cache: SequenceKVCache, layer: Int, window: Int?, n: Int,
              q: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>,
@@ -86,13 +86,11 @@ struct AttentionKernel {
             job.merge(tokens: n)
             return
         }
-        precondition(first == 0 && !tiled, "only the f16 fast path runs some rows of a batch")
-        if !llamaCpp && FastAttentionJob.tiles(storage) && (n > 1 || storage.key != .q4) {
-            // Over f32 or quantized rows: `FastAttentionJob` with its runs of keys and values
-            // widened to floats, a batch's once per tile of queries, a decoded token's once for
-            // every head (the jobs below re-read them for every query head: a warm agent's 64
-            // new tokens were 3-6x slower than over f16). A decoded token over q4 keeps
-            // `Q4AttentionJob`, whose integer scores beat widening one query's rows.
+        precondition(first == 0 && !tiled, "only FastAttentionJob runs some rows of a batch")
+        if !llamaCpp && FastAttentionJob.tiles(storage) && n > 1 {
+            // A batch over q4 rows: `FastAttentionJob`'s tiles, its runs widened once per tile
+            // of queries (`Q4AttentionJob` scores every query's keys apart). A decoded q4 token
+            // keeps `Q4AttentionJob`, whose integer scores beat widening one query's rows.
             let job = fastJob(cache: cache, layer: layer, window: window, n: n, q: q, out: out, scratch: scratch,
                               partials: partials.buffer(0), threads: pool.threadCount, first: 0, tiled: false)
             pool.run(chunks: job.chunks, job: job)
@@ -129,8 +127,8 @@ struct AttentionKernel {
         pool.run(chunks: n * heads, job: job)
     }
 
-    /// Attention of several sequences' rows of one layer (a batched pass). On the f16 `fast`
-    /// path all of them go to the pool as one job, so decoding N agents hands work to the pool
+    /// Attention of several sequences' rows of one layer (a batched pass). Where every cache
+    /// `takesFastPath`, all of them go to the pool as one job, so decoding N agents hands work to the pool
     /// once per layer rather than N times; each sequence's chunks and merge are exactly those of
     /// its own run (`partials` holds every sequence's share, one after another).
     func run(_ sequences: [AttentionSequence], layer: Int, window: Int?, pool: ThreadPool, scratch: Scratch,
@@ -159,7 +157,7 @@ struct AttentionKernel {
         for (job, s) in zip(jobs, sequences) { job.merge(tokens: s.n) }
     }
 
-    /// The f16 fast path's job for queries `first ..< first + n` of the pending batch.
+    /// `FastAttentionJob` for queries `first ..< first + n` of the pending batch.
     private func fastJob(cache: SequenceKVCache, layer: Int, window: Int?, n: Int, q: UnsafePointer<Float>,
                          out: UnsafeMutablePointer<Float>, scratch: Scratch, partials: UnsafeMutablePointer<Float>,
                          threads: Int, first: Int, tiled: Bool) -> FastAttentionJob {
@@ -173,12 +171,14 @@ struct AttentionKernel {
                                    tiled: tiled)
     }
 
-    /// Whether `run` takes the f16 fast path for `cache`: the only one that can run some rows of
-    /// a batch (`first`, `tiled`) with the floats they get in the whole batch, its tiled queries
-    /// depending only on themselves and the cache.
+    /// Whether `run` gives every call over `cache` to `FastAttentionJob` (`fast` numerics, f16
+    /// rows or rows it widens; not q4, whose decoded tokens take `Q4AttentionJob`): the only
+    /// job that can run some rows of a batch (`first`, `tiled`) with the floats they get in the
+    /// whole batch, its tiled queries depending only on themselves and the cache, and that
+    /// runs several sequences as one pool job.
     func takesFastPath(cache: SequenceKVCache, llamaCpp: Bool) -> Bool {
         let storage = cache.configuration.storage
-        return storage.key == .f16 && storage.value == .f16 && !llamaCpp
+        return !llamaCpp && FastAttentionJob.tiles(storage) && storage.key != .q4
     }
 
     /// Floats of the partial-softmax buffer a batch of `n` tokens over `stored` keys needs.
