@@ -1,6 +1,6 @@
 #if arch(x86_64)
-/// The two inner loops of the tiled f16 attention (`FastAttentionJob.runTile`) over 16-float
-/// registers, for CPUs with AVX-512.
+/// The two inner loops of the tiled attention (`FastAttentionJob.runTile`; keys transposed to
+/// floats, values in f16 or widened to f32) over 16-float registers, for CPUs with AVX-512.
 ///
 /// Each score is one lane (a key) summing its products over the head dimension in order, and
 /// each weighted value sum one lane (a column) taking the rows in order: the operations and

@@ -64,46 +64,52 @@ public struct Q4Rows: Sendable, Hashable {
         precondition(count % groupSize == 0)
         // Tables and code buffers by pointer: array accesses (bounds checks, two allocations a
         // call) were most of the time of writing a token's rows to a q4 cache.
-        levels.nearest.withUnsafeBufferPointer { nearestTable in
-        levels.floats.withUnsafeBufferPointer { levelTable in
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * groupSize) { buffers in
-            let nearest = nearestTable.baseAddress!, lv = levelTable.baseAddress!
-            var codes = buffers.baseAddress!, best = codes + groupSize
-            buffers.initialize(repeating: 0)
-            for g in 0..<(count / groupSize) {
-                let xs = x + groupSize * g
-                var maxValue: Float = 0
-                for j in 0..<groupSize where abs(xs[j]) > maxValue { maxValue = abs(xs[j]) }
-                var bestScale: Float = 0, bestFit: Float = -1
-                if maxValue > 0 && maxValue.isFinite {
-                    for i in 0..<24 {
-                        let iscale = levels.largest * (0.72 + 0.02 * Float(i)) / maxValue
-                        var lx: Float = 0, l2: Float = 0
-                        for j in 0..<groupSize {
-                            let r = Int(min(127, max(-128, (xs[j] * iscale).rounded())))
-                            let c = nearest[r &+ 128]
-                            codes[j] = c
-                            let l = lv[Int(c)]
-                            lx += l * xs[j]
-                            l2 += l * l
-                        }
-                        guard l2 > 0, lx * lx / l2 > bestFit else { continue }
-                        bestFit = lx * lx / l2
-                        bestScale = lx / l2
-                        swap(&codes, &best)
-                    }
-                }
-                let blk = dst + groupBytes * g
-                blk.storeBytes(of: Float16(bestScale).bitPattern, as: UInt16.self)
-                for k in 0..<(groupSize / 32) {
-                    for j in 0..<16 {
-                        blk.storeBytes(of: best[32 * k + j] | best[32 * k + j + 16] << 4, toByteOffset: 2 + 16 * k + j,
-                                       as: UInt8.self)
+        levels.nearest.withUnsafeBufferPointer { nearest in
+            levels.floats.withUnsafeBufferPointer { lv in
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * groupSize) { buffers in
+                    buffers.initialize(repeating: 0)
+                    var codes = buffers.baseAddress!, best = codes + groupSize
+                    for g in 0..<(count / groupSize) {
+                        quantizeGroup(x + groupSize * g, into: dst + groupBytes * g, nearest: nearest.baseAddress!,
+                                      levels: lv.baseAddress!, codes: &codes, best: &best)
                     }
                 }
             }
         }
+    }
+
+    /// One group of `quantize`. `best` ends holding the chosen codes (`codes` is scratch); a
+    /// group with no fit (all zero) keeps the codes before it, at scale 0.
+    @inline(__always)
+    private func quantizeGroup(_ xs: UnsafePointer<Float>, into blk: UnsafeMutableRawPointer, nearest: UnsafePointer<UInt8>,
+                               levels lv: UnsafePointer<Float>, codes: inout UnsafeMutablePointer<UInt8>,
+                               best: inout UnsafeMutablePointer<UInt8>) {
+        var maxValue: Float = 0
+        for j in 0..<groupSize where abs(xs[j]) > maxValue { maxValue = abs(xs[j]) }
+        var bestScale: Float = 0, bestFit: Float = -1
+        if maxValue > 0 && maxValue.isFinite {
+            for i in 0..<24 {
+                let iscale = levels.largest * (0.72 + 0.02 * Float(i)) / maxValue
+                var lx: Float = 0, l2: Float = 0
+                for j in 0..<groupSize {
+                    let r = Int(min(127, max(-128, (xs[j] * iscale).rounded())))
+                    let c = nearest[r &+ 128]
+                    codes[j] = c
+                    let l = lv[Int(c)]
+                    lx += l * xs[j]
+                    l2 += l * l
+                }
+                guard l2 > 0, lx * lx / l2 > bestFit else { continue }
+                bestFit = lx * lx / l2
+                bestScale = lx / l2
+                swap(&codes, &best)
+            }
         }
+        blk.storeBytes(of: Float16(bestScale).bitPattern, as: UInt16.self)
+        for k in 0..<(groupSize / 32) {
+            for j in 0..<16 {
+                blk.storeBytes(of: best[32 * k + j] | best[32 * k + j + 16] << 4, toByteOffset: 2 + 16 * k + j, as: UInt8.self)
+            }
         }
     }
 

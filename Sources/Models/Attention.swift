@@ -79,20 +79,14 @@ struct AttentionKernel {
              pool: ThreadPool, scratch: Scratch, partials: Scratch, quantizedQueries: [QuantizedActivations],
              queryBytes: [ByteActivations], llamaCpp: Bool, first: Int = 0, tiled: Bool = false) {
         let storage = cache.configuration.storage
-        if takesFastPath(cache: cache, llamaCpp: llamaCpp) {
+        let everyCall = takesFastPath(cache: cache, llamaCpp: llamaCpp)
+        precondition(everyCall || (first == 0 && !tiled), "only FastAttentionJob runs some rows of a batch")
+        // A batch over q4 rows goes to `FastAttentionJob`'s tiles too (`Q4AttentionJob` scores
+        // every query's keys apart); a decoded q4 token keeps `Q4AttentionJob`, whose integer
+        // scores beat widening one query's rows.
+        if everyCall || (!llamaCpp && FastAttentionJob.tiles(storage) && n > 1) {
             let job = fastJob(cache: cache, layer: layer, window: window, n: n, q: q, out: out, scratch: scratch,
                               partials: partials.buffer(0), threads: pool.threadCount, first: first, tiled: tiled)
-            pool.run(chunks: job.chunks, job: job)
-            job.merge(tokens: n)
-            return
-        }
-        precondition(first == 0 && !tiled, "only FastAttentionJob runs some rows of a batch")
-        if !llamaCpp && FastAttentionJob.tiles(storage) && n > 1 {
-            // A batch over q4 rows: `FastAttentionJob`'s tiles, its runs widened once per tile
-            // of queries (`Q4AttentionJob` scores every query's keys apart). A decoded q4 token
-            // keeps `Q4AttentionJob`, whose integer scores beat widening one query's rows.
-            let job = fastJob(cache: cache, layer: layer, window: window, n: n, q: q, out: out, scratch: scratch,
-                              partials: partials.buffer(0), threads: pool.threadCount, first: 0, tiled: false)
             pool.run(chunks: job.chunks, job: job)
             job.merge(tokens: n)
             return

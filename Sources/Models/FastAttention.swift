@@ -122,7 +122,12 @@ struct FastAttentionJob: PoolJob {
                     s += 1
                 }
                 if c == 0 { continue }
-                if let keyType { widen(keyType, c, rows: rows, kvHeads * kl, into: keyRows) { block.key($0) } }
+                if let keyType {
+                    for u in 0..<c {
+                        try! dequantize(keyType.ggmlType, from: block.key(Int(rows[u])), count: kvHeads * kl,
+                                        into: keyRows + u * kvHeads * kl)
+                    }
+                }
                 for u in 0..<c {
                     if let next { rdic_prefetch_later(next.key(Int(rows[u])), next.keyRowBytes) }
                     let key = keyType == nil ? block.key(Int(rows[u])) : UnsafeMutableRawPointer(keyRows + u * kvHeads * kl)
@@ -134,7 +139,11 @@ struct FastAttentionJob: PoolJob {
                 }
                 absorb(heads: 0..<heads, c, scores: sc, acc: acc, maxes: maxes, sums: sums)
                 if let valueType {
-                    widen(valueType, c, rows: rows, kvHeads * vl, into: valueRows) { block.value($0) }
+                    for u in 0..<c {
+                        if let next { rdic_prefetch_later(next.value(Int(rows[u])), next.valueRowBytes) }
+                        try! dequantize(valueType.ggmlType, from: block.value(Int(rows[u])), count: kvHeads * vl,
+                                        into: valueRows + u * kvHeads * vl)
+                    }
                     Self.identityRows.withUnsafeBufferPointer { identity in
                         for g in 0..<kvHeads {
                             groupAccumulate(ValueRows(base: UnsafeRawPointer(valueRows + g * vl), rowBytes: 4 * kvHeads * vl, floats: true),
@@ -170,14 +179,6 @@ struct FastAttentionJob: PoolJob {
 
     /// Rows `0, 1, 2, ...` of a run's widened values.
     static let identityRows: [Int32] = (0..<Int32(run)).map { $0 }
-
-    /// The `c` listed rows (`row(slot)`: a row of every KV head, `count` elements of `type` in
-    /// whole blocks) widened into `dst` (`[c][count]` floats).
-    @inline(__always)
-    private func widen(_ type: KVElementType, _ c: Int, rows: UnsafePointer<Int32>, _ count: Int,
-                       into dst: UnsafeMutablePointer<Float>, _ row: (Int) -> UnsafeMutableRawPointer) {
-        for u in 0..<c { try! dequantize(type.ggmlType, from: row(Int(rows[u])), count: count, into: dst + u * count) }
-    }
 
     /// Combines the slices' partial softmaxes into the output (when there is more than one),
     /// rotated back (and, q4, uncentered) where the stored values were.
