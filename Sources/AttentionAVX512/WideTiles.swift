@@ -1,4 +1,5 @@
 #if arch(x86_64)
+import _Builtin_intrinsics.intel
 /// The two inner loops of the tiled attention (`FastAttentionJob.runTile`; keys transposed to
 /// floats, values in f16 or widened to f32) over 16-float registers, for CPUs with AVX-512.
 ///
@@ -198,6 +199,121 @@ public enum WideTiles {
 }
 
 extension WideTiles {
+    /// `kt[d * stride + u] = row u's element d` for `m` (at most 32) rows of `n` (a multiple of
+    /// 16) f16 values (f32 with `floats`), row `u` at `rows + u * rowBytes`: the keys of a run
+    /// transposed for `scores`. Columns `m ..< 16` (`m ..< 32` past 16 rows) are zeroed. Lanes
+    /// are only moved (f16 widened exactly), so the floats are the 8 x 8 path's; this one takes
+    /// 16 x 16 squares through registers, where that went through memory and a call a square.
+    public static func transpose(rows: UnsafeRawPointer, rowBytes: Int, count m: Int, n: Int, floats: Bool,
+                                 into kt: UnsafeMutablePointer<Float>, stride: Int) {
+        precondition(m <= run && n % 16 == 0, "at most \(run) rows of a multiple of 16 elements")
+        if floats {
+            transpose(FloatRow.self, rows, rowBytes, m, n, kt, stride)
+        } else {
+            transpose(HalfRow.self, rows, rowBytes, m, n, kt, stride)
+        }
+    }
+
+    /// Squares of 16 rows and 16 columns: rows past `m` are zero; four rounds swap the
+    /// off-diagonal sub-squares of side 8, 4, 2 and 1.
+    private static func transpose<F: RowFormat>(_: F.Type, _ rows: UnsafeRawPointer, _ rowBytes: Int, _ m: Int, _ n: Int,
+                                                _ kt: UnsafeMutablePointer<Float>, _ stride: Int) {
+        let side8 = swapIndices(8), side4 = swapIndices(4), side2 = swapIndices(2), side1 = swapIndices(1)
+        var first = 0
+        while first < max(m, 1) {
+            let count = min(16, m - first)
+            var d = 0
+            while d < n {
+                let row = rows + (first &* rowBytes &+ d &* F.bytes), column = kt + (d &* stride &+ first)
+                let r0 = 0 < count ? F.load16(row + 0 &* rowBytes) : F16x()
+                let r1 = 1 < count ? F.load16(row + 1 &* rowBytes) : F16x()
+                let r2 = 2 < count ? F.load16(row + 2 &* rowBytes) : F16x()
+                let r3 = 3 < count ? F.load16(row + 3 &* rowBytes) : F16x()
+                let r4 = 4 < count ? F.load16(row + 4 &* rowBytes) : F16x()
+                let r5 = 5 < count ? F.load16(row + 5 &* rowBytes) : F16x()
+                let r6 = 6 < count ? F.load16(row + 6 &* rowBytes) : F16x()
+                let r7 = 7 < count ? F.load16(row + 7 &* rowBytes) : F16x()
+                let r8 = 8 < count ? F.load16(row + 8 &* rowBytes) : F16x()
+                let r9 = 9 < count ? F.load16(row + 9 &* rowBytes) : F16x()
+                let r10 = 10 < count ? F.load16(row + 10 &* rowBytes) : F16x()
+                let r11 = 11 < count ? F.load16(row + 11 &* rowBytes) : F16x()
+                let r12 = 12 < count ? F.load16(row + 12 &* rowBytes) : F16x()
+                let r13 = 13 < count ? F.load16(row + 13 &* rowBytes) : F16x()
+                let r14 = 14 < count ? F.load16(row + 14 &* rowBytes) : F16x()
+                let r15 = 15 < count ? F.load16(row + 15 &* rowBytes) : F16x()
+                let (s8_0, s8_8) = swap(r0, r8, side8)
+                let (s8_1, s8_9) = swap(r1, r9, side8)
+                let (s8_2, s8_10) = swap(r2, r10, side8)
+                let (s8_3, s8_11) = swap(r3, r11, side8)
+                let (s8_4, s8_12) = swap(r4, r12, side8)
+                let (s8_5, s8_13) = swap(r5, r13, side8)
+                let (s8_6, s8_14) = swap(r6, r14, side8)
+                let (s8_7, s8_15) = swap(r7, r15, side8)
+                let (s4_0, s4_4) = swap(s8_0, s8_4, side4)
+                let (s4_1, s4_5) = swap(s8_1, s8_5, side4)
+                let (s4_2, s4_6) = swap(s8_2, s8_6, side4)
+                let (s4_3, s4_7) = swap(s8_3, s8_7, side4)
+                let (s4_8, s4_12) = swap(s8_8, s8_12, side4)
+                let (s4_9, s4_13) = swap(s8_9, s8_13, side4)
+                let (s4_10, s4_14) = swap(s8_10, s8_14, side4)
+                let (s4_11, s4_15) = swap(s8_11, s8_15, side4)
+                let (s2_0, s2_2) = swap(s4_0, s4_2, side2)
+                let (s2_1, s2_3) = swap(s4_1, s4_3, side2)
+                let (s2_4, s2_6) = swap(s4_4, s4_6, side2)
+                let (s2_5, s2_7) = swap(s4_5, s4_7, side2)
+                let (s2_8, s2_10) = swap(s4_8, s4_10, side2)
+                let (s2_9, s2_11) = swap(s4_9, s4_11, side2)
+                let (s2_12, s2_14) = swap(s4_12, s4_14, side2)
+                let (s2_13, s2_15) = swap(s4_13, s4_15, side2)
+                let (s1_0, s1_1) = swap(s2_0, s2_1, side1)
+                let (s1_2, s1_3) = swap(s2_2, s2_3, side1)
+                let (s1_4, s1_5) = swap(s2_4, s2_5, side1)
+                let (s1_6, s1_7) = swap(s2_6, s2_7, side1)
+                let (s1_8, s1_9) = swap(s2_8, s2_9, side1)
+                let (s1_10, s1_11) = swap(s2_10, s2_11, side1)
+                let (s1_12, s1_13) = swap(s2_12, s2_13, side1)
+                let (s1_14, s1_15) = swap(s2_14, s2_15, side1)
+                store(s1_0, column + 0 * stride)
+                store(s1_1, column + 1 * stride)
+                store(s1_2, column + 2 * stride)
+                store(s1_3, column + 3 * stride)
+                store(s1_4, column + 4 * stride)
+                store(s1_5, column + 5 * stride)
+                store(s1_6, column + 6 * stride)
+                store(s1_7, column + 7 * stride)
+                store(s1_8, column + 8 * stride)
+                store(s1_9, column + 9 * stride)
+                store(s1_10, column + 10 * stride)
+                store(s1_11, column + 11 * stride)
+                store(s1_12, column + 12 * stride)
+                store(s1_13, column + 13 * stride)
+                store(s1_14, column + 14 * stride)
+                store(s1_15, column + 15 * stride)
+                d += 16
+            }
+            first += 16
+        }
+    }
+
+    /// Rows `a` and `b` (`side` apart in a square) with their off-diagonal sub-squares of side
+    /// `side` swapped: `a` keeps its first `side` of each `2 * side` and takes `b`'s first
+    /// `side` after them; `b` gets the second ones of both (`vpermt2ps`).
+    @inline(__always)
+    private static func swap(_ a: F16x, _ b: F16x, _ indices: (SIMD8<Int64>, SIMD8<Int64>)) -> (F16x, F16x) {
+        (_mm512_permutex2var_ps(a, indices.0, b), _mm512_permutex2var_ps(a, indices.1, b))
+    }
+
+    /// `swap`'s indices for sub-squares of side `side` (16 and up: the second register).
+    private static func swapIndices(_ side: Int) -> (SIMD8<Int64>, SIMD8<Int64>) {
+        var low = SIMD16<Int32>(), high = SIMD16<Int32>()
+        for p in 0..<16 {
+            let inside = p % (2 * side) < side
+            low[p] = Int32(inside ? p : 16 + p - side)
+            high[p] = Int32(inside ? p + side : 16 + p)
+        }
+        return (unsafeBitCast(low, to: SIMD8<Int64>.self), unsafeBitCast(high, to: SIMD8<Int64>.self))
+    }
+
     /// The exponential step of the tiled softmax over one run of 32 scores: `s[u] = e^(s[u] -
     /// shift)` and `lanes[l] += e(l) + e(l + 16)`, lane for lane the 8-float step's operations
     /// (`exp8` and its lane sums in `FastAttentionJob.absorbRun`), so the same bits.

@@ -1,3 +1,4 @@
+import CPrefetch
 import Foundation
 import KVCache
 import TensorFormats
@@ -244,6 +245,30 @@ extension FastAttentionJob {
         }
     }
 
+    /// Fetches into L2 KV head `g`'s keys and values of the run after the one ending at slot
+    /// `runEnd` of `block` (whose stored rows end at `end`): the rest of this block, else the
+    /// first slots of the block holding `nextToken`. Blocks are separate allocations of 64
+    /// rows, so the hardware prefetcher stops every other run; a tile then waited on the cache
+    /// for its keys' transpose.
+    @inline(__always)
+    private func prefetchRun(after runEnd: Int, end: Int, block: KVBlock, nextToken: Int, kvHead g: Int) {
+        let target: KVBlock, slots: Range<Int>
+        if runEnd < end {
+            (target, slots) = (block, runEnd..<min(end, runEnd + Self.run))
+        } else if nextToken < stored.upperBound {
+            let (b, s) = cache.slot(layer: layer, token: nextToken)
+            (target, slots) = (b, s..<min(s + Self.run, s + stored.upperBound - nextToken, cache.configuration.blockTokens))
+        } else {
+            return
+        }
+        let storage = cache.configuration.storage
+        let keyBytes = storage.key.keyRowBytes(kernel.keyLength), valueBytes = storage.value.valueRowBytes(kernel.valueLength)
+        for slot in slots {
+            rdic_prefetch_later(target.key(slot) + g * keyBytes, keyBytes)
+            rdic_prefetch_later(target.value(slot) + g * valueBytes, valueBytes)
+        }
+    }
+
     /// Queries `tile * queryTile ..< +queryTile` of the batch, the query heads of KV head `g`,
     /// over every stored key. KV heads are chunks of their own: their work shares nothing but
     /// the visible rows, so SmolLM2's three KV heads let a tile be larger for the same number
@@ -288,6 +313,7 @@ extension FastAttentionJob {
                 var s = s0
                 while s < end {
                     let runEnd = min(end, s + run), m = runEnd - s
+                    prefetchRun(after: runEnd, end: end, block: block, nextToken: t0 + (end - s0), kvHead: g)
                     var anyVisible = false
                     // A run wholly in a query's past (and window) needs no check per slot: at
                     // depth nearly every run is.
@@ -319,10 +345,28 @@ extension FastAttentionJob {
                         let values: ValueRows
                         let token = t0 + (s - s0)
                         if storage.key == .f16 {
+                            #if arch(x86_64)
+                            if wideScores && kl % 16 == 0 {
+                                WideTiles.transpose(rows: UnsafeRawPointer(block.key(s)) + 2 * g * kl, rowBytes: block.keyRowBytes,
+                                                    count: m, n: kl, floats: false, into: kt, stride: run)
+                            } else {
+                                transposeKeys(block, slots: s..<runEnd, offset: 2 * g * kl, kl, into: kt, stride: run)
+                            }
+                            #else
                             transposeKeys(block, slots: s..<runEnd, offset: 2 * g * kl, kl, into: kt, stride: run)
+                            #endif
                         } else {
                             widen(keys: true, block, slot: s, count: m, token: token, kvHead: g, into: keyRows)
+                            #if arch(x86_64)
+                            if wideScores && kl % 16 == 0 {
+                                WideTiles.transpose(rows: UnsafeRawPointer(keyRows), rowBytes: 4 * kl, count: m, n: kl, floats: true,
+                                                    into: kt, stride: run)
+                            } else {
+                                transposeRows(keyRows, m, kl, into: kt, stride: run)
+                            }
+                            #else
                             transposeRows(keyRows, m, kl, into: kt, stride: run)
+                            #endif
                         }
                         if storage.value == .f16 {
                             values = ValueRows(base: UnsafeRawPointer(block.value(s)) + 2 * g * vl, rowBytes: block.valueRowBytes, floats: false)

@@ -177,6 +177,54 @@ import Testing
     }
 
     #if arch(x86_64)
+    /// `WideTiles.transpose` lays out a run's keys as the 8 x 8 path does, f16 rows (in the
+    /// cache, a KV head's slice of each row) and f32 rows alike, for short and partial runs; the
+    /// columns past the keys it writes are zero.
+    @Test(.enabled(if: ByteKernels.avx512VNNI.isAvailable), arguments: [16, 64, 256])
+    func wideTransposeMatches(length n: Int) throws {
+        var values = Values(state: 11)
+        let run = FastAttentionJob.run
+        let config = KVCacheConfiguration(layers: [KVLayerShape(kvHeads: 2, keyLength: n, valueLength: n, window: nil)],
+                                          contextLength: 64)
+        let cache = SequenceKVCache(configuration: config)
+        try cache.reserve(40)
+        let rows = values.array(40 * 2 * n, scale: 4)
+        rows.withUnsafeBufferPointer { r in
+            for i in 0..<40 {
+                cache.writeKey(layer: 0, batchIndex: i, r.baseAddress! + 2 * i * n)
+                cache.writeValue(layer: 0, batchIndex: i, r.baseAddress! + 2 * i * n)
+            }
+        }
+        cache.commit()
+        let block = cache.slot(layer: 0, token: 0).0
+        for slot in [0, 3] {
+            for m in [1, 7, 8, 16, 17, 31, 32] {
+                let poison = Float.nan
+                var narrow = [Float](repeating: poison, count: n * run), wide = narrow
+                var narrowRows = narrow, wideRows = narrow
+                transposeKeys(block, slots: slot..<(slot + m), offset: 2 * n, n, into: &narrow, stride: run)
+                WideTiles.transpose(rows: UnsafeRawPointer(block.key(slot)) + 2 * n, rowBytes: block.keyRowBytes, count: m, n: n,
+                                    floats: false, into: &wide, stride: run)
+                let floats = (0..<m).flatMap { u in
+                    (0..<n).map { Float(UnsafeRawPointer(block.key(slot + u) + 2 * n).loadUnaligned(fromByteOffset: 2 * $0, as: Float16.self)) }
+                }
+                floats.withUnsafeBufferPointer { f in
+                    transposeRows(f.baseAddress!, m, n, into: &narrowRows, stride: run)
+                    WideTiles.transpose(rows: UnsafeRawPointer(f.baseAddress!), rowBytes: 4 * n, count: m, n: n, floats: true,
+                                        into: &wideRows, stride: run)
+                }
+                let written = m <= 16 ? 16 : 32
+                for d in 0..<n {
+                    let keys = (d * run)..<(d * run + m), padding = (d * run + m)..<(d * run + written)
+                    #expect(narrow[keys].map(\.bitPattern) == wide[keys].map(\.bitPattern), "f16, slot \(slot), \(m) keys, d \(d)")
+                    #expect(narrowRows[keys].map(\.bitPattern) == wideRows[keys].map(\.bitPattern), "f32, \(m) keys, d \(d)")
+                    #expect(narrow[keys].map(\.bitPattern) == narrowRows[keys].map(\.bitPattern))
+                    #expect(wide[padding].allSatisfy { $0 == 0 } && wideRows[padding].allSatisfy { $0 == 0 }, "padding, \(m) keys")
+                }
+            }
+        }
+    }
+
     /// The 512-bit inner loops (`WideTiles`, used where the CPU has AVX-512) give the 8-lane
     /// loops' bits: scores for 1-4 heads, 8-32 keys, and value sums over listed rows, for one
     /// query a pass or two.
