@@ -1,13 +1,21 @@
 /// Attention's inner loops over an f16 cache: f16 rows widened in registers (one `vcvtph2ps`
 /// per 8 with F16C, `fcvtl` on NEON) instead of through a buffer, and the softmax
 /// exponentials 8 at a time.
+#if arch(x86_64)
+import _Builtin_intrinsics.intel
+#endif
 
 @inline(__always)
 func loadHalf8(_ p: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
+    #if arch(x86_64)
+    // The intrinsic: lane by lane, the compiler split the load and took two 4-wide converts.
+    return _mm256_cvtph_ps(p.loadUnaligned(fromByteOffset: 2 * i, as: SIMD2<Int64>.self))
+    #else
     let h = p.loadUnaligned(fromByteOffset: 2 * i, as: SIMD8<Float16>.self)
     var f = SIMD8<Float>()
     for l in 0..<8 { f[l] = Float(h[l]) }
     return f
+    #endif
 }
 
 /// Dot product of `n` floats with `n` f16 values (`n` a multiple of 8).

@@ -141,8 +141,9 @@ extension QuantizedActivations {
 
 #if arch(x86_64)
 /// The 8 x 8 transpose of rows `r0...r7`: element j of the result's k-th vector is `r_j[k]` (lanes
-/// are moved, never computed on, so any 32-bit pattern goes through unchanged).
-@inline(__always)
+/// are moved, never computed on, so any 32-bit pattern goes through unchanged). Inlinable: as a
+/// call from another module its eight rows and results went through the stack.
+@inlinable @inline(__always)
 public func transpose8(_ r0: SIMD8<Float>, _ r1: SIMD8<Float>, _ r2: SIMD8<Float>, _ r3: SIMD8<Float>, _ r4: SIMD8<Float>,
                 _ r5: SIMD8<Float>, _ r6: SIMD8<Float>, _ r7: SIMD8<Float>)
     -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
