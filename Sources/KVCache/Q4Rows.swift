@@ -15,6 +15,9 @@ public struct Q4Levels: Sendable, Hashable {
     let nearest: [UInt8]
     /// `values` as floats.
     let floats: [Float]
+    /// Per level boundary k (0..<15): the largest 8-bit value whose nearest level is `k` or
+    /// lower, as a float; `Q4Rows.quantize` finds a value's level by comparing with these.
+    let bounds: [Float]
 
     public init(_ values: [Int8]) {
         precondition(values.count == 16 && zip(values, values.dropFirst()).allSatisfy { $0 < $1 })
@@ -26,6 +29,7 @@ public struct Q4Levels: Sendable, Hashable {
             return UInt8(best)
         }
         floats = values.map { Float($0) }
+        bounds = (0..<15).map { [nearest] k in Float((-128...127).last { Int(nearest[$0 + 128]) <= k } ?? -129) }
     }
 
     /// `n - 8` for code `n`: Q4_0's levels.
@@ -61,48 +65,105 @@ public struct Q4Rows: Sendable, Hashable {
     /// Quantizes `count` floats, each group with the scale that fits it best: of 24 scales
     /// around the one putting the largest element on the outermost level, the least-squares one.
     public func quantize(_ x: UnsafePointer<Float>, count: Int, into dst: UnsafeMutableRawPointer) {
+        quantize(x, count: count, into: dst, portable: false)
+    }
+
+    /// `quantize` one candidate scale at a time (the path of every other architecture; tested
+    /// on x86-64 too): the same bytes.
+    public func portableQuantize(_ x: UnsafePointer<Float>, count: Int, into dst: UnsafeMutableRawPointer) {
+        quantize(x, count: count, into: dst, portable: true)
+    }
+
+    private func quantize(_ x: UnsafePointer<Float>, count: Int, into dst: UnsafeMutableRawPointer, portable: Bool) {
         precondition(count % groupSize == 0)
-        // Tables and code buffers by pointer: array accesses (bounds checks, two allocations a
-        // call) were most of the time of writing a token's rows to a q4 cache.
+        // Tables and code buffers by pointer: array accesses (bounds checks, allocations) were
+        // most of the time of writing a token's rows to a q4 cache.
         levels.nearest.withUnsafeBufferPointer { nearest in
-            levels.floats.withUnsafeBufferPointer { lv in
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 2 * groupSize) { buffers in
-                    buffers.initialize(repeating: 0)
-                    var codes = buffers.baseAddress!, best = codes + groupSize
-                    for g in 0..<(count / groupSize) {
-                        quantizeGroup(x + groupSize * g, into: dst + groupBytes * g, nearest: nearest.baseAddress!,
-                                      levels: lv.baseAddress!, codes: &codes, best: &best)
+            levels.floats.withUnsafeBufferPointer { floats in
+                levels.bounds.withUnsafeBufferPointer { bounds in
+                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: groupSize) { best in
+                        best.initialize(repeating: 0)
+                        let tables = Tables(nearest: nearest.baseAddress!, levels: floats.baseAddress!, bounds: bounds.baseAddress!,
+                                            portable: portable)
+                        for g in 0..<(count / groupSize) {
+                            quantizeGroup(x + groupSize * g, into: dst + groupBytes * g, tables, best: best.baseAddress!)
+                        }
                     }
                 }
             }
         }
     }
 
-    /// One group of `quantize`. `best` ends holding the chosen codes (`codes` is scratch); a
-    /// group with no fit (all zero) keeps the codes before it, at scale 0.
+    /// `Q4Levels`' tables by pointer.
+    private struct Tables {
+        let nearest: UnsafePointer<UInt8>
+        let levels: UnsafePointer<Float>
+        let bounds: UnsafePointer<Float>
+        let portable: Bool
+
+        /// The level of value `v` (an element times an inverse scale): rounded half away from
+        /// zero, clamped to 8 bits, its nearest level.
+        @inline(__always) func level(_ v: Float) -> Float {
+            levels[Int(nearest[Int(min(127, max(-128, v.rounded()))) &+ 128])]
+        }
+
+        #if arch(x86_64)
+        /// `level` of eight values: the level above every bound the rounded value passes (the
+        /// bounds ascend). Each `blendv` takes its second operand where the third's sign bit
+        /// is set; the same comparisons through `SIMDMask` were built lane by lane.
+        @inline(__always) func level(_ v: SIMD8<Float>) -> SIMD8<Float> {
+            let one = SIMD8<Float>(repeating: 1), zero = SIMD8<Float>()
+            let t = _mm256_cvtepi32_ps(_mm256_cvttps_epi32(v)), d = v - t
+            let up = _mm256_blendv_ps(one, zero, d - 0.5)                       // 1 where d >= 0.5
+            let down = _mm256_blendv_ps(one, zero, SIMD8(repeating: -0.5) - d)  // 1 where d <= -0.5
+            let r = _mm256_min_ps(_mm256_max_ps(t + up - down, SIMD8(repeating: -128)), SIMD8(repeating: 127))
+            var l = SIMD8<Float>(repeating: levels[0])
+            for k in 0..<15 { l = _mm256_blendv_ps(l, SIMD8(repeating: levels[k + 1]), SIMD8(repeating: bounds[k]) - r) }
+            return l
+        }
+        #endif
+    }
+
+    /// Three vectors of eight floats: the 24 candidate scales, one a lane.
+    private typealias Lanes24 = (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)
+
+    @inline(__always) private static func lane(_ v: Lanes24, _ i: Int) -> Float { i < 8 ? v.0[i] : i < 16 ? v.1[i - 8] : v.2[i - 16] }
+
+    /// One group of `quantize`. `best` ends holding the chosen codes; a group with no fit (all
+    /// zero, or so small its inverse scales overflow) keeps the codes before it, at scale 0.
     @inline(__always)
-    private func quantizeGroup(_ xs: UnsafePointer<Float>, into blk: UnsafeMutableRawPointer, nearest: UnsafePointer<UInt8>,
-                               levels lv: UnsafePointer<Float>, codes: inout UnsafeMutablePointer<UInt8>,
-                               best: inout UnsafeMutablePointer<UInt8>) {
+    private func quantizeGroup(_ xs: UnsafePointer<Float>, into blk: UnsafeMutableRawPointer, _ tables: Tables,
+                               best: UnsafeMutablePointer<UInt8>) {
         var maxValue: Float = 0
         for j in 0..<groupSize where abs(xs[j]) > maxValue { maxValue = abs(xs[j]) }
-        var bestScale: Float = 0, bestFit: Float = -1
-        if maxValue > 0 && maxValue.isFinite {
+        var inverse: Lanes24 = (.zero, .zero, .zero)
+        for i in 0..<8 {
+            inverse.0[i] = levels.largest * (0.72 + 0.02 * Float(i)) / maxValue
+            inverse.1[i] = levels.largest * (0.72 + 0.02 * Float(i + 8)) / maxValue
+            inverse.2[i] = levels.largest * (0.72 + 0.02 * Float(i + 16)) / maxValue
+        }
+        var bestScale: Float = 0
+        if maxValue > 0 && maxValue.isFinite && inverse.2[7].isFinite {
+            var sums: Lanes24 = (.zero, .zero, .zero), squares = sums
+            #if arch(x86_64)
+            if tables.portable {
+                fit(xs, inverse, tables, &sums, &squares)
+            } else {
+                fitLanes(xs, inverse, tables, &sums, &squares)
+            }
+            #else
+            fit(xs, inverse, tables, &sums, &squares)
+            #endif
+            var bestFit: Float = -1, chosen: Float?
             for i in 0..<24 {
-                let iscale = levels.largest * (0.72 + 0.02 * Float(i)) / maxValue
-                var lx: Float = 0, l2: Float = 0
-                for j in 0..<groupSize {
-                    let r = Int(min(127, max(-128, (xs[j] * iscale).rounded())))
-                    let c = nearest[r &+ 128]
-                    codes[j] = c
-                    let l = lv[Int(c)]
-                    lx += l * xs[j]
-                    l2 += l * l
-                }
-                guard l2 > 0, lx * lx / l2 > bestFit else { continue }
-                bestFit = lx * lx / l2
-                bestScale = lx / l2
-                swap(&codes, &best)
+                let sx = Self.lane(sums, i), s2 = Self.lane(squares, i)
+                guard s2 > 0, sx * sx / s2 > bestFit else { continue }
+                bestFit = sx * sx / s2
+                bestScale = sx / s2
+                chosen = Self.lane(inverse, i)
+            }
+            if let iscale = chosen {
+                for j in 0..<groupSize { best[j] = tables.nearest[Int(min(127, max(-128, (xs[j] * iscale).rounded()))) &+ 128] }
             }
         }
         blk.storeBytes(of: Float16(bestScale).bitPattern, as: UInt16.self)
@@ -112,6 +173,49 @@ public struct Q4Rows: Sendable, Hashable {
             }
         }
     }
+
+    /// For each candidate inverse scale, Σ level · x and Σ level² over the group's elements in
+    /// order: one candidate at a time.
+    @inline(__always)
+    private func fit(_ xs: UnsafePointer<Float>, _ inverse: Lanes24, _ tables: Tables, _ sums: inout Lanes24,
+                     _ squares: inout Lanes24) {
+        @inline(__always) func set(_ v: inout Lanes24, _ i: Int, _ x: Float) {
+            if i < 8 { v.0[i] = x } else if i < 16 { v.1[i - 8] = x } else { v.2[i - 16] = x }
+        }
+        for i in 0..<24 {
+            let iscale = Self.lane(inverse, i)
+            var lx: Float = 0, l2: Float = 0
+            for j in 0..<groupSize {
+                let l = tables.level(xs[j] * iscale)
+                lx += l * xs[j]
+                l2 += l * l
+            }
+            set(&sums, i, lx)
+            set(&squares, i, l2)
+        }
+    }
+
+    #if arch(x86_64)
+    /// `fit` with the 24 candidates at once, one a lane: each lane still sums over the elements
+    /// in order, so the sums (and the fit chosen, and the bytes) are the same, and the
+    /// candidates no longer wait on one another's chains of additions (those chains were a
+    /// third of a q4 prefill's time).
+    @inline(__always)
+    private func fitLanes(_ xs: UnsafePointer<Float>, _ inverse: Lanes24, _ tables: Tables, _ sums: inout Lanes24,
+                          _ squares: inout Lanes24) {
+        @inline(__always) func add(_ x: SIMD8<Float>, _ inverse: SIMD8<Float>, _ lx: inout SIMD8<Float>, _ l2: inout SIMD8<Float>) {
+            let l = tables.level(x * inverse)
+            lx += l * x
+            l2 += l * l
+        }
+        for j in 0..<groupSize {
+            let x = SIMD8<Float>(repeating: xs[j])
+            add(x, inverse.0, &sums.0, &squares.0)
+            add(x, inverse.1, &sums.1, &squares.1)
+            add(x, inverse.2, &sums.2, &squares.2)
+        }
+    }
+    #endif
 
     @inline(__always) static func scale(_ blk: UnsafeRawPointer) -> Float {
         Float(Float16(bitPattern: blk.loadUnaligned(as: UInt16.self)))
