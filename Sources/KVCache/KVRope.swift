@@ -48,12 +48,22 @@ public struct KVRope: Sendable, Hashable {
 
     /// Turns one head's vector `x` by `sign · position` times each pair's angle, in place.
     public func rotate(_ x: UnsafeMutablePointer<Float>, position: Double, sign: Double = 1) {
+        rotate(x, heads: 1, stride: 0, position: position, sign: sign)
+    }
+
+    /// `rotate` of `heads` vectors `stride` floats apart, each pair's angle (given in `angles`,
+    /// or worked out) and its cosine and sine found once for all of them.
+    public func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, stride: Int, position: Double, sign: Double = 1,
+                       angles: [Double]? = nil) {
         for j in 0..<pairs {
-            let a = sign * position * angle(pair: j), c = cos(a), s = sin(a)
+            let a = sign * position * (angles?[j] ?? angle(pair: j)), c = cos(a), s = sin(a)
             let (i0, i1) = elements(pair: j)
-            let x0 = Double(x[i0]), x1 = Double(x[i1])
-            x[i0] = Float(x0 * c - x1 * s)
-            x[i1] = Float(x0 * s + x1 * c)
+            for h in 0..<heads {
+                let v = x + h * stride
+                let x0 = Double(v[i0]), x1 = Double(v[i1])
+                v[i0] = Float(x0 * c - x1 * s)
+                v[i1] = Float(x0 * s + x1 * c)
+            }
         }
     }
 }

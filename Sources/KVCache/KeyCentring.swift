@@ -36,16 +36,14 @@ public struct KeyCentring: Sendable {
     public func mean(keys: UnsafePointer<Float>, stride: Int, rows: [Int], positions: [Int32],
                      heads: Int, keyLength: Int) -> [Double] {
         var sum = [Double](repeating: 0, count: heads * keyLength)
-        var row = [Float](repeating: 0, count: keyLength)
+        var row = [Float](repeating: 0, count: heads * keyLength)
+        let angles = (0..<rope.pairs).map { rope.angle(pair: $0) }
         for (i, p) in zip(rows, positions) {
-            for h in 0..<heads {
-                let k = keys + i * stride + h * keyLength
-                row.withUnsafeMutableBufferPointer { r in
-                    r.baseAddress!.update(from: k, count: keyLength)
-                    rope.rotate(r.baseAddress!, position: Double(p), sign: -1)
-                }
-                for j in 0..<keyLength { sum[h * keyLength + j] += Double(row[j]) }
+            row.withUnsafeMutableBufferPointer { r in
+                r.baseAddress!.update(from: keys + i * stride, count: heads * keyLength)
+                rope.rotate(r.baseAddress!, heads: heads, stride: keyLength, position: Double(p), sign: -1, angles: angles)
             }
+            for j in 0..<(heads * keyLength) { sum[j] += Double(row[j]) }
         }
         let n = Double(max(rows.count, 1))
         var mean = sum.map { $0 / n }
