@@ -175,8 +175,8 @@ extension FastAttentionJob {
                                     out: out, stride: Self.run, queries: queries, queryStride: queryStride)
         }
         #endif
-        precondition(queries == 1, "only the wide loops take two queries")
-        tileScores(q, group: group, kt, kernel.keyLength, keys: keys, scale: kernel.scoreScale, into: out, stride: Self.run)
+        tileScores(q, group: group, kt, kernel.keyLength, keys: keys, scale: kernel.scoreScale, into: out, stride: Self.run,
+                   queries: queries, queryStride: queryStride)
     }
 
     /// `groupAccumulate` of the listed value rows (`values`, f16 or f32, rows `rowBytes` apart)
@@ -379,7 +379,7 @@ extension FastAttentionJob {
                         var t = 0
                         while t < count {
                             guard visible[t] > 0 else { t += 1; continue }
-                            let two = wideScores && t + 1 < count && visible[t + 1] > 0
+                            let two = (wideScores || group <= 3) && t + 1 < count && visible[t + 1] > 0
                             self.scores(wide: wideScores, qs(t) + g * group * kl, group: group, kt, keys: m,
                                         into: sc(t) + g * group * run, queries: two ? 2 : 1, queryStride: perQuery)
                             t += two ? 2 : 1
@@ -485,30 +485,43 @@ struct ValueRows {
 /// `out[h * stride + u] = scale · Σ_d q[h][d] · kt[d][u]` for the `group` query heads
 /// (`[group][n]`) and keys `u < keys` of a transposed tile (`kt`, rows `run` apart, columns
 /// padded to 8): eight keys per vector, each sum taken over `d` in order.
+/// With `queries: 2` (groups of up to 3 heads), a second query's heads and scores sit
+/// `queryStride` floats after the first's: each key vector is loaded once for both, and twice
+/// the independent sums keep the multiply-add units busy (`WideTiles.scores` does the same).
 @inline(__always)
 func tileScores(_ q: UnsafePointer<Float>, group: Int, _ kt: UnsafePointer<Float>, _ n: Int, keys: Int, scale: Float,
-                into out: UnsafeMutablePointer<Float>, stride: Int) {
-    switch group {
-    case 1: tileScores(C1.self, q, kt, n, keys, scale, out, stride)
-    case 2: tileScores(C2.self, q, kt, n, keys, scale, out, stride)
-    case 3: tileScores(C3.self, q, kt, n, keys, scale, out, stride)
-    case 4: tileScores(C4.self, q, kt, n, keys, scale, out, stride)
+                into out: UnsafeMutablePointer<Float>, stride: Int, queries: Int = 1, queryStride: Int = 0) {
+    precondition(queries == 1 || group <= 3, "two queries a pass for up to 3 heads")
+    switch (group, queries) {
+    case (1, 1): tileScores(C1.self, C1.self, q, kt, n, keys, scale, out, stride, 0)
+    case (2, 1): tileScores(C2.self, C1.self, q, kt, n, keys, scale, out, stride, 0)
+    case (3, 1): tileScores(C3.self, C1.self, q, kt, n, keys, scale, out, stride, 0)
+    case (4, 1): tileScores(C4.self, C1.self, q, kt, n, keys, scale, out, stride, 0)
+    case (1, _): tileScores(C1.self, C2.self, q, kt, n, keys, scale, out, stride, queryStride)
+    case (2, _): tileScores(C2.self, C2.self, q, kt, n, keys, scale, out, stride, queryStride)
+    case (3, _): tileScores(C3.self, C2.self, q, kt, n, keys, scale, out, stride, queryStride)
     default:
-        for h in 0..<group { tileScores(C1.self, q + h * n, kt, n, keys, scale, out + h * stride, stride) }
+        for h in 0..<group { tileScores(C1.self, C1.self, q + h * n, kt, n, keys, scale, out + h * stride, stride, 0) }
     }
 }
 
-/// `tileScores` for `G.value` (1...4) heads, 16 keys (two vectors) per pass while they last.
-private func tileScores<G: Count>(_: G.Type, _ q: UnsafePointer<Float>, _ kt: UnsafePointer<Float>, _ n: Int, _ keys: Int,
-                                  _ scale: Float, _ out: UnsafeMutablePointer<Float>, _ stride: Int) {
-    let group = G.value, run = FastAttentionJob.run
+/// `tileScores` for `G.value` (1...4) heads of `P.value` (1 or 2) queries, 16 keys (two
+/// vectors) per pass while they last.
+private func tileScores<G: Count, P: Count>(_: G.Type, _: P.Type, _ q: UnsafePointer<Float>, _ kt: UnsafePointer<Float>,
+                                            _ n: Int, _ keys: Int, _ scale: Float, _ out: UnsafeMutablePointer<Float>,
+                                            _ stride: Int, _ next: Int) {
+    let group = G.value, pair = P.value == 2, run = FastAttentionJob.run
     let vs = SIMD8<Float>(repeating: scale)
     let q1 = q + n, q2 = q1 + n, q3 = q2 + n
+    let p = q + next, p1 = p + n, p2 = p1 + n
     var u = 0
     while u < keys {
         let two = u + 8 < keys
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
         var b0 = SIMD8<Float>(), b1 = SIMD8<Float>(), b2 = SIMD8<Float>(), b3 = SIMD8<Float>()
+        // The second query's heads over the same keys (pairs have at most three heads).
+        var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>()
+        var e0 = SIMD8<Float>(), e1 = SIMD8<Float>(), e2 = SIMD8<Float>()
         // Pointers stepped rather than indices computed: checked index arithmetic was a third
         // of this loop's instructions.
         var column = kt + u
@@ -520,6 +533,11 @@ private func tileScores<G: Count>(_: G.Type, _ q: UnsafePointer<Float>, _ kt: Un
                 if group > 1 { w = SIMD8(repeating: q1[d]); a1.addProduct(w, k0); b1.addProduct(w, k1) }
                 if group > 2 { w = SIMD8(repeating: q2[d]); a2.addProduct(w, k0); b2.addProduct(w, k1) }
                 if group > 3 { w = SIMD8(repeating: q3[d]); a3.addProduct(w, k0); b3.addProduct(w, k1) }
+                if pair {
+                    w = SIMD8(repeating: p[d]); c0.addProduct(w, k0); e0.addProduct(w, k1)
+                    if group > 1 { w = SIMD8(repeating: p1[d]); c1.addProduct(w, k0); e1.addProduct(w, k1) }
+                    if group > 2 { w = SIMD8(repeating: p2[d]); c2.addProduct(w, k0); e2.addProduct(w, k1) }
+                }
                 column += run
             }
         } else {
@@ -529,18 +547,26 @@ private func tileScores<G: Count>(_: G.Type, _ q: UnsafePointer<Float>, _ kt: Un
                 if group > 1 { a1.addProduct(SIMD8(repeating: q1[d]), k0) }
                 if group > 2 { a2.addProduct(SIMD8(repeating: q2[d]), k0) }
                 if group > 3 { a3.addProduct(SIMD8(repeating: q3[d]), k0) }
+                if pair {
+                    c0.addProduct(SIMD8(repeating: p[d]), k0)
+                    if group > 1 { c1.addProduct(SIMD8(repeating: p1[d]), k0) }
+                    if group > 2 { c2.addProduct(SIMD8(repeating: p2[d]), k0) }
+                }
                 column += run
             }
         }
-        store8(a0 * vs, out, u)
-        if group > 1 { store8(a1 * vs, out + stride, u) }
-        if group > 2 { store8(a2 * vs, out + 2 * stride, u) }
-        if group > 3 { store8(a3 * vs, out + 3 * stride, u) }
-        if two {
-            store8(b0 * vs, out, u + 8)
-            if group > 1 { store8(b1 * vs, out + stride, u + 8) }
-            if group > 2 { store8(b2 * vs, out + 2 * stride, u + 8) }
-            if group > 3 { store8(b3 * vs, out + 3 * stride, u + 8) }
+        @inline(__always) func put(_ x: SIMD8<Float>, _ y: SIMD8<Float>, _ o: UnsafeMutablePointer<Float>) {
+            store8(x * vs, o, u)
+            if two { store8(y * vs, o, u + 8) }
+        }
+        put(a0, b0, out)
+        if group > 1 { put(a1, b1, out + stride) }
+        if group > 2 { put(a2, b2, out + 2 * stride) }
+        if group > 3 { put(a3, b3, out + 3 * stride) }
+        if pair {
+            put(c0, e0, out + next)
+            if group > 1 { put(c1, e1, out + next + stride) }
+            if group > 2 { put(c2, e2, out + next + 2 * stride) }
         }
         u += two ? 16 : 8
     }

@@ -176,6 +176,37 @@ import Testing
         #expect(FastAttentionJob.queryTile(tokens: 20, depth: 0, kvHeads: 1, threads: 2) == 8)
     }
 
+    /// The 8-lane score loop with two queries a pass (groups of up to three heads) gives each
+    /// query the bits it gets alone.
+    @Test(arguments: [64, 256])
+    func narrowPairsGiveTheSameBits(length n: Int) {
+        var values = Values(state: 9)
+        let run = FastAttentionJob.run, pair = 4 * n
+        let kt = values.array(n * run, scale: 2), q = values.array(2 * pair, scale: 3)
+        for group in 1...3 {
+            for keys in [8, 16, 24, 32] {
+                var alone = [Float](repeating: 0, count: pair + 4 * run), together = alone
+                kt.withUnsafeBufferPointer { k in
+                    q.withUnsafeBufferPointer { q in
+                        for i in 0..<2 {
+                            tileScores(q.baseAddress! + i * pair, group: group, k.baseAddress!, n, keys: keys, scale: 0.125,
+                                       into: &alone[i * pair], stride: run)
+                        }
+                        tileScores(q.baseAddress!, group: group, k.baseAddress!, n, keys: keys, scale: 0.125, into: &together,
+                                   stride: run, queries: 2, queryStride: pair)
+                    }
+                }
+                for i in 0..<2 {
+                    for h in 0..<group {
+                        let lanes = (i * pair + h * run)..<(i * pair + h * run + keys)
+                        #expect(alone[lanes].map(\.bitPattern) == together[lanes].map(\.bitPattern),
+                                "group \(group), \(keys) keys, query \(i), head \(h)")
+                    }
+                }
+            }
+        }
+    }
+
     #if arch(x86_64)
     /// `WideTiles.transpose` lays out a run's keys as the 8 x 8 path does, f16 rows (in the
     /// cache, a KV head's slice of each row) and f32 rows alike, for short and partial runs; the
