@@ -16,7 +16,7 @@ public struct Q4Levels: Sendable, Hashable {
     /// `values` as floats.
     let floats: [Float]
     /// Per level boundary k (0..<15): the largest 8-bit value whose nearest level is `k` or
-    /// lower, as a float; `Q4Rows.quantize` finds a value's level by comparing with these.
+    /// lower, as a float: the vector fit finds a value's level by comparing with these.
     let bounds: [Float]
 
     public init(_ values: [Int8]) {
@@ -101,11 +101,12 @@ public struct Q4Rows: Sendable, Hashable {
         let bounds: UnsafePointer<Float>
         let portable: Bool
 
-        /// The level of value `v` (an element times an inverse scale): rounded half away from
-        /// zero, clamped to 8 bits, its nearest level.
-        @inline(__always) func level(_ v: Float) -> Float {
-            levels[Int(nearest[Int(min(127, max(-128, v.rounded()))) &+ 128])]
-        }
+        /// The code of value `v` (an element times an inverse scale): rounded half away from
+        /// zero, clamped to 8 bits, its nearest level's.
+        @inline(__always) func code(_ v: Float) -> UInt8 { nearest[Int(min(127, max(-128, v.rounded()))) &+ 128] }
+
+        /// The level of `code(v)`.
+        @inline(__always) func level(_ v: Float) -> Float { levels[Int(code(v))] }
 
         #if arch(x86_64)
         /// `level` of eight values: the level above every bound the rounded value passes (the
@@ -163,7 +164,7 @@ public struct Q4Rows: Sendable, Hashable {
                 chosen = Self.lane(inverse, i)
             }
             if let iscale = chosen {
-                for j in 0..<groupSize { best[j] = tables.nearest[Int(min(127, max(-128, (xs[j] * iscale).rounded()))) &+ 128] }
+                for j in 0..<groupSize { best[j] = tables.code(xs[j] * iscale) }
             }
         }
         blk.storeBytes(of: Float16(bestScale).bitPattern, as: UInt16.self)

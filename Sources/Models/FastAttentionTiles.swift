@@ -245,6 +245,24 @@ extension FastAttentionJob {
         }
     }
 
+    /// A run's `m` keys (f16 rows, or f32 with `floats`; `rowBytes` apart) transposed into `kt`
+    /// (`[keyLength][run]`): in 512-bit registers where `wide`, else 8 x 8 at a time.
+    @inline(__always)
+    private func transposeRun(_ rows: UnsafeRawPointer, rowBytes: Int, floats: Bool, count m: Int, wide: Bool,
+                              into kt: UnsafeMutablePointer<Float>) {
+        let n = kernel.keyLength
+        #if arch(x86_64)
+        if wide && n % 16 == 0 {
+            return WideTiles.transpose(rows: rows, rowBytes: rowBytes, count: m, n: n, floats: floats, into: kt, stride: Self.run)
+        }
+        #endif
+        if floats {
+            transposeRows(rows.assumingMemoryBound(to: Float.self), m, n, into: kt, stride: Self.run)
+        } else {
+            transposeHalfRows(rows, rowBytes: rowBytes, m, n, into: kt, stride: Self.run)
+        }
+    }
+
     /// Fetches into L2 KV head `g`'s keys and values of the run after the one ending at slot
     /// `runEnd` of `block` (whose stored rows end at `end`): the rest of this block, else the
     /// first slots of the block holding `nextToken`. Blocks are separate allocations of 64
@@ -345,28 +363,11 @@ extension FastAttentionJob {
                         let values: ValueRows
                         let token = t0 + (s - s0)
                         if storage.key == .f16 {
-                            #if arch(x86_64)
-                            if wideScores && kl % 16 == 0 {
-                                WideTiles.transpose(rows: UnsafeRawPointer(block.key(s)) + 2 * g * kl, rowBytes: block.keyRowBytes,
-                                                    count: m, n: kl, floats: false, into: kt, stride: run)
-                            } else {
-                                transposeKeys(block, slots: s..<runEnd, offset: 2 * g * kl, kl, into: kt, stride: run)
-                            }
-                            #else
-                            transposeKeys(block, slots: s..<runEnd, offset: 2 * g * kl, kl, into: kt, stride: run)
-                            #endif
+                            transposeRun(UnsafeRawPointer(block.key(s)) + 2 * g * kl, rowBytes: block.keyRowBytes, floats: false,
+                                         count: m, wide: wideScores, into: kt)
                         } else {
                             widen(keys: true, block, slot: s, count: m, token: token, kvHead: g, into: keyRows)
-                            #if arch(x86_64)
-                            if wideScores && kl % 16 == 0 {
-                                WideTiles.transpose(rows: UnsafeRawPointer(keyRows), rowBytes: 4 * kl, count: m, n: kl, floats: true,
-                                                    into: kt, stride: run)
-                            } else {
-                                transposeRows(keyRows, m, kl, into: kt, stride: run)
-                            }
-                            #else
-                            transposeRows(keyRows, m, kl, into: kt, stride: run)
-                            #endif
+                            transposeRun(UnsafeRawPointer(keyRows), rowBytes: 4 * kl, floats: true, count: m, wide: wideScores, into: kt)
                         }
                         if storage.value == .f16 {
                             values = ValueRows(base: UnsafeRawPointer(block.value(s)) + 2 * g * vl, rowBytes: block.valueRowBytes, floats: false)
@@ -425,15 +426,14 @@ extension FastAttentionJob {
     }
 }
 
-/// `kt[d * stride + u] = key(slot u)[d]` for the `slots` of `block` (each key `offset` bytes
-/// into its row, `n` f16 values), widened; columns up to the next multiple of 8 are zeroed.
+/// `kt[d * stride + u] = row u's element d` for `m` rows of `n` f16 values `rowBytes` apart,
+/// widened; columns up to the next multiple of 8 are zeroed.
 @inline(__always)
-func transposeKeys(_ block: KVBlock, slots: Range<Int>, offset: Int, _ n: Int, into kt: UnsafeMutablePointer<Float>,
-                   stride: Int) {
-    let first = slots.lowerBound
-    transposeColumns(slots.count, n, into: kt, stride: stride,
-                     eight: { u, d in loadHalf8(block.key(first + u) + offset, d) },
-                     one: { u, d in Float((block.key(first + u) + offset).assumingMemoryBound(to: Float16.self)[d]) })
+func transposeHalfRows(_ rows: UnsafeRawPointer, rowBytes: Int, _ m: Int, _ n: Int, into kt: UnsafeMutablePointer<Float>,
+                       stride: Int) {
+    transposeColumns(m, n, into: kt, stride: stride,
+                     eight: { u, d in loadHalf8(rows + u * rowBytes, d) },
+                     one: { u, d in Float((rows + u * rowBytes).assumingMemoryBound(to: Float16.self)[d]) })
 }
 
 /// `kt[d * stride + u] = rows[u * n + d]` for `m` rows of `n` floats; columns up to the next

@@ -233,7 +233,7 @@ import Testing
                 let poison = Float.nan
                 var narrow = [Float](repeating: poison, count: n * run), wide = narrow
                 var narrowRows = narrow, wideRows = narrow
-                transposeKeys(block, slots: slot..<(slot + m), offset: 2 * n, n, into: &narrow, stride: run)
+                transposeHalfRows(UnsafeRawPointer(block.key(slot)) + 2 * n, rowBytes: block.keyRowBytes, m, n, into: &narrow, stride: run)
                 WideTiles.transpose(rows: UnsafeRawPointer(block.key(slot)) + 2 * n, rowBytes: block.keyRowBytes, count: m, n: n,
                                     floats: false, into: &wide, stride: run)
                 let floats = (0..<m).flatMap { u in
