@@ -300,21 +300,40 @@ private func groupAccumulate<G: Count>(_: G.Type, _ value: UnsafeRawPointer, _ n
 /// (f16 or f32), 16 columns at a time: the `group` x 16 sums stay in registers across the rows
 /// instead of going through memory once per row. Each sum takes the rows in order, as one
 /// `groupAccumulate` per row would, and is a multiply-add per row in both formats (as the
-/// wide loops', `WideTiles.accumulate`).
+/// wide loops', `WideTiles.accumulate`). With `queries: 2` (groups of up to three heads), a
+/// second query's weights and sums sit `queryStride` floats after the first's: each value row
+/// is loaded and widened once for both, and twice the independent sums hide the multiply-adds'
+/// latency; each query gets the bits it gets alone.
 @inline(__always)
 func groupAccumulate(_ values: ValueRows, rows: UnsafePointer<Int32>, _ c: Int, _ n: Int,
-                     weights: UnsafePointer<Float>, stride: Int, group: Int, into acc: UnsafeMutablePointer<Float>) {
+                     weights: UnsafePointer<Float>, stride: Int, group: Int, into acc: UnsafeMutablePointer<Float>,
+                     queries: Int = 1, queryStride: Int = 0) {
+    precondition(queries == 1 || group <= 3, "two queries a pass for up to 3 heads")
     guard n % 16 == 0 else {
-        for u in 0..<c {
-            let row = values.base + Int(rows[u]) * values.rowBytes
-            for h in 0..<group {
-                let w = weights[h * stride + u], a = acc + h * n
-                for j in 0..<n {
-                    let v = values.floats ? row.load(fromByteOffset: 4 * j, as: Float.self)
-                        : Float(row.loadUnaligned(fromByteOffset: 2 * j, as: Float16.self))
-                    a[j] = a[j].addingProduct(w, v)
+        for q in 0..<queries {
+            let weights = weights + q * queryStride, acc = acc + q * queryStride
+            for u in 0..<c {
+                let row = values.base + Int(rows[u]) * values.rowBytes
+                for h in 0..<group {
+                    let w = weights[h * stride + u], a = acc + h * n
+                    for j in 0..<n {
+                        let v = values.floats ? row.load(fromByteOffset: 4 * j, as: Float.self)
+                            : Float(row.loadUnaligned(fromByteOffset: 2 * j, as: Float16.self))
+                        a[j] = a[j].addingProduct(w, v)
+                    }
                 }
             }
+        }
+        return
+    }
+    if queries == 2 {
+        switch (group, values.floats) {
+        case (1, true): groupAccumulate(C1.self, C2.self, FloatRow.self, values, rows, c, n, weights, stride, acc, queryStride)
+        case (2, true): groupAccumulate(C2.self, C2.self, FloatRow.self, values, rows, c, n, weights, stride, acc, queryStride)
+        case (_, true): groupAccumulate(C3.self, C2.self, FloatRow.self, values, rows, c, n, weights, stride, acc, queryStride)
+        case (1, false): groupAccumulate(C1.self, C2.self, HalfRow.self, values, rows, c, n, weights, stride, acc, queryStride)
+        case (2, false): groupAccumulate(C2.self, C2.self, HalfRow.self, values, rows, c, n, weights, stride, acc, queryStride)
+        case (_, false): groupAccumulate(C3.self, C2.self, HalfRow.self, values, rows, c, n, weights, stride, acc, queryStride)
         }
         return
     }
@@ -324,17 +343,17 @@ func groupAccumulate(_ values: ValueRows, rows: UnsafePointer<Int32>, _ c: Int, 
         let heads = min(4, group - h), w = weights + h * stride, a = acc + h * n
         if values.floats {
             switch heads {
-            case 1: groupAccumulate(C1.self, FloatRow.self, values, rows, c, n, w, stride, a)
-            case 2: groupAccumulate(C2.self, FloatRow.self, values, rows, c, n, w, stride, a)
-            case 3: groupAccumulate(C3.self, FloatRow.self, values, rows, c, n, w, stride, a)
-            default: groupAccumulate(C4.self, FloatRow.self, values, rows, c, n, w, stride, a)
+            case 1: groupAccumulate(C1.self, C1.self, FloatRow.self, values, rows, c, n, w, stride, a, 0)
+            case 2: groupAccumulate(C2.self, C1.self, FloatRow.self, values, rows, c, n, w, stride, a, 0)
+            case 3: groupAccumulate(C3.self, C1.self, FloatRow.self, values, rows, c, n, w, stride, a, 0)
+            default: groupAccumulate(C4.self, C1.self, FloatRow.self, values, rows, c, n, w, stride, a, 0)
             }
         } else {
             switch heads {
-            case 1: groupAccumulate(C1.self, HalfRow.self, values, rows, c, n, w, stride, a)
-            case 2: groupAccumulate(C2.self, HalfRow.self, values, rows, c, n, w, stride, a)
-            case 3: groupAccumulate(C3.self, HalfRow.self, values, rows, c, n, w, stride, a)
-            default: groupAccumulate(C4.self, HalfRow.self, values, rows, c, n, w, stride, a)
+            case 1: groupAccumulate(C1.self, C1.self, HalfRow.self, values, rows, c, n, w, stride, a, 0)
+            case 2: groupAccumulate(C2.self, C1.self, HalfRow.self, values, rows, c, n, w, stride, a, 0)
+            case 3: groupAccumulate(C3.self, C1.self, HalfRow.self, values, rows, c, n, w, stride, a, 0)
+            default: groupAccumulate(C4.self, C1.self, HalfRow.self, values, rows, c, n, w, stride, a, 0)
             }
         }
         h += heads
@@ -352,21 +371,34 @@ private enum FloatRow: RowFormat {
     }
 }
 
-/// `groupAccumulate` for `G.value` (1...4) heads over rows of format `F`.
-private func groupAccumulate<G: Count, F: RowFormat>(_: G.Type, _: F.Type, _ values: ValueRows, _ rows: UnsafePointer<Int32>,
-                                                     _ c: Int, _ n: Int, _ weights: UnsafePointer<Float>, _ stride: Int,
-                                                     _ acc: UnsafeMutablePointer<Float>) {
-    let group = G.value
+/// `groupAccumulate` for `G.value` (1...4) heads of `P.value` (1 or 2; pairs up to 3 heads)
+/// queries over rows of format `F`, the second query's weights and sums `next` floats on.
+private func groupAccumulate<G: Count, P: Count, F: RowFormat>(_: G.Type, _: P.Type, _: F.Type, _ values: ValueRows,
+                                                               _ rows: UnsafePointer<Int32>, _ c: Int, _ n: Int,
+                                                               _ weights: UnsafePointer<Float>, _ stride: Int,
+                                                               _ acc: UnsafeMutablePointer<Float>, _ next: Int) {
+    let group = G.value, pair = P.value == 2
     let rowBytes = values.rowBytes
     let w1 = weights + stride, w2 = w1 + stride, w3 = w2 + stride
+    let x0 = weights + next, x1 = x0 + stride, x2 = x1 + stride
+    let acc1 = acc + n, acc2 = acc1 + n, acc3 = acc2 + n
+    let bcc = acc + next, bcc1 = bcc + n, bcc2 = bcc1 + n
     var j = 0
     while j < n {
+        // s: the first query's sums (head, half of the 16 columns); t: the second's.
         var s00 = load8(acc, j), s01 = load8(acc, j + 8)
         var s10 = SIMD8<Float>(), s11 = SIMD8<Float>(), s20 = SIMD8<Float>(), s21 = SIMD8<Float>()
         var s30 = SIMD8<Float>(), s31 = SIMD8<Float>()
-        if group > 1 { s10 = load8(acc + n, j); s11 = load8(acc + n, j + 8) }
-        if group > 2 { s20 = load8(acc + 2 * n, j); s21 = load8(acc + 2 * n, j + 8) }
-        if group > 3 { s30 = load8(acc + 3 * n, j); s31 = load8(acc + 3 * n, j + 8) }
+        var t00 = SIMD8<Float>(), t01 = SIMD8<Float>(), t10 = SIMD8<Float>(), t11 = SIMD8<Float>()
+        var t20 = SIMD8<Float>(), t21 = SIMD8<Float>()
+        if group > 1 { s10 = load8(acc1, j); s11 = load8(acc1, j + 8) }
+        if group > 2 { s20 = load8(acc2, j); s21 = load8(acc2, j + 8) }
+        if group > 3 { s30 = load8(acc3, j); s31 = load8(acc3, j + 8) }
+        if pair {
+            t00 = load8(bcc, j); t01 = load8(bcc, j + 8)
+            if group > 1 { t10 = load8(bcc1, j); t11 = load8(bcc1, j + 8) }
+            if group > 2 { t20 = load8(bcc2, j); t21 = load8(bcc2, j + 8) }
+        }
         // Row addresses and weights by unchecked arithmetic on hoisted pointers: the checked
         // products and sums were a third of this loop's instructions.
         for u in 0..<c {
@@ -374,23 +406,24 @@ private func groupAccumulate<G: Count, F: RowFormat>(_: G.Type, _: F.Type, _ val
             let v0 = F.load8(v, j), v1 = F.load8(v, j &+ 8)
             var w = SIMD8<Float>(repeating: weights[u])
             s00.addProduct(w, v0); s01.addProduct(w, v1)
-            if group > 1 {
-                w = SIMD8<Float>(repeating: w1[u])
-                s10.addProduct(w, v0); s11.addProduct(w, v1)
-            }
-            if group > 2 {
-                w = SIMD8<Float>(repeating: w2[u])
-                s20.addProduct(w, v0); s21.addProduct(w, v1)
-            }
-            if group > 3 {
-                w = SIMD8<Float>(repeating: w3[u])
-                s30.addProduct(w, v0); s31.addProduct(w, v1)
+            if group > 1 { w = SIMD8(repeating: w1[u]); s10.addProduct(w, v0); s11.addProduct(w, v1) }
+            if group > 2 { w = SIMD8(repeating: w2[u]); s20.addProduct(w, v0); s21.addProduct(w, v1) }
+            if group > 3 { w = SIMD8(repeating: w3[u]); s30.addProduct(w, v0); s31.addProduct(w, v1) }
+            if pair {
+                w = SIMD8(repeating: x0[u]); t00.addProduct(w, v0); t01.addProduct(w, v1)
+                if group > 1 { w = SIMD8(repeating: x1[u]); t10.addProduct(w, v0); t11.addProduct(w, v1) }
+                if group > 2 { w = SIMD8(repeating: x2[u]); t20.addProduct(w, v0); t21.addProduct(w, v1) }
             }
         }
         store8(s00, acc, j); store8(s01, acc, j + 8)
-        if group > 1 { store8(s10, acc + n, j); store8(s11, acc + n, j + 8) }
-        if group > 2 { store8(s20, acc + 2 * n, j); store8(s21, acc + 2 * n, j + 8) }
-        if group > 3 { store8(s30, acc + 3 * n, j); store8(s31, acc + 3 * n, j + 8) }
+        if group > 1 { store8(s10, acc1, j); store8(s11, acc1, j + 8) }
+        if group > 2 { store8(s20, acc2, j); store8(s21, acc2, j + 8) }
+        if group > 3 { store8(s30, acc3, j); store8(s31, acc3, j + 8) }
+        if pair {
+            store8(t00, bcc, j); store8(t01, bcc, j + 8)
+            if group > 1 { store8(t10, bcc1, j); store8(t11, bcc1, j + 8) }
+            if group > 2 { store8(t20, bcc2, j); store8(t21, bcc2, j + 8) }
+        }
         j += 16
     }
 }

@@ -164,8 +164,8 @@ extension FastAttentionJob {
     }
 
     /// `tileScores` of one query's `group` heads (`q`) over a run's transposed keys, over
-    /// 512-bit registers where `wide` (the same bits; there, with `queries: 2`, also the next
-    /// query's, `queryStride` floats on).
+    /// 512-bit registers where `wide` (the same bits), and with `queries: 2` also the next
+    /// query's, `queryStride` floats on (8-lane: up to 3 heads).
     @inline(__always)
     private func scores(wide: Bool, _ q: UnsafePointer<Float>, group: Int, _ kt: UnsafePointer<Float>, keys: Int,
                         into out: UnsafeMutablePointer<Float>, queries: Int, queryStride: Int) {
@@ -180,8 +180,8 @@ extension FastAttentionJob {
     }
 
     /// `groupAccumulate` of the listed value rows (`values`, f16 or f32, rows `rowBytes` apart)
-    /// into one query's `group` sums, over 512-bit registers where `wide` (the same bits; there,
-    /// with `queries: 2`, also the next query's, `queryStride` floats on).
+    /// into one query's `group` sums, over 512-bit registers where `wide` (the same bits), and
+    /// with `queries: 2` also the next query's, `queryStride` floats on (8-lane: up to 3 heads).
     @inline(__always)
     private func accumulate(wide: Bool, _ values: ValueRows, rows: UnsafePointer<Int32>, _ c: Int, group: Int,
                             weights: UnsafePointer<Float>, into acc: UnsafeMutablePointer<Float>, queries: Int,
@@ -194,8 +194,8 @@ extension FastAttentionJob {
                                         queries: queries, queryStride: queryStride)
         }
         #endif
-        precondition(queries == 1, "only the wide loops take two queries")
-        groupAccumulate(values, rows: rows, c, vl, weights: weights, stride: Self.run, group: group, into: acc)
+        groupAccumulate(values, rows: rows, c, vl, weights: weights, stride: Self.run, group: group, into: acc,
+                        queries: queries, queryStride: queryStride)
     }
 
     /// Rows `slot ..< slot + m` of `block` (tokens `token...`) for KV head `g`, keys or values,
@@ -375,8 +375,8 @@ extension FastAttentionJob {
                             widen(keys: false, block, slot: s, count: m, token: token, kvHead: g, into: valueRows)
                             values = ValueRows(base: UnsafeRawPointer(valueRows), rowBytes: 4 * vl, floats: true)
                         }
-                        // Two queries a pass where the wide loops can take them: each key (and,
-                        // below, each value row) is loaded once for both.
+                        // Two queries a pass where the loops can take them (wide ones, or up to 3
+                        // heads): each key (and, below, each value row) is loaded once for both.
                         var t = 0
                         while t < count {
                             guard visible[t] > 0 else { t += 1; continue }
@@ -400,7 +400,7 @@ extension FastAttentionJob {
                             let c = Int(visible[t])
                             guard c > 0 else { t += 1; continue }
                             // Both take every row of the run, so the same rows in the same order.
-                            let two = wideValues && c == m && t + 1 < count && visible[t + 1] == m
+                            let two = (wideValues || group <= 3) && c == m && t + 1 < count && visible[t + 1] == m
                             self.accumulate(wide: wideValues, values, rows: rows(t), c, group: group,
                                             weights: sc(t) + g * group * run, into: acc(t) + g * group * vl,
                                             queries: two ? 2 : 1, queryStride: perQuery)

@@ -207,6 +207,53 @@ import Testing
         }
     }
 
+    /// The 8-lane value loop with two queries a pass (groups of up to three heads) gives each
+    /// query the sums it gets alone, over f16 and f32 rows listed with gaps.
+    @Test(arguments: [64, 256])
+    func narrowValuePairsGiveTheSameBits(length n: Int) {
+        var values = Values(state: 13)
+        let run = FastAttentionJob.run, pair = 4 * n
+        // 64 rows of two KV heads; the second head's values are summed.
+        let floats = values.array(64 * 2 * n, scale: 2), halves = floats.map { Float16($0) }
+        let listed: [Int32] = (0..<32).map { Int32(2 * $0 + ($0 % 3 == 0 ? 1 : 0)) }
+        let weights = values.array(pair + 4 * run), start = values.array(2 * pair)
+        func sums(group: Int, rows c: Int, f32: Bool, queries: Int) -> [Float] {
+            var acc = start
+            let bytes = f32 ? 4 : 2
+            func accumulate(_ base: UnsafeRawPointer) {
+                let rows = ValueRows(base: base + bytes * n, rowBytes: 2 * bytes * n, floats: f32)
+                listed.withUnsafeBufferPointer { r in
+                    weights.withUnsafeBufferPointer { w in
+                        acc.withUnsafeMutableBufferPointer { a in
+                            if queries == 2 {
+                                groupAccumulate(rows, rows: r.baseAddress!, c, n, weights: w.baseAddress!, stride: run,
+                                                group: group, into: a.baseAddress!, queries: 2, queryStride: pair)
+                            } else {
+                                for i in 0..<2 {
+                                    groupAccumulate(rows, rows: r.baseAddress!, c, n, weights: w.baseAddress! + i * pair,
+                                                    stride: run, group: group, into: a.baseAddress! + i * pair)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            if f32 { floats.withUnsafeBytes { accumulate($0.baseAddress!) } } else { halves.withUnsafeBytes { accumulate($0.baseAddress!) } }
+            return acc
+        }
+        for group in 1...3 {
+            for c in [1, 7, 32] {
+                for f32 in [false, true] {
+                    let alone = sums(group: group, rows: c, f32: f32, queries: 1)
+                    let together = sums(group: group, rows: c, f32: f32, queries: 2)
+                    let differing = zip(alone, together).filter { $0.bitPattern != $1.bitPattern }.count
+                    #expect(differing == 0, "group \(group), \(c) rows, f32 \(f32)")
+                    #expect(alone[..<pair] != start[..<pair] && alone[pair...] != start[pair...])
+                }
+            }
+        }
+    }
+
     #if arch(x86_64)
     /// `WideTiles.transpose` lays out a run's keys as the 8 x 8 path does, f16 rows (in the
     /// cache, a KV head's slice of each row) and f32 rows alike, for short and partial runs; the
