@@ -56,6 +56,15 @@ public struct AgentDirectory: Sendable {
         list().filter { $0.id == id && (tenant == nil || $0.tenant == tenant) }
     }
 
+    /// The one saved agent named `id` (of `tenant`, when given): not found, or found for several
+    /// tenants with none named, is an error that says which.
+    public func one(id: String, tenant: String? = nil) throws(AgentDirectoryError) -> Saved {
+        let found = find(id: id, tenant: tenant)
+        guard let first = found.first else { throw .notFound(id: id, tenant: tenant, directory: url.path) }
+        guard found.count == 1 else { throw .ambiguous(id: id, tenants: found.map(\.tenant)) }
+        return first
+    }
+
     /// Deletes a saved agent's file.
     public func remove(_ saved: Saved) throws {
         try FileManager.default.removeItem(atPath: saved.path)
@@ -87,5 +96,20 @@ public struct AgentDirectory: Sendable {
                      notes: Dictionary(uniqueKeysWithValues: header.compactMap { k, v in
                          k.hasPrefix(notePrefix) ? (String(k.dropFirst(notePrefix.count)), v) : nil
                      }))
+    }
+}
+
+/// A lookup in an agents folder that did not name one agent.
+public enum AgentDirectoryError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notFound(id: String, tenant: String?, directory: String)
+    case ambiguous(id: String, tenants: [String])
+
+    public var description: String {
+        switch self {
+        case .notFound(let id, let tenant, let directory):
+            "no saved agent '\(id)'\(tenant.map { " of tenant \($0)" } ?? "") in \(directory)"
+        case .ambiguous(let id, let tenants):
+            "agent '\(id)' exists for \(tenants.count) tenants (\(tenants.joined(separator: ", "))): pass --tenant"
+        }
     }
 }

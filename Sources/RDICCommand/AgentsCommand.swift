@@ -53,7 +53,7 @@ struct AgentsCommand: ParsableCommand {
         @Flag(help: "Print JSON (with the token ids).") var json = false
 
         func run() throws {
-            let s = try AgentsCommand.one(location.directory, id: id, tenant: tenant)
+            let s = try location.directory.one(id: id, tenant: tenant)
             if json { return print(try jsonText(Row(s), tokens: s.tokens)) }
             print("""
                 agent:        \(s.id)
@@ -74,7 +74,7 @@ struct AgentsCommand: ParsableCommand {
         @Option(help: "The tenant, when several have an agent of this id.") var tenant: String?
 
         func run() throws {
-            let s = try AgentsCommand.one(location.directory, id: id, tenant: tenant)
+            let s = try location.directory.one(id: id, tenant: tenant)
             try location.directory.remove(s)
             print("removed agent \(s.id) (tenant \(s.tenant))")
         }
@@ -124,15 +124,6 @@ struct AgentsCommand: ParsableCommand {
             FileHandle.standardError.write(Data("agent \(id): \(summary.promptTokens) prompt tokens, \(summary.reusedPromptTokens) from its cache\n".utf8))
             await runtime.shutdown()
         }
-    }
-
-    static func one(_ dir: AgentDirectory, id: String, tenant: String?) throws -> AgentDirectory.Saved {
-        let found = dir.find(id: id, tenant: tenant)
-        if found.isEmpty { throw ValidationError("no saved agent '\(id)'\(tenant.map { " of tenant \($0)" } ?? "") in \(dir.url.path)") }
-        if found.count > 1 {
-            throw ValidationError("agent '\(id)' exists for \(found.count) tenants (\(found.map(\.tenant).joined(separator: ", "))): pass --tenant")
-        }
-        return found[0]
     }
 
     /// What the JSON output shows of an agent.

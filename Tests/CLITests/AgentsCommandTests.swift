@@ -69,12 +69,13 @@ import Testing
         let list = try RDICBinary.run(["agents", "list", "--dir", dir.path])
         #expect(list.stdout.contains("alpha") && list.stdout.contains("beta") && list.stdout.contains("other"))
         let ambiguous = try RDICBinary.run(["agents", "show", "alpha", "--dir", dir.path])
-        #expect(ambiguous.status != 0 && ambiguous.stderr.contains("--tenant"))
+        #expect(ambiguous.status == 1 && ambiguous.stderr.contains("--tenant"))
         let show = try RDICBinary.run(["agents", "show", "beta", "--dir", dir.path, "--json"])
         #expect(show.status == 0 && show.stdout.contains("\"tokenIds\""))
         #expect(try RDICBinary.run(["agents", "rm", "alpha", "--tenant", "other", "--dir", dir.path]).status == 0)
         let missing = try RDICBinary.run(["agents", "rm", "alpha", "--tenant", "other", "--dir", dir.path])
-        #expect(missing.status != 0 && missing.stderr.contains("no saved agent"))
+        // Not a usage error: a plain failure, without the usage text.
+        #expect(missing.status == 1 && missing.stderr.contains("no saved agent") && !missing.stderr.contains("Usage:"))
         #expect(try Self.json(RDICBinary.run(["agents", "list", "--json", "--dir", dir.path]).stdout).count == 2)
     }
 }
