@@ -27,10 +27,12 @@ struct PerplexityCommand: AsyncParsableCommand {
     func run() async throws {
         let ctx = engineOptions.ctxOption ?? 512
         let compression = try compressionSetting(context: ctx)
+        // Read before the model loads: a wrong path fails at once, with the system's reason.
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file, isDirectory: &isFolder) else { throw TextFileError(path: file, reason: "no such file") }
+        guard !isFolder.boolValue else { throw TextFileError(path: file, reason: "it is a folder") }
+        guard let data = FileManager.default.contents(atPath: file) else { throw TextFileError(path: file, reason: "not readable") }
         let engine = try await engineOptions.loadEngine()
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("cannot read \(file)")
-        }
         let text = String(decoding: data, as: UTF8.self)
         let tokens = engine.tokenizer.encode(text, addBOS: nil, parseSpecial: false)
         let bos = engine.tokenizer.addsBOS ? engine.tokenizer.bos : nil
@@ -90,4 +92,11 @@ struct PerplexityCommand: AsyncParsableCommand {
         default: throw ValidationError("give --kv-keep or --kv-budget, not both")
         }
     }
+}
+
+/// The text file to score could not be read.
+struct TextFileError: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String { "cannot read \(path): \(reason)" }
 }

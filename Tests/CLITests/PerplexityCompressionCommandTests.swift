@@ -40,4 +40,13 @@ import Testing
         #expect(both.status != 0)
         #expect(both.stderr.contains("not both"))
     }
+
+    /// A text file that is missing or a folder is named with the reason, before any model loads.
+    @Test func unreadableTextIsAnError() throws {
+        let folder = FileManager.default.temporaryDirectory.path
+        for (file, reason) in [(folder + "/rdic-no-such-\(UUID().uuidString).txt", "no such file"), (folder, "it is a folder")] {
+            let run = try RDICBinary.run(["perplexity", "--model", "/nonexistent/model.gguf", "--file", file], environment: env)
+            #expect(run.status == 1 && run.stderr.contains("cannot read \(file): \(reason)"), "\(run.stderr)")
+        }
+    }
 }
