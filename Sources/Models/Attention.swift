@@ -81,33 +81,29 @@ struct AttentionKernel {
         let storage = cache.configuration.storage
         let everyCall = takesFastPath(cache: cache, llamaCpp: llamaCpp)
         precondition(everyCall || (first == 0 && !tiled), "only FastAttentionJob runs some rows of a batch")
+        let call = AttentionCall(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out, scratch: scratch,
+                                 first: first)
         // A batch over q4 rows goes to `FastAttentionJob`'s tiles too (`Q4AttentionJob` scores
         // every query's keys apart); a decoded q4 token keeps `Q4AttentionJob`, whose integer
         // scores beat widening one query's rows.
         if everyCall || (!llamaCpp && FastAttentionJob.tiles(storage) && n > 1) {
-            let job = fastJob(cache: cache, layer: layer, window: window, n: n, q: q, out: out, scratch: scratch,
-                              partials: partials.buffer(0), threads: pool.threadCount, first: first, tiled: tiled)
+            let job = fastJob(call, n: n, partials: partials.buffer(0), threads: pool.threadCount, tiled: tiled)
             pool.run(chunks: job.chunks, job: job)
             job.merge(tokens: n)
             return
         }
         if storage.key == .f16 && storage.value == .f16 {
-            let stored = cache.storedTokens(layer: layer)
-            let path = LlamaCppF16AttentionJob.path(tokens: n, stored: stored.upperBound, threads: pool.threadCount)
-            let job = LlamaCppF16AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
-                                              scratch: scratch, partials: partials.buffer(0), stored: stored,
-                                              base: cache.count, n: n, path: path)
+            let path = LlamaCppF16AttentionJob.path(tokens: n, stored: call.stored.upperBound, threads: pool.threadCount)
+            let job = LlamaCppF16AttentionJob(call: call, partials: partials.buffer(0), n: n, path: path)
             pool.run(chunks: LlamaCppF16AttentionJob.chunks(path, tokens: n), job: job)
             job.merge()
             return
         }
         if storage.key == .q4 {
-            let stored = cache.storedTokens(layer: layer)
-            let slices = llamaCpp ? 1 : FastAttentionJob.slices(tokens: n, stored: stored.count, threads: pool.threadCount)
+            let slices = llamaCpp ? 1 : FastAttentionJob.slices(tokens: n, stored: call.stored.count, threads: pool.threadCount)
             // A decoded token's query is prepared once for all its slices, after their partials.
             let query = slices > 1 ? partials.buffer(0) + FastAttentionJob.partialFloats(self, tokens: n, slices: slices) : nil
-            var job = Q4AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out, scratch: scratch,
-                                     partials: partials.buffer(0), stored: stored, base: cache.count, slices: slices, prepared: nil)
+            var job = Q4AttentionJob(call: call, partials: partials.buffer(0), slices: slices, prepared: nil)
             if let query {
                 job.prepare(query: 0, into: query)
                 job.prepared = UnsafePointer(query)
@@ -116,8 +112,7 @@ struct AttentionKernel {
             job.merge(tokens: n)
             return
         }
-        let job = AttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
-                               scratch: scratch, quantizedQueries: quantizedQueries, queryBytes: queryBytes)
+        let job = AttentionJob(call: call, quantizedQueries: quantizedQueries, queryBytes: queryBytes)
         pool.run(chunks: n * heads, job: job)
     }
 
@@ -140,8 +135,9 @@ struct AttentionKernel {
         var firstChunk: [Int] = []
         var chunks = 0, offset = 0
         for s in sequences {
-            let job = fastJob(cache: s.cache, layer: layer, window: window, n: s.n, q: s.q, out: s.out, scratch: scratch,
-                              partials: partials.buffer(0) + offset, threads: pool.threadCount, first: s.first, tiled: s.tiled)
+            let call = AttentionCall(kernel: self, cache: s.cache, layer: layer, window: window, q: s.q, out: s.out,
+                                     scratch: scratch, first: s.first)
+            let job = fastJob(call, n: s.n, partials: partials.buffer(0) + offset, threads: pool.threadCount, tiled: s.tiled)
             jobs.append(job)
             firstChunk.append(chunks)
             chunks += job.chunks
@@ -151,18 +147,14 @@ struct AttentionKernel {
         for (job, s) in zip(jobs, sequences) { job.merge(tokens: s.n) }
     }
 
-    /// `FastAttentionJob` for queries `first ..< first + n` of the pending batch.
-    private func fastJob(cache: SequenceKVCache, layer: Int, window: Int?, n: Int, q: UnsafePointer<Float>,
-                         out: UnsafeMutablePointer<Float>, scratch: Scratch, partials: UnsafeMutablePointer<Float>,
-                         threads: Int, first: Int, tiled: Bool) -> FastAttentionJob {
-        let stored = cache.storedTokens(layer: layer)
-        let slices = tiled ? 1 : FastAttentionJob.slices(tokens: n, stored: stored.count, threads: threads)
-        let depth = stored.count - n - first
-        return FastAttentionJob(kernel: self, cache: cache, layer: layer, window: window, q: q, out: out,
-                                   scratch: scratch, partials: partials, stored: stored, base: cache.count + first,
-                                   slices: slices, tokens: n,
-                                   queryTile: FastAttentionJob.queryTile(tokens: n, depth: depth, kvHeads: kvHeads, threads: threads),
-                                   tiled: tiled)
+    /// `FastAttentionJob` for the `n` queries of `call` (from its `base` on).
+    private func fastJob(_ call: AttentionCall, n: Int, partials: UnsafeMutablePointer<Float>, threads: Int,
+                         tiled: Bool) -> FastAttentionJob {
+        let slices = tiled ? 1 : FastAttentionJob.slices(tokens: n, stored: call.stored.count, threads: threads)
+        let depth = call.stored.count - n - (call.base - call.cache.count)
+        return FastAttentionJob(call: call, partials: partials, slices: slices, tokens: n,
+                                queryTile: FastAttentionJob.queryTile(tokens: n, depth: depth, kvHeads: kvHeads, threads: threads),
+                                tiled: tiled)
     }
 
     /// Whether `run` gives every call over `cache` to `FastAttentionJob` (`fast` numerics, f16
@@ -198,6 +190,52 @@ struct AttentionSequence {
     var tiled = false
 }
 
+/// What every attention job works on: one layer of one sequence's cache (the tokens it stores
+/// and the batch's first token), the batch's queries, where the outputs go and the per-thread
+/// scratch. Held by each job as `call`, its fields read through `AttentionCallJob`.
+struct AttentionCall {
+    let kernel: AttentionKernel
+    let cache: SequenceKVCache
+    let layer: Int
+    let window: Int?
+    let q: UnsafePointer<Float>
+    let out: UnsafeMutablePointer<Float>
+    let scratch: Scratch
+    let stored: Range<Int>
+    /// Token index of the first query (the cache's pending batch starts at `cache.count`).
+    let base: Int
+
+    init(kernel: AttentionKernel, cache: SequenceKVCache, layer: Int, window: Int?, q: UnsafePointer<Float>,
+         out: UnsafeMutablePointer<Float>, scratch: Scratch, first: Int = 0) {
+        self.kernel = kernel
+        self.cache = cache
+        self.layer = layer
+        self.window = window
+        self.q = q
+        self.out = out
+        self.scratch = scratch
+        stored = cache.storedTokens(layer: layer)
+        base = cache.count + first
+    }
+}
+
+/// A pool job over an `AttentionCall`.
+protocol AttentionCallJob: PoolJob {
+    var call: AttentionCall { get }
+}
+
+extension AttentionCallJob {
+    var kernel: AttentionKernel { call.kernel }
+    var cache: SequenceKVCache { call.cache }
+    var layer: Int { call.layer }
+    var window: Int? { call.window }
+    var q: UnsafePointer<Float> { call.q }
+    var out: UnsafeMutablePointer<Float> { call.out }
+    var scratch: Scratch { call.scratch }
+    var stored: Range<Int> { call.stored }
+    var base: Int { call.base }
+}
+
 /// Several sequences' attention jobs as one pool job: chunk `c` belongs to the last job whose
 /// first chunk is at or before it.
 private struct SequencesJob: PoolJob {
@@ -213,35 +251,11 @@ private struct SequencesJob: PoolJob {
 
 /// One (query, head) pair per chunk: `AttentionKernel.run` as a pool job, so a decoded token's
 /// attention allocates nothing.
-struct AttentionJob: PoolJob {
-    let kernel: AttentionKernel
-    let cache: SequenceKVCache
-    let layer: Int
-    let window: Int?
-    let q: UnsafePointer<Float>
-    let out: UnsafeMutablePointer<Float>
-    let scratch: Scratch
+struct AttentionJob: AttentionCallJob {
+    let call: AttentionCall
     let quantizedQueries: [QuantizedActivations]
     /// Per worker, the quantized query as bytes for `ByteDot` (x86-64).
     let queryBytes: [ByteActivations]
-    let stored: Range<Int>
-    let base: Int
-
-    init(kernel: AttentionKernel, cache: SequenceKVCache, layer: Int, window: Int?, q: UnsafePointer<Float>,
-         out: UnsafeMutablePointer<Float>, scratch: Scratch, quantizedQueries: [QuantizedActivations],
-         queryBytes: [ByteActivations]) {
-        self.kernel = kernel
-        self.cache = cache
-        self.layer = layer
-        self.window = window
-        self.q = q
-        self.out = out
-        self.scratch = scratch
-        self.quantizedQueries = quantizedQueries
-        self.queryBytes = queryBytes
-        stored = cache.storedTokens(layer: layer)
-        base = cache.count
-    }
 
     func run(chunk item: Int, worker: Int) {
         let heads = kernel.heads, kvHeads = kernel.kvHeads

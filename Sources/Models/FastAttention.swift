@@ -15,18 +15,10 @@ import TensorFormats
 /// tile of queries per chunk (`runTile`), over the same rows and q4's. Running sums are kept
 /// in f32 (llama.cpp keeps the values' in f16; the difference is below the reference's own
 /// f16/f32 noise).
-struct FastAttentionJob: PoolJob {
-    let kernel: AttentionKernel
-    let cache: SequenceKVCache
-    let layer: Int
-    let window: Int?
-    let q: UnsafePointer<Float>
-    let out: UnsafeMutablePointer<Float>
-    let scratch: Scratch
+struct FastAttentionJob: AttentionCallJob {
+    let call: AttentionCall
     /// Per (token, head, slice): maximum, sum, then `valueLength` weighted values.
     let partials: UnsafeMutablePointer<Float>
-    let stored: Range<Int>
-    let base: Int
     let slices: Int
     /// Queries in the call. A prefill batch (more than one) goes through `runTile`, a tile of
     /// queries per chunk; a decoded token streams keys and values from memory, where reading

@@ -20,25 +20,16 @@ import KVCache
 ///
 /// Cells are llama.cpp's: token t of the sequence sits in cell t, and a layer's view spans
 /// max(256, the token count rounded up to 256) cells.
-struct LlamaCppF16AttentionJob: PoolJob {
+struct LlamaCppF16AttentionJob: AttentionCallJob {
     enum Path: Equatable {
         case rows
         case tiles
         case split(chunks: Int, chunkSize: Int)
     }
 
-    let kernel: AttentionKernel
-    let cache: SequenceKVCache
-    let layer: Int
-    let window: Int?
-    let q: UnsafePointer<Float>
-    let out: UnsafeMutablePointer<Float>
-    let scratch: Scratch
+    let call: AttentionCall
     /// `split`: per (head, chunk): maximum, sum, then `valueLength` weighted values.
     let partials: UnsafeMutablePointer<Float>
-    let stored: Range<Int>
-    /// Token index of the batch's first query.
-    let base: Int
     /// Queries in the batch.
     let n: Int
     let path: Path

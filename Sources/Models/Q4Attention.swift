@@ -15,18 +15,10 @@ import TensorFormats
 /// a layer's one key offset shifts all of a query's scores alike (softmax ignores it), keys
 /// centered span by span get each span's shift added back (`KeyCentring.correction`), and the
 /// value offset is added to the normalized output, after it is rotated back.
-struct Q4AttentionJob: PoolJob {
-    let kernel: AttentionKernel
-    let cache: SequenceKVCache
-    let layer: Int
-    let window: Int?
-    let q: UnsafePointer<Float>
-    let out: UnsafeMutablePointer<Float>
-    let scratch: Scratch
+struct Q4AttentionJob: AttentionCallJob {
+    let call: AttentionCall
     /// Per (token, head, slice): maximum, sum, then `valueLength` weighted values.
     let partials: UnsafeMutablePointer<Float>
-    let stored: Range<Int>
-    let base: Int
     let slices: Int
     /// The one query of a decoded token, already `prepare`d for every slice (nil: each chunk
     /// prepares its own token's query in its scratch).

@@ -145,11 +145,11 @@ import Testing
             var out = [Float](repeating: .nan, count: n * row)
             out.withUnsafeMutableBufferPointer { o in
                 queries.withUnsafeBufferPointer { q in
-                    let job = FastAttentionJob(kernel: kernel, cache: cache, layer: 0, window: window,
-                                                  q: q.baseAddress! + skip * row, out: o.baseAddress! + skip * row,
-                                                  scratch: scratch, partials: partials.buffer(0),
-                                                  stored: cache.storedTokens(layer: 0), base: cache.count + skip, slices: 1,
-                                                  tokens: n - skip, queryTile: tile)
+                    let call = AttentionCall(kernel: kernel, cache: cache, layer: 0, window: window,
+                                             q: q.baseAddress! + skip * row, out: o.baseAddress! + skip * row,
+                                             scratch: scratch, first: skip)
+                    let job = FastAttentionJob(call: call, partials: partials.buffer(0), slices: 1, tokens: n - skip,
+                                               queryTile: tile)
                     pool.run(chunks: job.chunks, job: job)
                 }
             }
