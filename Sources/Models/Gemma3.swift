@@ -69,21 +69,12 @@ enum Gemma3: Architecture {
 
     static func layerWeights(_ t: TensorLoader, _ h: Hyperparameters, layer i: Int) throws(ModelError) -> LayerWeights {
         let p = "blk.\(i)."
-        let d = h.embeddingLength
-        return LayerWeights(
-            attentionNorm: try t.vector(p + "attn_norm.weight", count: d),
-            wq: try t.matrix(p + "attn_q.weight", cols: d, rows: h.headCount * h.keyLength),
-            wk: try t.matrix(p + "attn_k.weight", cols: d, rows: h.kvHeadCount * h.keyLength),
-            wv: try t.matrix(p + "attn_v.weight", cols: d, rows: h.kvHeadCount * h.valueLength),
-            wo: try t.matrix(p + "attn_output.weight", cols: h.headCount * h.valueLength, rows: d),
-            queryNorm: try t.vector(p + "attn_q_norm.weight", count: h.keyLength),
-            keyNorm: try t.vector(p + "attn_k_norm.weight", count: h.keyLength),
-            postAttentionNorm: try t.vector(p + "post_attention_norm.weight", count: d),
-            ffnNorm: try t.vector(p + "ffn_norm.weight", count: d),
-            gate: try t.matrix(p + "ffn_gate.weight", cols: d, rows: h.feedForwardLength),
-            up: try t.matrix(p + "ffn_up.weight", cols: d, rows: h.feedForwardLength),
-            down: try t.matrix(p + "ffn_down.weight", cols: h.feedForwardLength, rows: d),
-            postFFNNorm: try t.vector(p + "post_ffw_norm.weight", count: d))
+        var w = try standardLayerWeights(t, h, layer: i)
+        w.queryNorm = try t.vector(p + "attn_q_norm.weight", count: h.keyLength)
+        w.keyNorm = try t.vector(p + "attn_k_norm.weight", count: h.keyLength)
+        w.postAttentionNorm = try t.vector(p + "post_attention_norm.weight", count: h.embeddingLength)
+        w.postFFNNorm = try t.vector(p + "post_ffw_norm.weight", count: h.embeddingLength)
+        return w
     }
 
     static func tensors(of s: ModelShape, vocabulary: Int) -> [SyntheticTensor] {

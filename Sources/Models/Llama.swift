@@ -30,20 +30,7 @@ enum Llama: Architecture {
     }
 
     static func layerWeights(_ t: TensorLoader, _ h: Hyperparameters, layer i: Int) throws(ModelError) -> LayerWeights {
-        let p = "blk.\(i)."
-        let d = h.embeddingLength
-        return LayerWeights(
-            attentionNorm: try t.vector(p + "attn_norm.weight", count: d),
-            wq: try t.matrix(p + "attn_q.weight", cols: d, rows: h.headCount * h.keyLength),
-            wk: try t.matrix(p + "attn_k.weight", cols: d, rows: h.kvHeadCount * h.keyLength),
-            wv: try t.matrix(p + "attn_v.weight", cols: d, rows: h.kvHeadCount * h.valueLength),
-            wo: try t.matrix(p + "attn_output.weight", cols: h.headCount * h.valueLength, rows: d),
-            queryNorm: nil, keyNorm: nil, postAttentionNorm: nil,
-            ffnNorm: try t.vector(p + "ffn_norm.weight", count: d),
-            gate: try t.matrix(p + "ffn_gate.weight", cols: d, rows: h.feedForwardLength),
-            up: try t.matrix(p + "ffn_up.weight", cols: d, rows: h.feedForwardLength),
-            down: try t.matrix(p + "ffn_down.weight", cols: h.feedForwardLength, rows: d),
-            postFFNNorm: nil)
+        try standardLayerWeights(t, h, layer: i)
     }
 
     static func tensors(of s: ModelShape, vocabulary: Int) -> [SyntheticTensor] {
