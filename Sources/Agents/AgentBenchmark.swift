@@ -58,7 +58,7 @@ public struct AgentBenchmark: Sendable {
     /// within minutes, so the counts take turns and each ratio is one of medians.
     public func throughput(agentCounts: [Int], tokens: Int, rounds: Int = 5,
                            promptTokens: Int = 32) async throws -> ThroughputComparison {
-        precondition(tokens > 0 && rounds > 0)
+        guard tokens > 0 && rounds > 0 else { throw AgentBenchmarkError.invalidSetup("tokens and rounds must be at least 1") }
         let counts = [1] + agentCounts.filter { $0 > 1 }
         var runtimes: [AgentRuntime] = []
         defer { for runtime in runtimes { Task { await runtime.shutdown() } } }
@@ -141,7 +141,9 @@ public struct AgentBenchmark: Sendable {
     /// the warm ones, so a change of load on a shared machine reaches both.
     public func warmStart(history count: Int, newTokens: Int, directory: URL, repetitions: Int = 9,
                           coldRepetitions: Int = 3) async throws -> WarmStart {
-        precondition(repetitions > 0 && coldRepetitions > 0 && newTokens > 0)
+        guard repetitions > 0 && coldRepetitions > 0 && newTokens > 0 else {
+            throw AgentBenchmarkError.invalidSetup("repetitions, cold repetitions and new tokens must be at least 1")
+        }
         var config = AgentRuntimeConfiguration()
         config.contextLength = count + newTokens + 16
         config.directory = directory
@@ -295,12 +297,14 @@ public struct AgentBenchmark: Sendable {
 public enum AgentBenchmarkError: Error, Sendable, CustomStringConvertible {
     case unexpectedReuse(expected: Int, found: Int)
     case notOnDisk(agent: String)
+    case invalidSetup(String)
 
     public var description: String {
         switch self {
         case .unexpectedReuse(let expected, let found):
             "the timed request reused \(found) cached prompt tokens, expected \(expected)"
         case .notOnDisk(let agent): "agent '\(agent)' was not moved to the disk tier (no directory?)"
+        case .invalidSetup(let reason): reason
         }
     }
 }

@@ -65,6 +65,35 @@ struct BenchAgentsCommand: AsyncParsableCommand {
         guard coldRepetitions > 0 else { throw ValidationError("--cold-repetitions must be at least 1") }
         guard rounds > 0 else { throw ValidationError("--rounds must be at least 1") }
         guard tokens > 0 else { throw ValidationError("--tokens must be at least 1") }
+        guard history >= 0 else { throw ValidationError("--history must not be negative") }
+        guard new > 0 else { throw ValidationError("--new must be at least 1") }
+        guard budgetTotal >= 0 else { throw ValidationError("--budget-total must not be negative") }
+        guard budgetAgents > 0 else { throw ValidationError("--budget-agents must be at least 1") }
+        _ = try agentCounts()
+        _ = try selectedTests()
+    }
+
+    static let testNames = ["throughput", "warm", "budget"]
+
+    /// `--agents` as counts of two or more agents.
+    private func agentCounts() throws -> [Int] {
+        try agents.split(separator: ",").map { item in
+            let text = item.trimmingCharacters(in: .whitespaces)
+            guard let n = Int(text), n >= 2 else {
+                throw ValidationError("--agents takes counts of 2 or more, comma-separated (got '\(text)')")
+            }
+            return n
+        }
+    }
+
+    /// `--tests` as a set of known test names.
+    private func selectedTests() throws -> Set<String> {
+        let names = tests.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if let unknown = names.first(where: { !Self.testNames.contains($0) }) {
+            throw ValidationError("unknown test '\(unknown)' (known: \(Self.testNames.joined(separator: ", ")))")
+        }
+        guard !names.isEmpty else { throw ValidationError("--tests names none of \(Self.testNames.joined(separator: ", "))") }
+        return Set(names)
     }
 
     func run() async throws {
@@ -86,13 +115,12 @@ struct BenchAgentsCommand: AsyncParsableCommand {
         let path = try await ModelResolution.resolve(model).path
         let engine = try Engine(path: path, threads: threads, contextLength: history + new + 64)
         let bench = AgentBenchmark(engine: engine)
-        let which = Set(tests.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
+        let which = try selectedTests()
         var report = Report(model: path)
         let log: (String) -> Void = { line in if !json { print(line) } }
 
         if which.contains("throughput") {
-            let counts = agents.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 1 }
-            let t = try await bench.throughput(agentCounts: counts, tokens: tokens, rounds: rounds)
+            let t = try await bench.throughput(agentCounts: try agentCounts(), tokens: tokens, rounds: rounds)
             report.throughput = t
             log("throughput, \(tokens) tokens per agent, medians of \(rounds) rounds (each count in turn):")
             let one = t.series[0]
