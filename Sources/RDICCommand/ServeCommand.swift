@@ -37,12 +37,26 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Largest request body in bytes (larger: 413).")
     var maxBody = 8 << 20
 
-    func run() async throws {
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
-        let budget = try cacheBudget.map { text in
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 (any free port) to 65535, got \(port)") }
+        guard ctx >= 1 else { throw ValidationError("--ctx must be at least 1") }
+        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
+        guard queueLimit >= 0 else { throw ValidationError("--queue-limit must not be negative") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard maxBody >= 1 else { throw ValidationError("--max-body must be at least 1 byte") }
+        _ = try budgetBytes()
+    }
+
+    private func budgetBytes() throws -> Int? {
+        try cacheBudget.map { text in
             guard let bytes = ByteCount.parse(text) else { throw ValidationError("--cache-budget: cannot read '\(text)' (e.g. 2GiB, 512MiB, 1000000)") }
             return bytes
         }
+    }
+
+    func run() async throws {
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let budget = try budgetBytes()
         let installed = try await ModelResolution.resolve(model)
         let engine = try Engine(path: installed.path, threads: threads, contextLength: ctx, kv: try kv.storage())
         // A model given by path is served under its file name without `.gguf`.
