@@ -21,6 +21,7 @@ public final class Engine: Sendable {
     /// Fails before any work when the weights plus a `contextLength` cache do not fit in memory.
     public init(path: String, threads: Int? = nil, contextLength: Int = Engine.defaultContextLength,
                 kv: KVStorage = .f16, numerics: Numerics = .fast) throws {
+        guard contextLength >= 1 else { throw EngineError.invalidContextLength(contextLength) }
         let file = try GGUFFile(path: path)
         self.path = path
         fingerprint = ModelFingerprint.of(file)

@@ -177,12 +177,15 @@ public enum EngineError: Error, Sendable, Equatable, CustomStringConvertible {
     case emptyPrompt
     /// `rewind(to:)` was asked to keep more tokens than the session holds.
     case rewindBeyondEnd(requested: Int, tokens: Int)
+    /// A context length below one token.
+    case invalidContextLength(Int)
 
     public var description: String {
         switch self {
         case .emptyPrompt: "the prompt is empty"
         case .rewindBeyondEnd(let requested, let tokens):
             "cannot rewind to \(requested) tokens: the session holds \(tokens)"
+        case .invalidContextLength(let n): "the context length must be at least 1 token, got \(n)"
         }
     }
 }

@@ -25,6 +25,11 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Kernels: fast, or llama-cpp (llama.cpp's x86-64 AVX2 arithmetic operation for operation: decoded tokens and batches under 32 tokens give its floats bit for bit; slower attention).")
     var numerics: Numerics = .fast
 
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if let ctxOption, ctxOption < 1 { throw ValidationError("--ctx must be at least 1") }
+    }
+
     /// Resolves the model (installing the default one on first use) and loads it.
     func loadEngine() async throws -> Engine {
         let path = try await ModelResolution.resolve(model).path
@@ -74,6 +79,15 @@ struct SamplingOptions: ParsableArguments {
     @Option(help: "Presence penalty (0: off).") var presencePenalty: Float = 0
     @Option(help: "Random seed, for reproducible sampling.") var seed: UInt64?
     @Option(help: "Stop when the output contains this text (repeatable).") var stop: [String] = []
+
+    func validate() throws {
+        guard temperature >= 0 else { throw ValidationError("--temperature must not be negative") }
+        guard topK >= 0 else { throw ValidationError("--top-k must not be negative (0: off)") }
+        guard topP > 0 && topP <= 1 else { throw ValidationError("--top-p must be in (0, 1] (1: off)") }
+        guard (0...1).contains(minP) else { throw ValidationError("--min-p must be in [0, 1] (0: off)") }
+        guard repeatPenalty > 0 else { throw ValidationError("--repeat-penalty must be positive (1: off)") }
+        guard presencePenalty.isFinite else { throw ValidationError("--presence-penalty must be a number") }
+    }
 
     var parameters: SamplingParameters {
         SamplingParameters(temperature: temperature, topK: topK, topP: topP, minP: minP,

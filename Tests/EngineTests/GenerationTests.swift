@@ -75,6 +75,15 @@ import Tokenizers
         let stream = session.generate(prompt: Array(repeating: 1, count: 20), options: GenerationOptions(maxTokens: 1))
         await #expect(throws: ModelError.promptTooLong(tokens: 20, context: 8)) { _ = try await collect(stream) }
     }
+
+    /// A context of no tokens is refused when the engine is made, not trapped on later.
+    @Test func emptyContextIsAnError() throws {
+        for n in [0, -4] {
+            #expect(throws: EngineError.invalidContextLength(n)) {
+                try Engine(path: TestModels.path(for: .smollm2), threads: 1, contextLength: n)
+            }
+        }
+    }
 }
 
 /// A generation's streamed tokens and its summary.
