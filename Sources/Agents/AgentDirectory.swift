@@ -38,17 +38,21 @@ public struct AgentDirectory: Sendable {
     }
 
     /// Every saved agent (of any model), damaged or foreign files skipped.
-    public func list() -> [Saved] {
+    public func list() -> [Saved] { scan().saved }
+
+    /// Every saved agent, and the paths of `.safetensors` files in the folder that are not
+    /// readable agent files (damaged, truncated, or something else's).
+    public func scan() -> (saved: [Saved], unreadable: [String]) {
         let fm = FileManager.default
-        guard let tenants = try? fm.contentsOfDirectory(at: url, includingPropertiesForKeys: nil) else { return [] }
-        var out: [Saved] = []
+        guard let tenants = try? fm.contentsOfDirectory(at: url, includingPropertiesForKeys: nil) else { return ([], []) }
+        var out: [Saved] = [], unreadable: [String] = []
         for tenantDir in tenants {
             guard let files = try? fm.contentsOfDirectory(at: tenantDir, includingPropertiesForKeys: nil) else { continue }
             for file in files where file.pathExtension == "safetensors" && !file.lastPathComponent.hasPrefix(".") {
-                if let saved = Self.read(file) { out.append(saved) }
+                if let saved = Self.read(file) { out.append(saved) } else { unreadable.append(file.path) }
             }
         }
-        return out.sorted { ($0.tenant, $0.id) < ($1.tenant, $1.id) }
+        return (out.sorted { ($0.tenant, $0.id) < ($1.tenant, $1.id) }, unreadable.sorted())
     }
 
     /// The saved agents named `id` (one per tenant that has it), or of `tenant` only.

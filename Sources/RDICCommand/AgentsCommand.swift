@@ -32,7 +32,10 @@ struct AgentsCommand: ParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() throws {
-            let saved = location.directory.list()
+            let (saved, unreadable) = location.directory.scan()
+            for path in unreadable {
+                FileHandle.standardError.write(Data("warning: skipped \(path): not a readable agent file (damaged or truncated?)\n".utf8))
+            }
             if json { return print(try jsonText(saved.map(Row.init))) }
             if saved.isEmpty { return print("no saved agents in \(location.directory.url.path)") }
             print("TENANT            AGENT                             TOKENS      BYTES  PINNED  LAST USED")

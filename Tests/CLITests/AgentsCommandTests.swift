@@ -77,5 +77,14 @@ import Testing
         // Not a usage error: a plain failure, without the usage text.
         #expect(missing.status == 1 && missing.stderr.contains("no saved agent") && !missing.stderr.contains("Usage:"))
         #expect(try Self.json(RDICBinary.run(["agents", "list", "--json", "--dir", dir.path]).stdout).count == 2)
+
+        // A truncated agent file is named on standard error; the others are still listed.
+        let shown = try JSONSerialization.jsonObject(with: Data(show.stdout.utf8)) as? [String: Any]
+        let beta = try #require(shown?["path"] as? String)
+        let damaged = URL(fileURLWithPath: beta).deletingLastPathComponent().appendingPathComponent("damaged.safetensors")
+        try Data(try Data(contentsOf: URL(fileURLWithPath: beta)).prefix(5000)).write(to: damaged)
+        let listed = try RDICBinary.run(["agents", "list", "--json", "--dir", dir.path])
+        #expect(listed.status == 0 && listed.stderr.contains("skipped \(damaged.path)"), "\(listed.stderr)")
+        #expect(try Self.json(listed.stdout).count == 2)
     }
 }
