@@ -76,6 +76,10 @@ public final class AgentRuntime: @unchecked Sendable {
 
     public var metrics: AgentRuntimeMetrics { scheduler.metrics }
 
+    /// Files in the agents folder that looked like saved agents but could not be read at start
+    /// (damaged or truncated): those agents start afresh.
+    public var unreadableAgentFiles: [String] { scheduler.withStore { $0.unreadableFiles } }
+
     /// Saves every agent whose cache changed since its last save (needs a `directory`).
     public func flush() { scheduler.withStore { $0.flush() } }
 

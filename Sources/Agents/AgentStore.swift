@@ -56,6 +56,8 @@ final class AgentStore: @unchecked Sendable {
     private(set) var restores = 0
     /// Why the last save failed (a full disk, a removed folder), for logs.
     private(set) var lastSaveError: String?
+    /// Files in the folder that looked like agents but could not be read when it was indexed.
+    private(set) var unreadableFiles: [String] = []
 
     init(engine: Engine, configuration: AgentRuntimeConfiguration) throws {
         self.engine = engine
@@ -63,7 +65,7 @@ final class AgentStore: @unchecked Sendable {
         if let dir = configuration.directory {
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
             AgentDirectory(url: dir).removeStaleTemporaryFiles()
-            loadIndex(dir)
+            unreadableFiles = loadIndex(dir)
         }
     }
 
@@ -344,15 +346,18 @@ final class AgentStore: @unchecked Sendable {
     }
 
     /// Registers every saved agent of this model as a disk-tier entry (headers only; the
-    /// caches are read when first used). Files of other models or damaged files are skipped.
-    private func loadIndex(_ dir: URL) {
-        for saved in AgentDirectory(url: dir).list() where saved.modelFingerprint == engine.fingerprint {
+    /// caches are read when first used). Files of other models are skipped; damaged ones are
+    /// returned.
+    private func loadIndex(_ dir: URL) -> [String] {
+        let (found, unreadable) = AgentDirectory(url: dir).scan()
+        for saved in found where saved.modelFingerprint == engine.fingerprint {
             let e = AgentEntry(tenant: saved.tenant, id: saved.id, cache: nil, tokens: saved.tokens, lastUsed: saved.lastUsed)
             e.pinned = saved.pinned
             e.fileBytes = saved.fileBytes
             e.notes = saved.notes
             agents[Key(tenant: saved.tenant, id: saved.id)] = e
         }
+        return unreadable
     }
 }
 

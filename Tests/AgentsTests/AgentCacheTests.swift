@@ -189,7 +189,13 @@ import Tokenizers
         let cached = runtime.tokens(tenant: "t", id: "keeper")!
         await runtime.shutdown()
 
+        // A truncated copy of the saved file beside it (a disk that filled up, say) is reported,
+        // not taken for an agent.
+        let saved = try #require(AgentDirectory(url: dir).list().first)
+        let damaged = URL(fileURLWithPath: saved.path).deletingLastPathComponent().appendingPathComponent("damaged.safetensors")
+        try Data(try Data(contentsOf: URL(fileURLWithPath: saved.path)).prefix(saved.fileBytes / 2)).write(to: damaged)
         runtime = try AgentRuntime(engine: engine, configuration: config)
+        #expect(runtime.unreadableAgentFiles == [damaged.path])
         let listed = runtime.agents(tenant: "t")
         #expect(listed.map(\.id) == ["keeper"] && listed[0].tier == .disk && listed[0].tokens == cached.count)
         #expect(runtime.agents(tenant: "other").isEmpty)
