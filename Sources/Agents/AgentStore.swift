@@ -63,7 +63,16 @@ final class AgentStore: @unchecked Sendable {
         self.engine = engine
         self.configuration = configuration
         if let dir = configuration.directory {
-            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: dir.path, isDirectory: &isFolder), !isFolder.boolValue {
+                throw AgentError.unusableDirectory(path: dir.path, reason: "it is a file, not a folder")
+            }
+            do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+                throw AgentError.unusableDirectory(path: dir.path, reason: "it cannot be created (\(error.localizedDescription))")
+            }
+            guard FileManager.default.isWritableFile(atPath: dir.path) else {
+                throw AgentError.unusableDirectory(path: dir.path, reason: "it is not writable")
+            }
             AgentDirectory(url: dir).removeStaleTemporaryFiles()
             unreadableFiles = loadIndex(dir)
         }

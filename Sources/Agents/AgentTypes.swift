@@ -60,6 +60,8 @@ public enum AgentError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Agent ids become file names in the disk tier.
     case invalidAgentID(String)
     case saveFailed(agent: String)
+    /// The disk tier's folder cannot be made or used.
+    case unusableDirectory(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -71,6 +73,7 @@ public enum AgentError: Error, Sendable, Equatable, CustomStringConvertible {
         case .shuttingDown: "the runtime is shutting down"
         case .invalidAgentID(let id): "invalid agent id '\(id.prefix(80))': at most 256 bytes, no control characters"
         case .saveFailed(let agent): "agent '\(agent)' could not be written to the disk tier"
+        case .unusableDirectory(let path, let reason): "cannot use \(path) for the agents' disk tier: \(reason)"
         }
     }
 }

@@ -40,7 +40,7 @@ struct APIError: Error, Sendable {
             self.init(.serviceUnavailable, "server is shutting down")
         case .invalidAgentID:
             self.init(.badRequest, "invalid agent id: at most 256 bytes, no control characters")
-        case .saveFailed:
+        case .saveFailed, .unusableDirectory:
             self.init(.internalServerError, "the agent's cache could not be written to the disk tier")
         }
     }

@@ -176,6 +176,20 @@ import Tokenizers
     }
 
     /// Shutdown flushes every agent; a new runtime over the same folder continues each one warm.
+    /// A disk tier that is a file is refused with what is wrong, when the runtime is made.
+    @Test func aFileIsNoDiskTier() throws {
+        let engine = try Engines.get(.smollm2)
+        let dir = temporaryDirectory("file-tier")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("agents")
+        try Data("not a folder".utf8).write(to: file)
+        var config = AgentRuntimeConfiguration()
+        config.directory = file
+        #expect(throws: AgentError.unusableDirectory(path: file.path, reason: "it is a file, not a folder")) {
+            try AgentRuntime(engine: engine, configuration: config)
+        }
+    }
+
     @Test func agentsSurviveARestart() async throws {
         let engine = try Engines.get(.smollm2)
         let dir = temporaryDirectory("restart")
