@@ -97,6 +97,10 @@ struct AgentsCommand: ParsableCommand {
         @Option(help: "A system prompt (used when the agent is new).") var system: String?
         @Option(help: "Most tokens in the answer.") var maxTokens = 256
 
+        func validate() throws {
+            guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+        }
+
         func run() async throws {
             let engine = try await engineOptions.loadEngine()
             var config = AgentRuntimeConfiguration()

@@ -104,6 +104,10 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var sampling: SamplingOptions
 
     @Option(help: "Most tokens to generate.") var maxTokens: Int = 512
+
+    func validate() throws {
+        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
+    }
     @Option(help: "A system prompt.") var system: String?
     @Flag(help: "Print prefill and decode speed to standard error at the end.") var verbose = false
 

@@ -20,6 +20,9 @@ import Testing
         (generate + ["--min-p", "1.5"], "--min-p must be in [0, 1]"),
         (generate + ["--top-k=-2"], "--top-k must not be negative"),
         (generate + ["--repeat-penalty", "0"], "--repeat-penalty must be positive"),
+        (ask + ["--max-tokens", "0"], "--max-tokens must be at least 1"),
+        (["run", "hi", "--max-tokens", "0"], "--max-tokens must be at least 1"),
+        (["chat", "--max-tokens", "0"], "--max-tokens must be at least 1"),
         // rdic serve.
         (["serve", "--port", "99999"], "--port must be 0 (any free port) to 65535, got 99999"),
         (["serve", "--parallel", "0"], "--parallel must be at least 1"),
