@@ -34,7 +34,7 @@ struct AgentsCommand: ParsableCommand {
         func run() throws {
             let (saved, unreadable) = location.directory.scan()
             for path in unreadable {
-                FileHandle.standardError.write(Data("warning: skipped \(path): not a readable agent file (damaged or truncated?)\n".utf8))
+                FileHandle.standardError.write(Data("warning: \(AgentsCommand.skipped(path))\n".utf8))
             }
             if json { return print(try jsonText(saved.map(Row.init))) }
             if saved.isEmpty { return print("no saved agents in \(location.directory.url.path)") }
@@ -97,9 +97,7 @@ struct AgentsCommand: ParsableCommand {
         @Option(help: "A system prompt (used when the agent is new).") var system: String?
         @Option(help: "Most tokens in the answer.") var maxTokens = 256
 
-        func validate() throws {
-            guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
-        }
+        func validate() throws { try checkMaxTokens(maxTokens) }
 
         func run() async throws {
             let engine = try await engineOptions.loadEngine()
@@ -132,6 +130,9 @@ struct AgentsCommand: ParsableCommand {
             await runtime.shutdown()
         }
     }
+
+    /// The note for a file in the agents folder that is not a readable agent (also `rdic serve`'s).
+    static func skipped(_ path: String) -> String { "skipped \(path): not a readable agent file (damaged or truncated?)" }
 
     /// What the JSON output shows of an agent.
     struct Row: Codable {

@@ -15,14 +15,12 @@ struct ChatCommand: AsyncParsableCommand {
     @OptionGroup var sampling: SamplingOptions
 
     @Option(help: "Most tokens per answer.") var maxTokens: Int = 1024
-
-    func validate() throws {
-        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
-    }
     @Option(help: "A system prompt.") var system: String?
     @Flag(help: "Print prefill and decode speed after each answer.") var verbose = false
     @Option(help: "Keep the conversation and its cache on disk under this name (see rdic session): the next run continues without prefilling the history.")
     var session: String?
+
+    func validate() throws { try checkMaxTokens(maxTokens) }
 
     func run() async throws {
         let engine = try await engineOptions.loadEngine()

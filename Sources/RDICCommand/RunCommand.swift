@@ -104,14 +104,12 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var sampling: SamplingOptions
 
     @Option(help: "Most tokens to generate.") var maxTokens: Int = 512
-
-    func validate() throws {
-        guard maxTokens >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
-    }
     @Option(help: "A system prompt.") var system: String?
     @Flag(help: "Print prefill and decode speed to standard error at the end.") var verbose = false
 
     @Argument(help: "The prompt.") var prompt: String
+
+    func validate() throws { try checkMaxTokens(maxTokens) }
 
     func run() async throws {
         let engine = try await engineOptions.loadEngine()
@@ -125,6 +123,11 @@ struct RunCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data("\n".utf8))
         if verbose { printSpeed(summary) }
     }
+}
+
+/// `--max-tokens` of the commands that answer: an answer has at least one token.
+func checkMaxTokens(_ n: Int) throws {
+    guard n >= 1 else { throw ValidationError("--max-tokens must be at least 1") }
 }
 
 /// Writes each token's text as it arrives; returns the final summary.

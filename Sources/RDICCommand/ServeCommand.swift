@@ -72,7 +72,7 @@ struct ServeCommand: AsyncParsableCommand {
                                             ramBudget: budget, directory: cacheDir.map { URL(fileURLWithPath: $0) },
                                             queueLimit: queueLimit)
         for path in backend.unreadableAgentFiles {
-            FileHandle.standardError.write(Data("rdic serve: warning: skipped \(path): not a readable agent file (damaged or truncated?)\n".utf8))
+            FileHandle.standardError.write(Data("rdic serve: warning: \(AgentsCommand.skipped(path))\n".utf8))
         }
         let server = try RDICServer(backend: backend, configuration: configuration)
         let keys = configuration.apiKeys.isEmpty ? "no API key (loopback only)" : "\(configuration.apiKeys.count) API key(s)"
