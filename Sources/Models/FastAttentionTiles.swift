@@ -299,6 +299,8 @@ extension FastAttentionJob {
         let first = tile * queryTile, count = min(queryTile, tokens - first)
         let groupHeads = (g * group)..<((g + 1) * group)
         let wideScores = Self.wideTiles && group <= 4, wideValues = wideScores && vl % 32 == 0
+        // Two queries a pass where the loops take them: the wide ones, or 8-lane up to 3 heads.
+        let pairScores = wideScores || group <= 3, pairValues = wideValues || group <= 3
         let storage = cache.configuration.storage
         let buf = scratch.buffer(worker)
         let kt = buf                                   // [kl][run]: one KV head's keys, transposed
@@ -375,12 +377,12 @@ extension FastAttentionJob {
                             widen(keys: false, block, slot: s, count: m, token: token, kvHead: g, into: valueRows)
                             values = ValueRows(base: UnsafeRawPointer(valueRows), rowBytes: 4 * vl, floats: true)
                         }
-                        // Two queries a pass where the loops can take them (wide ones, or up to 3
-                        // heads): each key (and, below, each value row) is loaded once for both.
+                        // Two queries a pass where the loops take them: each key (and, below, each
+                        // value row) is loaded once for both.
                         var t = 0
                         while t < count {
                             guard visible[t] > 0 else { t += 1; continue }
-                            let two = (wideScores || group <= 3) && t + 1 < count && visible[t + 1] > 0
+                            let two = pairScores && t + 1 < count && visible[t + 1] > 0
                             self.scores(wide: wideScores, qs(t) + g * group * kl, group: group, kt, keys: m,
                                         into: sc(t) + g * group * run, queries: two ? 2 : 1, queryStride: perQuery)
                             t += two ? 2 : 1
@@ -400,7 +402,7 @@ extension FastAttentionJob {
                             let c = Int(visible[t])
                             guard c > 0 else { t += 1; continue }
                             // Both take every row of the run, so the same rows in the same order.
-                            let two = (wideValues || group <= 3) && c == m && t + 1 < count && visible[t + 1] == m
+                            let two = pairValues && c == m && t + 1 < count && visible[t + 1] == m
                             self.accumulate(wide: wideValues, values, rows: rows(t), c, group: group,
                                             weights: sc(t) + g * group * run, into: acc(t) + g * group * vl,
                                             queries: two ? 2 : 1, queryStride: perQuery)
