@@ -151,7 +151,7 @@ struct AttentionKernel {
     private func fastJob(_ call: AttentionCall, n: Int, partials: UnsafeMutablePointer<Float>, threads: Int,
                          tiled: Bool) -> FastAttentionJob {
         let slices = tiled ? 1 : FastAttentionJob.slices(tokens: n, stored: call.stored.count, threads: threads)
-        let depth = call.stored.count - n - (call.base - call.cache.count)
+        let depth = call.stored.count - n - call.first
         return FastAttentionJob(call: call, partials: partials, slices: slices, tokens: n,
                                 queryTile: FastAttentionJob.queryTile(tokens: n, depth: depth, kvHeads: kvHeads, threads: threads),
                                 tiled: tiled)
@@ -217,6 +217,9 @@ struct AttentionCall {
         stored = cache.storedTokens(layer: layer)
         base = cache.count + first
     }
+
+    /// The first query's row in the cache's pending batch.
+    var first: Int { base - cache.count }
 }
 
 /// A pool job over an `AttentionCall`.
